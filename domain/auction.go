@@ -1,0 +1,129 @@
+package domain
+
+import "time"
+
+// Status is an auction's lifecycle state: scheduled → open → closed | cancelled.
+type Status string
+
+// The auction states.
+const (
+	StatusScheduled Status = "scheduled"
+	StatusOpen      Status = "open"
+	StatusClosed    Status = "closed"
+	StatusCancelled Status = "cancelled"
+)
+
+// Defaults for auction timing.
+const (
+	DefaultSoftCloseSeconds = 120
+	DefaultMaxExtension     = time.Hour
+)
+
+// Auction is the full state of one auction, including the hidden parts
+// (reserve, the leader's maximum) that only the rules and the store see.
+// Money fields are minor units of Currency.
+type Auction struct {
+	ID          int64
+	SellerID    int64
+	Title       string
+	Description string
+	Currency    string
+
+	StartPrice   int64
+	ReservePrice int64 // 0: no reserve
+	BuyNowPrice  int64 // 0: no buy-it-now
+	Increment    int64 // 0: the default price-banded table
+
+	StartsAt         time.Time
+	EndsAt           time.Time // moves with soft close
+	OriginalEndsAt   time.Time
+	SoftCloseSeconds int           // 0: hard close
+	MaxExtension     time.Duration // cap on EndsAt - OriginalEndsAt
+
+	Status       Status
+	CurrentPrice int64 // 0 until the first bid
+	BidCount     int
+	LeaderID     int64 // 0: no bids
+	LeaderMax    int64 // hidden proxy maximum of the leader
+	LeaderAlias  string
+	// LeaderName is the leader's display name, filled by readers for the
+	// seller's and admins' eyes only; it is never stored on the auction.
+	LeaderName  string
+	BidderCount int // distinct bidders; the next new bidder is "Bidder BidderCount+1"
+	Seq         int64
+
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// AuctionInput is what a seller supplies to create or edit an auction.
+// Pointers mark optional fields.
+type AuctionInput struct {
+	Title            string
+	Description      string
+	Currency         string
+	StartPrice       int64
+	ReservePrice     int64
+	BuyNowPrice      int64
+	Increment        int64
+	StartsAt         *time.Time // nil: now
+	EndsAt           time.Time
+	SoftCloseSeconds *int // nil: DefaultSoftCloseSeconds
+}
+
+// AuctionFilter selects auctions for listings.
+type AuctionFilter struct {
+	Status   []Status // empty: any
+	SellerID int64    // 0: any
+	BidderID int64    // 0: any; else auctions this user has bid on
+	Query    string   // case-insensitive substring of the title
+	Limit    int      // 0: a sensible default
+}
+
+// Bid is one accepted bid.
+type Bid struct {
+	ID         int64
+	AuctionID  int64
+	BidderID   int64
+	Alias      string
+	Amount     int64 // what the bidder entered
+	MaxAmount  int64 // hidden proxy maximum (== Amount when none was given)
+	BuyNow     bool
+	Seq        int64 // the auction seq of the price (or closed) event this bid caused
+	ReceivedAt time.Time
+}
+
+// BidInput is a bid as a bidder submits it.
+type BidInput struct {
+	Amount         int64
+	MaxAmount      int64 // 0: no proxy maximum
+	BuyNow         bool  // Amount is ignored; the buy-it-now price applies
+	IdempotencyKey string
+}
+
+// Receipt is returned to a bidder once their bid is durably committed.
+type Receipt struct {
+	BidID        int64     `json:"bid_id"`
+	AuctionID    int64     `json:"auction_id"`
+	Amount       int64     `json:"amount"`
+	MaxAmount    int64     `json:"max_amount"`
+	Currency     string    `json:"currency"`
+	Seq          int64     `json:"seq"`
+	ReceivedAt   time.Time `json:"received_at"`
+	Leading      bool      `json:"leading"`
+	CurrentPrice int64     `json:"current_price"`
+	MinNextBid   int64     `json:"min_next_bid"`
+	EndsAt       time.Time `json:"ends_at"`
+	Status       Status    `json:"status"`
+}
+
+// BidView is a bid as shown in the public history: aliases, never identities
+// or proxy maxima.
+type BidView struct {
+	ID         int64     `json:"id"`
+	Bidder     string    `json:"bidder"`
+	Amount     int64     `json:"amount"`
+	BuyNow     bool      `json:"buy_now,omitempty"`
+	Seq        int64     `json:"seq"`
+	ReceivedAt time.Time `json:"received_at"`
+}

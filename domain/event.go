@@ -1,0 +1,182 @@
+package domain
+
+import (
+	"strconv"
+	"time"
+)
+
+// EventType names an event; it is also the SSE "event:" field.
+type EventType string
+
+// The event types. Auction events go to every watcher of the auction;
+// personal events (outbid, won, suspended) only to one user.
+const (
+	EventSnapshot  EventType = "snapshot" // made by realtime nodes on connect, never stored
+	EventOpened    EventType = "opened"
+	EventPrice     EventType = "price"
+	EventExtended  EventType = "extended"
+	EventClosed    EventType = "closed"
+	EventCancelled EventType = "cancelled"
+	EventOutbid    EventType = "outbid"
+	EventWon       EventType = "won"
+	EventSuspended EventType = "suspended"
+	EventStats     EventType = "stats" // made by realtime nodes, never stored
+)
+
+// Personal reports whether events of this type belong to one user.
+func (t EventType) Personal() bool {
+	return t == EventOutbid || t == EventWon || t == EventSuspended
+}
+
+// ChannelKind says which log an event belongs to.
+type ChannelKind string
+
+// Channel kinds: every auction has its own log ordered by the auction's Seq,
+// and every user has one for personal events, ordered by the user's seq.
+const (
+	ChannelAuction ChannelKind = "auction"
+	ChannelUser    ChannelKind = "user"
+)
+
+// Channel identifies one ordered event log.
+type Channel struct {
+	Kind ChannelKind
+	ID   int64
+}
+
+// Subject is the NATS subject the channel's events are published on.
+func (c Channel) Subject() string {
+	return SubjectPrefix + "." + string(c.Kind) + "." + strconv.FormatInt(c.ID, 10)
+}
+
+// NATS names. All events live in one JetStream stream.
+const (
+	SubjectPrefix      = "gavel"
+	StreamName         = "GAVEL"
+	StreamSubjects     = "gavel.>"
+	AuctionSubjectsAll = "gavel.auction.*"
+	// ControlSubjects carry events every realtime node must see whatever
+	// its watchers, such as a suspension that closes a user's streams.
+	ControlSubjects        = "gavel.control.>"
+	ControlSuspendedPrefix = "gavel.control.suspended."
+	// StatsSubjectPrefix + node name: each realtime node's periodic stats,
+	// on core NATS only (outside the stream: they are not worth keeping).
+	StatsSubjectPrefix = "gavelnode.stats."
+)
+
+// Subject is the NATS subject the relay publishes e on.
+func (e Event) Subject() string {
+	if e.Type == EventSuspended {
+		return ControlSuspendedPrefix + strconv.FormatInt(e.UserID, 10)
+	}
+	return e.Channel().Subject()
+}
+
+// AuctionChannel is the channel of one auction.
+func AuctionChannel(id int64) Channel { return Channel{Kind: ChannelAuction, ID: id} }
+
+// UserChannel is the personal channel of one user.
+func UserChannel(id int64) Channel { return Channel{Kind: ChannelUser, ID: id} }
+
+// Event is one committed change, as stored in the outbox, published on NATS
+// and sent to browsers (data: is this struct as one line of JSON). Every
+// event carries the auction's full public state, so a client that receives
+// any event can redraw without another request.
+type Event struct {
+	// ID is unique and deterministic ("a<auction>-<seq>" or
+	// "u<user>-<seq>"); it is the Nats-Msg-Id, so a re-published event is
+	// dropped by JetStream's de-duplication.
+	ID   string    `json:"id"`
+	Type EventType `json:"type"`
+
+	AuctionID int64 `json:"auction_id"`
+	Seq       int64 `json:"seq"` // the auction's seq after this change
+
+	// Personal events only.
+	UserID  int64 `json:"user_id,omitempty"`
+	UserSeq int64 `json:"user_seq,omitempty"`
+
+	Title        string    `json:"title,omitempty"`
+	Currency     string    `json:"currency"`
+	Status       Status    `json:"status"`
+	StartPrice   int64     `json:"start_price"`
+	CurrentPrice int64     `json:"current_price"`
+	MinNextBid   int64     `json:"min_next_bid"`
+	BidCount     int       `json:"bid_count"`
+	Leader       string    `json:"leader,omitempty"` // alias
+	ReserveMet   bool      `json:"reserve_met"`
+	HasReserve   bool      `json:"has_reserve"`
+	BuyNowPrice  int64     `json:"buy_now_price,omitempty"` // only while buy-it-now is available
+	EndsAt       time.Time `json:"ends_at"`
+	SellerID     int64     `json:"seller_id,omitempty"`
+
+	// The bid that caused a price event, for live bid histories.
+	BidID     int64  `json:"bid_id,omitempty"`
+	BidAmount int64  `json:"bid_amount,omitempty"`
+	Bidder    string `json:"bidder,omitempty"` // alias
+
+	PreviousEndsAt *time.Time `json:"previous_ends_at,omitempty"` // extended
+	Winner         string     `json:"winner,omitempty"`           // closed: alias; "" when unsold
+	WinnerID       int64      `json:"winner_id,omitempty"`        // won (personal) only
+	Reason         string     `json:"reason,omitempty"`           // cancelled, suspended
+
+	// CommittedAt is when the change committed (server clock, UTC); the
+	// realtime node measures delivery lag from it.
+	CommittedAt time.Time `json:"committed_at"`
+	// ServerTime is stamped by the realtime node when it encodes the event,
+	// so a client computes its countdown as ends_at - server_time.
+	ServerTime time.Time `json:"server_time"`
+	// Reset marks a snapshot sent because the client's Last-Event-ID was
+	// older than the retained log.
+	Reset bool `json:"reset,omitempty"`
+}
+
+// Channel returns the log the event belongs to.
+func (e Event) Channel() Channel {
+	if e.Type.Personal() {
+		return UserChannel(e.UserID)
+	}
+	return AuctionChannel(e.AuctionID)
+}
+
+// ChannelSeq returns the event's position in its channel.
+func (e Event) ChannelSeq() int64 {
+	if e.Type.Personal() {
+		return e.UserSeq
+	}
+	return e.Seq
+}
+
+// MakeID returns the deterministic id of an event at a channel position.
+func MakeID(c Channel, seq int64) string {
+	return string(c.Kind[0]) + strconv.FormatInt(c.ID, 10) + "-" + strconv.FormatInt(seq, 10)
+}
+
+// StateEvent returns an event of type t carrying a's public state at a.Seq.
+func StateEvent(t EventType, a Auction, at time.Time) Event {
+	e := Event{
+		Type:         t,
+		AuctionID:    a.ID,
+		Seq:          a.Seq,
+		Title:        a.Title,
+		Currency:     a.Currency,
+		Status:       a.Status,
+		StartPrice:   a.StartPrice,
+		CurrentPrice: a.CurrentPrice,
+		MinNextBid:   MinNextBid(a),
+		BidCount:     a.BidCount,
+		Leader:       a.LeaderAlias,
+		ReserveMet:   ReserveMet(a),
+		HasReserve:   a.ReservePrice > 0,
+		EndsAt:       a.EndsAt.UTC(),
+		SellerID:     a.SellerID,
+		CommittedAt:  at.UTC(),
+	}
+	if BuyNowAvailable(a) {
+		e.BuyNowPrice = a.BuyNowPrice
+	}
+	if !t.Personal() {
+		e.ID = MakeID(AuctionChannel(a.ID), a.Seq)
+	}
+	return e
+}

@@ -1,0 +1,93 @@
+package domain
+
+import "time"
+
+// AuctionView is the public JSON resource of an auction, as a given viewer
+// may see it. The leader's identity is shown only to the seller and admins.
+type AuctionView struct {
+	ID               int64      `json:"id"`
+	SellerID         int64      `json:"seller_id"`
+	Title            string     `json:"title"`
+	Description      string     `json:"description"`
+	Currency         string     `json:"currency"`
+	StartPrice       int64      `json:"start_price"`
+	BuyNowPrice      int64      `json:"buy_now_price,omitempty"` // only while available
+	Increment        int64      `json:"increment,omitempty"`
+	Status           Status     `json:"status"`
+	CurrentPrice     int64      `json:"current_price"`
+	MinNextBid       int64      `json:"min_next_bid"`
+	BidCount         int        `json:"bid_count"`
+	Leader           string     `json:"leader,omitempty"`
+	LeaderUser       *UserRef   `json:"leader_user,omitempty"`
+	ReserveMet       bool       `json:"reserve_met"`
+	HasReserve       bool       `json:"has_reserve"`
+	ReservePrice     int64      `json:"reserve_price,omitempty"` // seller and admins only
+	StartsAt         time.Time  `json:"starts_at"`
+	EndsAt           time.Time  `json:"ends_at"`
+	SoftCloseSeconds int        `json:"soft_close_seconds"`
+	Winner           string     `json:"winner,omitempty"`
+	ServerTime       time.Time  `json:"server_time"`
+	Seq              int64      `json:"seq"`
+	You              *ViewerRel `json:"you,omitempty"`
+}
+
+// UserRef names a user to those allowed to know who they are.
+type UserRef struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+}
+
+// ViewerRel describes the viewer's own relation to the auction.
+type ViewerRel struct {
+	Seller  bool `json:"seller"`
+	Leading bool `json:"leading"`
+	// MaxAmount is the viewer's own proxy maximum while they lead.
+	MaxAmount int64 `json:"max_amount,omitempty"`
+}
+
+// View returns a as viewer sees it at server time now. A zero viewer is an
+// anonymous one.
+func View(a Auction, viewer User, now time.Time) AuctionView {
+	v := AuctionView{
+		ID:               a.ID,
+		SellerID:         a.SellerID,
+		Title:            a.Title,
+		Description:      a.Description,
+		Currency:         a.Currency,
+		StartPrice:       a.StartPrice,
+		Increment:        a.Increment,
+		Status:           a.Status,
+		CurrentPrice:     a.CurrentPrice,
+		MinNextBid:       MinNextBid(a),
+		BidCount:         a.BidCount,
+		Leader:           a.LeaderAlias,
+		ReserveMet:       ReserveMet(a),
+		HasReserve:       a.ReservePrice > 0,
+		StartsAt:         a.StartsAt.UTC(),
+		EndsAt:           a.EndsAt.UTC(),
+		SoftCloseSeconds: a.SoftCloseSeconds,
+		ServerTime:       now.UTC(),
+		Seq:              a.Seq,
+	}
+	if BuyNowAvailable(a) {
+		v.BuyNowPrice = a.BuyNowPrice
+	}
+	if a.Status == StatusClosed && a.LeaderID != 0 && ReserveMet(a) {
+		v.Winner = a.LeaderAlias
+	}
+	privileged := viewer.ID != 0 && (viewer.Admin || viewer.ID == a.SellerID)
+	if privileged {
+		v.ReservePrice = a.ReservePrice
+		if a.LeaderID != 0 {
+			v.LeaderUser = &UserRef{ID: a.LeaderID, Name: a.LeaderName}
+		}
+	}
+	if viewer.ID != 0 {
+		rel := &ViewerRel{Seller: viewer.ID == a.SellerID, Leading: viewer.ID == a.LeaderID && a.LeaderID != 0}
+		if rel.Leading {
+			rel.MaxAmount = a.LeaderMax
+		}
+		v.You = rel
+	}
+	return v
+}
