@@ -1,0 +1,112 @@
+package bidding
+
+import (
+	"context"
+	"errors"
+	"net/mail"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+	"gorm.io/gorm"
+
+	"github.com/gavel-auctions/gavel/domain"
+)
+
+// bcryptCost is bcrypt's default; logins are rate-limited, so a higher cost
+// buys little and costs every honest login.
+const bcryptCost = bcrypt.DefaultCost
+
+// dummyHash is compared against when the email is unknown, so that a login
+// takes as long whether or not the account exists.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("gavel-timing-equalizer"), bcryptCost)
+
+// Register creates a user who may bid and sell.
+func (s *Service) Register(ctx context.Context, email, password, name string) (domain.User, error) {
+	return s.CreateUser(ctx, email, password, name, false)
+}
+
+// CreateUser creates a user; admin marks an administrator (gavel user create --admin).
+func (s *Service) CreateUser(ctx context.Context, email, password, name string, admin bool) (domain.User, error) {
+	email = strings.TrimSpace(email)
+	name = strings.TrimSpace(name)
+	fields := map[string]string{}
+	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email || len(email) > 254 {
+		fields["email"] = "Enter a valid email address, like name@example.com."
+	}
+	if utf8.RuneCountInString(password) < 8 {
+		fields["password"] = "Use at least 8 characters."
+	} else if len(password) > 72 {
+		// bcrypt ignores bytes past 72; refuse rather than silently truncate.
+		fields["password"] = "Use at most 72 bytes."
+	}
+	if name == "" || utf8.RuneCountInString(name) > 80 || !utf8.ValidString(name) {
+		fields["name"] = "Enter a name of 1 to 80 characters."
+	}
+	if len(fields) > 0 {
+		return domain.User{}, &domain.Error{Code: domain.CodeInvalid, Message: "Please correct the highlighted fields.", Fields: fields}
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.opts.PasswordCost)
+	if err != nil {
+		return domain.User{}, err
+	}
+	row := userRow{Email: email, Name: name, PasswordHash: string(hash), Admin: admin, CreatedAt: s.now()}
+	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
+		if uniqueViolation(err) {
+			return domain.User{}, domain.ErrEmailTaken
+		}
+		return domain.User{}, err
+	}
+	return row.toDomain(), nil
+}
+
+// Authenticate checks an email and password. The error never says which of
+// the two was wrong.
+func (s *Service) Authenticate(ctx context.Context, email, password string) (domain.User, error) {
+	var row userRow
+	err := s.db.WithContext(ctx).Where("lower(email) = lower(?)", strings.TrimSpace(email)).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		return domain.User{}, domain.ErrBadCredentials
+	}
+	if err != nil {
+		return domain.User{}, err
+	}
+	if bcrypt.CompareHashAndPassword([]byte(row.PasswordHash), []byte(password)) != nil {
+		return domain.User{}, domain.ErrBadCredentials
+	}
+	return row.toDomain(), nil
+}
+
+// UserByID returns one user.
+func (s *Service) UserByID(ctx context.Context, id int64) (domain.User, error) {
+	var row userRow
+	err := s.db.WithContext(ctx).Take(&row, id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return domain.User{}, domain.ErrUserNotFound
+	}
+	return row.toDomain(), err
+}
+
+// Users lists users, newest first.
+func (s *Service) Users(ctx context.Context, limit int) ([]domain.User, error) {
+	var rows []userRow
+	if err := s.db.WithContext(ctx).Order("id DESC").Limit(clampLimit(limit, 100, 1000)).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]domain.User, len(rows))
+	for i, r := range rows {
+		out[i] = r.toDomain()
+	}
+	return out, nil
+}
+
+func clampLimit(limit, def, max int) int {
+	if limit <= 0 {
+		return def
+	}
+	if limit > max {
+		return max
+	}
+	return limit
+}

@@ -1,0 +1,235 @@
+package bidding
+
+import (
+	"context"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"github.com/gavel-auctions/gavel/domain"
+)
+
+// CreateAuction lists a new auction for seller. An auction that starts now
+// announces itself with an opened event.
+func (s *Service) CreateAuction(ctx context.Context, seller domain.User, in domain.AuctionInput) (domain.Auction, error) {
+	if err := mayAct(seller); err != nil {
+		return domain.Auction{}, err
+	}
+	now := s.now()
+	a, err := domain.NewAuction(seller.ID, in, now)
+	if err != nil {
+		return domain.Auction{}, err
+	}
+	err = s.inTx(ctx, func(tx *gorm.DB) error {
+		a.Seq = 0
+		row := auctionToRow(a)
+		row.ID = 0
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		a.ID = row.ID
+		if a.Status != domain.StatusOpen {
+			return nil
+		}
+		a.Seq = 1
+		if err := saveState(tx, a); err != nil {
+			return err
+		}
+		return s.writeEvents(tx, []domain.Event{domain.StateEvent(domain.EventOpened, a, now)})
+	})
+	if err != nil {
+		return domain.Auction{}, err
+	}
+	s.notifyCommitted()
+	return a, nil
+}
+
+// UpdateAuction lets the seller change an auction before its first bid.
+func (s *Service) UpdateAuction(ctx context.Context, actor domain.User, id int64, in domain.AuctionInput) (domain.Auction, error) {
+	if err := mayAct(actor); err != nil {
+		return domain.Auction{}, err
+	}
+	var out domain.Auction
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		a, err := s.lockAuction(tx, id)
+		if err != nil {
+			return err
+		}
+		if a.SellerID != actor.ID {
+			return domain.ErrNotSeller
+		}
+		now := s.now()
+		next, err := domain.Edit(a, in, now)
+		if err != nil {
+			return err
+		}
+		next.Seq++
+		next.UpdatedAt = now
+		row := auctionToRow(next)
+		if err := tx.Model(&auctionRow{}).Where("id = ?", id).Select("*").Omit("id", "seller_id", "created_at").Updates(&row).Error; err != nil {
+			return err
+		}
+		out = next
+		// Watchers redraw from the full state every event carries.
+		return s.writeEvents(tx, []domain.Event{domain.StateEvent(domain.EventPrice, next, now)})
+	})
+	if err == nil {
+		s.notifyCommitted()
+	}
+	return out, err
+}
+
+// CancelAuction cancels an auction: its seller may before the first bid,
+// an admin at any time (recorded in the audit log).
+func (s *Service) CancelAuction(ctx context.Context, actor domain.User, id int64, reason string) (domain.Auction, error) {
+	if err := mayAct(actor); err != nil {
+		return domain.Auction{}, err
+	}
+	reason = strings.TrimSpace(reason)
+	if len(reason) > 500 {
+		return domain.Auction{}, domain.Invalid("reason", "Keep the reason under 500 characters.")
+	}
+	var out domain.Auction
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		a, err := s.lockAuction(tx, id)
+		if err != nil {
+			return err
+		}
+		switch {
+		case actor.Admin:
+		case actor.ID != a.SellerID:
+			return domain.ErrNotSeller
+		case !domain.CanSellerEdit(a) && a.Status != domain.StatusClosed && a.Status != domain.StatusCancelled:
+			return domain.ErrHasBids
+		}
+		now := s.now()
+		next, events, err := domain.Cancel(a, reason, now)
+		if err != nil {
+			return err
+		}
+		next.UpdatedAt = now
+		if err := saveState(tx, next); err != nil {
+			return err
+		}
+		if err := s.writeEvents(tx, events); err != nil {
+			return err
+		}
+		out = next
+		if actor.Admin {
+			return tx.Create(&auditRow{ActorID: actor.ID, Action: "cancel_auction", TargetID: id, Reason: reason, CreatedAt: now}).Error
+		}
+		return nil
+	})
+	if err == nil {
+		s.notifyCommitted()
+	}
+	return out, err
+}
+
+// SuspendUser stops a user from acting, closes their streams (through a
+// suspended event) and recomputes every running auction they bid on from
+// the remaining bids.
+func (s *Service) SuspendUser(ctx context.Context, admin domain.User, userID int64, reason string) error {
+	if !admin.Admin || admin.Suspended {
+		return domain.ErrNotAdmin
+	}
+	if userID == admin.ID {
+		return domain.Invalid("user_id", "You cannot suspend yourself.")
+	}
+	reason = strings.TrimSpace(reason)
+	if len(reason) > 500 {
+		return domain.Invalid("reason", "Keep the reason under 500 characters.")
+	}
+	// The suspension commits on its own, before the recomputations: each
+	// of those then locks one auction and then users, the same order as a
+	// bid, so they cannot deadlock with bids.
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&userRow{}).Where("id = ?", userID).Update("suspended", true)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return domain.ErrUserNotFound
+		}
+		now := s.now()
+		if err := tx.Create(&auditRow{ActorID: admin.ID, Action: "suspend_user", TargetID: userID, Reason: reason, CreatedAt: now}).Error; err != nil {
+			return err
+		}
+		return s.writeEvents(tx, []domain.Event{{Type: domain.EventSuspended, UserID: userID, Reason: reason, CommittedAt: now}})
+	})
+	if err != nil {
+		return err
+	}
+	s.notifyCommitted()
+	var auctions []int64
+	err = s.db.WithContext(ctx).Raw(`SELECT DISTINCT b.auction_id FROM bids b JOIN auctions a ON a.id = b.auction_id
+		WHERE b.bidder_id = ? AND NOT b.voided AND a.status IN ('open', 'scheduled') ORDER BY b.auction_id`, userID).Scan(&auctions).Error
+	if err != nil {
+		return err
+	}
+	for _, id := range auctions {
+		if err := s.voidBids(ctx, id, userID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// voidBids voids one user's bids on one auction and recomputes it.
+func (s *Service) voidBids(ctx context.Context, auctionID, userID int64) error {
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		a, err := s.lockAuction(tx, auctionID)
+		if err != nil {
+			return err
+		}
+		if a.Status != domain.StatusOpen && a.Status != domain.StatusScheduled {
+			return nil
+		}
+		if err := tx.Model(&bidRow{}).Where("auction_id = ? AND bidder_id = ?", auctionID, userID).Update("voided", true).Error; err != nil {
+			return err
+		}
+		bids, err := s.countingBids(tx, auctionID)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		next, events := domain.Recompute(a, bids, now)
+		next.UpdatedAt = now
+		if err := saveState(tx, next); err != nil {
+			return err
+		}
+		return s.writeEvents(tx, events)
+	})
+	if err == nil {
+		s.notifyCommitted()
+	}
+	return err
+}
+
+// countingBids returns the bids of an auction that still count, in order.
+func (s *Service) countingBids(tx *gorm.DB, auctionID int64) ([]domain.Bid, error) {
+	var rows []bidWithAlias
+	err := tx.Raw(`SELECT b.*, ab.alias FROM bids b
+		JOIN auction_bidders ab ON ab.auction_id = b.auction_id AND ab.user_id = b.bidder_id
+		WHERE b.auction_id = ? AND NOT b.voided ORDER BY b.seq`, auctionID).Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	out := make([]domain.Bid, len(rows))
+	for i, r := range rows {
+		b := r.Bid
+		out[i] = domain.Bid{ID: b.ID, AuctionID: b.AuctionID, BidderID: b.BidderID, Alias: r.Alias, Amount: b.Amount,
+			MaxAmount: b.MaxAmount, BuyNow: b.BuyNow, Seq: b.Seq, ReceivedAt: b.ReceivedAt.UTC()}
+	}
+	return out, nil
+}
+
+func mayAct(u domain.User) error {
+	switch {
+	case u.ID == 0:
+		return domain.ErrUnauthorized
+	case u.Suspended:
+		return domain.ErrSuspended
+	}
+	return nil
+}

@@ -1,0 +1,155 @@
+package bidding
+
+import (
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"github.com/gavel-auctions/gavel/domain"
+)
+
+// lockAuction reads an auction and, on PostgreSQL, locks its row until the
+// transaction ends: the one serialization point per auction.
+func (s *Service) lockAuction(tx *gorm.DB, id int64) (domain.Auction, error) {
+	var row auctionRow
+	err := tx.Raw("SELECT * FROM auctions WHERE id = ?"+s.forUpdate(), id).Scan(&row).Error
+	if err != nil {
+		return domain.Auction{}, err
+	}
+	if row.ID == 0 {
+		return domain.Auction{}, domain.ErrAuctionNotFound
+	}
+	return row.toDomain(), nil
+}
+
+// saveState writes the parts of an auction that events change.
+func saveState(tx *gorm.DB, a domain.Auction) error {
+	return tx.Model(&auctionRow{}).Where("id = ?", a.ID).Updates(stateColumns(a)).Error
+}
+
+// saveStates writes several auctions' state; on PostgreSQL in one
+// statement, because a batch over many auctions would otherwise pay one
+// round trip per auction while holding their locks.
+func (s *Service) saveStates(tx *gorm.DB, as []domain.Auction) error {
+	if !s.pg || len(as) == 1 {
+		for _, a := range as {
+			if err := saveState(tx, a); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var q strings.Builder
+	q.WriteString(`UPDATE auctions AS a SET status = v.status, current_price = v.current_price, bid_count = v.bid_count,
+		leader_id = v.leader_id, leader_max = v.leader_max, leader_alias = v.leader_alias, bidder_count = v.bidder_count,
+		seq = v.seq, ends_at = v.ends_at, updated_at = v.updated_at FROM (VALUES `)
+	args := make([]any, 0, len(as)*11)
+	for i, a := range as {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?::bigint, ?::text, ?::bigint, ?::int, ?::bigint, ?::bigint, ?::text, ?::int, ?::bigint, ?::timestamptz, ?::timestamptz)")
+		var leader any
+		if a.LeaderID != 0 {
+			leader = a.LeaderID
+		}
+		args = append(args, a.ID, string(a.Status), a.CurrentPrice, a.BidCount, leader, a.LeaderMax, a.LeaderAlias,
+			a.BidderCount, a.Seq, a.EndsAt.UTC(), a.UpdatedAt.UTC())
+	}
+	q.WriteString(`) AS v(id, status, current_price, bid_count, leader_id, leader_max, leader_alias, bidder_count, seq, ends_at, updated_at)
+		WHERE a.id = v.id`)
+	return tx.Exec(q.String(), args...).Error
+}
+
+// writeEvents appends events to the outbox in the caller's transaction.
+// Personal events get the next positions of their users' logs; users are
+// locked in id order so that two transactions never wait on each other in
+// opposite orders.
+func (s *Service) writeEvents(tx *gorm.DB, events []domain.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	perUser := map[int64]int64{}
+	for _, e := range events {
+		if e.Type.Personal() {
+			perUser[e.UserID]++
+		}
+	}
+	next := map[int64]int64{}
+	ids := make([]int64, 0, len(perUser))
+	for id := range perUser {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	if err := s.reserveUserSeqs(tx, ids, perUser, next); err != nil {
+		return err
+	}
+	rows := make([]eventRow, len(events))
+	for i, e := range events {
+		if e.Type.Personal() {
+			e.UserSeq = next[e.UserID]
+			next[e.UserID]++
+		}
+		ch := e.Channel()
+		e.ID = domain.MakeID(ch, e.ChannelSeq())
+		payload, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		rows[i] = eventRow{
+			ChannelKind: string(ch.Kind), ChannelID: ch.ID, Seq: e.ChannelSeq(),
+			EventID: e.ID, Type: string(e.Type), Subject: e.Subject(),
+			Payload: string(payload), CreatedAt: e.CommittedAt,
+		}
+	}
+	return tx.CreateInBatches(rows, 500).Error
+}
+
+// reserveUserSeqs advances each user's personal log by the number of events
+// for them and records the first new position in next.
+func (s *Service) reserveUserSeqs(tx *gorm.DB, ids []int64, perUser, next map[int64]int64) error {
+	if s.pg && len(ids) > 1 {
+		// Lock in id order first: the bulk UPDATE below would lock in
+		// whatever order the join produces.
+		if err := tx.Exec("SELECT id FROM users WHERE id IN ? ORDER BY id FOR UPDATE", ids).Error; err != nil {
+			return err
+		}
+		var q strings.Builder
+		q.WriteString("UPDATE users AS u SET event_seq = u.event_seq + v.n FROM (VALUES ")
+		args := make([]any, 0, 2*len(ids))
+		for i, id := range ids {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?::bigint, ?::bigint)")
+			args = append(args, id, perUser[id])
+		}
+		q.WriteString(") AS v(id, n) WHERE u.id = v.id RETURNING u.id, u.event_seq")
+		var rows []struct{ ID, EventSeq int64 }
+		if err := tx.Raw(q.String(), args...).Scan(&rows).Error; err != nil {
+			return err
+		}
+		if len(rows) != len(ids) {
+			return errors.New("writeEvents: personal event for a missing user")
+		}
+		for _, r := range rows {
+			next[r.ID] = r.EventSeq - perUser[r.ID] + 1
+		}
+		return nil
+	}
+	for _, id := range ids {
+		var last int64
+		res := tx.Raw("UPDATE users SET event_seq = event_seq + ? WHERE id = ? RETURNING event_seq", perUser[id], id).Scan(&last)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return errors.New("writeEvents: personal event for a missing user")
+		}
+		next[id] = last - perUser[id] + 1
+	}
+	return nil
+}

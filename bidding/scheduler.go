@@ -1,0 +1,118 @@
+package bidding
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/gavel-auctions/gavel/domain"
+)
+
+// schedulerTick bounds how late an auction opens or closes after it is due.
+const schedulerTick = 200 * time.Millisecond
+
+// RunScheduler opens auctions at starts_at and closes them at ends_at (plus
+// CloseGrace) until ctx ends. Every API node may run it: each transition
+// locks the auction and re-checks it, so it happens exactly once, and a
+// late or duplicate one is a no-op.
+func (s *Service) RunScheduler(ctx context.Context) error {
+	t := time.NewTicker(schedulerTick)
+	defer t.Stop()
+	lastSweep := time.Time{}
+	for {
+		if _, err := s.Tick(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("scheduler tick failed", "err", err)
+		}
+		if now := s.now(); now.Sub(lastSweep) > time.Minute {
+			lastSweep = now
+			if err := s.sweep(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("retention sweep failed", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Tick performs every open and close that is due now and reports how many
+// transitions this call made.
+func (s *Service) Tick(ctx context.Context) (int, error) {
+	now := s.now()
+	var opens, closes []int64
+	db := s.db.WithContext(ctx)
+	if err := db.Raw("SELECT id FROM auctions WHERE status = 'scheduled' AND starts_at <= ? ORDER BY starts_at LIMIT 200", now).Scan(&opens).Error; err != nil {
+		return 0, err
+	}
+	if err := db.Raw("SELECT id FROM auctions WHERE status IN ('open', 'scheduled') AND ends_at <= ? ORDER BY ends_at LIMIT 200", now.Add(-s.opts.CloseGrace)).Scan(&closes).Error; err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range opens {
+		ok, err := s.transition(ctx, id, domain.Open)
+		if err != nil {
+			return n, err
+		}
+		if ok {
+			n++
+		}
+	}
+	for _, id := range closes {
+		ok, err := s.transition(ctx, id, func(a domain.Auction, now time.Time) (domain.Auction, []domain.Event, bool) {
+			if now.Before(a.EndsAt.Add(s.opts.CloseGrace)) {
+				// A soft-close bid moved the end since we looked.
+				return a, nil, false
+			}
+			return domain.Close(a, now)
+		})
+		if err != nil {
+			return n, err
+		}
+		if ok {
+			n++
+		}
+	}
+	return n, nil
+}
+
+type transitionFunc func(domain.Auction, time.Time) (domain.Auction, []domain.Event, bool)
+
+func (s *Service) transition(ctx context.Context, id int64, fn transitionFunc) (bool, error) {
+	var changed bool
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		changed = false
+		a, err := s.lockAuction(tx, id)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		next, events, ok := fn(a, now)
+		if !ok {
+			return nil
+		}
+		next.UpdatedAt = now
+		if err := saveState(tx, next); err != nil {
+			return err
+		}
+		changed = true
+		return s.writeEvents(tx, events)
+	})
+	if changed && err == nil {
+		s.notifyCommitted()
+	}
+	return changed && err == nil, err
+}
+
+// sweep trims what is past retention: published events and idempotency
+// keys. Unpublished events are never deleted.
+func (s *Service) sweep(ctx context.Context) error {
+	cutoff := s.now().Add(-s.opts.Retention)
+	db := s.db.WithContext(ctx)
+	if err := db.Exec("DELETE FROM events WHERE published_at IS NOT NULL AND created_at < ?", cutoff).Error; err != nil {
+		return err
+	}
+	return db.Exec("DELETE FROM idempotency_keys WHERE created_at < ?", cutoff).Error
+}

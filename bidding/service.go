@@ -1,0 +1,120 @@
+// Package bidding is Gavel's domain service: it owns every transaction that
+// changes an auction, commits each change together with its events in an
+// outbox, relays committed events to NATS, and runs the auction lifecycle.
+package bidding
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Options tune a Service. Zero values take the defaults.
+type Options struct {
+	// Now is the server clock; it is always read in UTC.
+	Now func() time.Time
+	// MaxBatch bounds how many queued bids commit together.
+	MaxBatch int
+	// Shards is the number of bid queues; each auction belongs to one.
+	// Default 8: enough concurrent commits to keep PostgreSQL's group
+	// commit busy, few enough that batches stay large.
+	Shards int
+	// CloseGrace delays closing an auction past its end so that bids
+	// received before the end, still queued behind a commit, are judged
+	// first.
+	CloseGrace time.Duration
+	// Retention is how long published events stay replayable.
+	Retention time.Duration
+	// PasswordCost is the bcrypt cost; tests lower it to stay fast.
+	PasswordCost int
+	Logger       *slog.Logger
+}
+
+// Service implements accounts, bidding, reads and the realtime log on one
+// database, PostgreSQL or SQLite.
+type Service struct {
+	db   *gorm.DB
+	pg   bool
+	opts Options
+	log  *slog.Logger
+
+	seqMu    sync.Mutex
+	shards   []shard
+	inflight sync.WaitGroup
+
+	// committed wakes the relay after each commit that wrote events, so
+	// delivery latency has no polling delay in it.
+	committed chan struct{}
+}
+
+// New returns a Service on db (already migrated).
+func New(db *gorm.DB, opts Options) *Service {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 256
+	}
+	if opts.Shards <= 0 {
+		opts.Shards = 8
+	}
+	if opts.CloseGrace <= 0 {
+		opts.CloseGrace = 2 * time.Second
+	}
+	if opts.Retention <= 0 {
+		opts.Retention = 24 * time.Hour
+	}
+	if opts.PasswordCost == 0 {
+		opts.PasswordCost = bcryptCost
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Service{
+		db:        db,
+		pg:        db.Dialector.Name() == "postgres",
+		opts:      opts,
+		log:       opts.Logger,
+		shards:    make([]shard, opts.Shards),
+		committed: make(chan struct{}, 1),
+	}
+}
+
+func (s *Service) now() time.Time { return s.opts.Now().UTC() }
+
+// notifyCommitted wakes the relay without blocking; one pending wake-up is
+// enough because the relay drains everything unpublished each time.
+func (s *Service) notifyCommitted() {
+	select {
+	case s.committed <- struct{}{}:
+	default:
+	}
+}
+
+// Committed returns the channel that receives a value after commits that
+// wrote events. The relay selects on it.
+func (s *Service) Committed() <-chan struct{} { return s.committed }
+
+// Close waits for bids already queued to finish committing.
+func (s *Service) Close(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { s.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// forUpdate is the row-lock suffix; SQLite has none and serializes writers
+// with BEGIN IMMEDIATE instead.
+func (s *Service) forUpdate() string {
+	if s.pg {
+		return " FOR UPDATE"
+	}
+	return ""
+}

@@ -1,0 +1,54 @@
+package bidding
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/gorm"
+)
+
+// maxTxAttempts bounds retries of transactions that failed only because of
+// concurrency (serialization failure, deadlock, SQLite busy).
+const maxTxAttempts = 6
+
+// inTx runs fn in one transaction, retrying it when the database reports a
+// conflict that a retry resolves. fn must not call the network: it may run
+// several times, and it holds row locks while it runs.
+func (s *Service) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	var err error
+	for attempt := range maxTxAttempts {
+		err = s.db.WithContext(ctx).Transaction(fn)
+		if err == nil || !retryable(err) {
+			return err
+		}
+		// Back off a little so the winner of the conflict can finish.
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 3 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+func retryable(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		// 40001 serialization_failure, 40P01 deadlock_detected
+		return pg.Code == "40001" || pg.Code == "40P01"
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
+}
+
+// uniqueViolation reports a unique-constraint error on either dialect.
+func uniqueViolation(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "23505"
+	}
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
