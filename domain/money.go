@@ -65,13 +65,15 @@ func FormatAmount(amount int64, currency string) string {
 		return strconv.FormatInt(amount, 10)
 	}
 	neg := amount < 0
+	// The magnitude is unsigned so that math.MinInt64 has one too.
+	mag := uint64(amount)
 	if neg {
-		amount = -amount
+		mag = -mag
 	}
-	p := pow10(c.Exponent)
-	frac := strconv.FormatInt(amount%p, 10)
+	p := uint64(pow10(c.Exponent))
+	frac := strconv.FormatUint(mag%p, 10)
 	frac = strings.Repeat("0", c.Exponent-len(frac)) + frac
-	s := strconv.FormatInt(amount/p, 10) + "." + frac
+	s := strconv.FormatUint(mag/p, 10) + "." + frac
 	if neg {
 		s = "-" + s
 	}

@@ -148,6 +148,7 @@ func bid(a Auction, req BidRequest, now time.Time, events []Event, timed bool) (
 		max = req.Amount
 	}
 	prev := a
+	selfRaise := a.LeaderID != 0 && req.BidderID == a.LeaderID
 	b := Bid{AuctionID: a.ID, BidderID: req.BidderID, Alias: req.Alias, Amount: req.Amount, MaxAmount: max, ReceivedAt: now}
 
 	switch {
@@ -204,10 +205,14 @@ func bid(a Auction, req BidRequest, now time.Time, events []Event, timed bool) (
 	a.BidCount++
 	a.Seq++
 	b.Seq = a.Seq
-	b.BuyNow = false
+	if selfRaise {
+		// The entered amount of a leader's raise is its hidden maximum in
+		// disguise: history and events show only the resulting price.
+		b.Amount = a.CurrentPrice
+	}
 
 	priceEv := StateEvent(EventPrice, a, now)
-	priceEv.BidAmount, priceEv.Bidder = req.Amount, req.Alias
+	priceEv.BidAmount, priceEv.Bidder = b.Amount, req.Alias
 	events = append(events, priceEv)
 
 	changed := a.CurrentPrice != prev.CurrentPrice || a.LeaderID != prev.LeaderID
