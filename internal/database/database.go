@@ -1,0 +1,277 @@
+// Package database opens Gavel's database, PostgreSQL or SQLite, through
+// GORM, and migrates it with goose. Nothing here calls AutoMigrate: the
+// schema lives in versioned SQL in the migrations package.
+package database
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/gavel-auctions/gavel/migrations"
+)
+
+// Dialect names the database behind a *gorm.DB.
+type Dialect string
+
+// The dialects. Their values are also the migration folder names.
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
+)
+
+// SQLiteFile is the database file's name inside the data directory.
+const SQLiteFile = "gavel.db"
+
+// Pool sizes for PostgreSQL. 32 connections cover the bid path's bursts on
+// a few cores without starving other replicas of max_connections (100 by
+// default); idle connections are kept so bursts do not pay for dialling,
+// and recycled so a failover or a PgBouncer restart is picked up.
+const (
+	pgMaxOpen     = 32
+	pgMaxIdle     = 16
+	pgMaxLifetime = 30 * time.Minute
+)
+
+// SQLite pragmas: wait up to 10s for the write lock instead of failing with
+// SQLITE_BUSY, write-ahead logging so readers never block the writer,
+// enforced foreign keys (off by default in SQLite), and BEGIN IMMEDIATE so
+// a transaction takes the write lock up front rather than failing to
+// upgrade a read lock half-way through.
+const sqliteParams = "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+
+// An Option tunes Open.
+type Option func(*options)
+
+type options struct {
+	log *slog.Logger
+}
+
+// WithLogger sends GORM's warnings (slow queries, errors) to log. Without
+// it GORM logs nothing.
+func WithLogger(log *slog.Logger) Option {
+	return func(o *options) { o.log = log }
+}
+
+// Open connects to databaseURL (postgres:// or postgresql://), or, when it
+// is empty, opens the SQLite file dataDir/gavel.db, creating dataDir. It
+// pings the database before returning.
+func Open(ctx context.Context, databaseURL, dataDir string, opts ...Option) (*gorm.DB, Dialect, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	cfg := &gorm.Config{
+		// Gavel opens its own transactions where it needs them; wrapping
+		// every single write in another one only costs a round trip.
+		SkipDefaultTransaction: true,
+		// PostgreSQL keeps microseconds; truncating here makes a value read
+		// back equal to the value written, on both dialects.
+		NowFunc: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+		Logger:  gormLogger(o.log),
+		// Open pings below, under ctx; GORM's own ping would ignore it.
+		DisableAutomaticPing: true,
+	}
+	if databaseURL != "" {
+		db, err := openPostgres(databaseURL, cfg)
+		if err != nil {
+			return nil, "", err
+		}
+		if err := Ping(ctx, db); err != nil {
+			_ = Close(db)
+			return nil, "", fmt.Errorf("connect to %s: %w", Describe(databaseURL, dataDir), err)
+		}
+		return db, Postgres, nil
+	}
+	db, err := openSQLite(dataDir, cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := Ping(ctx, db); err != nil {
+		_ = Close(db)
+		return nil, "", fmt.Errorf("open %s: %w", Describe("", dataDir), err)
+	}
+	return db, SQLite, nil
+}
+
+func gormLogger(log *slog.Logger) logger.Interface {
+	if log == nil {
+		return logger.Discard
+	}
+	return logger.NewSlogLogger(log, logger.Config{
+		SlowThreshold:             500 * time.Millisecond,
+		LogLevel:                  logger.Warn,
+		IgnoreRecordNotFoundError: true,
+		// Log SQL with placeholders, never with values: values include
+		// password hashes and session data.
+		ParameterizedQueries: true,
+	})
+}
+
+func openPostgres(databaseURL string, cfg *gorm.Config) (*gorm.DB, error) {
+	if !isPostgresURL(databaseURL) {
+		return nil, errors.New("database URL must start with postgres:// or postgresql://")
+	}
+	db, err := gorm.Open(postgres.New(postgres.Config{
+		DSN: databaseURL,
+		// The simple protocol keeps no prepared statements on the server, so
+		// a migration that alters a table cannot break cached plans ("cached
+		// plan must not change result type"), and PgBouncer in transaction
+		// mode works.
+		PreferSimpleProtocol: true,
+	}), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	sqlDB.SetMaxOpenConns(pgMaxOpen)
+	sqlDB.SetMaxIdleConns(pgMaxIdle)
+	sqlDB.SetConnMaxLifetime(pgMaxLifetime)
+	return db, nil
+}
+
+func openSQLite(dataDir string, cfg *gorm.Config) (*gorm.DB, error) {
+	if dataDir == "" {
+		return nil, errors.New("no database URL and no data directory")
+	}
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	db, err := gorm.Open(sqlite.Open(SQLitePath(dataDir)+sqliteParams), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	// SQLite allows one writer at a time. With one connection, writers queue
+	// in database/sql, in order, instead of several connections spinning on
+	// SQLITE_BUSY for up to busy_timeout each. The price: code holding a
+	// transaction must use that transaction, never the *gorm.DB, or it
+	// waits for itself forever.
+	sqlDB.SetMaxOpenConns(1)
+	sqlDB.SetMaxIdleConns(1)
+	sqlDB.SetConnMaxLifetime(0)
+	return db, nil
+}
+
+func isPostgresURL(s string) bool {
+	l := strings.ToLower(s)
+	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://")
+}
+
+// SQLitePath is where Open keeps the SQLite database for dataDir.
+func SQLitePath(dataDir string) string {
+	p := filepath.Join(dataDir, SQLiteFile)
+	// filepath.Join drops a leading "./"; keep it so the log shows the
+	// path the way the operator wrote it.
+	if strings.HasPrefix(dataDir, "./") && !strings.HasPrefix(p, ".") {
+		p = "./" + p
+	}
+	return p
+}
+
+// Describe says which database Open would use, for the start-up log. It
+// never includes a password.
+func Describe(databaseURL, dataDir string) string {
+	if databaseURL == "" {
+		return "sqlite " + SQLitePath(dataDir)
+	}
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		return "postgres (unparsable URL)"
+	}
+	host := u.Host
+	switch {
+	case host == "":
+		// postgres:///db connects through the local socket.
+		host = "local socket"
+	case u.Port() == "":
+		host += ":5432"
+	}
+	return "postgres " + host + "/" + strings.TrimPrefix(u.Path, "/")
+}
+
+// Ping checks that the database answers.
+func Ping(ctx context.Context, db *gorm.DB) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// Close closes the connection pool behind db.
+func Close(db *gorm.DB) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// Migrate applies every pending migration for dialect d. On PostgreSQL it
+// holds an advisory lock meanwhile, so replicas starting together migrate
+// one after another and the later ones find nothing to do.
+func Migrate(ctx context.Context, db *gorm.DB, d Dialect) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	var (
+		dialect goose.Dialect
+		opts    = []goose.ProviderOption{
+			// Only our embedded SQL: never Go migrations that some
+			// imported package registered globally.
+			goose.WithDisableGlobalRegistry(true),
+		}
+	)
+	switch d {
+	case Postgres:
+		dialect = goose.DialectPostgres
+		// Retry every second (the default is 5s) for up to 5 minutes, so a
+		// replica waiting on another's migration starts promptly after it.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+		if err != nil {
+			return fmt.Errorf("migration lock: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	case SQLite:
+		// One process owns a SQLite file, so there is nobody to lock out.
+		dialect = goose.DialectSQLite3
+	default:
+		return fmt.Errorf("migrate: unknown dialect %q", d)
+	}
+	fsys, err := fs.Sub(migrations.FS, string(d))
+	if err != nil {
+		return fmt.Errorf("migrations for %s: %w", d, err)
+	}
+	// The provider is not closed: Close would close sqlDB, which the caller
+	// owns.
+	p, err := goose.NewProvider(dialect, sqlDB, fsys, opts...)
+	if err != nil {
+		return fmt.Errorf("migrations for %s: %w", d, err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate %s: %w", d, err)
+	}
+	return nil
+}

@@ -1,0 +1,162 @@
+// Package sessionstore keeps scs sessions in the sessions table, through
+// GORM, on PostgreSQL or SQLite. The table comes from the migrations; this
+// package never creates it.
+package sessionstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"gorm.io/gorm"
+)
+
+// DefaultCleanupInterval is how often StartCleanup deletes expired rows by
+// default. Expired rows are already invisible to Find, so this only bounds
+// the table's growth.
+const DefaultCleanupInterval = 5 * time.Minute
+
+// Store is an scs.Store and scs.CtxStore on the sessions table.
+type Store struct {
+	db  *gorm.DB
+	log *slog.Logger
+	now func() time.Time
+}
+
+var (
+	_ scs.Store    = (*Store)(nil)
+	_ scs.CtxStore = (*Store)(nil)
+)
+
+// An Option tunes New.
+type Option func(*Store)
+
+// WithLogger makes cleanup failures visible; without it they are dropped
+// (the next round retries anyway).
+func WithLogger(log *slog.Logger) Option {
+	return func(s *Store) { s.log = log }
+}
+
+// New returns a store on db, whose schema must be migrated.
+func New(db *gorm.DB, opts ...Option) *Store {
+	s := &Store{db: db, log: slog.New(slog.DiscardHandler), now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	return s
+}
+
+// Times go in and are compared in UTC. On PostgreSQL that changes nothing;
+// on SQLite, where the driver stores times as text, one zone makes text
+// order equal time order.
+func utc(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// FindCtx returns the data of an unexpired session. A missing or expired
+// token is found=false with no error, as scs expects.
+func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
+	var data []byte
+	err := s.db.WithContext(ctx).
+		Raw("SELECT data FROM sessions WHERE token = ? AND expiry > ?", token, utc(s.now())).
+		Row().Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("find session: %w", err)
+	}
+	return data, true, nil
+}
+
+// CommitCtx inserts or replaces a session. The upsert is one statement, so
+// two requests committing the same session cannot both insert.
+func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
+	if b == nil {
+		b = []byte{} // the column is NOT NULL
+	}
+	err := s.db.WithContext(ctx).Exec(
+		`INSERT INTO sessions (token, data, expiry) VALUES (?, ?, ?)
+		 ON CONFLICT (token) DO UPDATE SET data = excluded.data, expiry = excluded.expiry`,
+		token, b, utc(expiry)).Error
+	if err != nil {
+		return fmt.Errorf("commit session: %w", err)
+	}
+	return nil
+}
+
+// DeleteCtx removes a session; a missing token is not an error.
+func (s *Store) DeleteCtx(ctx context.Context, token string) error {
+	if err := s.db.WithContext(ctx).Exec("DELETE FROM sessions WHERE token = ?", token).Error; err != nil {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	return nil
+}
+
+// Find is FindCtx without a context; scs calls FindCtx.
+func (s *Store) Find(token string) ([]byte, bool, error) {
+	return s.FindCtx(context.Background(), token)
+}
+
+// Commit is CommitCtx without a context; scs calls CommitCtx.
+func (s *Store) Commit(token string, b []byte, expiry time.Time) error {
+	return s.CommitCtx(context.Background(), token, b, expiry)
+}
+
+// Delete is DeleteCtx without a context; scs calls DeleteCtx.
+func (s *Store) Delete(token string) error {
+	return s.DeleteCtx(context.Background(), token)
+}
+
+// DeleteExpired removes every expired session and returns how many.
+func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
+	res := s.db.WithContext(ctx).Exec("DELETE FROM sessions WHERE expiry <= ?", utc(s.now()))
+	if res.Error != nil {
+		return 0, fmt.Errorf("delete expired sessions: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}
+
+// RunCleanup deletes expired sessions every interval
+// (DefaultCleanupInterval when interval <= 0) until ctx ends, then returns.
+// Failures are logged and retried at the next tick.
+func (s *Store) RunCleanup(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = DefaultCleanupInterval
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			// Every replica runs this; the deletes are idempotent, so
+			// overlapping runs cost a little work and nothing else.
+			n, err := s.DeleteExpired(ctx)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				s.log.Warn("session cleanup failed", "err", err)
+			case n > 0:
+				s.log.Debug("expired sessions deleted", "count", n)
+			}
+		}
+	}
+}
+
+// StartCleanup runs RunCleanup in a goroutine. The returned channel closes
+// when it has returned, so shutdown can wait for it before closing the
+// database.
+func (s *Store) StartCleanup(ctx context.Context, interval time.Duration) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.RunCleanup(ctx, interval)
+	}()
+	return done
+}
