@@ -4,7 +4,10 @@
 package web
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -22,9 +25,10 @@ const (
 	RoleRealtime Role = "realtime"
 )
 
-// Config holds the web layer's settings.
+// Config holds the web layer's settings. Zero fields take the defaults
+// noted beside them.
 type Config struct {
-	Role         Role
+	Role         Role // default RoleAll
 	CookieSecure bool
 	BodyLimit    int           // bytes; default 64 KiB
 	LoginLimit   int           // login attempts per window per client; default 10
@@ -33,6 +37,47 @@ type Config struct {
 	BidWindow    time.Duration // default 1 second
 	// Now is the server clock (UTC); tests may replace it.
 	Now func() time.Time
+}
+
+// Defaults for zero Config fields and fixed server timeouts.
+const (
+	DefaultBodyLimit   = 64 << 10
+	DefaultLoginLimit  = 10
+	DefaultLoginWindow = time.Minute
+	DefaultBidLimit    = 20
+	DefaultBidWindow   = time.Second
+
+	// readTimeout bounds reading one request (head and body), so a slow
+	// client cannot hold a worker; streams are hijacked after the request
+	// is read, so it never cuts them.
+	readTimeout = 15 * time.Second
+	// idleTimeout closes keep-alive connections that stay quiet.
+	idleTimeout = 2 * time.Minute
+)
+
+func (c Config) withDefaults() Config {
+	if c.Role == "" {
+		c.Role = RoleAll
+	}
+	if c.BodyLimit <= 0 {
+		c.BodyLimit = DefaultBodyLimit
+	}
+	if c.LoginLimit <= 0 {
+		c.LoginLimit = DefaultLoginLimit
+	}
+	if c.LoginWindow <= 0 {
+		c.LoginWindow = DefaultLoginWindow
+	}
+	if c.BidLimit <= 0 {
+		c.BidLimit = DefaultBidLimit
+	}
+	if c.BidWindow <= 0 {
+		c.BidWindow = DefaultBidWindow
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
 }
 
 // Deps are the implementations the web layer consumes; cmd/gavel wires them.
@@ -47,12 +92,148 @@ type Deps struct {
 	Logger   *slog.Logger
 }
 
+// check reports the dependencies role needs but deps lacks.
+func (d Deps) check(role Role) error {
+	var errs []error
+	need := func(ok bool, name string) {
+		if !ok {
+			errs = append(errs, fmt.Errorf("web: role %q needs Deps.%s", role, name))
+		}
+	}
+	need(d.Sessions != nil, "Sessions")
+	need(d.Accounts != nil, "Accounts")
+	switch role {
+	case RoleAPI, RoleAll:
+		need(d.Bidder != nil, "Bidder")
+		need(d.Reader != nil, "Reader")
+	case RoleRealtime:
+		need(d.Streams != nil, "Streams")
+	default:
+		errs = append(errs, fmt.Errorf("web: unknown role %q", role))
+	}
+	return errors.Join(errs...)
+}
+
 // Server is Gavel's HTTP front: one Fiber app.
 type Server struct {
 	cfg  Config
 	deps Deps
 	app  *fiber.App
+
+	log     *slog.Logger
+	now     func() time.Time // cfg.Now in UTC
+	csrf    *http.CrossOriginProtection
+	metrics *httpMetrics
+	// loginLimit is keyed by client IP and email, bidLimit by user id.
+	loginLimit *limiter
+	bidLimit   *limiter
+	// htmlError renders error pages for non-API paths; the pages code sets
+	// it in routesPages. Nil means plain text.
+	htmlError htmlErrorRenderer
+}
+
+// New builds the server for cfg.Role: RoleAPI serves the API, the pages and
+// the ops routes; RoleRealtime the streams and the ops routes; RoleAll
+// everything (the streams only when deps.Streams is set). It sets the
+// session cookie attributes on deps.Sessions.
+func New(cfg Config, deps Deps) (*Server, error) {
+	cfg = cfg.withDefaults()
+	if err := deps.check(cfg.Role); err != nil {
+		return nil, err
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	if deps.Registry == nil {
+		deps.Registry = prometheus.NewRegistry()
+	}
+	metrics, err := newHTTPMetrics(deps.Registry)
+	if err != nil {
+		return nil, err
+	}
+	clock := cfg.Now
+	s := &Server{
+		cfg:        cfg,
+		deps:       deps,
+		log:        deps.Logger,
+		now:        func() time.Time { return clock().UTC() },
+		csrf:       http.NewCrossOriginProtection(),
+		metrics:    metrics,
+		loginLimit: newLimiter(cfg.LoginLimit, cfg.LoginWindow, clock),
+		bidLimit:   newLimiter(cfg.BidLimit, cfg.BidWindow, clock),
+	}
+	configureSessions(deps.Sessions, cfg, s.log)
+
+	s.app = fiber.New(fiber.Config{
+		// Fiber's zero-allocation strings alias buffers that are reused by
+		// the next request; anything kept past the handler (metric labels,
+		// values passed to services) would change under us.
+		Immutable:             true,
+		BodyLimit:             cfg.BodyLimit,
+		ErrorHandler:          s.handleError,
+		ReadTimeout:           readTimeout,
+		IdleTimeout:           idleTimeout,
+		WriteTimeout:          0, // a write deadline would cut streams; they set their own per write
+		DisableStartupMessage: true,
+	})
+	// Stream connections are hijacked and owned by Streams, which closes
+	// them itself when the stream ends.
+	s.app.Server().KeepHijackedConns = true
+
+	// Order: headers first so every answer has them; observe then sees the
+	// final status of everything inside it (it runs the error adapter);
+	// cross-site requests are refused before the session store is read.
+	s.app.Use(s.securityHeaders, s.observe, s.recoverPanics, s.crossOrigin, s.sessions)
+
+	s.routesOps()
+	if cfg.Role == RoleAPI || cfg.Role == RoleAll {
+		s.routesAPI()
+		s.routesPages()
+	}
+	if (cfg.Role == RoleRealtime || cfg.Role == RoleAll) && deps.Streams != nil {
+		s.routesStreams()
+	}
+	return s, nil
 }
 
 // App returns the Fiber app, for Listen, Shutdown and app.Test.
 func (s *Server) App() *fiber.App { return s.app }
+
+// routesOps registers the probes and metrics every node serves.
+func (s *Server) routesOps() {
+	s.app.Get("/healthz", s.handleHealthz)
+	s.app.Get("/readyz", s.handleReadyz)
+	s.app.Get("/metrics", s.handleMetrics())
+}
+
+// routesAPI registers the JSON API; docs/API.md documents it.
+func (s *Server) routesAPI() {
+	api := s.app.Group("/api/v1")
+
+	api.Post("/users", s.handleUserCreate)
+	api.Post("/session", s.handleSessionCreate)
+	api.Delete("/session", s.handleSessionDelete)
+	api.Get("/me", s.handleMe)
+
+	api.Post("/auctions", s.handleAuctionCreate)
+	api.Get("/auctions", s.handleAuctionList)
+	api.Get("/auctions/:id", s.handleAuctionGet)
+	api.Patch("/auctions/:id", s.handleAuctionUpdate)
+	api.Post("/auctions/:id/cancel", s.handleAuctionCancel)
+
+	api.Post("/auctions/:id/bids", s.handleBidCreate)
+	api.Get("/auctions/:id/bids", s.handleBidList)
+	api.Post("/auctions/:id/buy-now", s.handleBuyNow)
+
+	api.Post("/admin/users/:id/suspend", s.handleUserSuspend)
+	api.Get("/admin/users", s.handleUserList)
+	api.Get("/admin/audit", s.handleAuditList)
+}
+
+// routesStreams registers the SSE routes, whose connections go to Streams.
+func (s *Server) routesStreams() {
+	s.app.Get("/stream/auctions/:id", s.handleAuctionStream)
+	s.app.Get("/stream/auctions", s.handleAuctionsStream)
+	s.app.Get("/stream/me", s.handleMeStream)
+	s.app.Get("/stream/admin", s.handleAdminStream)
+}

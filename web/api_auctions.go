@@ -1,0 +1,297 @@
+package web
+
+import (
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gavel-auctions/gavel/domain"
+	"github.com/gofiber/fiber/v2"
+)
+
+// Listing and input limits.
+const (
+	defaultListLimit = 50
+	maxListLimit     = 100
+	maxQueryRunes    = 200
+	maxReasonRunes   = 500
+)
+
+// auctionBody is the JSON a seller sends to create or edit an auction.
+// Times are strings so that a bad one is reported against its field.
+type auctionBody struct {
+	Title            string  `json:"title"`
+	Description      string  `json:"description"`
+	Currency         string  `json:"currency"`
+	StartPrice       money   `json:"start_price"`
+	ReservePrice     money   `json:"reserve_price"`
+	BuyNowPrice      money   `json:"buy_now_price"`
+	Increment        money   `json:"increment"`
+	StartsAt         *string `json:"starts_at"`
+	EndsAt           string  `json:"ends_at"`
+	SoftCloseSeconds *int    `json:"soft_close_seconds"`
+}
+
+// input converts the body to the domain's input; validation of the values
+// themselves is the domain's (domain.ValidateAuctionInput, via the service).
+func (b auctionBody) input() (domain.AuctionInput, error) {
+	in := domain.AuctionInput{
+		Title:            b.Title,
+		Description:      b.Description,
+		Currency:         strings.ToUpper(strings.TrimSpace(b.Currency)),
+		StartPrice:       int64(b.StartPrice),
+		ReservePrice:     int64(b.ReservePrice),
+		BuyNowPrice:      int64(b.BuyNowPrice),
+		Increment:        int64(b.Increment),
+		SoftCloseSeconds: b.SoftCloseSeconds,
+	}
+	if b.StartsAt != nil && strings.TrimSpace(*b.StartsAt) != "" {
+		t, err := parseTime("starts_at", *b.StartsAt)
+		if err != nil {
+			return in, err
+		}
+		in.StartsAt = &t
+	}
+	if strings.TrimSpace(b.EndsAt) == "" {
+		return in, domain.Invalid("ends_at", "Enter an end time.")
+	}
+	t, err := parseTime("ends_at", b.EndsAt)
+	if err != nil {
+		return in, err
+	}
+	in.EndsAt = t
+	return in, nil
+}
+
+type reasonBody struct {
+	Reason string `json:"reason"`
+}
+
+// reason validates an optional free-text reason.
+func (b reasonBody) reason() (string, error) {
+	r := strings.TrimSpace(b.Reason)
+	if utf8.RuneCountInString(r) > maxReasonRunes || !utf8.ValidString(r) {
+		return "", domain.Invalid("reason", "Keep the reason to 500 characters of valid text.")
+	}
+	return r, nil
+}
+
+// parseID parses a positive decimal id; signs, spaces and zero are refused.
+func parseID(s string) (int64, bool) {
+	if s == "" || len(s) > 18 || strings.Trim(s, "0123456789") != "" {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	return id, err == nil && id > 0
+}
+
+// auctionID reads the :id route parameter. A malformed id names no auction,
+// so it is a 404 like an id that does not exist.
+func auctionID(c *fiber.Ctx) (int64, error) {
+	id, ok := parseID(c.Params("id"))
+	if !ok {
+		return 0, domain.ErrAuctionNotFound
+	}
+	return id, nil
+}
+
+// queryLimit reads the limit query parameter: 1..max, def when absent.
+func queryLimit(c *fiber.Ctx, def, max int) (int, error) {
+	v := c.Query("limit")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > max {
+		return 0, domain.Invalid("limit", "limit must be a whole number from 1 to "+strconv.Itoa(max)+".")
+	}
+	return n, nil
+}
+
+// handleAuctionCreate lists a new auction for the logged-in seller.
+func (s *Server) handleAuctionCreate(c *fiber.Ctx) error {
+	u, err := s.requireActor(c)
+	if err != nil {
+		return err
+	}
+	var b auctionBody
+	if err := decodeJSON(c, &b); err != nil {
+		return err
+	}
+	in, err := b.input()
+	if err != nil {
+		return err
+	}
+	a, err := s.deps.Bidder.CreateAuction(c.UserContext(), u, in)
+	if err != nil {
+		return err
+	}
+	c.Location("/api/v1/auctions/" + strconv.FormatInt(a.ID, 10))
+	return writeJSON(c, fiber.StatusCreated, domain.View(a, u, s.now()))
+}
+
+// handleAuctionUpdate edits an auction; the service allows it only to the
+// seller before the first bid.
+func (s *Server) handleAuctionUpdate(c *fiber.Ctx) error {
+	u, err := s.requireActor(c)
+	if err != nil {
+		return err
+	}
+	id, err := auctionID(c)
+	if err != nil {
+		return err
+	}
+	var b auctionBody
+	if err := decodeJSON(c, &b); err != nil {
+		return err
+	}
+	in, err := b.input()
+	if err != nil {
+		return err
+	}
+	a, err := s.deps.Bidder.UpdateAuction(c.UserContext(), u, id, in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, fiber.StatusOK, domain.View(a, u, s.now()))
+}
+
+// handleAuctionCancel cancels an auction; the service decides whether the
+// actor may (the seller before the first bid, an admin at any time).
+func (s *Server) handleAuctionCancel(c *fiber.Ctx) error {
+	u, err := s.requireActor(c)
+	if err != nil {
+		return err
+	}
+	id, err := auctionID(c)
+	if err != nil {
+		return err
+	}
+	var b reasonBody
+	if err := decodeOptionalJSON(c, &b); err != nil {
+		return err
+	}
+	reason, err := b.reason()
+	if err != nil {
+		return err
+	}
+	a, err := s.deps.Bidder.CancelAuction(c.UserContext(), u, id, reason)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, fiber.StatusOK, domain.View(a, u, s.now()))
+}
+
+// handleAuctionGet returns one auction as the viewer (perhaps anonymous)
+// may see it.
+func (s *Server) handleAuctionGet(c *fiber.Ctx) error {
+	id, err := auctionID(c)
+	if err != nil {
+		return err
+	}
+	viewer, err := s.viewer(c)
+	if err != nil {
+		return err
+	}
+	a, err := s.deps.Reader.Auction(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, fiber.StatusOK, domain.View(a, viewer, s.now()))
+}
+
+// auctionList is the listing response.
+type auctionList struct {
+	Auctions   []domain.AuctionView `json:"auctions"`
+	ServerTime time.Time            `json:"server_time"`
+}
+
+// handleAuctionList lists auctions by status, seller, bidder and title.
+func (s *Server) handleAuctionList(c *fiber.Ctx) error {
+	viewer, err := s.viewer(c)
+	if err != nil {
+		return err
+	}
+	f, err := s.auctionFilter(c, viewer)
+	if err != nil {
+		return err
+	}
+	list, err := s.deps.Reader.Auctions(c.UserContext(), f)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	out := auctionList{Auctions: make([]domain.AuctionView, 0, len(list)), ServerTime: now}
+	for _, a := range list {
+		out.Auctions = append(out.Auctions, domain.View(a, viewer, now))
+	}
+	return writeJSON(c, fiber.StatusOK, out)
+}
+
+// auctionFilter reads the listing's query parameters.
+func (s *Server) auctionFilter(c *fiber.Ctx, viewer domain.User) (domain.AuctionFilter, error) {
+	var f domain.AuctionFilter
+	if v := c.Query("status"); v != "" {
+		seen := map[domain.Status]bool{}
+		for _, part := range strings.Split(v, ",") {
+			st := domain.Status(strings.TrimSpace(part))
+			switch st {
+			case domain.StatusScheduled, domain.StatusOpen, domain.StatusClosed, domain.StatusCancelled:
+			default:
+				return f, domain.Invalid("status", "status must be a comma-separated list of scheduled, open, closed and cancelled.")
+			}
+			if !seen[st] {
+				seen[st] = true
+				f.Status = append(f.Status, st)
+			}
+		}
+	}
+	var err error
+	if f.SellerID, err = userParam(c, "seller", viewer, true); err != nil {
+		return f, err
+	}
+	// Who bid where is private: only "me" is accepted for bidder.
+	if f.BidderID, err = userParam(c, "bidder", viewer, false); err != nil {
+		return f, err
+	}
+	q := strings.TrimSpace(c.Query("q"))
+	if utf8.RuneCountInString(q) > maxQueryRunes || !utf8.ValidString(q) {
+		return f, domain.Invalid("q", "Keep the search to 200 characters.")
+	}
+	f.Query = q
+	if f.Limit, err = queryLimit(c, defaultListLimit, maxListLimit); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+// userParam reads a user filter: "me" (the viewer; 401 when anonymous) or,
+// if byID, a user id.
+func userParam(c *fiber.Ctx, name string, viewer domain.User, byID bool) (int64, error) {
+	v := c.Query(name)
+	switch {
+	case v == "":
+		return 0, nil
+	case v == "me":
+		if viewer.ID == 0 {
+			return 0, domain.ErrUnauthorized
+		}
+		return viewer.ID, nil
+	}
+	id, ok := parseID(v)
+	if !byID {
+		return 0, domain.Invalid(name, name+` must be "me".`)
+	}
+	if !ok {
+		return 0, domain.Invalid(name, name+` must be "me" or a user id.`)
+	}
+	return id, nil
+}
+
+// viewer returns the logged-in user or the zero (anonymous) user. A failing
+// user lookup is an error rather than a silent downgrade to anonymous.
+func (s *Server) viewer(c *fiber.Ctx) (domain.User, error) {
+	l := s.lookupUser(c)
+	return l.user, l.err
+}

@@ -1,0 +1,90 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestHealthz(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(_ *Config, d *Deps) {
+		d.Checks = map[string]Checker{"database": func(context.Context) error { return errors.New("down") }}
+	})
+	r := e.do(req{method: "GET", path: "/healthz"}).wantStatus(t, 200)
+	if string(r.body) != `{"status":"ok"}` {
+		t.Errorf("healthz = %s", r.body)
+	}
+}
+
+func TestReadyz(t *testing.T) {
+	t.Parallel()
+	ok := func(context.Context) error { return nil }
+	e := newEnv(t, func(_ *Config, d *Deps) { d.Checks = map[string]Checker{"database": ok, "nats": ok} })
+	m := e.do(req{method: "GET", path: "/readyz"}).wantStatus(t, 200).json(t)
+	if m["status"] != "ok" {
+		t.Errorf("readyz = %v", m)
+	}
+
+	e = newEnv(t, func(_ *Config, d *Deps) {
+		d.Checks = map[string]Checker{
+			"database": ok,
+			"nats":     func(context.Context) error { return errors.New("nats: no servers available") },
+			"hung": func(ctx context.Context) error {
+				<-ctx.Done()
+				return ctx.Err()
+			},
+			"panics": func(context.Context) error { panic("oops") },
+		}
+	})
+	start := time.Now()
+	r := e.do(req{method: "GET", path: "/readyz"}).wantStatus(t, http.StatusServiceUnavailable)
+	if d := time.Since(start); d > readyTimeout+time.Second {
+		t.Errorf("readyz took %v", d)
+	}
+	m = r.json(t)
+	failed, _ := m["failed"].(map[string]any)
+	if m["status"] != "unavailable" || failed["nats"] != "nats: no servers available" || failed["hung"] == nil || failed["panics"] == nil || failed["database"] != nil {
+		t.Errorf("readyz = %s", r.body)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.do(req{method: "GET", path: "/api/v1/auctions/12345"})
+	e.do(req{method: "GET", path: "/api/v1/auctions/67890"})
+	e.do(req{method: "GET", path: "/no/such/page/9"})
+	r := e.do(req{method: "GET", path: "/metrics"}).wantStatus(t, 200)
+	body := string(r.body)
+	for _, want := range []string{
+		`gavel_http_requests_total{method="GET",route="/api/v1/auctions/:id",status="404"} 2`,
+		`gavel_http_requests_total{method="GET",route="unmatched",status="404"} 1`,
+		`gavel_http_request_duration_seconds_count{method="GET",route="/api/v1/auctions/:id"} 2`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	for _, leak := range []string{"12345", "/no/such"} {
+		if strings.Contains(body, leak) {
+			t.Errorf("metrics contain the raw URL %q", leak)
+		}
+	}
+}
+
+func TestMetricsSkipStreamDuration(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.do(req{method: "GET", path: "/stream/me"}).wantStatus(t, 401)
+	body := string(e.do(req{method: "GET", path: "/metrics"}).body)
+	if !strings.Contains(body, `gavel_http_requests_total{method="GET",route="/stream/me",status="401"} 1`) {
+		t.Errorf("stream request not counted:\n%s", body)
+	}
+	if strings.Contains(body, `gavel_http_request_duration_seconds_count{method="GET",route="/stream/me"}`) {
+		t.Error("stream duration recorded")
+	}
+}

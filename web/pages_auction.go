@@ -1,0 +1,228 @@
+package web
+
+import (
+	"strconv"
+
+	"github.com/gavel-auctions/gavel/domain"
+	"github.com/gofiber/fiber/v2"
+)
+
+// auctionData is the auction page's Data.
+type auctionData struct {
+	View       domain.AuctionView
+	Price      int64
+	Bids       []domain.BidView
+	Leading    bool
+	Seller     bool
+	YouKind    string
+	YouText    string
+	ResultKind string
+	ResultText string
+	CanBid     bool
+	CanEdit    bool
+	BuyNowKey  string
+	Form       bidFormData
+}
+
+// handleAuctionPage shows one auction, live for logged-in viewers.
+func (p *pages) handleAuctionPage(c *fiber.Ctx) error {
+	id, err := auctionID(c)
+	if err != nil {
+		return err
+	}
+	a, err := p.s.deps.Reader.Auction(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	form := bidFormData{Result: p.pop(c, sessionBidResultKey)}
+	if form.Result != "" {
+		form.ResultKind = "ok"
+	}
+	return p.renderAuction(c, fiber.StatusOK, a, form)
+}
+
+// renderAuction renders the auction page with the given bid form state:
+// empty on a plain view, the visitor's input and errors after a refused
+// no-JavaScript bid.
+func (p *pages) renderAuction(c *fiber.Ctx, status int, a domain.Auction, form bidFormData) error {
+	viewer, err := p.s.viewer(c)
+	if err != nil {
+		return err
+	}
+	bids, err := p.s.deps.Reader.Bids(c.UserContext(), a.ID, pageBidsLimit)
+	if err != nil {
+		return err
+	}
+	pg := p.base(c, a.Title, "auction")
+	v := domain.View(a, viewer, pg.ServerTime)
+	d := auctionData{View: v, Price: shownPrice(v), Bids: bids, Form: form}
+	if v.You != nil {
+		d.Leading, d.Seller = v.You.Leading, v.You.Seller
+	}
+	d.YouKind, d.YouText = youStatus(v)
+	d.ResultKind, d.ResultText = auctionResult(v)
+	running := a.Status == domain.StatusOpen || a.Status == domain.StatusScheduled
+	d.CanBid = pg.User != nil && !d.Seller && running
+	d.CanEdit = d.Seller && domain.CanSellerEdit(a)
+	if d.CanBid {
+		if d.Form.Key == "" {
+			d.Form.Key = newFormKey()
+		}
+		if d.Form.Amount == "" {
+			d.Form.Amount = domain.FormatAmount(v.MinNextBid, v.Currency)
+		}
+		d.BuyNowKey = newFormKey()
+	}
+	if pg.User != nil {
+		pg.Stream = "/stream/auctions/" + strconv.FormatInt(a.ID, 10)
+	}
+	pg.Script = "js/auction.js"
+	pg.Data = d
+	return p.r.render(c, status, "auction", pg)
+}
+
+// youStatus describes the viewer's relation to the auction; auction.js
+// keeps it current with the same wording.
+func youStatus(v domain.AuctionView) (kind, text string) {
+	you := v.You
+	switch {
+	case you == nil:
+		return "", ""
+	case you.Seller:
+		return "seller", "You are the seller."
+	case v.Status == domain.StatusCancelled:
+		return "", ""
+	case you.Leading && v.Status == domain.StatusClosed && v.Winner != "":
+		return "won", "You won this auction!"
+	case you.Leading && v.Status == domain.StatusClosed:
+		return "lost", "You were the highest bidder, but the reserve was not met."
+	case you.Leading && v.HasReserve && !v.ReserveMet:
+		return "reserve", "You are the highest bidder, but the reserve has not been met yet."
+	case you.Leading:
+		text = "You are the highest bidder."
+		if you.MaxAmount > 0 {
+			text += " Your maximum is " + domain.FormatMoney(you.MaxAmount, v.Currency) + "."
+		}
+		return "leading", text
+	case v.BidCount > 0:
+		// Whether the viewer ever bid here is not known cheaply; the page
+		// says "outbid" when it sees the lead move away from them.
+		return "notleading", "You are not the highest bidder."
+	}
+	return "", ""
+}
+
+// auctionResult is the outcome line of a closed or cancelled auction.
+func auctionResult(v domain.AuctionView) (kind, text string) {
+	switch {
+	case v.Status == domain.StatusCancelled:
+		return "cancelled", "This auction was cancelled."
+	case v.Status != domain.StatusClosed:
+		return "", ""
+	case v.Winner != "":
+		return "sold", "Sold to " + v.Winner + " for " + domain.FormatMoney(v.CurrentPrice, v.Currency) + "."
+	case v.BidCount > 0 && v.HasReserve && !v.ReserveMet:
+		return "reserve", "Reserve not met: the item did not sell."
+	}
+	return "unsold", "No bids: the item did not sell."
+}
+
+// handleBidForm places a bid sent by the page's form without JavaScript.
+// Success redirects back to the auction (303) with the result as a one-shot
+// message; a refused bid re-renders the page with the reason and the
+// status of the one error table.
+func (p *pages) handleBidForm(c *fiber.Ctx) error {
+	id, err := auctionID(c)
+	if err != nil {
+		return err
+	}
+	back := "/auctions/" + strconv.FormatInt(id, 10)
+	if _, ok := p.s.currentUser(c); !ok {
+		return toLogin(c, back)
+	}
+	a, err := p.s.deps.Reader.Auction(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	form, in := parseBidForm(c, a.Currency)
+	if len(form.Errors) > 0 {
+		form.Result, form.ResultKind = "Please correct your bid.", "error"
+		return p.renderAuction(c, fiber.StatusUnprocessableEntity, a, form)
+	}
+	// bidder applies the same suspension check and per-user rate limit as
+	// the API.
+	u, err := p.s.bidder(c)
+	if err != nil {
+		return p.refusedBid(c, a, form, err)
+	}
+	r, err := p.s.deps.Bidder.PlaceBid(c.UserContext(), u, id, in)
+	if err != nil {
+		return p.refusedBid(c, a, form, err)
+	}
+	p.flash(c, sessionBidResultKey, receiptMessage(r, in.BuyNow))
+	return seeOther(c, back)
+}
+
+// refusedBid re-renders the auction page for a refused bid, or hands a
+// server-side failure to the error adapter.
+func (p *pages) refusedBid(c *fiber.Ctx, a domain.Auction, form bidFormData, err error) error {
+	pr, ok := pageProblem(err)
+	if !ok {
+		return err
+	}
+	if pr.status == fiber.StatusUnauthorized {
+		return toLogin(c, "/auctions/"+strconv.FormatInt(a.ID, 10))
+	}
+	if pr.retryAfter > 0 {
+		c.Set(fiber.HeaderRetryAfter, strconv.FormatInt(retryAfterSeconds(pr.retryAfter), 10))
+	}
+	form.Errors = mergeFields(form.Errors, pr.fields)
+	form.Result, form.ResultKind = pr.detail, "error"
+	// The state may have moved on (a bid too low, the auction closed):
+	// show the current one beside the message.
+	if fresh, ferr := p.s.deps.Reader.Auction(c.UserContext(), a.ID); ferr == nil {
+		a = fresh
+	}
+	return p.renderAuction(c, pr.status, a, form)
+}
+
+// receiptMessage tells a bidder what their committed bid achieved.
+func receiptMessage(r domain.Receipt, buyNow bool) string {
+	amount := domain.FormatMoney(r.Amount, r.Currency)
+	switch {
+	case buyNow || (r.Status == domain.StatusClosed && r.Leading):
+		return "You bought it for " + amount + "!"
+	case r.Leading:
+		return "Bid placed: " + amount + ". You are the highest bidder."
+	}
+	return "Bid placed: " + amount + ", but another bidder’s maximum is higher. You have been outbid."
+}
+
+// handleCancelForm lets the seller withdraw a listing before its first bid.
+func (p *pages) handleCancelForm(c *fiber.Ctx) error {
+	id, err := auctionID(c)
+	if err != nil {
+		return err
+	}
+	u, err := p.s.requireActor(c)
+	if err != nil {
+		if domain.ErrorCode(err) == domain.CodeUnauthorized {
+			return toLogin(c, "/auctions/"+strconv.FormatInt(id, 10))
+		}
+		return err
+	}
+	a, err := p.s.deps.Reader.Auction(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	// Administrators cancel from the monitor, with a reason for the audit
+	// log; this route is the seller's own.
+	if a.SellerID != u.ID {
+		return domain.ErrNotSeller
+	}
+	if _, err := p.s.deps.Bidder.CancelAuction(c.UserContext(), u, id, "Withdrawn by the seller."); err != nil {
+		return err
+	}
+	p.flash(c, sessionFlashKey, "Your listing was cancelled.")
+	return seeOther(c, "/me/listings")
+}
