@@ -1,0 +1,351 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+	"gorm.io/gorm"
+
+	"github.com/gavel-auctions/gavel/bidding"
+	"github.com/gavel-auctions/gavel/domain"
+	"github.com/gavel-auctions/gavel/internal/config"
+	"github.com/gavel-auctions/gavel/internal/database"
+)
+
+// stormResult is one row of the storm benchmark's report.
+type stormResult struct {
+	name      string
+	accepted  int64
+	rejected  int64
+	errors    int64
+	lost      int64
+	elapsed   time.Duration
+	latencies []time.Duration
+}
+
+func (r stormResult) row() string {
+	slices.Sort(r.latencies)
+	pct := func(p float64) time.Duration {
+		if len(r.latencies) == 0 {
+			return 0
+		}
+		return r.latencies[min(len(r.latencies)-1, int(p*float64(len(r.latencies))))]
+	}
+	return fmt.Sprintf("| %s | %.0f | %d | %d | %d | %s | %s | %d |", r.name,
+		float64(r.accepted)/r.elapsed.Seconds(), r.accepted, r.rejected, r.errors,
+		pct(0.50).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), r.lost)
+}
+
+// benchStorm measures a sniping storm: many bidders firing at once at one
+// hot auction, and at 1,000 auctions; in-process through the service, over
+// HTTP with real sessions, and a single-statement baseline on the same
+// schema and pool, all in one run against the PostgreSQL in DATABASE_URL
+// (or TEST_DATABASE_URL), which should have fsync and synchronous_commit on.
+func benchStorm(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, log *slog.Logger) error {
+	fs := flag.NewFlagSet("bench storm", flag.ContinueOnError)
+	bidders := fs.Int("bidders", 128, "concurrent bidders")
+	dur := fs.Duration("duration", 8*time.Second, "length of each phase")
+	auctions := fs.Int("auctions", 1000, "auctions in the spread phase")
+	skipHTTP := fs.Bool("skip-http", false, "skip the HTTP phases")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	admin := getenv("DATABASE_URL")
+	if admin == "" {
+		admin = getenv("TEST_DATABASE_URL")
+	}
+	if admin == "" {
+		return errors.New("bench storm needs PostgreSQL: set DATABASE_URL or TEST_DATABASE_URL (make bench starts a durable throwaway cluster)")
+	}
+	dbURL, drop, err := freshDatabase(ctx, admin)
+	if err != nil {
+		return err
+	}
+	defer drop()
+	db, d, err := database.Open(ctx, dbURL, "")
+	if err != nil {
+		return err
+	}
+	defer database.Close(db)
+	if err := database.Migrate(ctx, db, d); err != nil {
+		return err
+	}
+	var fsync, syncCommit string
+	db.Raw("SHOW fsync").Scan(&fsync)
+	db.Raw("SHOW synchronous_commit").Scan(&syncCommit)
+	host, _ := os.Hostname()
+	fmt.Fprintf(stdout, "## Sniping storm\n\nmachine: %s, %d CPUs, %s; PostgreSQL fsync=%s synchronous_commit=%s; %d bidders, %s per phase\n\n",
+		host, runtime.NumCPU(), runtime.Version(), fsync, syncCommit, *bidders, *dur)
+	fmt.Fprintln(stdout, "| phase | accepted bids/s | accepted | rejected | errors | p50 | p99 | lost |")
+	fmt.Fprintln(stdout, "|---|---|---|---|---|---|---|---|")
+
+	svc := bidding.New(db, bidding.Options{PasswordCost: bcrypt.MinCost, Logger: log})
+	seller, err := svc.CreateUser(ctx, "seller@bench.local", "bench-password", "Seller", false)
+	if err != nil {
+		return err
+	}
+	users := make([]domain.User, *bidders)
+	for i := range users {
+		if users[i], err = svc.CreateUser(ctx, fmt.Sprintf("b%d@bench.local", i), "bench-password", fmt.Sprintf("Bidder %d", i), false); err != nil {
+			return err
+		}
+	}
+	newAuctions := func(n int) ([]int64, error) {
+		ids := make([]int64, n)
+		for i := range ids {
+			a, err := svc.CreateAuction(ctx, seller, domain.AuctionInput{Title: fmt.Sprintf("Lot %d", i), Currency: "EUR",
+				StartPrice: 100, EndsAt: time.Now().Add(24 * time.Hour)})
+			if err != nil {
+				return nil, err
+			}
+			ids[i] = a.ID
+		}
+		return ids, nil
+	}
+
+	hot, err := newAuctions(1)
+	if err != nil {
+		return err
+	}
+	base := runStorm(ctx, "baseline: one bid per transaction, single SQL statement (hot auction)", *bidders, *dur, hot,
+		func(ctx context.Context, w int, auction, amount int64) (int64, bool, error) {
+			return baselineBid(ctx, db, auction, users[w].ID, amount)
+		})
+	base.lost = countLost(db, base, nil)
+	fmt.Fprintln(stdout, base.row())
+
+	place := func(ctx context.Context, w int, auction, amount int64) (int64, bool, error) {
+		r, err := svc.PlaceBid(ctx, users[w], auction, domain.BidInput{Amount: amount})
+		if domain.ErrorCode(err) == domain.CodeConflict {
+			return 0, false, nil
+		}
+		return r.BidID, err == nil, err
+	}
+	if hot, err = newAuctions(1); err != nil {
+		return err
+	}
+	acked := &ackSet{}
+	r := runStorm(ctx, "service in-process, hot auction", *bidders, *dur, hot, acked.wrap(place))
+	r.lost = countLost(db, r, acked)
+	fmt.Fprintln(stdout, r.row())
+	fmt.Fprintf(stdout, "\nin-process hot auction / baseline = **%.2f×**\n\n", (float64(r.accepted)/r.elapsed.Seconds())/(float64(base.accepted)/base.elapsed.Seconds()))
+
+	spread, err := newAuctions(*auctions)
+	if err != nil {
+		return err
+	}
+	acked = &ackSet{}
+	r = runStorm(ctx, fmt.Sprintf("service in-process, %d auctions", *auctions), *bidders, *dur, spread, acked.wrap(place))
+	r.lost = countLost(db, r, acked)
+	fmt.Fprintln(stdout, r.row())
+
+	if !*skipHTTP {
+		if err := httpStorm(ctx, stdout, dbURL, log, users, *bidders, *dur, newAuctions, db, *auctions); err != nil {
+			return err
+		}
+	}
+	return svc.Close(ctx)
+}
+
+// runStorm starts every bidder at the same instant and keeps them bidding
+// for d. Each bid is a little above the last ticket of its auction, so most
+// are valid when judged; out-of-order ones are rejected as too low, as a
+// real sniper's would be.
+func runStorm(ctx context.Context, name string, bidders int, d time.Duration, auctions []int64,
+	bid func(ctx context.Context, w int, auction, amount int64) (int64, bool, error)) stormResult {
+	tickets := make([]atomic.Int64, len(auctions))
+	var accepted, rejected, errs atomic.Int64
+	lat := make([][]time.Duration, bidders)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	var stopAt time.Time
+	for w := range bidders {
+		wg.Go(func() {
+			<-start
+			i := w % len(auctions)
+			for time.Now().Before(stopAt) && ctx.Err() == nil {
+				i = (i + 7) % len(auctions)
+				amount := 1000 + tickets[i].Add(1)*20000
+				t := time.Now()
+				_, ok, err := bid(ctx, w, auctions[i], amount)
+				lat[w] = append(lat[w], time.Since(t))
+				switch {
+				case err != nil:
+					errs.Add(1)
+				case ok:
+					accepted.Add(1)
+				default:
+					rejected.Add(1)
+				}
+			}
+		})
+	}
+	began := time.Now()
+	stopAt = began.Add(d)
+	close(start)
+	wg.Wait()
+	r := stormResult{name: name, accepted: accepted.Load(), rejected: rejected.Load(), errors: errs.Load(), elapsed: time.Since(began)}
+	for _, l := range lat {
+		r.latencies = append(r.latencies, l...)
+	}
+	return r
+}
+
+// baselineBid is the per-transaction ceiling: one statement that checks
+// the bid, updates the auction and inserts the bid row, committed alone.
+func baselineBid(ctx context.Context, db *gorm.DB, auction, bidder, amount int64) (int64, bool, error) {
+	var id int64
+	res := db.WithContext(ctx).Raw(`WITH a AS (
+			UPDATE auctions SET current_price = ?, bid_count = bid_count + 1, seq = seq + 1, leader_id = ?, updated_at = now()
+			WHERE id = ? AND status = 'open' AND current_price < ? RETURNING id, seq)
+		INSERT INTO bids (auction_id, bidder_id, amount, max_amount, seq, received_at)
+		SELECT id, ?, ?, ?, seq, now() FROM a RETURNING id`, amount, bidder, auction, amount, bidder, amount, amount).Scan(&id)
+	if res.Error != nil {
+		return 0, false, res.Error
+	}
+	return id, id != 0, nil
+}
+
+// ackSet remembers acknowledged bid ids so lost bids can be counted.
+type ackSet struct {
+	mu  sync.Mutex
+	ids []int64
+}
+
+func (a *ackSet) wrap(bid func(context.Context, int, int64, int64) (int64, bool, error)) func(context.Context, int, int64, int64) (int64, bool, error) {
+	return func(ctx context.Context, w int, auction, amount int64) (int64, bool, error) {
+		id, ok, err := bid(ctx, w, auction, amount)
+		if ok {
+			a.mu.Lock()
+			a.ids = append(a.ids, id)
+			a.mu.Unlock()
+		}
+		return id, ok, err
+	}
+}
+
+// countLost counts acknowledged bids that are not in the database.
+func countLost(db *gorm.DB, r stormResult, acked *ackSet) int64 {
+	if acked == nil {
+		return 0
+	}
+	var found int64
+	for chunk := range slices.Chunk(acked.ids, 5000) {
+		var n int64
+		db.Raw("SELECT count(*) FROM bids WHERE id IN ?", chunk).Scan(&n)
+		found += n
+	}
+	return int64(len(acked.ids)) - found
+}
+
+func freshDatabase(ctx context.Context, admin string) (string, func(), error) {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	name := "gavel_bench_" + hex.EncodeToString(b)
+	adb, _, err := database.Open(ctx, admin, "")
+	if err != nil {
+		return "", nil, err
+	}
+	if err := adb.Exec("CREATE DATABASE " + name).Error; err != nil {
+		database.Close(adb)
+		return "", nil, err
+	}
+	u, err := url.Parse(admin)
+	if err != nil {
+		return "", nil, err
+	}
+	u.Path = "/" + name
+	drop := func() {
+		adb.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+		database.Close(adb)
+	}
+	return u.String(), drop, nil
+}
+
+// httpStorm repeats the storm through a real node: JSON POSTs with session
+// cookies from real logins, over keep-alive connections.
+func httpStorm(ctx context.Context, stdout io.Writer, dbURL string, log *slog.Logger, users []domain.User, bidders int,
+	d time.Duration, newAuctions func(int) ([]int64, error), db *gorm.DB, spreadN int) error {
+	cfg := config.Default()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.DatabaseURL = dbURL
+	cfg.DataDir, _ = os.MkdirTemp("", "gavel-bench-")
+	defer os.RemoveAll(cfg.DataDir)
+	cfg.Demo = config.DemoOff
+	n, err := startNode(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	defer n.shutdown(context.Background())
+	tr := &http.Transport{MaxIdleConnsPerHost: bidders, MaxConnsPerHost: bidders}
+	clients := make([]*http.Client, bidders)
+	for i := range clients {
+		jar, _ := cookiejar.New(nil)
+		clients[i] = &http.Client{Transport: tr, Jar: jar, Timeout: 30 * time.Second}
+		body := fmt.Sprintf(`{"email":%q,"password":"bench-password"}`, users[i].Email)
+		resp, err := clients[i].Post(n.URL()+"/api/v1/session", "application/json", strings.NewReader(body))
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("login for the HTTP storm: %s", resp.Status)
+		}
+	}
+	post := func(ctx context.Context, w int, auction, amount int64) (int64, bool, error) {
+		body, _ := json.Marshal(map[string]int64{"amount": amount})
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, fmt.Sprintf("%s/api/v1/auctions/%d/bids", n.URL(), auction), bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := clients[w].Do(req)
+		if err != nil {
+			return 0, false, err
+		}
+		defer resp.Body.Close()
+		switch resp.StatusCode {
+		case http.StatusCreated:
+			var rc domain.Receipt
+			err := json.NewDecoder(resp.Body).Decode(&rc)
+			return rc.BidID, err == nil, err
+		case http.StatusConflict:
+			io.Copy(io.Discard, resp.Body)
+			return 0, false, nil
+		default:
+			b, _ := io.ReadAll(resp.Body)
+			return 0, false, fmt.Errorf("%s: %s", resp.Status, b)
+		}
+	}
+	for _, phase := range []struct {
+		name string
+		n    int
+	}{{"HTTP with sessions, hot auction", 1}, {fmt.Sprintf("HTTP with sessions, %d auctions", spreadN), spreadN}} {
+		ids, err := newAuctions(phase.n)
+		if err != nil {
+			return err
+		}
+		acked := &ackSet{}
+		r := runStorm(ctx, phase.name, bidders, d, ids, acked.wrap(post))
+		r.lost = countLost(db, r, acked)
+		fmt.Fprintln(stdout, r.row())
+	}
+	return nil
+}

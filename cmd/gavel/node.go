@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"gorm.io/gorm"
+
+	"github.com/gavel-auctions/gavel/bidding"
+	"github.com/gavel-auctions/gavel/internal/config"
+	"github.com/gavel-auctions/gavel/internal/database"
+	"github.com/gavel-auctions/gavel/internal/natsserver"
+	"github.com/gavel-auctions/gavel/internal/sessionstore"
+	"github.com/gavel-auctions/gavel/realtime"
+	"github.com/gavel-auctions/gavel/web"
+)
+
+// node is one running gavel process: its pools, background jobs and HTTP
+// server. Tests start several in one process.
+type node struct {
+	cfg  config.Config
+	log  *slog.Logger
+	db   *gorm.DB
+	ns   *server.Server // embedded NATS, when NATS_URL is empty
+	nc   *nats.Conn
+	svc  *bidding.Service
+	hub  *realtime.Hub
+	srv  *web.Server
+	ln   net.Listener
+	stop context.CancelFunc // ends relay, scheduler, hub and store jobs
+	jobs sync.WaitGroup
+}
+
+// startNode opens everything cfg names and starts serving. It returns once
+// the listener is bound.
+func startNode(ctx context.Context, cfg config.Config, log *slog.Logger) (n *node, err error) {
+	n = &node{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			n.close()
+		}
+	}()
+	n.db, err = openDatabase(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	natsDesc := "embedded (in-process, JetStream in " + filepath.Join(cfg.DataDir, "nats") + ")"
+	if cfg.NATSURL == "" {
+		n.ns, err = natsserver.Start(natsserver.Options{StoreDir: filepath.Join(cfg.DataDir, "nats")})
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		natsDesc = config.MaskNATSURLs(cfg.NATSURL)
+	}
+	n.nc, err = natsserver.Connect(cfg.NATSURL, n.ns, "gavel-"+cfg.NodeName, log)
+	if err != nil {
+		return nil, err
+	}
+	js, err := jetstream.New(n.nc, jetstream.WithPublishAsyncMaxPending(4096))
+	if err != nil {
+		return nil, err
+	}
+	log.Info("using", "database", database.Describe(cfg.DatabaseURL, cfg.DataDir), "nats", natsDesc, "role", cfg.Role, "node", cfg.NodeName)
+
+	jobCtx, stop := context.WithCancel(context.Background())
+	n.stop = stop
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	n.svc = bidding.New(n.db, bidding.Options{Logger: log})
+
+	store := sessionstore.New(n.db)
+	n.run(func() { store.RunCleanup(jobCtx, 5*time.Minute) })
+	sessions := scs.New()
+	sessions.Store = store
+	sessions.Lifetime = 7 * 24 * time.Hour
+
+	deps := web.Deps{
+		Accounts: n.svc, Bidder: n.svc, Reader: n.svc, Sessions: sessions, Registry: reg, Logger: log,
+		Checks: map[string]web.Checker{
+			"database": func(ctx context.Context) error { return database.Ping(ctx, n.db) },
+			"nats": func(context.Context) error {
+				if s := n.nc.Status(); s != nats.CONNECTED {
+					return fmt.Errorf("nats is %s", s)
+				}
+				return nil
+			},
+		},
+	}
+	if cfg.Role.ServesAPI() {
+		ensureCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		_, err = natsserver.EnsureStream(ensureCtx, js, 1)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		relay := bidding.NewRelay(n.svc, js, bidding.RelayOptions{})
+		n.run(func() { _ = relay.Run(jobCtx) })
+		n.run(func() { _ = n.svc.RunScheduler(jobCtx) })
+	}
+	if cfg.Role.ServesStreams() {
+		n.hub, err = realtime.New(realtime.Config{Node: cfg.NodeName, Heartbeat: cfg.Heartbeat}, n.nc, n.svc, log, reg)
+		if err != nil {
+			return nil, err
+		}
+		n.run(func() { _ = n.hub.Run(jobCtx) })
+		deps.Streams = n.hub
+	}
+	n.srv, err = web.New(web.Config{Role: web.Role(cfg.Role), CookieSecure: cfg.CookieSecure}, deps)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Role.ServesAPI() && demoEnabled(ctx, cfg, n.svc) {
+		if err := startDemo(ctx, n, jobCtx); err != nil {
+			return nil, err
+		}
+	}
+	n.ln, err = net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("GAVEL_ADDR %s: %w", cfg.Addr, err)
+	}
+	go func() {
+		if err := n.srv.App().Listener(n.ln); err != nil {
+			log.Error("http server stopped", "err", err)
+		}
+	}()
+	return n, nil
+}
+
+func (n *node) run(fn func()) {
+	n.jobs.Add(1)
+	go func() { defer n.jobs.Done(); fn() }()
+}
+
+// URL is where the node serves, for people and tests.
+func (n *node) URL() string {
+	addr := n.ln.Addr().(*net.TCPAddr)
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		host = "localhost"
+	}
+	return fmt.Sprintf("http://%s", net.JoinHostPort(host, fmt.Sprint(addr.Port)))
+}
+
+// shutdown stops accepting connections, ends streams so clients reconnect
+// elsewhere, lets requests and queued bids finish, publishes what they
+// committed, and closes the pools.
+func (n *node) shutdown(ctx context.Context) error {
+	var errs []error
+	if n.hub != nil {
+		hctx, cancel := context.WithTimeout(ctx, time.Second)
+		errs = append(errs, n.hub.Shutdown(hctx))
+		cancel()
+	}
+	if n.srv != nil {
+		errs = append(errs, n.srv.App().ShutdownWithContext(ctx))
+	}
+	if n.svc != nil {
+		errs = append(errs, n.svc.Close(ctx))
+	}
+	if n.stop != nil && n.cfg.Role.ServesAPI() && n.nc != nil {
+		// One last relay round so events committed by the drained requests
+		// leave now rather than when another node picks them up.
+		if js, err := jetstream.New(n.nc); err == nil {
+			rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			_, _ = bidding.NewRelay(n.svc, js, bidding.RelayOptions{}).Once(rctx)
+			cancel()
+		}
+	}
+	n.close()
+	return errors.Join(errs...)
+}
+
+// close releases everything without waiting for work in flight.
+func (n *node) close() {
+	if n.stop != nil {
+		n.stop()
+		n.jobs.Wait()
+	}
+	if n.ln != nil {
+		_ = n.ln.Close()
+	}
+	if n.nc != nil {
+		_ = n.nc.Drain()
+	}
+	if n.ns != nil {
+		n.ns.Shutdown()
+		n.ns.WaitForShutdown()
+	}
+	if n.db != nil {
+		_ = database.Close(n.db)
+	}
+}
+
+func openDatabase(ctx context.Context, cfg config.Config, log *slog.Logger) (*gorm.DB, error) {
+	db, d, err := database.Open(ctx, cfg.DatabaseURL, cfg.DataDir, database.WithLogger(log))
+	if err != nil {
+		return nil, err
+	}
+	if err := database.Migrate(ctx, db, d); err != nil {
+		_ = database.Close(db)
+		return nil, err
+	}
+	return db, nil
+}
