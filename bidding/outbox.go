@@ -114,7 +114,7 @@ func (s *Service) reserveUserSeqs(tx *gorm.DB, ids []int64, perUser, next map[in
 	if s.pg && len(ids) > 1 {
 		// Lock in id order first: the bulk UPDATE below would lock in
 		// whatever order the join produces.
-		if err := tx.Exec("SELECT id FROM users WHERE id IN ? ORDER BY id FOR UPDATE", ids).Error; err != nil {
+		if err := tx.Exec("SELECT id FROM users WHERE id IN ? ORDER BY id FOR NO KEY UPDATE", ids).Error; err != nil {
 			return err
 		}
 		var q strings.Builder

@@ -110,11 +110,14 @@ func (s *Service) Close(ctx context.Context) error {
 	}
 }
 
-// forUpdate is the row-lock suffix; SQLite has none and serializes writers
-// with BEGIN IMMEDIATE instead.
+// forUpdate is the row-lock suffix. NO KEY UPDATE, because a plain FOR
+// UPDATE also conflicts with the KEY SHARE locks that foreign-key checks
+// take when other transactions insert bids referencing the row, and that
+// turns concurrent batches into deadlocks. SQLite has no row locks and
+// serializes writers with BEGIN IMMEDIATE instead.
 func (s *Service) forUpdate() string {
 	if s.pg {
-		return " FOR UPDATE"
+		return " FOR NO KEY UPDATE"
 	}
 	return ""
 }

@@ -125,7 +125,7 @@ type Event struct {
 	CommittedAt time.Time `json:"committed_at"`
 	// ServerTime is stamped by the realtime node when it encodes the event,
 	// so a client computes its countdown as ends_at - server_time.
-	ServerTime time.Time `json:"server_time"`
+	ServerTime time.Time `json:"server_time,omitzero"`
 	// Reset marks a snapshot sent because the client's Last-Event-ID was
 	// older than the retained log.
 	Reset bool `json:"reset,omitempty"`
@@ -174,6 +174,11 @@ func StateEvent(t EventType, a Auction, at time.Time) Event {
 	}
 	if BuyNowAvailable(a) {
 		e.BuyNowPrice = a.BuyNowPrice
+	}
+	if t == EventPrice || t == EventExtended {
+		// The most frequent events skip the title: every client got it in
+		// its snapshot, and a storm writes and sends these by the thousand.
+		e.Title = ""
 	}
 	if !t.Personal() {
 		e.ID = MakeID(AuctionChannel(a.ID), a.Seq)

@@ -43,9 +43,13 @@ type node struct {
 	jobs sync.WaitGroup
 }
 
+// nodeOption adjusts what config.Config does not cover, for benchmarks
+// and tests.
+type nodeOption func(*web.Config)
+
 // startNode opens everything cfg names and starts serving. It returns once
 // the listener is bound.
-func startNode(ctx context.Context, cfg config.Config, log *slog.Logger) (n *node, err error) {
+func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...nodeOption) (n *node, err error) {
 	n = &node{cfg: cfg, log: log}
 	defer func() {
 		if err != nil {
@@ -118,7 +122,11 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger) (n *nod
 		n.run(func() { _ = n.hub.Run(jobCtx) })
 		deps.Streams = n.hub
 	}
-	n.srv, err = web.New(web.Config{Role: web.Role(cfg.Role), CookieSecure: cfg.CookieSecure}, deps)
+	wcfg := web.Config{Role: web.Role(cfg.Role), CookieSecure: cfg.CookieSecure}
+	for _, o := range opts {
+		o(&wcfg)
+	}
+	n.srv, err = web.New(wcfg, deps)
 	if err != nil {
 		return nil, err
 	}

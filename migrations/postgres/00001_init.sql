@@ -51,10 +51,14 @@ CREATE TABLE auction_bidders (
 );
 CREATE INDEX auction_bidders_user ON auction_bidders (user_id);
 
+-- No foreign keys here: every foreign-key check takes a KEY SHARE lock on
+-- the referenced row, which on a hot auction meant a tuple lock on every
+-- bidder's user row per batch (-16% bids/s). Bids are written only by the
+-- bidding service, under the auction's row lock, for users it just read.
 CREATE TABLE bids (
     id          BIGSERIAL PRIMARY KEY,
-    auction_id  BIGINT      NOT NULL REFERENCES auctions (id),
-    bidder_id   BIGINT      NOT NULL REFERENCES users (id),
+    auction_id  BIGINT      NOT NULL,
+    bidder_id   BIGINT      NOT NULL,
     amount      BIGINT      NOT NULL,
     max_amount  BIGINT      NOT NULL,
     buy_now     BOOLEAN     NOT NULL DEFAULT FALSE,
