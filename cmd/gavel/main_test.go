@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/gavel-auctions/gavel/internal/testpg"
 	"io"
 	"log/slog"
 	"net"
@@ -227,3 +228,6 @@ func TestHealthcheck(t *testing.T) {
 		})
 	}
 }
+
+// TestMain stops the throwaway PostgreSQL cluster the tests may start.
+func TestMain(m *testing.M) { testpg.Main(m) }

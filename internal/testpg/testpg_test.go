@@ -107,6 +107,9 @@ func TestWithDatabase(t *testing.T) {
 func TestClusterModes(t *testing.T) {
 	t.Parallel()
 	if _, err := FindBinDir(); errors.Is(err, ErrNoPostgres) {
+		if inCI() {
+			t.Fatal(err)
+		}
 		t.Skip(err)
 	}
 	tests := []struct {
@@ -161,6 +164,9 @@ func TestWatchdogStopsOrphanedCluster(t *testing.T) {
 		os.Exit(0) // no Stop: that is the point
 	}
 	if _, err := FindBinDir(); errors.Is(err, ErrNoPostgres) {
+		if inCI() {
+			t.Fatal(err)
+		}
 		t.Skip(err)
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestWatchdogStopsOrphanedCluster$")

@@ -1,0 +1,310 @@
+package realtime
+
+import (
+	"errors"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// connState is a connection's lifecycle: open → closing (someone asked the
+// writer to release it) → released (socket closed, detached everywhere).
+type connState uint8
+
+const (
+	stateOpen connState = iota
+	stateClosing
+	stateReleased
+)
+
+// holdMax bounds what an admin stream holds while its snapshots load.
+const holdMax = 1024
+
+// burstAllowance is how far past QueueLen a queue may grow while its socket
+// still takes data: one gap-fill batch.
+const burstAllowance = fillBatch
+
+// fallbackWriteDeadline is the write deadline of a connection that exposes
+// no file descriptor (net.Pipe, wrappers): short, because a shared writer
+// is blocked for that long.
+const fallbackWriteDeadline = 5 * time.Millisecond
+
+// errWouldBlock reports that the socket buffer is full: the rest of the
+// data stays queued and the writer retries on a later tick.
+var errWouldBlock = errors.New("realtime: socket buffer full")
+
+// chanPos is a connection's membership in one channel.
+type chanPos struct {
+	t     *topic
+	seq   int64 // last seq sent or skipped (under conn.mu)
+	known bool  // seq comes from the cursor, a snapshot or an event (under conn.mu)
+	live  bool  // the topic delivers to this connection (under conn.mu)
+	widx  int32 // slot in t.watchers (under t.mu)
+}
+
+// item is one queued write: an optional per-connection id line, then data
+// (usually a frame shared with every other watcher).
+type item struct {
+	f    *frame // nil for bytes that are not an event (preamble, heartbeat)
+	id   []byte
+	data []byte
+}
+
+// conn is one hijacked stream. It has no goroutine and no timer: a shared
+// writer owns its socket, and topics append to its queue. Keep it small;
+// there are tens of thousands.
+type conn struct {
+	nc    net.Conn
+	rc    syscall.RawConn // nil when nc has no file descriptor
+	w     *writer
+	user  int64
+	all   bool      // admin stream: no ids, every auction
+	chans []chanPos // fixed once the connection is set up
+	widx  int       // slot in w.conns; owned by the writer goroutine
+
+	mu       sync.Mutex
+	state    connState
+	sched    bool // in the writer's ready list or being flushed
+	blocked  bool // in the writer's blocked list, waiting for socket space
+	holding  bool // admin stream loading snapshots: events go to hold
+	off      int32
+	inflight int32 // items the writer is writing right now; not to be replaced
+	stallAt  int64 // Unix nanos of the last write that left data behind; 0 when drained
+	q        []item
+	hold     []item
+	skip     map[int64]int64 // admin: per auction, seqs already covered by its snapshot
+}
+
+// newConn wraps a hijacked connection. fasthttp hands over a wrapper whose
+// UnsafeConn is the real socket, which we need for non-blocking writes and
+// peeks.
+func newConn(nc net.Conn, w *writer, user int64) *conn {
+	c := &conn{nc: nc, w: w, user: user, widx: -1}
+	inner := nc
+	if u, ok := nc.(interface{ UnsafeConn() net.Conn }); ok {
+		inner = u.UnsafeConn()
+	}
+	if sc, ok := inner.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			c.rc = rc
+		}
+	}
+	return c
+}
+
+// offer gives the connection a live frame of channel i; it is queued unless
+// the connection already has it, is still syncing, or is closing. The caller
+// holds c.mu.
+func (c *conn) offer(i int, f *frame, limit int) (wake, overflow bool) {
+	if c.state != stateOpen {
+		return false, false
+	}
+	if c.all {
+		if c.holding {
+			if len(c.hold) >= holdMax {
+				return false, c.overflow()
+			}
+			c.hold = append(c.hold, item{f: f, data: f.body})
+			return false, false
+		}
+		if c.skip != nil && f.auction != 0 {
+			if s, ok := c.skip[f.auction]; ok {
+				if f.seq <= s {
+					return false, false
+				}
+				delete(c.skip, f.auction)
+			}
+		}
+		return c.enqueue(item{f: f, data: f.body}, limit)
+	}
+	p := &c.chans[i]
+	if !p.live || f.seq <= p.seq {
+		return false, false
+	}
+	return c.pushFrame(i, f, limit)
+}
+
+// pushFrame queues frame f of channel i and advances the channel's
+// position. A single-channel stream writes the shared frame with its id; a
+// multi-channel stream writes its own id line, naming every channel's
+// position after this event. The caller holds c.mu.
+func (c *conn) pushFrame(i int, f *frame, limit int) (wake, overflow bool) {
+	p := &c.chans[i]
+	p.seq, p.known = f.seq, true
+	it := item{f: f}
+	switch {
+	case c.all:
+		it.data = f.body
+	case len(c.chans) == 1:
+		it.data = f.full
+	default:
+		it.id = c.idLine()
+		it.data = f.body
+	}
+	return c.enqueue(it, limit)
+}
+
+// idLine is the "id:" line of a multi-channel stream: the cursor of every
+// channel with a known position.
+func (c *conn) idLine() []byte {
+	b := make([]byte, 0, 5+22*len(c.chans))
+	b = append(b, "id: "...)
+	start := len(b)
+	for i := range c.chans {
+		p := &c.chans[i]
+		if !p.known {
+			continue
+		}
+		if len(b) > start {
+			b = append(b, ',')
+		}
+		b = appendToken(b, p.t.ch, p.seq)
+	}
+	if len(b) == start {
+		return nil
+	}
+	return append(b, '\n')
+}
+
+// enqueue appends it to the queue, or replaces the last queued item with it
+// when both are price events of the same auction: a price event is the
+// auction's whole state, so the older one is worth nothing once a newer one
+// is queued behind it. Only the tail is ever replaced, and only if no part
+// of it is being written, so nothing is reordered and no id goes backwards.
+// A full queue makes the connection a slow consumer. The caller holds c.mu.
+func (c *conn) enqueue(it item, limit int) (wake, overflow bool) {
+	if c.state != stateOpen {
+		return false, false
+	}
+	// Prices are state, so a slow watcher may skip to the newest one; but
+	// only once its socket has pushed back (c.blocked). A healthy client
+	// that is merely catching up, as after a resume, gets every seq.
+	if n := len(c.q); n > 0 && c.blocked && it.f != nil && it.f.price {
+		last := n - 1
+		tail := &c.q[last]
+		if last >= int(c.inflight) && (last > 0 || c.off == 0) &&
+			tail.f != nil && tail.f.price && tail.f.auction == it.f.auction {
+			*tail = it
+			return false, false
+		}
+	}
+	// The bound applies once the socket has pushed back (c.blocked): a
+	// connection whose writer simply has not run yet, during a burst such
+	// as a gap fill, gets burstAllowance more before it counts as slow.
+	if len(c.q) >= limit && (c.blocked || len(c.q) >= limit+burstAllowance) {
+		return false, c.overflow()
+	}
+	c.q = append(c.q, it)
+	if c.sched || c.blocked {
+		return false, false
+	}
+	c.sched = true
+	return true, false
+}
+
+// overflow marks the connection closing because it cannot keep up; the
+// client resumes from its Last-Event-ID. The caller holds c.mu.
+func (c *conn) overflow() bool {
+	c.state = stateClosing
+	c.q, c.hold = nil, nil
+	return true
+}
+
+// advance drops n written bytes from the head of the queue and returns the
+// event frames completed, for counting and lag. The caller holds c.mu.
+func (c *conn) advance(n int, done func(*frame)) {
+	k := 0
+	for ; k < len(c.q) && n > 0; k++ {
+		it := &c.q[k]
+		rem := len(it.id) + len(it.data) - int(c.off)
+		if n < rem {
+			c.off += int32(n)
+			break
+		}
+		n -= rem
+		c.off = 0
+		if it.f != nil {
+			done(it.f)
+		}
+	}
+	if k == 0 {
+		return
+	}
+	m := copy(c.q, c.q[k:])
+	clear(c.q[m:])
+	c.q = c.q[:m]
+	if m == 0 && cap(c.q) > 8 {
+		// An idle connection should not keep a burst's backing array.
+		c.q = nil
+	}
+}
+
+// write writes b without blocking. With a file descriptor the write is a
+// plain non-blocking write(2): a full socket buffer returns at once, and the
+// writer moves on to other connections. Without one, a short deadline
+// bounds the wait.
+func (c *conn) write(b []byte) (int, error) {
+	if c.rc != nil {
+		var n int
+		var err error
+		cerr := c.rc.Write(func(fd uintptr) bool {
+			for {
+				n, err = syscall.Write(int(fd), b)
+				if err != syscall.EINTR {
+					return true // never wait for writability
+				}
+			}
+		})
+		if n < 0 {
+			n = 0
+		}
+		switch {
+		case cerr != nil:
+			return n, cerr
+		case err == syscall.EAGAIN || err == nil && n < len(b):
+			return n, errWouldBlock
+		}
+		return n, err
+	}
+	_ = c.nc.SetWriteDeadline(time.Now().Add(fallbackWriteDeadline))
+	n, err := c.nc.Write(b)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return n, errWouldBlock
+	}
+	return n, err
+}
+
+// peerGone peeks at the socket without blocking: 0 bytes means the client
+// sent FIN, an error means it reset. This is how a stream that only writes
+// notices a departed client without a reader goroutine. Bytes a client sends
+// after its request are read and discarded so the next peek can see EOF.
+func (c *conn) peerGone() bool {
+	if c.rc == nil {
+		return false // the next failed write tells instead
+	}
+	gone := false
+	err := c.rc.Read(func(fd uintptr) bool {
+		var buf [64]byte
+		for range 16 {
+			n, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+			switch {
+			case err == syscall.EINTR:
+				continue
+			case err == syscall.EAGAIN:
+				return true
+			case err != nil || n == 0:
+				gone = true
+				return true
+			}
+			if _, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_DONTWAIT); err != nil &&
+				err != syscall.EAGAIN && err != syscall.EINTR {
+				gone = true
+				return true
+			}
+		}
+		return true // never wait for readability
+	})
+	return gone || err != nil
+}

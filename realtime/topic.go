@@ -1,0 +1,362 @@
+package realtime
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/gavel-auctions/gavel/domain"
+)
+
+// allChannel keys the admin topic, which carries every auction's events
+// through one wildcard subscription.
+var allChannel = domain.Channel{Kind: "all"}
+
+// Ring sizes: how many recent encoded events a topic keeps so that a client
+// resuming after a short break is served without touching the Log.
+const (
+	auctionRing = 128
+	userRing    = 16
+)
+
+// shard holds the topics whose channel hashes to it, and the channel their
+// NATS subscriptions deliver into. Its dispatcher goroutine decodes messages
+// and hands them to topics, so a busy shard delays only its own topics.
+type shard struct {
+	h      *Hub
+	mu     sync.RWMutex // guards topics and every topic's refs; never held across I/O but a NATS SUB
+	topics map[domain.Channel]*topic
+	msgs   chan *nats.Msg
+}
+
+// shardFor hashes a channel to its shard. The multiplier spreads
+// consecutive ids over the top bits.
+func (h *Hub) shardFor(ch domain.Channel) *shard {
+	x := uint64(ch.ID)
+	switch ch.Kind {
+	case domain.ChannelUser:
+		x += 1 << 62
+	case domain.ChannelAuction:
+	default:
+		x += 1 << 63
+	}
+	x *= 0x9E3779B97F4A7C15
+	return h.shards[x>>(64-shardBits)]
+}
+
+// run dispatches the shard's messages until stop is closed.
+func (s *shard) run(stop <-chan struct{}) {
+	for {
+		select {
+		case <-stop:
+			return
+		case m := <-s.msgs:
+			ev, ok := decodeEvent(m)
+			if !ok {
+				s.h.m.badMessages.Inc()
+				continue
+			}
+			s.mu.RLock()
+			t := s.topics[ev.Channel()]
+			s.mu.RUnlock()
+			if t != nil {
+				t.onEvent(&ev)
+			}
+		}
+	}
+}
+
+// decodeEvent decodes a message and checks that it was published where its
+// channel says, so that a misrouted personal event never reaches an auction's
+// watchers.
+func decodeEvent(m *nats.Msg) (domain.Event, bool) {
+	var ev domain.Event
+	if err := json.Unmarshal(m.Data, &ev); err != nil {
+		return ev, false
+	}
+	if ev.ChannelSeq() <= 0 || ev.Channel().Subject() != m.Subject {
+		return ev, false
+	}
+	return ev, true
+}
+
+// topic is one channel on this node: its single NATS subscription, the
+// position it has delivered up to, a ring of recent frames, and its local
+// watchers. It exists while it has watchers.
+type topic struct {
+	h     *Hub
+	shard *shard
+	ch    domain.Channel
+	ready chan struct{} // closed once the subscription is known to the server
+	refs  int           // under shard.mu
+	sub   *nats.Subscription
+	count atomic.Int32 // len(watchers), readable without the lock for stats
+
+	// mu orders everything delivered on the channel: events are encoded,
+	// remembered and fanned out under it, so every watcher sees them in seq
+	// order. It is never held across a Log call or a socket write.
+	mu       sync.Mutex
+	dead     bool
+	watchers []watcher
+	tr       track
+	multi    map[int64]*track // admin topic: one track per auction
+	ring     []*frame         // ring[seq%len]; nil until the first event
+	lastEv   *domain.Event    // the event of the newest ring frame
+	batch    [][]*conn        // per writer: connections to wake after a fan-out
+	dropped  int              // sub.Dropped() when last checked
+}
+
+// watcher is one connection's membership: c.chans[i] describes it.
+type watcher struct {
+	c *conn
+	i int32
+}
+
+// acquire returns the channel's topic with a reference taken, creating it
+// and its NATS subscription for the first local watcher.
+func (h *Hub) acquire(ch domain.Channel) (*topic, error) {
+	s := h.shardFor(ch)
+	s.mu.Lock()
+	t := s.topics[ch]
+	created := false
+	if t == nil {
+		t = &topic{h: h, shard: s, ch: ch, ready: make(chan struct{}), batch: make([][]*conn, len(h.writers))}
+		t.tr.last = -1
+		var err error
+		if ch == allChannel {
+			t.multi = make(map[int64]*track)
+			// The admin topic carries every auction, so it gets its own
+			// delivery goroutine (inside nats.go) instead of a shard's
+			// bounded channel.
+			t.sub, err = h.nc.Subscribe(domain.AuctionSubjectsAll, t.onMsg)
+		} else {
+			t.sub, err = h.nc.ChanSubscribe(ch.Subject(), s.msgs)
+		}
+		if err != nil {
+			s.mu.Unlock()
+			return nil, fmt.Errorf("subscribe %s: %w", ch.Subject(), err)
+		}
+		s.topics[ch] = t
+		created = true
+		h.topics.Add(1)
+	}
+	t.refs++
+	s.mu.Unlock()
+
+	if created {
+		// A SUB is sent asynchronously. Make sure the server knows about it
+		// before anyone reads the Log, or an event published in between
+		// would be seen by neither. When NATS is down the reconnect catch-up
+		// covers this instead.
+		if h.nc.IsConnected() {
+			_ = h.nc.FlushTimeout(time.Second)
+		}
+		close(t.ready)
+	} else {
+		select {
+		case <-t.ready:
+		case <-time.After(2 * time.Second):
+		}
+	}
+	return t, nil
+}
+
+// release drops a reference; the last one removes the topic and its NATS
+// subscription, so a node only listens to channels someone here watches.
+func (h *Hub) release(t *topic) {
+	s := t.shard
+	s.mu.Lock()
+	t.refs--
+	last := t.refs == 0
+	if last {
+		delete(s.topics, t.ch)
+	}
+	s.mu.Unlock()
+	if !last {
+		return
+	}
+	t.mu.Lock()
+	t.dead = true
+	t.ring, t.multi, t.tr.pending, t.lastEv = nil, nil, nil, nil
+	t.mu.Unlock()
+	_ = t.sub.Unsubscribe()
+	h.topics.Add(-1)
+}
+
+// onMsg receives the admin topic's messages.
+func (t *topic) onMsg(m *nats.Msg) {
+	ev, ok := decodeEvent(m)
+	if !ok || ev.Type.Personal() {
+		t.h.m.badMessages.Inc()
+		return
+	}
+	t.onEvent(&ev)
+}
+
+// onEvent takes a live event from NATS: duplicates are dropped, the next
+// event is delivered, and anything after a gap waits for the Log to fill it.
+func (t *topic) onEvent(ev *domain.Event) {
+	seq := ev.ChannelSeq()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.dead {
+		return
+	}
+	tr := t.trackFor(ev.AuctionID, true)
+	if tr.last < 0 && t.multi != nil {
+		// The admin topic takes the first event it sees of an auction
+		// as its baseline: admins get snapshots, not resumes.
+		tr.last = seq - 1
+	}
+	switch {
+	case tr.last < 0:
+		// No baseline yet: the first joiner's Log read sets it.
+		tr.hold(*ev)
+	case seq <= tr.last:
+		t.h.m.duplicates.Inc()
+	case seq == tr.last+1 && !tr.filling:
+		t.deliver(tr, ev)
+	default:
+		tr.hold(*ev)
+		t.startFill(tr)
+	}
+}
+
+// trackFor returns the track an event of auction id belongs to.
+func (t *topic) trackFor(id int64, create bool) *track {
+	if t.multi == nil {
+		return &t.tr
+	}
+	tr := t.multi[id]
+	if tr == nil && create {
+		tr = &track{key: id, last: -1}
+		t.multi[id] = tr
+	}
+	return tr
+}
+
+// token is the id of a frame of this topic as seen by a single-channel stream.
+func (t *topic) token(seq int64) string {
+	if t.multi != nil {
+		return ""
+	}
+	return string(appendToken(nil, t.ch, seq))
+}
+
+// deliver encodes the next event once and fans it out. The caller holds t.mu
+// and has checked that ev is tr.last+1 (or a reset snapshot).
+func (t *topic) deliver(tr *track, ev *domain.Event) {
+	seq := ev.ChannelSeq()
+	tr.last = seq
+	f, err := encodeEvent(*ev, t.token(seq), t.h.cfg.Now())
+	if err != nil {
+		t.h.logger.Error("realtime: drop unencodable event", "channel", t.ch.Subject(), "seq", seq, "err", err)
+		return
+	}
+	if ev.Type != domain.EventSnapshot && t.multi == nil {
+		t.remember(f)
+		last := *ev
+		t.lastEv = &last
+	}
+	t.fanout(f)
+	if t.multi != nil && (ev.Type == domain.EventClosed || ev.Type == domain.EventCancelled) &&
+		!tr.filling && len(tr.pending) == 0 {
+		// A finished auction sends nothing more; keep the admin topic's
+		// map to the auctions still running.
+		delete(t.multi, tr.key)
+	}
+}
+
+// remember keeps f in the ring of recent frames.
+func (t *topic) remember(f *frame) {
+	if t.multi != nil {
+		return
+	}
+	if t.ring == nil {
+		n := auctionRing
+		if t.ch.Kind == domain.ChannelUser {
+			n = userRing
+		}
+		t.ring = make([]*frame, n)
+	}
+	t.ring[f.seq%int64(len(t.ring))] = f
+}
+
+// recent returns the ring's frames for seqs from+1..to, or nil when the ring
+// does not hold all of them.
+func (t *topic) recent(from, to int64) []*frame {
+	if to-from > int64(len(t.ring)) {
+		return nil
+	}
+	out := make([]*frame, 0, to-from)
+	for s := from + 1; s <= to; s++ {
+		f := t.ring[s%int64(len(t.ring))]
+		if f == nil || f.seq != s {
+			return nil
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// fanout offers f to every watcher and wakes their writers once per writer.
+// The caller holds t.mu.
+func (t *topic) fanout(f *frame) {
+	h := t.h
+	for _, w := range t.watchers {
+		c := w.c
+		c.mu.Lock()
+		wake, overflow := c.offer(int(w.i), f, h.cfg.QueueLen)
+		c.mu.Unlock()
+		if overflow {
+			h.slowConsumer(c)
+		}
+		if wake {
+			t.batch[c.w.idx] = append(t.batch[c.w.idx], c)
+		}
+	}
+	for i, list := range t.batch {
+		if len(list) > 0 {
+			h.writers[i].schedule(list...)
+			clear(list)
+			t.batch[i] = list[:0]
+		}
+	}
+}
+
+// attach adds c as a watcher; it receives nothing until its position is
+// settled (see Hub.finish).
+func (t *topic) attach(c *conn, i int) {
+	t.mu.Lock()
+	c.chans[i].widx = int32(len(t.watchers))
+	t.watchers = append(t.watchers, watcher{c: c, i: int32(i)})
+	t.mu.Unlock()
+	t.count.Add(1)
+	t.h.watchers.Add(1)
+}
+
+// detach removes c's watcher in O(1) by moving the last watcher into its slot.
+func (t *topic) detach(c *conn, i int) {
+	t.mu.Lock()
+	k := int(c.chans[i].widx)
+	if k < 0 || k >= len(t.watchers) || t.watchers[k].c != c {
+		t.mu.Unlock()
+		return
+	}
+	last := len(t.watchers) - 1
+	if k != last {
+		moved := t.watchers[last]
+		t.watchers[k] = moved
+		moved.c.chans[moved.i].widx = int32(k)
+	}
+	t.watchers[last] = watcher{}
+	t.watchers = t.watchers[:last]
+	c.chans[i].widx = -1
+	t.mu.Unlock()
+	t.count.Add(-1)
+	t.h.watchers.Add(-1)
+}

@@ -1,0 +1,349 @@
+package realtime
+
+import (
+	"sync"
+	"time"
+)
+
+// writeChunk is how much a writer gathers from one connection's queue into
+// a single write(2): enough for any burst, small enough to share.
+const writeChunk = 64 << 10
+
+// writer is one of a few goroutines that do all socket work for the
+// connections assigned to it: writing queued frames, retrying full sockets,
+// heartbeats and disconnect detection. No connection has a goroutine or
+// timer of its own.
+type writer struct {
+	h    *Hub
+	idx  int
+	wake chan struct{} // capacity 1: "there is work"
+
+	mu      sync.Mutex // guards the hand-over lists; a leaf lock
+	ready   []*conn    // connections with queued data
+	closing []*conn    // connections to release
+	added   []*conn    // new connections
+	stopped bool
+
+	// Owned by the writer goroutine (and by Shutdown after it exits).
+	conns   []*conn // heartbeat order; nil marks a released slot until the round ends
+	next    int     // next slot to visit this heartbeat round
+	round   time.Time
+	blocked []*conn // connections whose socket buffer was full
+	buf     []byte
+	done    func(*frame) // counts a written event frame (Hub.onDelivered)
+}
+
+func newWriter(h *Hub, idx int) *writer {
+	return &writer{h: h, idx: idx, wake: make(chan struct{}, 1), buf: make([]byte, 0, writeChunk)}
+}
+
+func (w *writer) signal() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// add hands a new connection to the writer. It reports false once the
+// writer has stopped; the caller then releases the connection itself.
+func (w *writer) add(c *conn) bool {
+	w.mu.Lock()
+	if w.stopped {
+		w.mu.Unlock()
+		return false
+	}
+	w.added = append(w.added, c)
+	w.mu.Unlock()
+	w.signal()
+	return true
+}
+
+// schedule tells the writer these connections have data.
+func (w *writer) schedule(cs ...*conn) {
+	w.mu.Lock()
+	if w.stopped {
+		w.mu.Unlock()
+		return
+	}
+	w.ready = append(w.ready, cs...)
+	w.mu.Unlock()
+	w.signal()
+}
+
+// requestClose asks the writer to release c. Release runs on the writer so
+// that it never races a write and never runs under a topic's lock (callers
+// may hold one). Once the writer has stopped, stopAll releases everything.
+func (w *writer) requestClose(c *conn) {
+	w.mu.Lock()
+	if w.stopped {
+		w.mu.Unlock()
+		return
+	}
+	w.closing = append(w.closing, c)
+	w.mu.Unlock()
+	w.signal()
+}
+
+// run serves the writer's connections until stop is closed.
+func (w *writer) run(stop <-chan struct{}) {
+	tick := time.NewTicker(w.h.tick)
+	defer tick.Stop()
+	var ready, closing, added []*conn
+	for {
+		ticked := false
+		select {
+		case <-stop:
+			return
+		case <-w.wake:
+		case <-tick.C:
+			ticked = true
+		}
+		w.mu.Lock()
+		ready, w.ready = w.ready, ready[:0]
+		closing, w.closing = w.closing, closing[:0]
+		added, w.added = w.added, added[:0]
+		w.mu.Unlock()
+
+		now := time.Now()
+		for _, c := range added {
+			c.mu.Lock()
+			released := c.state == stateReleased
+			c.mu.Unlock()
+			if !released {
+				c.widx = len(w.conns)
+				w.conns = append(w.conns, c)
+			}
+		}
+		for _, c := range closing {
+			w.release(c)
+		}
+		// A connection with more than one chunk queued comes back to the end
+		// of the list, so one busy connection cannot starve the others.
+		for i := 0; i < len(ready); i++ {
+			if w.flush(ready[i], now) {
+				ready = append(ready, ready[i])
+			}
+		}
+		clear(ready)
+		clear(closing)
+		clear(added)
+		if ticked {
+			w.retryBlocked(now)
+			w.heartbeats(now)
+		}
+	}
+}
+
+// flush writes as much of c's queue as the socket takes. It reports whether
+// c still has data and room to write it.
+func (w *writer) flush(c *conn, now time.Time) (more bool) {
+	c.mu.Lock()
+	if c.state != stateOpen {
+		c.sched = false
+		c.mu.Unlock()
+		return false
+	}
+	buf := w.buf[:0]
+	n := 0
+	for i := range c.q {
+		it := &c.q[i]
+		skip := 0
+		if i == 0 {
+			skip = int(c.off)
+		}
+		size := len(it.id) + len(it.data) - skip
+		if i > 0 && len(buf)+size > writeChunk {
+			break
+		}
+		if skip < len(it.id) {
+			buf = append(buf, it.id[skip:]...)
+			buf = append(buf, it.data...)
+		} else {
+			buf = append(buf, it.data[skip-len(it.id):]...)
+		}
+		n++
+	}
+	// Items being written must not be replaced by coalescing meanwhile.
+	c.inflight = int32(n)
+	c.mu.Unlock()
+
+	written, err := c.write(buf)
+	if cap(buf) <= 4*writeChunk {
+		w.buf = buf[:0]
+	}
+
+	c.mu.Lock()
+	c.inflight = 0
+	c.advance(written, w.done)
+	if c.state != stateOpen {
+		// Closed while we wrote; whoever closed it queued the release.
+		c.sched = false
+		c.mu.Unlock()
+		return false
+	}
+	if written > 0 {
+		c.stallAt = 0
+	}
+	switch {
+	case err == errWouldBlock:
+		c.sched, c.blocked = false, true
+		if c.stallAt == 0 {
+			c.stallAt = now.UnixNano()
+		}
+		c.mu.Unlock()
+		w.blocked = append(w.blocked, c)
+		return false
+	case err != nil:
+		c.state = stateClosing
+		c.q = nil
+		c.sched = false
+		c.mu.Unlock()
+		w.release(c)
+		return false
+	case len(c.q) > 0:
+		c.mu.Unlock()
+		return true
+	}
+	c.sched = false
+	c.mu.Unlock()
+	return false
+}
+
+// retryBlocked retries connections whose socket was full. One that has made
+// no progress for WriteTimeout is a slow consumer: it is closed, and its
+// client resumes from its Last-Event-ID.
+func (w *writer) retryBlocked(now time.Time) {
+	list := w.blocked
+	w.blocked = nil
+	limit := w.h.cfg.WriteTimeout.Nanoseconds()
+	for _, c := range list {
+		c.mu.Lock()
+		if c.state != stateOpen || !c.blocked {
+			c.blocked = false
+			c.mu.Unlock()
+			continue
+		}
+		if now.UnixNano()-c.stallAt > limit {
+			c.overflow()
+			c.blocked = false
+			c.mu.Unlock()
+			w.h.slowConsumers.Add(1)
+			w.release(c)
+			continue
+		}
+		c.blocked, c.sched = false, true
+		c.mu.Unlock()
+		if w.flush(c, now) {
+			w.schedule(c)
+		}
+	}
+}
+
+// heartbeats visits a slice of the connections on every tick, so that each
+// is visited once per Heartbeat and the visits (peeks and comment writes)
+// are spread evenly instead of bursting.
+func (w *writer) heartbeats(now time.Time) {
+	hb := w.h.cfg.Heartbeat
+	if w.round.IsZero() {
+		w.round = now
+	}
+	elapsed := now.Sub(w.round)
+	target := len(w.conns)
+	if elapsed < hb {
+		target = int(int64(len(w.conns)) * int64(elapsed) / int64(hb))
+	}
+	for ; w.next < target; w.next++ {
+		if c := w.conns[w.next]; c != nil {
+			w.heartbeat(c, now)
+		}
+	}
+	if elapsed >= hb {
+		w.compact()
+		w.next = 0
+		w.round = now
+	}
+}
+
+// heartbeat checks that c's client is still there and, if nothing is queued,
+// writes a comment so proxies keep the stream open.
+func (w *writer) heartbeat(c *conn, now time.Time) {
+	if c.peerGone() {
+		w.release(c)
+		return
+	}
+	c.mu.Lock()
+	if c.state != stateOpen || len(c.q) > 0 {
+		c.mu.Unlock()
+		return
+	}
+	c.q = append(c.q, item{data: heartbeatFrame})
+	flush := !c.sched && !c.blocked
+	if flush {
+		c.sched = true
+	}
+	c.mu.Unlock()
+	if flush && w.flush(c, now) {
+		w.schedule(c)
+	}
+}
+
+// compact drops released slots at the end of a heartbeat round.
+func (w *writer) compact() {
+	k := 0
+	for _, c := range w.conns {
+		if c != nil {
+			c.widx = k
+			w.conns[k] = c
+			k++
+		}
+	}
+	clear(w.conns[k:])
+	w.conns = w.conns[:k]
+	if cap(w.conns) > 64 && k < cap(w.conns)/4 {
+		w.conns = append([]*conn(nil), w.conns...)
+	}
+}
+
+// release closes c's socket and detaches it from its topics, its user and
+// the node count. It is idempotent.
+func (w *writer) release(c *conn) {
+	c.mu.Lock()
+	if c.state == stateReleased {
+		c.mu.Unlock()
+		return
+	}
+	c.state = stateReleased
+	c.q, c.hold, c.skip = nil, nil, nil
+	c.mu.Unlock()
+	_ = c.nc.Close()
+	if c.widx >= 0 {
+		w.conns[c.widx] = nil
+		c.widx = -1
+	}
+	w.h.detach(c)
+}
+
+// stopAll releases every connection once the writer goroutine has exited
+// (or never ran).
+func (w *writer) stopAll() {
+	w.mu.Lock()
+	w.stopped = true
+	added, closing := w.added, w.closing
+	w.added, w.closing, w.ready = nil, nil, nil
+	w.mu.Unlock()
+	for _, c := range added {
+		w.release(c)
+	}
+	for _, c := range closing {
+		w.release(c)
+	}
+	for _, c := range w.conns {
+		if c != nil {
+			w.release(c)
+		}
+	}
+	for _, c := range w.blocked {
+		w.release(c)
+	}
+	w.conns, w.blocked = nil, nil
+}
