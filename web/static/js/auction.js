@@ -171,6 +171,9 @@
     if (!v || !v.you) { return; }
     if (leading && !v.you.leading && !v.you.seller) {
       wasOutbid = true;
+      // The last bid's "you are the highest bidder" is no longer true.
+      var res = $('bid-result');
+      if (res && res.dataset.kind === 'ok') { res.dataset.kind = ''; res.textContent = ''; }
       G.toast('You have been outbid on “' + (v.title || 'this auction') + '”.', '', 'outbid-' + id);
     }
     leading = !!v.you.leading;
@@ -288,6 +291,17 @@
 
   function receipt(r) {
     amountTouched = false;
+    // The receipt is authoritative for this moment: draw the status now,
+    // so an outbid that follows within the refetch delay is still noticed.
+    if (r.status !== 'closed') {
+      leading = !!r.leading;
+      root.dataset.leading = String(leading);
+      if (leading) {
+        wasOutbid = false;
+        $('your-status').dataset.kind = 'leading';
+        $('your-status').textContent = 'You are the highest bidder.';
+      }
+    }
     $('bid-max').value = '';
     var amount = G.money(r.amount, currency, exp);
     if (r.status === 'closed' && r.leading) {
