@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/gavel-auctions/gavel/domain"
@@ -29,6 +30,7 @@ type fakeStore struct {
 	nextID    int64
 	// Injected failures.
 	userByIDErr error
+	readErr     error // fails every auction read: an internal error to hide
 	authCalls   int
 }
 
@@ -51,6 +53,23 @@ func newFakeStore(now func() time.Time) *fakeStore {
 }
 
 func (f *fakeStore) id() int64 { f.nextID++; return f.nextID }
+
+// addAuction seeds an auction through the domain's own constructor.
+func (f *fakeStore) addAuction(tb testing.TB, seller domain.User, in domain.AuctionInput) domain.Auction {
+	tb.Helper()
+	a, err := f.CreateAuction(context.Background(), seller, in)
+	if err != nil {
+		tb.Fatalf("seed auction: %v", err)
+	}
+	return a
+}
+
+// setAuction replaces an auction's stored state (to close or cancel it).
+func (f *fakeStore) setAuction(a domain.Auction) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.auctions[a.ID] = a
+}
 
 // addUser seeds a user directly.
 func (f *fakeStore) addUser(email, password, name string, admin bool) domain.User {
@@ -223,6 +242,9 @@ func (f *fakeStore) SuspendUser(_ context.Context, admin domain.User, userID int
 func (f *fakeStore) Auction(_ context.Context, id int64) (domain.Auction, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.readErr != nil {
+		return domain.Auction{}, f.readErr
+	}
 	a, ok := f.auctions[id]
 	if !ok {
 		return a, domain.ErrAuctionNotFound
@@ -234,6 +256,9 @@ func (f *fakeStore) Auction(_ context.Context, id int64) (domain.Auction, error)
 func (f *fakeStore) Auctions(_ context.Context, flt domain.AuctionFilter) ([]domain.Auction, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.readErr != nil {
+		return nil, f.readErr
+	}
 	var out []domain.Auction
 	for _, a := range f.auctions {
 		if len(flt.Status) > 0 && !slices.Contains(flt.Status, a.Status) {
