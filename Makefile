@@ -32,6 +32,16 @@ bench: build
 	$(PGRUN) -durable -- ./bin/gavel bench storm --bidders 512 --duration 10s
 	$(PGRUN) -durable -- $(GO) test -run '^$$' -bench . -benchtime=2s ./realtime/
 
+# Realtime fan-out: 10,000 then 100,000 SSE connections over realtime node
+# processes, with the raw write floor measured in the same run
+# (docs/BENCHMARKS.md). The second run takes several minutes and ~5 GiB.
+.PHONY: bench-sse
+bench-sse:
+	mkdir -p bin
+	$(GO) build -o bin/gavel ./cmd/gavel
+	$(PGRUN) -durable -- ./bin/gavel bench sse --conns 10000
+	$(PGRUN) -durable -- ./bin/gavel bench sse --conns 100000
+
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt -l:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
@@ -42,6 +52,13 @@ fuzz:
 		echo "fuzz $$fn in $$pkg for $(FUZZTIME)"; \
 		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) "$$pkg" || exit 1; \
 	done
+
+# docs/screenshots/auction.png and admin.png, which the README shows, taken
+# by the real-browser test (it needs Chromium) mid-auction.
+.PHONY: screenshots
+screenshots:
+	mkdir -p docs/screenshots
+	GAVEL_SCREENSHOTS="$$(pwd)/docs/screenshots" $(PGRUN) -- $(GO) test -count=1 -run '^TestBrowser' ./cmd/gavel/
 
 clean:
 	rm -rf bin

@@ -53,6 +53,10 @@ func (h *Hub) serve(spec domain.StreamSpec, chans []domain.Channel, nc net.Conn)
 	w := h.writers[h.nextW.Add(1)%uint32(len(h.writers))]
 	c := newConn(nc, w, spec.UserID)
 	c.all, c.holding = spec.All, spec.All
+	// The response head goes first, before any topic or writer can see c:
+	// a heartbeat or event queued ahead of it would not be HTTP.
+	c.q = append(c.q, item{data: h.preamble})
+	c.sched = true
 	c.chans = make([]chanPos, len(chans))
 	cur, resumed := parseCursor(spec.LastEventID)
 	for i, ch := range chans {
@@ -89,12 +93,7 @@ func (h *Hub) serve(spec domain.StreamSpec, chans []domain.Channel, nc net.Conn)
 	if c.user != 0 {
 		h.userShard(c.user).register(c)
 	}
-	c.mu.Lock()
-	wake, _ := c.enqueue(item{data: h.preamble}, h.cfg.QueueLen)
-	c.mu.Unlock()
-	if wake {
-		w.schedule(c)
-	}
+	w.schedule(c)
 	if h.closing.Load() {
 		h.closeConn(c)
 		return

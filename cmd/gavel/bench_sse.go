@@ -1,0 +1,505 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/gavel-auctions/gavel/bidding"
+	"github.com/gavel-auctions/gavel/domain"
+	"github.com/gavel-auctions/gavel/internal/config"
+	"github.com/gavel-auctions/gavel/internal/database"
+	"github.com/gavel-auctions/gavel/internal/natsserver"
+	"github.com/gavel-auctions/gavel/web"
+)
+
+const sseUsage = `Usage: gavel bench sse [--conns N] [--nodes K] [--clients C] [--bids M]
+                       [--heartbeat D] [--short-heartbeat D] [--idle D] [--skip-floor]
+
+Realtime fan-out: one api node and an embedded NATS server in this process,
+K realtime node processes (gavel serve --role realtime) and C client
+processes holding N real SSE connections to one auction, with real
+sessions. Measures connections held, server RSS per idle connection, idle
+CPU, and the delivery of M price changes (commit to arrival), next to the
+raw write floor measured in the same run on the same sockets. Needs
+PostgreSQL in DATABASE_URL or TEST_DATABASE_URL; prints markdown.
+`
+
+// sseOpts are the flags of gavel bench sse.
+type sseOpts struct {
+	conns, nodes, clients, bids, perUser, dial int
+	heartbeat, shortHB, idle, settle, spacing  time.Duration
+	maxRun                                     time.Duration
+	skipFloor, keep                            bool
+	args                                       []string
+}
+
+// perNode is how many streams the defaults put on one realtime node or
+// client process: under the hub's 19,000 cap and the 20,000 open files a
+// process may have here, with room for pools and pipes.
+const perNode = 18000
+
+func parseSSE(args []string, stdout io.Writer) (sseOpts, error) {
+	o := sseOpts{args: args}
+	fs := flag.NewFlagSet("bench sse", flag.ContinueOnError)
+	fs.IntVar(&o.conns, "conns", 10000, "SSE connections")
+	fs.IntVar(&o.nodes, "nodes", 0, "realtime node processes (default ceil(conns/18000))")
+	fs.IntVar(&o.clients, "clients", 0, "client processes (default ceil(conns/18000))")
+	fs.IntVar(&o.bids, "bids", 20, "price changes to deliver (and floor frames to write)")
+	fs.DurationVar(&o.heartbeat, "heartbeat", 15*time.Second, "realtime nodes' heartbeat during the main measurement")
+	fs.DurationVar(&o.shortHB, "short-heartbeat", 2*time.Second, "heartbeat of a second idle-CPU measurement (0 skips it)")
+	fs.DurationVar(&o.idle, "idle", 20*time.Second, "length of each idle-CPU window")
+	fs.DurationVar(&o.settle, "settle", 5*time.Second, "wait after connecting before measuring")
+	fs.DurationVar(&o.spacing, "spacing", time.Second, "least time between price changes; the next waits for full delivery too")
+	fs.IntVar(&o.perUser, "per-user", 16, "connections per user (the hub's per-user cap)")
+	fs.IntVar(&o.dial, "dial", 64, "connections each client process sets up at once")
+	fs.DurationVar(&o.maxRun, "max-run", 40*time.Minute, "stop everything after this long")
+	fs.BoolVar(&o.skipFloor, "skip-floor", false, "skip the raw write floor")
+	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (node logs)")
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, sseUsage)
+			return o, errHelpShown
+		}
+		return o, &usageError{msg: "bench sse: " + err.Error(), usage: sseUsage}
+	}
+	ceil := func(a, b int) int { return (a + b - 1) / b }
+	if o.nodes <= 0 {
+		o.nodes = ceil(o.conns, perNode)
+	}
+	if o.clients <= 0 {
+		o.clients = ceil(o.conns, perNode)
+	}
+	switch {
+	case o.conns <= 0 || o.bids <= 0 || o.perUser <= 0 || o.dial <= 0:
+		return o, &usageError{msg: "bench sse: --conns, --bids, --per-user and --dial must be positive", usage: sseUsage}
+	case ceil(o.conns, o.nodes) > 19500 || ceil(o.conns, o.clients) > 19500:
+		return o, &usageError{msg: "bench sse: a process may open 20,000 files here: use more --nodes or --clients", usage: sseUsage}
+	case o.heartbeat <= 0 || o.idle <= 0:
+		return o, &usageError{msg: "bench sse: --heartbeat and --idle must be positive", usage: sseUsage}
+	}
+	return o, nil
+}
+
+// benchSSE is `gavel bench sse`; its hidden first arguments client and
+// floor are the worker processes it starts.
+func benchSSE(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "client":
+			return sseClientMain(ctx, args[1:], stdout)
+		case "floor":
+			return sseFloorMain(ctx, args[1:], stdout)
+		}
+	}
+	o, err := parseSSE(args, stdout)
+	if err != nil {
+		return helpIsNotAnError(err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.maxRun)
+	defer cancel()
+	b := &sseBench{o: o, stderr: stderr, started: time.Now()}
+	defer b.cleanup()
+	return b.run(ctx, getenv, stdout)
+}
+
+// sseBench is one run of the coordinator.
+type sseBench struct {
+	o          sseOpts
+	stderr     io.Writer
+	started    time.Time
+	exe        string
+	tmp        string
+	dbURL      string
+	natsURL    string
+	path       string // the stream every connection watches
+	apiURL     string
+	cookies    []string  // one per watcher user
+	bidders    [2]string // cookies of the two bidders
+	minNext    int64
+	fsync      string
+	syncCommit string
+
+	workers      []*sseProc // clients of the realtime nodes
+	floorWorkers []*sseProc // clients of the floor servers
+	nodes        []*sseProc
+	floors       []*sseProc
+	undo         []func() // cleanups, run last first
+}
+
+func (b *sseBench) logf(format string, args ...any) {
+	fmt.Fprintf(b.stderr, "bench sse %6.1fs: %s\n", time.Since(b.started).Seconds(), fmt.Sprintf(format, args...))
+}
+
+func (b *sseBench) cleanup() {
+	for _, p := range append(b.workers, b.floorWorkers...) {
+		p.stop(syscall.SIGKILL, 5*time.Second)
+	}
+	for _, p := range append(b.nodes, b.floors...) {
+		p.stop(syscall.SIGTERM, 10*time.Second)
+	}
+	for i := len(b.undo) - 1; i >= 0; i-- {
+		b.undo[i]()
+	}
+}
+
+// setup creates the database, users, NATS, the api node, the auction, the
+// sessions and the client processes.
+func (b *sseBench) setup(ctx context.Context, getenv func(string) string) error {
+	admin := getenv("DATABASE_URL")
+	if admin == "" {
+		admin = getenv("TEST_DATABASE_URL")
+	}
+	if admin == "" {
+		return errors.New("bench sse needs PostgreSQL: set DATABASE_URL or TEST_DATABASE_URL (make bench-sse starts a durable throwaway cluster)")
+	}
+	var err error
+	if b.exe, err = os.Executable(); err != nil {
+		return err
+	}
+	if b.tmp, err = os.MkdirTemp("", "gavel-bench-sse-"); err != nil {
+		return err
+	}
+	if b.o.keep {
+		b.undo = append(b.undo, func() { b.logf("kept %s", b.tmp) })
+	} else {
+		b.undo = append(b.undo, func() { _ = os.RemoveAll(b.tmp) })
+	}
+	dbURL, drop, err := freshDatabase(ctx, admin)
+	if err != nil {
+		return err
+	}
+	b.undo = append(b.undo, drop)
+	b.dbURL = dbURL
+	db, d, err := database.Open(ctx, dbURL, "")
+	if err != nil {
+		return err
+	}
+	b.undo = append(b.undo, func() { _ = database.Close(db) })
+	if err := database.Migrate(ctx, db, d); err != nil {
+		return err
+	}
+	db.Raw("SHOW fsync").Scan(&b.fsync)
+	db.Raw("SHOW synchronous_commit").Scan(&b.syncCommit)
+	if sqlDB, err := db.DB(); err == nil {
+		sqlDB.SetMaxOpenConns(8) // six realtime nodes and the api node share max_connections
+	}
+	log := slog.New(slog.NewTextHandler(b.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	svc := bidding.New(db, bidding.Options{PasswordCost: bcrypt.MinCost, Logger: log})
+	b.undo = append(b.undo, func() { _ = svc.Close(context.Background()) })
+
+	users := (b.o.conns + b.o.perUser - 1) / b.o.perUser
+	b.logf("creating %d users", users+3)
+	seller, err := svc.CreateUser(ctx, "seller@sse.bench", "bench-password", "Seller", false)
+	if err != nil {
+		return err
+	}
+	emails := make([]string, users+2)
+	err = parallel(ctx, 8, len(emails), func(i int) error {
+		emails[i] = fmt.Sprintf("w%d@sse.bench", i)
+		_, err := svc.CreateUser(ctx, emails[i], "bench-password", fmt.Sprintf("Watcher %d", i), false)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	a, err := svc.CreateAuction(ctx, seller, domain.AuctionInput{Title: "Fan-out lot", Currency: "EUR", StartPrice: 100,
+		EndsAt: time.Now().Add(b.o.maxRun + time.Hour)})
+	if err != nil {
+		return err
+	}
+	b.path = fmt.Sprintf("/stream/auctions/%d", a.ID)
+
+	ns, err := natsserver.Start(natsserver.Options{StoreDir: filepath.Join(b.tmp, "nats"), Port: -1})
+	if err != nil {
+		return err
+	}
+	b.undo = append(b.undo, func() { ns.Shutdown(); ns.WaitForShutdown() })
+	b.natsURL = ns.ClientURL()
+	cfg := config.Default()
+	cfg.Addr, cfg.Role, cfg.DatabaseURL, cfg.NATSURL = "127.0.0.1:0", config.RoleAPI, dbURL, b.natsURL
+	cfg.DataDir, cfg.Demo, cfg.NodeName = filepath.Join(b.tmp, "api"), config.DemoOff, "bench-api"
+	api, err := startNode(ctx, cfg, log, func(w *web.Config) { w.BidLimit = 1 << 30 })
+	if err != nil {
+		return err
+	}
+	b.undo = append(b.undo, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = api.shutdown(sctx)
+	})
+	b.apiURL = api.URL()
+
+	b.logf("logging in %d users through the api node", len(emails))
+	cookies := make([]string, len(emails))
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	err = parallel(ctx, 16, len(emails), func(i int) error {
+		cookies[i], err = b.login(ctx, client, emails[i])
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	b.bidders = [2]string{cookies[users], cookies[users+1]}
+	b.cookies = cookies[:users]
+	var view struct {
+		MinNextBid int64 `json:"min_next_bid"`
+	}
+	if err := b.api(ctx, http.MethodGet, fmt.Sprintf("/api/v1/auctions/%d", a.ID), "", nil, http.StatusOK, &view); err != nil {
+		return err
+	}
+	b.minNext = view.MinNextBid
+
+	for i := range b.o.clients {
+		for _, floor := range []bool{false, true} {
+			if floor && b.o.skipFloor {
+				continue
+			}
+			name := fmt.Sprintf("client%d", i+1)
+			if floor {
+				name = fmt.Sprintf("floorclient%d", i+1)
+			}
+			p, err := b.start(ctx, name, []string{"bench", "sse", "client", "--name", name, "--max-life", b.o.maxRun.String()}, nil, true)
+			if err != nil {
+				return err
+			}
+			if floor {
+				b.floorWorkers = append(b.floorWorkers, p)
+			} else {
+				b.workers = append(b.workers, p)
+			}
+		}
+	}
+	return nil
+}
+
+func (b *sseBench) login(ctx context.Context, client *http.Client, email string) (string, error) {
+	body := fmt.Sprintf(`{"email":%q,"password":"bench-password"}`, email)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.apiURL+"/api/v1/session", strings.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("login %s: %s", email, resp.Status)
+	}
+	for _, c := range resp.Cookies() {
+		if c.Name == "gavel_session" {
+			return c.Name + "=" + c.Value, nil
+		}
+	}
+	return "", fmt.Errorf("login %s: no session cookie", email)
+}
+
+// api makes one JSON request to the api node and decodes the answer.
+func (b *sseBench) api(ctx context.Context, method, path, cookie string, body any, want int, out any) error {
+	var rd io.Reader
+	if body != nil {
+		j, _ := json.Marshal(body)
+		rd = strings.NewReader(string(j))
+	}
+	req, err := http.NewRequestWithContext(ctx, method, b.apiURL+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if out != nil {
+		_ = json.Unmarshal(raw, out)
+	}
+	if resp.StatusCode != want {
+		return &apiStatusError{status: resp.StatusCode, body: string(raw)}
+	}
+	return nil
+}
+
+type apiStatusError struct {
+	status int
+	body   string
+}
+
+func (e *apiStatusError) Error() string { return fmt.Sprintf("status %d: %s", e.status, e.body) }
+
+// placeBid raises the price by one increment, alternating two bidders so
+// that every bid is a price change, and returns the auction's new seq.
+func (b *sseBench) placeBid(ctx context.Context, n int) (int64, error) {
+	for range 5 {
+		var rc struct {
+			Seq        int64 `json:"seq"`
+			MinNextBid int64 `json:"min_next_bid"`
+		}
+		err := b.api(ctx, http.MethodPost, strings.Replace(b.path, "/stream/", "/api/v1/", 1)+"/bids", b.bidders[n%2],
+			map[string]int64{"amount": b.minNext}, http.StatusCreated, &rc)
+		if rc.MinNextBid > 0 {
+			b.minNext = rc.MinNextBid
+		}
+		if se, ok := errors.AsType[*apiStatusError](err); ok && se.status == http.StatusConflict {
+			continue
+		}
+		return rc.Seq, err
+	}
+	return 0, errors.New("bid: conflict five times in a row")
+}
+
+// parallel runs f(0..n-1) on workers goroutines and returns the first error.
+func parallel(ctx context.Context, workers, n int, f func(int) error) error {
+	var mu sync.Mutex
+	var first error
+	next := 0
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				mu.Lock()
+				i := next
+				next++
+				stop := first != nil || i >= n || ctx.Err() != nil
+				mu.Unlock()
+				if stop {
+					return
+				}
+				if err := f(i); err != nil {
+					mu.Lock()
+					first = cmpOr(first, err)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return cmpOr(first, ctx.Err())
+}
+
+func cmpOr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// sseNodeStat is one realtime node's numbers.
+type sseNodeStat struct {
+	name                      string
+	held                      float64
+	rssBase, rssConn, rssIdle int64
+	files                     int     // open files with every stream connected
+	cpu, cpuShort, cpuEmpty   float64 // % of one core while idle; cpuEmpty before any stream
+	delivered, slow, rejected float64
+	logLines                  []string
+}
+
+// sseConnected is the outcome of one connect phase.
+type sseConnected struct {
+	held, failed, retries int64
+	errs                  map[string]int64
+	took                  time.Duration
+}
+
+// sseDelivery is the outcome of one delivery track (Gavel or floor).
+type sseDelivery struct {
+	expected        int64 // streams × events
+	received        int64
+	lat, fan        []int32         // every delivery: arrival − commit, arrival − server_time (µs)
+	rates           []float64       // per event: deliveries ÷ (last arrival − commit)
+	spans           []time.Duration // per event: commit → last arrival
+	gaps, dups      int64
+	dropped         int64
+	loops           []time.Duration // floor: longest write loop of each frame
+	shortWrites     int64
+	perEventLatency [][3]int32 // per event p50, p99, max (µs)
+	perEventEncode  []int32    // per event: the latest commit → node encode (µs)
+}
+
+// sseResult is everything the report shows.
+type sseResult struct {
+	srcs          int
+	conn          sseConnected
+	floorConn     sseConnected
+	connShort     sseConnected
+	nodes         []sseNodeStat
+	hbRate        float64 // heartbeats/s the clients received in the idle window
+	hbShortRate   float64
+	busy          float64 // machine CPU busy during the main idle window, % of all cores
+	busyDeliver   float64 // the same during delivery
+	gavel, floor  *sseDelivery
+	fsync, syncCm string
+	load0, load1  string
+}
+
+// sseTrack is one set of streams and how to make their next event.
+type sseTrack struct {
+	name    string
+	workers []*sseProc
+	fire    func() (int64, error)
+	seqs    []int64
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	return strings.Join(strings.Fields(string(b))[:min(3, len(strings.Fields(string(b))))], " ")
+}
+
+// machineCPU is the machine's busy and total CPU time, in ticks.
+func machineCPU() (busy, total int64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	for i, f := range strings.Fields(line)[1:] {
+		v, _ := strconv.ParseInt(f, 10, 64)
+		total += v
+		if i != 3 && i != 4 { // idle, iowait
+			busy += v
+		}
+	}
+	return busy, total
+}
+
+func busySince(b0, t0 int64) float64 {
+	b1, t1 := machineCPU()
+	if t1 == t0 {
+		return 0
+	}
+	return 100 * float64(b1-b0) / float64(t1-t0)
+}

@@ -1,0 +1,312 @@
+package main
+
+// Child processes of the SSE benchmark: realtime nodes, clients, floors.
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// sseProc is a child process of the benchmark: a realtime node, a client
+// or a floor server. Clients and floors answer commands on stdio.
+type sseProc struct {
+	name    string
+	cmd     *exec.Cmd
+	pid     int
+	addr    string // where a node or floor listens
+	logPath string
+	in      *os.File
+	replies chan sseReply
+	done    chan struct{}
+	mu      sync.Mutex // one command at a time
+}
+
+// setPdeathsig asks Linux to kill the child if the benchmark dies without
+// cleaning up. Pdeathsig exists only on Linux, so it is set by name to keep
+// the package building elsewhere.
+func setPdeathsig(a *syscall.SysProcAttr) {
+	if f := reflect.ValueOf(a).Elem().FieldByName("Pdeathsig"); f.IsValid() && f.CanSet() {
+		f.Set(reflect.ValueOf(syscall.SIGKILL))
+	}
+}
+
+// start runs this binary with args in its own process group. rpc gives it
+// a command pipe on stdin and a reply pipe on stdout; otherwise its output
+// goes to a log file in the temporary directory.
+func (b *sseBench) start(ctx context.Context, name string, args, env []string, rpc bool) (*sseProc, error) {
+	cmd := exec.CommandContext(ctx, b.exe, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	setPdeathsig(cmd.SysProcAttr)
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	p := &sseProc{name: name, cmd: cmd, done: make(chan struct{}), logPath: filepath.Join(b.tmp, name+".log")}
+	logFile, err := os.Create(p.logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close()
+	var out, childIn, childOut *os.File
+	if rpc {
+		// os.Pipe rather than StdoutPipe: Wait must not close the reading
+		// end while replies are being read.
+		if childIn, p.in, err = os.Pipe(); err != nil {
+			return nil, err
+		}
+		if out, childOut, err = os.Pipe(); err != nil {
+			return nil, err
+		}
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = childIn, childOut, b.stderr
+	} else {
+		cmd.Stdout, cmd.Stderr = logFile, logFile
+	}
+	err = cmd.Start()
+	if childIn != nil {
+		childIn.Close()
+		childOut.Close()
+	}
+	if err != nil {
+		return nil, err
+	}
+	p.pid = cmd.Process.Pid
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	if rpc {
+		p.replies = make(chan sseReply, 1)
+		go func() {
+			defer out.Close()
+			defer close(p.replies)
+			dec := json.NewDecoder(bufio.NewReader(out))
+			for {
+				var r sseReply
+				if dec.Decode(&r) != nil {
+					return
+				}
+				p.replies <- r
+			}
+		}()
+	}
+	return p, nil
+}
+
+// call sends one command and waits for its reply. A timeout is fatal to
+// the run: a late reply would answer the next command.
+func (p *sseProc) call(ctx context.Context, cmd sseCmd, timeout time.Duration) (sseReply, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := json.NewEncoder(p.in).Encode(cmd); err != nil {
+		return sseReply{}, fmt.Errorf("%s: %s: %w", p.name, cmd.Op, err)
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case r, ok := <-p.replies:
+		switch {
+		case !ok:
+			return r, fmt.Errorf("%s exited during %s", p.name, cmd.Op)
+		case r.Err != "":
+			return r, fmt.Errorf("%s: %s", p.name, r.Err)
+		}
+		return r, nil
+	case <-t.C:
+		return sseReply{}, fmt.Errorf("%s: no answer to %s within %s", p.name, cmd.Op, timeout)
+	case <-ctx.Done():
+		return sseReply{}, ctx.Err()
+	}
+}
+
+// callAll sends every process its command at once and gathers the replies.
+func callAll(ctx context.Context, ps []*sseProc, mk func(i int) sseCmd, timeout time.Duration) ([]sseReply, error) {
+	out := make([]sseReply, len(ps))
+	errs := make([]error, len(ps))
+	var wg sync.WaitGroup
+	for i, p := range ps {
+		wg.Go(func() { out[i], errs[i] = p.call(ctx, mk(i), timeout) })
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+// stop ends the process group: stdin closes first (clients and floors exit
+// on it), then sig, then SIGKILL after wait.
+func (p *sseProc) stop(sig syscall.Signal, wait time.Duration) {
+	if p.in != nil {
+		_ = p.in.Close()
+		select {
+		case <-p.done:
+			return
+		case <-time.After(2 * time.Second):
+		}
+	}
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = syscall.Kill(-p.pid, sig)
+	select {
+	case <-p.done:
+		return
+	case <-time.After(wait):
+	}
+	_ = syscall.Kill(-p.pid, syscall.SIGKILL)
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+	}
+}
+
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// startNodes starts the realtime nodes with heartbeat hb and waits until
+// each is ready.
+func (b *sseBench) startNodes(ctx context.Context, hb time.Duration) error {
+	b.nodes = nil
+	for i := range b.o.nodes {
+		addr, err := freePort()
+		if err != nil {
+			return err
+		}
+		name := fmt.Sprintf("rt%d", i+1)
+		env := []string{"GAVEL_ADDR=" + addr, "GAVEL_NODE=" + name, "DATABASE_URL=" + b.dbURL, "NATS_URL=" + b.natsURL,
+			"GAVEL_HEARTBEAT=" + hb.String(), "GAVEL_DEMO=off", "GAVEL_DATA_DIR=" + filepath.Join(b.tmp, name), "GAVEL_LOG_LEVEL=warn"}
+		p, err := b.start(ctx, fmt.Sprintf("%s-hb%s", name, hb), []string{"serve", "--role", "realtime"}, env, false)
+		if err != nil {
+			return err
+		}
+		p.addr = addr
+		b.nodes = append(b.nodes, p)
+	}
+	for _, p := range b.nodes {
+		if err := waitReady(ctx, p, "http://"+p.addr+"/readyz"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startFloors starts one floor server per realtime node.
+func (b *sseBench) startFloors(ctx context.Context) error {
+	for i := range b.o.nodes {
+		addr, err := freePort()
+		if err != nil {
+			return err
+		}
+		name := fmt.Sprintf("floor%d", i+1)
+		p, err := b.start(ctx, name, []string{"bench", "sse", "floor", "--addr", addr, "--max-life", b.o.maxRun.String()}, nil, true)
+		if err != nil {
+			return err
+		}
+		p.addr = addr
+		b.floors = append(b.floors, p)
+	}
+	_, err := callAll(ctx, b.floors, func(int) sseCmd { return sseCmd{Op: "status"} }, 30*time.Second)
+	return err
+}
+
+func waitReady(ctx context.Context, p *sseProc, url string) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.done:
+			return fmt.Errorf("%s exited at start; see %s", p.name, p.logPath)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		resp, err := (&http.Client{Timeout: time.Second}).Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("%s not ready after 60s; see %s", p.name, p.logPath)
+}
+
+func stopAll(ps []*sseProc) {
+	var wg sync.WaitGroup
+	for _, p := range ps {
+		wg.Go(func() { p.stop(syscall.SIGTERM, 25*time.Second) })
+	}
+	wg.Wait()
+}
+
+// procRSS is a process's resident set in bytes.
+func procRSS(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// procCPU is a process's user plus system CPU time.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses and may hold
+	// spaces: state is field 3, utime 14 and stime 15.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	const clockTicks = 100 // USER_HZ, 100 on every Linux architecture Go supports
+	return time.Duration(ut+st) * time.Second / clockTicks
+}
+
+// nodeMetrics reads a few of a realtime node's Prometheus series.
+func nodeMetrics(addr string) map[string]float64 {
+	out := make(map[string]float64)
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + addr + "/metrics")
+	if err != nil {
+		return out
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "gavel_realtime_") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err == nil {
+			out[line[:i]] += v
+		}
+	}
+	return out
+}
