@@ -1,6 +1,7 @@
 package bidding
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -72,22 +73,46 @@ func (s *Service) writeEvents(tx *gorm.DB, events []domain.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	perUser := map[int64]int64{}
+	ids, perUser := personalCounts(events)
+	next := make(map[int64]int64, len(ids))
+	if err := s.reserveUserSeqs(tx, ids, perUser, next); err != nil {
+		return err
+	}
+	rows, err := eventRows(events, next)
+	if err != nil {
+		return err
+	}
+	return tx.CreateInBatches(rows, 500).Error
+}
+
+// personalCounts returns the users with personal events, in id order (the
+// order to lock them in), and how many events each has.
+func personalCounts(events []domain.Event) ([]int64, map[int64]int64) {
+	var perUser map[int64]int64
 	for _, e := range events {
 		if e.Type.Personal() {
+			if perUser == nil {
+				perUser = map[int64]int64{}
+			}
 			perUser[e.UserID]++
 		}
 	}
-	next := map[int64]int64{}
 	ids := make([]int64, 0, len(perUser))
 	for id := range perUser {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	if err := s.reserveUserSeqs(tx, ids, perUser, next); err != nil {
-		return err
-	}
+	return ids, perUser
+}
+
+// eventRows gives personal events their positions, starting at next (which
+// it advances), and encodes every event as an outbox row.
+func eventRows(events []domain.Event, next map[int64]int64) ([]eventRow, error) {
 	rows := make([]eventRow, len(events))
+	// One encoder and buffer for all: json.Marshal would allocate and copy
+	// each payload once more.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	for i, e := range events {
 		if e.Type.Personal() {
 			e.UserSeq = next[e.UserID]
@@ -95,17 +120,17 @@ func (s *Service) writeEvents(tx *gorm.DB, events []domain.Event) error {
 		}
 		ch := e.Channel()
 		e.ID = domain.MakeID(ch, e.ChannelSeq())
-		payload, err := json.Marshal(e)
-		if err != nil {
-			return err
+		buf.Reset()
+		if err := enc.Encode(e); err != nil {
+			return nil, err
 		}
 		rows[i] = eventRow{
 			ChannelKind: string(ch.Kind), ChannelID: ch.ID, Seq: e.ChannelSeq(),
 			EventID: e.ID, Type: string(e.Type), Subject: e.Subject(),
-			Payload: string(payload), CreatedAt: e.CommittedAt,
+			Payload: string(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), CreatedAt: e.CommittedAt,
 		}
 	}
-	return tx.CreateInBatches(rows, 500).Error
+	return rows, nil
 }
 
 // reserveUserSeqs advances each user's personal log by the number of events

@@ -2,8 +2,7 @@ package bidding
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -108,183 +107,85 @@ func (s *Service) drain(q *shard) {
 	}
 }
 
-type idemKey struct {
-	user int64
-	key  string
-}
-
 // commitBatch applies a batch of bids, possibly on several auctions, in one
-// transaction.
+// transaction, and returns each caller's answer.
 func (s *Service) commitBatch(batch []*bidCall) []bidResult {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
 	var (
-		results []bidResult
-		dupOf   map[int]int
-		wrote   bool
+		p   *batchPlan
+		err error
 	)
+	if s.pgx != nil {
+		p, err = s.commitBatchPG(ctx, batch)
+	} else {
+		p, err = s.commitBatchGORM(ctx, batch)
+	}
+	if err != nil {
+		if domain.ErrorCode(err) == domain.CodeInternal {
+			s.log.Error("bid batch failed", "bids", len(batch), "err", err)
+		}
+		results := make([]bidResult, len(batch))
+		for i := range results {
+			results[i] = bidResult{err: err}
+		}
+		return results
+	}
+	if len(p.bids) > 0 {
+		s.notifyCommitted()
+	}
+	for i, j := range p.dupOf {
+		p.results[i] = p.results[j]
+	}
+	return p.results
+}
+
+// commitBatchGORM is commitBatch through GORM, for SQLite (and for a
+// PostgreSQL pool whose driver is not pgx's).
+func (s *Service) commitBatchGORM(ctx context.Context, batch []*bidCall) (*batchPlan, error) {
+	var p *batchPlan
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		results = make([]bidResult, len(batch))
-		dupOf = map[int]int{}
-		wrote = false
-		auctions, err := s.lockAuctions(tx, batch)
+		keys := keysOf(batch)
+		auctions, err := s.lockAuctions(tx, keys.auctions)
 		if err != nil {
 			return err
 		}
-		st, err := s.loadBatchState(tx, batch)
+		st, err := loadBatchState(tx, keys)
 		if err != nil {
 			return err
 		}
 		now := s.now()
-		var (
-			bids       []bidRow
-			newBidders []bidderRow
-			events     []domain.Event
-			idem       []idempotencyRow
-			accepted   []int
-		)
-		changed := map[int64]bool{}
-		firstUse := map[idemKey]int{}
-		for i, c := range batch {
-			a, ok := auctions[c.auctionID]
-			if !ok {
-				results[i].err = domain.ErrAuctionNotFound
-				continue
-			}
-			k := idemKey{c.bidder.ID, c.in.IdempotencyKey}
-			if k.key != "" {
-				if stored, ok := st.receipts[k]; ok {
-					if stored.AuctionID != c.auctionID {
-						results[i].err = domain.ErrIdempotencyKey
-					} else {
-						results[i].receipt = stored
-					}
-					continue
-				}
-				if j, ok := firstUse[k]; ok {
-					if batch[j].auctionID != c.auctionID {
-						results[i].err = domain.ErrIdempotencyKey
-					} else {
-						dupOf[i] = j
-					}
-					continue
-				}
-				firstUse[k] = i
-			}
-			if st.suspended[c.bidder.ID] {
-				results[i].err = domain.ErrSuspended
-				continue
-			}
-			ak := aliasKey{c.auctionID, c.bidder.ID}
-			alias, known := st.aliases[ak]
-			if !known {
-				alias = fmt.Sprintf("Bidder %d", a.BidderCount+1)
-			}
-			out, err := domain.PlaceBid(a, domain.BidRequest{
-				BidderID: c.bidder.ID, Alias: alias, Amount: c.in.Amount, MaxAmount: c.in.MaxAmount, BuyNow: c.in.BuyNow,
-			}, c.receivedAt)
-			if err != nil {
-				results[i].err = err
-				continue
-			}
-			if !known {
-				out.Auction.BidderCount++
-				st.aliases[ak] = alias
-				newBidders = append(newBidders, bidderRow{AuctionID: c.auctionID, UserID: c.bidder.ID, Alias: alias})
-			}
-			a = out.Auction
-			a.UpdatedAt = now
-			auctions[c.auctionID] = a
-			changed[c.auctionID] = true
-			b := out.Bid
-			bids = append(bids, bidRow{AuctionID: c.auctionID, BidderID: b.BidderID, Amount: b.Amount, MaxAmount: b.MaxAmount,
-				BuyNow: b.BuyNow, Seq: b.Seq, ReceivedAt: b.ReceivedAt})
-			for _, e := range out.Events {
-				e.CommittedAt = now
-				events = append(events, e)
-			}
-			results[i].receipt = domain.Receipt{
-				AuctionID: c.auctionID, Amount: b.Amount, MaxAmount: b.MaxAmount, Currency: a.Currency, Seq: b.Seq,
-				ReceivedAt: b.ReceivedAt, Leading: out.Leading, CurrentPrice: a.CurrentPrice,
-				MinNextBid: domain.MinNextBid(a), EndsAt: a.EndsAt, Status: a.Status,
-			}
-			accepted = append(accepted, i)
-		}
-		if len(bids) == 0 {
+		p = applyBatch(batch, auctions, st, now)
+		if len(p.bids) == 0 {
 			return nil
 		}
-		if len(newBidders) > 0 {
-			if err := tx.CreateInBatches(&newBidders, 500).Error; err != nil {
+		if len(p.newBidders) > 0 {
+			if err := tx.CreateInBatches(&p.newBidders, 500).Error; err != nil {
 				return err
 			}
 		}
-		if err := tx.CreateInBatches(&bids, 500).Error; err != nil {
+		if err := tx.CreateInBatches(&p.bids, 500).Error; err != nil {
 			return err
 		}
-		type seqKey struct{ auction, seq int64 }
-		bidIDs := make(map[seqKey]int64, len(bids))
-		for k, i := range accepted {
-			results[i].receipt.BidID = bids[k].ID
-			bidIDs[seqKey{bids[k].AuctionID, bids[k].Seq}] = bids[k].ID
-		}
-		for i := range events {
-			if events[i].BidAmount != 0 {
-				events[i].BidID = bidIDs[seqKey{events[i].AuctionID, events[i].Seq}]
-			}
-		}
-		if err := s.writeEvents(tx, events); err != nil {
+		p.setBidIDs()
+		if err := s.writeEvents(tx, slices.Concat(p.events, p.personal)); err != nil {
 			return err
 		}
-		for _, i := range accepted {
-			if key := batch[i].in.IdempotencyKey; key != "" {
-				data, _ := json.Marshal(results[i].receipt)
-				idem = append(idem, idempotencyRow{UserID: batch[i].bidder.ID, Key: key, AuctionID: batch[i].auctionID, Receipt: string(data), CreatedAt: now})
-			}
-		}
-		if len(idem) > 0 {
+		if idem := p.idempotencyRows(batch, now); len(idem) > 0 {
 			// A key reused on another auction by a concurrent transaction
 			// loses quietly here; its first use stays the recorded one.
 			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&idem, 500).Error; err != nil {
 				return err
 			}
 		}
-		wrote = true
-		var touched []domain.Auction
-		for id := range changed {
-			touched = append(touched, auctions[id])
-		}
-		return s.saveStates(tx, touched)
+		return s.saveStates(tx, p.touched)
 	})
-	if err != nil {
-		if domain.ErrorCode(err) == domain.CodeInternal {
-			s.log.Error("bid batch failed", "bids", len(batch), "err", err)
-		}
-		results = make([]bidResult, len(batch))
-		for i := range results {
-			results[i] = bidResult{err: err}
-		}
-		return results
-	}
-	if wrote {
-		s.notifyCommitted()
-	}
-	for i, j := range dupOf {
-		results[i] = results[j]
-	}
-	return results
+	return p, err
 }
 
 // lockAuctions reads and locks, in id order so that concurrent batches
 // never wait on each other in a cycle, every auction a batch touches.
-func (s *Service) lockAuctions(tx *gorm.DB, batch []*bidCall) (map[int64]domain.Auction, error) {
-	seen := map[int64]bool{}
-	var ids []int64
-	for _, c := range batch {
-		if !seen[c.auctionID] {
-			seen[c.auctionID] = true
-			ids = append(ids, c.auctionID)
-		}
-	}
+func (s *Service) lockAuctions(tx *gorm.DB, ids []int64) (map[int64]domain.Auction, error) {
 	var rows []auctionRow
 	if err := tx.Raw("SELECT * FROM auctions WHERE id IN ? ORDER BY id"+s.forUpdate(), ids).Scan(&rows).Error; err != nil {
 		return nil, err
@@ -296,57 +197,35 @@ func (s *Service) lockAuctions(tx *gorm.DB, batch []*bidCall) (map[int64]domain.
 	return out, nil
 }
 
-type aliasKey struct{ auction, user int64 }
-
-type batchState struct {
-	suspended map[int64]bool
-	aliases   map[aliasKey]string
-	receipts  map[idemKey]domain.Receipt
-}
-
 // loadBatchState reads, in the batch's transaction, what judging the batch
-// needs besides the auction rows: suspensions, aliases and earlier receipts.
-func (s *Service) loadBatchState(tx *gorm.DB, batch []*bidCall) (batchState, error) {
-	st := batchState{suspended: map[int64]bool{}, aliases: map[aliasKey]string{}, receipts: map[idemKey]domain.Receipt{}}
-	seenUser, seenAuction := map[int64]bool{}, map[int64]bool{}
-	var users, auctions []int64
-	var keys []string
-	for _, c := range batch {
-		if !seenUser[c.bidder.ID] {
-			seenUser[c.bidder.ID] = true
-			users = append(users, c.bidder.ID)
-		}
-		if !seenAuction[c.auctionID] {
-			seenAuction[c.auctionID] = true
-			auctions = append(auctions, c.auctionID)
-		}
-		if c.in.IdempotencyKey != "" {
-			keys = append(keys, c.in.IdempotencyKey)
-		}
-	}
+// needs besides the auction rows.
+func loadBatchState(tx *gorm.DB, k batchKeys) (batchState, error) {
+	st := newBatchState()
 	var suspended []int64
-	if err := tx.Raw("SELECT id FROM users WHERE id IN ? AND suspended", users).Scan(&suspended).Error; err != nil {
+	if err := tx.Raw("SELECT id FROM users WHERE id IN ? AND suspended", k.users).Scan(&suspended).Error; err != nil {
 		return st, err
 	}
 	for _, id := range suspended {
 		st.suspended[id] = true
 	}
 	var bidders []bidderRow
-	if err := tx.Where("auction_id IN ? AND user_id IN ?", auctions, users).Find(&bidders).Error; err != nil {
+	if err := tx.Where("auction_id IN ? AND user_id IN ?", k.auctions, k.users).Find(&bidders).Error; err != nil {
 		return st, err
 	}
 	for _, b := range bidders {
 		st.aliases[aliasKey{b.AuctionID, b.UserID}] = b.Alias
 	}
-	if len(keys) > 0 {
+	if len(k.idem) > 0 {
+		keys := make([]string, len(k.idem))
+		for i, ik := range k.idem {
+			keys[i] = ik.key
+		}
 		var rows []idempotencyRow
-		if err := tx.Where("user_id IN ? AND key IN ?", users, keys).Find(&rows).Error; err != nil {
+		if err := tx.Where("user_id IN ? AND key IN ?", k.users, keys).Find(&rows).Error; err != nil {
 			return st, err
 		}
 		for _, r := range rows {
-			var rc domain.Receipt
-			if json.Unmarshal([]byte(r.Receipt), &rc) == nil {
-				rc.AuctionID = r.AuctionID
+			if rc, ok := storedReceipt(r.AuctionID, r.Receipt); ok {
 				st.receipts[idemKey{r.UserID, r.Key}] = rc
 			}
 		}

@@ -5,10 +5,12 @@ package bidding
 
 import (
 	"context"
+	"database/sql"
 	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 )
 
@@ -36,10 +38,16 @@ type Options struct {
 // Service implements accounts, bidding, reads and the realtime log on one
 // database, PostgreSQL or SQLite.
 type Service struct {
-	db   *gorm.DB
-	pg   bool
-	opts Options
-	log  *slog.Logger
+	db *gorm.DB
+	pg bool
+	// pgx is the pool under db when it is PostgreSQL through pgx: bid
+	// batches run on its connections directly (batch_pg.go).
+	pgx *sql.DB
+	// pipes holds *pgPipe between batches so that their parameter buffers,
+	// ~100 KB for a large batch, are not grown from nothing every time.
+	pipes sync.Pool
+	opts  Options
+	log   *slog.Logger
 
 	seqMu    sync.Mutex
 	shards   []shard
@@ -73,7 +81,7 @@ func New(db *gorm.DB, opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Service{
+	s := &Service{
 		db:        db,
 		pg:        db.Dialector.Name() == "postgres",
 		opts:      opts,
@@ -81,6 +89,12 @@ func New(db *gorm.DB, opts Options) *Service {
 		shards:    make([]shard, opts.Shards),
 		committed: make(chan struct{}, 1),
 	}
+	if sqlDB, err := db.DB(); s.pg && err == nil {
+		if _, ok := sqlDB.Driver().(*stdlib.Driver); ok {
+			s.pgx = sqlDB
+		}
+	}
+	return s
 }
 
 func (s *Service) now() time.Time { return s.opts.Now().UTC() }

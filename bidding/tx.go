@@ -18,9 +18,15 @@ const maxTxAttempts = 6
 // conflict that a retry resolves. fn must not call the network: it may run
 // several times, and it holds row locks while it runs.
 func (s *Service) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return retryTx(ctx, func() error { return s.db.WithContext(ctx).Transaction(fn) })
+}
+
+// retryTx runs attempt, a whole transaction, until it succeeds, fails for
+// a reason a retry cannot fix, or has failed maxTxAttempts times.
+func retryTx(ctx context.Context, attempt func() error) error {
 	var err error
-	for attempt := range maxTxAttempts {
-		err = s.db.WithContext(ctx).Transaction(fn)
+	for n := range maxTxAttempts {
+		err = attempt()
 		if err == nil || !retryable(err) {
 			return err
 		}
@@ -28,7 +34,7 @@ func (s *Service) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(time.Duration(attempt+1) * 3 * time.Millisecond):
+		case <-time.After(time.Duration(n+1) * 3 * time.Millisecond):
 		}
 	}
 	return err

@@ -70,6 +70,7 @@ func benchStorm(ctx context.Context, args []string, getenv func(string) string, 
 	skipHTTP := fs.Bool("skip-http", false, "skip the HTTP phases")
 	shards := fs.Int("shards", 0, "bid queues in the service (0: its default)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	memProfile := fs.String("memprofile", "", "write an allocation profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -83,6 +84,14 @@ func benchStorm(ctx context.Context, args []string, getenv func(string) string, 
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *memProfile != "" {
+		defer func() {
+			if f, err := os.Create(*memProfile); err == nil {
+				_ = pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
 	}
 	admin := getenv("DATABASE_URL")
 	if admin == "" {

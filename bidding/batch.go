@@ -1,0 +1,224 @@
+package bidding
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/gavel-auctions/gavel/domain"
+)
+
+type idemKey struct {
+	user int64
+	key  string
+}
+
+type aliasKey struct{ auction, user int64 }
+
+// bidKey names a bid by its auction and its seq there, which is how the
+// events a bid causes refer to it before the bid has an id.
+type bidKey struct{ auction, seq int64 }
+
+// batchState is what judging a batch needs besides the auction rows:
+// suspensions, aliases and earlier receipts, read in the batch's
+// transaction.
+type batchState struct {
+	suspended map[int64]bool
+	aliases   map[aliasKey]string
+	receipts  map[idemKey]domain.Receipt
+}
+
+func newBatchState() batchState {
+	return batchState{suspended: map[int64]bool{}, aliases: map[aliasKey]string{}, receipts: map[idemKey]domain.Receipt{}}
+}
+
+// batchKeys lists, without repeats, what a batch touches, in arrival order.
+type batchKeys struct {
+	auctions []int64
+	users    []int64
+	aliases  []aliasKey
+	idem     []idemKey
+}
+
+func keysOf(batch []*bidCall) batchKeys {
+	var k batchKeys
+	seenA, seenU := make(map[int64]bool, len(batch)), make(map[int64]bool, len(batch))
+	seenAlias, seenIdem := make(map[aliasKey]bool, len(batch)), map[idemKey]bool{}
+	for _, c := range batch {
+		if !seenA[c.auctionID] {
+			seenA[c.auctionID] = true
+			k.auctions = append(k.auctions, c.auctionID)
+		}
+		if !seenU[c.bidder.ID] {
+			seenU[c.bidder.ID] = true
+			k.users = append(k.users, c.bidder.ID)
+		}
+		if ak := (aliasKey{c.auctionID, c.bidder.ID}); !seenAlias[ak] {
+			seenAlias[ak] = true
+			k.aliases = append(k.aliases, ak)
+		}
+		if c.in.IdempotencyKey != "" {
+			if ik := (idemKey{c.bidder.ID, c.in.IdempotencyKey}); !seenIdem[ik] {
+				seenIdem[ik] = true
+				k.idem = append(k.idem, ik)
+			}
+		}
+	}
+	return k
+}
+
+// batchPlan is the outcome of judging a batch in memory: what to answer
+// each caller and what the transaction must write.
+type batchPlan struct {
+	results []bidResult
+	// dupOf maps a bid to an earlier one in the same batch with the same
+	// Idempotency-Key; it is answered with that bid's receipt after commit.
+	dupOf map[int]int
+	// accepted holds the batch indexes of the accepted bids, parallel to
+	// bids.
+	accepted   []int
+	bids       []bidRow
+	bidIndex   map[bidKey]int
+	newBidders []bidderRow
+	// events are the auction-channel events and personal the users' ones,
+	// in the order the rule produced them. They are apart because on
+	// PostgreSQL personal events are written last (batch_pg.go).
+	events   []domain.Event
+	personal []domain.Event
+	touched  []domain.Auction
+}
+
+// applyBatch judges every bid of a batch in arrival order through the pure
+// rule, against the locked auctions and st, and plans the writes. It
+// updates auctions and st as it goes, so each bid sees the ones before it.
+func applyBatch(batch []*bidCall, auctions map[int64]domain.Auction, st batchState, now time.Time) *batchPlan {
+	p := &batchPlan{
+		results:  make([]bidResult, len(batch)),
+		dupOf:    map[int]int{},
+		accepted: make([]int, 0, len(batch)),
+		bids:     make([]bidRow, 0, len(batch)),
+		bidIndex: make(map[bidKey]int, len(batch)),
+		events:   make([]domain.Event, 0, len(batch)),
+	}
+	changed := make(map[int64]bool, len(auctions))
+	var firstUse map[idemKey]int
+	for i, c := range batch {
+		a, ok := auctions[c.auctionID]
+		if !ok {
+			p.results[i].err = domain.ErrAuctionNotFound
+			continue
+		}
+		if c.in.IdempotencyKey != "" {
+			k := idemKey{c.bidder.ID, c.in.IdempotencyKey}
+			if stored, ok := st.receipts[k]; ok {
+				if stored.AuctionID != c.auctionID {
+					p.results[i].err = domain.ErrIdempotencyKey
+				} else {
+					p.results[i].receipt = stored
+				}
+				continue
+			}
+			if j, ok := firstUse[k]; ok {
+				if batch[j].auctionID != c.auctionID {
+					p.results[i].err = domain.ErrIdempotencyKey
+				} else {
+					p.dupOf[i] = j
+				}
+				continue
+			}
+			if firstUse == nil {
+				firstUse = map[idemKey]int{}
+			}
+			firstUse[k] = i
+		}
+		if st.suspended[c.bidder.ID] {
+			p.results[i].err = domain.ErrSuspended
+			continue
+		}
+		ak := aliasKey{c.auctionID, c.bidder.ID}
+		alias, known := st.aliases[ak]
+		if !known {
+			alias = "Bidder " + strconv.Itoa(a.BidderCount+1)
+		}
+		out, err := domain.PlaceBid(a, domain.BidRequest{
+			BidderID: c.bidder.ID, Alias: alias, Amount: c.in.Amount, MaxAmount: c.in.MaxAmount, BuyNow: c.in.BuyNow,
+		}, c.receivedAt)
+		if err != nil {
+			p.results[i].err = err
+			continue
+		}
+		if !known {
+			out.Auction.BidderCount++
+			st.aliases[ak] = alias
+			p.newBidders = append(p.newBidders, bidderRow{AuctionID: c.auctionID, UserID: c.bidder.ID, Alias: alias})
+		}
+		a = out.Auction
+		a.UpdatedAt = now
+		auctions[c.auctionID] = a
+		changed[c.auctionID] = true
+		b := out.Bid
+		p.bidIndex[bidKey{c.auctionID, b.Seq}] = len(p.bids)
+		p.bids = append(p.bids, bidRow{AuctionID: c.auctionID, BidderID: b.BidderID, Amount: b.Amount, MaxAmount: b.MaxAmount,
+			BuyNow: b.BuyNow, Seq: b.Seq, ReceivedAt: b.ReceivedAt})
+		for _, e := range out.Events {
+			e.CommittedAt = now
+			if e.Type.Personal() {
+				p.personal = append(p.personal, e)
+			} else {
+				p.events = append(p.events, e)
+			}
+		}
+		p.results[i].receipt = domain.Receipt{
+			AuctionID: c.auctionID, Amount: b.Amount, MaxAmount: b.MaxAmount, Currency: a.Currency, Seq: b.Seq,
+			ReceivedAt: b.ReceivedAt, Leading: out.Leading, CurrentPrice: a.CurrentPrice,
+			MinNextBid: domain.MinNextBid(a), EndsAt: a.EndsAt, Status: a.Status,
+		}
+		p.accepted = append(p.accepted, i)
+	}
+	p.touched = make([]domain.Auction, 0, len(changed))
+	for id := range changed {
+		p.touched = append(p.touched, auctions[id])
+	}
+	return p
+}
+
+// setBidIDs copies the ids the database gave p.bids onto their receipts and
+// onto the events they caused.
+func (p *batchPlan) setBidIDs() {
+	for k, i := range p.accepted {
+		p.results[i].receipt.BidID = p.bids[k].ID
+	}
+	for _, events := range [][]domain.Event{p.events, p.personal} {
+		for i := range events {
+			e := &events[i]
+			if e.BidAmount != 0 {
+				if k, ok := p.bidIndex[bidKey{e.AuctionID, e.Seq}]; ok {
+					e.BidID = p.bids[k].ID
+				}
+			}
+		}
+	}
+}
+
+// idempotencyRows records the receipts of accepted bids that carried an
+// Idempotency-Key. Call it after setBidIDs: a receipt carries its bid id.
+func (p *batchPlan) idempotencyRows(batch []*bidCall, now time.Time) []idempotencyRow {
+	var rows []idempotencyRow
+	for _, i := range p.accepted {
+		if key := batch[i].in.IdempotencyKey; key != "" {
+			data, _ := json.Marshal(p.results[i].receipt)
+			rows = append(rows, idempotencyRow{UserID: batch[i].bidder.ID, Key: key, AuctionID: batch[i].auctionID, Receipt: string(data), CreatedAt: now})
+		}
+	}
+	return rows
+}
+
+// storedReceipt decodes a receipt recorded under an Idempotency-Key.
+func storedReceipt(auctionID int64, data string) (domain.Receipt, bool) {
+	var rc domain.Receipt
+	if json.Unmarshal([]byte(data), &rc) != nil {
+		return rc, false
+	}
+	rc.AuctionID = auctionID
+	return rc, true
+}
