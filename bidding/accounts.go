@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/mail"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
@@ -80,12 +81,21 @@ func (s *Service) Authenticate(ctx context.Context, email, password string) (dom
 
 // UserByID returns one user.
 func (s *Service) UserByID(ctx context.Context, id int64) (domain.User, error) {
+	now := s.now()
+	if u, ok := s.users.Get(id, now); ok {
+		return u, nil
+	}
 	var row userRow
 	err := s.db.WithContext(ctx).Take(&row, id).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return domain.User{}, domain.ErrUserNotFound
 	}
-	return row.toDomain(), err
+	if err != nil {
+		return domain.User{}, err
+	}
+	u := row.toDomain()
+	s.users.Put(id, u, now, time.Time{})
+	return u, nil
 }
 
 // Users lists users, newest first.

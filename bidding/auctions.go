@@ -160,6 +160,7 @@ func (s *Service) SuspendUser(ctx context.Context, admin domain.User, userID int
 	if err != nil {
 		return err
 	}
+	s.users.Forget(userID)
 	s.notifyCommitted()
 	var auctions []int64
 	err = s.db.WithContext(ctx).Raw(`SELECT DISTINCT b.auction_id FROM bids b JOIN auctions a ON a.id = b.auction_id

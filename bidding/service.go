@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gavel-auctions/gavel/domain"
+	"github.com/gavel-auctions/gavel/internal/ttlcache"
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 )
@@ -32,6 +34,11 @@ type Options struct {
 	Retention time.Duration
 	// PasswordCost is the bcrypt cost; tests lower it to stay fast.
 	PasswordCost int
+	// UserCacheTTL keeps users read by UserByID (once per request, for the
+	// session's user) for this long; 0 turns the cache off. A suspension on
+	// another node shows here within it; bids re-check suspension in their
+	// own transaction regardless.
+	UserCacheTTL time.Duration
 	Logger       *slog.Logger
 }
 
@@ -56,6 +63,8 @@ type Service struct {
 	// committed wakes the relay after each commit that wrote events, so
 	// delivery latency has no polling delay in it.
 	committed chan struct{}
+
+	users *ttlcache.Cache[int64, domain.User] // nil unless Options.UserCacheTTL
 }
 
 // New returns a Service on db (already migrated).
@@ -88,6 +97,7 @@ func New(db *gorm.DB, opts Options) *Service {
 		log:       opts.Logger,
 		shards:    make([]shard, opts.Shards),
 		committed: make(chan struct{}, 1),
+		users:     ttlcache.New[int64, domain.User](opts.UserCacheTTL, 100_000),
 	}
 	if sqlDB, err := db.DB(); s.pg && err == nil {
 		if _, ok := sqlDB.Driver().(*stdlib.Driver); ok {

@@ -6,9 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
 
 	"github.com/gavel-auctions/gavel/domain"
+	"github.com/gavel-auctions/gavel/internal/testpg"
 )
 
 func TestBidRulesThroughService(t *testing.T) {
@@ -316,4 +318,42 @@ func TestAccounts(t *testing.T) {
 			t.Errorf("invalid registration: %v", err)
 		}
 	})
+}
+
+// TestUserCache: UserByID may serve a user for the TTL, but never hides a
+// suspension made through this service.
+func TestUserCache(t *testing.T) {
+	db := testpg.DB(t)
+	c := newClock(t0)
+	s := New(db, Options{Now: c.now, PasswordCost: bcrypt.MinCost, UserCacheTTL: time.Second})
+	admin, u := mustUser(t, s, true), mustUser(t, s, false)
+	get := func() domain.User {
+		t.Helper()
+		got, err := s.UserByID(context.Background(), u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	steps := []struct {
+		name string
+		do   func()
+		want func(domain.User) bool
+	}{
+		{"first read", func() {}, func(g domain.User) bool { return g.Name == u.Name }},
+		{"renamed elsewhere: cached within the TTL", func() { db.Exec("UPDATE users SET name = 'Renamed' WHERE id = ?", u.ID) },
+			func(g domain.User) bool { return g.Name == u.Name }},
+		{"after the TTL: fresh", func() { c.add(time.Second) }, func(g domain.User) bool { return g.Name == "Renamed" }},
+		{"suspended here: seen at once", func() {
+			if err := s.SuspendUser(context.Background(), admin, u.ID, "test"); err != nil {
+				t.Fatal(err)
+			}
+		}, func(g domain.User) bool { return g.Suspended }},
+	}
+	for _, st := range steps {
+		st.do()
+		if g := get(); !st.want(g) {
+			t.Fatalf("%s: got %+v", st.name, g)
+		}
+	}
 }

@@ -52,8 +52,8 @@ func (r stormResult) row() string {
 		}
 		return r.latencies[min(len(r.latencies)-1, int(p*float64(len(r.latencies))))]
 	}
-	return fmt.Sprintf("| %s | %.0f | %d | %d | %d | %s | %s | %d |", r.name,
-		float64(r.accepted)/r.elapsed.Seconds(), r.accepted, r.rejected, r.errors,
+	return fmt.Sprintf("| %s | %.0f | %.0f | %d | %d | %d | %s | %s | %d |", r.name,
+		float64(r.accepted)/r.elapsed.Seconds(), float64(r.accepted+r.rejected)/r.elapsed.Seconds(), r.accepted, r.rejected, r.errors,
 		pct(0.50).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), r.lost)
 }
 
@@ -127,8 +127,10 @@ func benchStorm(ctx context.Context, args []string, getenv func(string) string, 
 	host, _ := os.Hostname()
 	fmt.Fprintf(stdout, "## Sniping storm\n\nmachine: %s, %d CPUs, %s; PostgreSQL fsync=%s synchronous_commit=%s; %d bidders, %s per phase; in-process phases share a pool of %d connections\n\n",
 		host, runtime.NumCPU(), runtime.Version(), fsync, syncCommit, *bidders, *dur, benchPool)
-	fmt.Fprintln(stdout, "| phase | accepted bids/s | accepted | rejected | errors | p50 | p99 | lost |")
-	fmt.Fprintln(stdout, "|---|---|---|---|---|---|---|---|")
+	// judged/s counts every bid answered with a verdict: accepted, or
+	// rejected as too low because another bid got there first.
+	fmt.Fprintln(stdout, "| phase | accepted bids/s | judged bids/s | accepted | rejected | errors | p50 | p99 | lost |")
+	fmt.Fprintln(stdout, "|---|---|---|---|---|---|---|---|---|")
 
 	svc := bidding.New(db, bidding.Options{PasswordCost: bcrypt.MinCost, Logger: log, Shards: *shards})
 	seller, err := svc.CreateUser(ctx, "seller@bench.local", "bench-password", "Seller", false)

@@ -83,9 +83,13 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 	n.stop = stop
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	n.svc = bidding.New(n.db, bidding.Options{Logger: log})
+	// Every request reads its session and user; a second of caching takes
+	// those reads off the database under load. The price: a logout or
+	// suspension on another node takes up to that long to show here (bids
+	// re-check suspension in their own transaction).
+	n.svc = bidding.New(n.db, bidding.Options{Logger: log, UserCacheTTL: time.Second})
 
-	store := sessionstore.New(n.db)
+	store := sessionstore.New(n.db, sessionstore.WithLogger(log), sessionstore.WithReadCache(time.Second, 100_000))
 	n.run(func() { store.RunCleanup(jobCtx, 5*time.Minute) })
 	sessions := scs.New()
 	sessions.Store = store

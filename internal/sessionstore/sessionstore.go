@@ -13,6 +13,8 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	"gorm.io/gorm"
+
+	"github.com/gavel-auctions/gavel/internal/ttlcache"
 )
 
 // DefaultCleanupInterval is how often StartCleanup deletes expired rows by
@@ -25,6 +27,10 @@ type Store struct {
 	db  *gorm.DB
 	log *slog.Logger
 	now func() time.Time
+	// cache keeps found sessions briefly (nil: every Find reads the
+	// database); this node's commits and deletes update it at once, and
+	// another node's logout shows here within its TTL.
+	cache *ttlcache.Cache[string, []byte]
 }
 
 var (
@@ -39,6 +45,13 @@ type Option func(*Store)
 // (the next round retries anyway).
 func WithLogger(log *slog.Logger) Option {
 	return func(s *Store) { s.log = log }
+}
+
+// WithReadCache caches found sessions for ttl, holding at most max, so a
+// client sending many requests (a bidding storm) does not cost a database
+// read each.
+func WithReadCache(ttl time.Duration, max int) Option {
+	return func(s *Store) { s.cache = ttlcache.New[string, []byte](ttl, max) }
 }
 
 // New returns a store on db, whose schema must be migrated.
@@ -61,16 +74,23 @@ func utc(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 // FindCtx returns the data of an unexpired session. A missing or expired
 // token is found=false with no error, as scs expects.
 func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
+	now := s.now()
+	if data, ok := s.cache.Get(token, now); ok {
+		return data, true, nil
+	}
 	var data []byte
+	var expiry time.Time
 	err := s.db.WithContext(ctx).
-		Raw("SELECT data FROM sessions WHERE token = ? AND expiry > ?", token, utc(s.now())).
-		Row().Scan(&data)
+		Raw("SELECT data, expiry FROM sessions WHERE token = ? AND expiry > ?", token, utc(now)).
+		Row().Scan(&data, &expiry)
 	if errors.Is(err, sql.ErrNoRows) {
+		// Misses are not cached: unknown tokens must not fill the cache.
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("find session: %w", err)
 	}
+	s.cache.Put(token, data, now, expiry)
 	return data, true, nil
 }
 
@@ -85,13 +105,16 @@ func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry ti
 		 ON CONFLICT (token) DO UPDATE SET data = excluded.data, expiry = excluded.expiry`,
 		token, b, utc(expiry)).Error
 	if err != nil {
+		s.cache.Forget(token)
 		return fmt.Errorf("commit session: %w", err)
 	}
+	s.cache.Put(token, b, s.now(), expiry)
 	return nil
 }
 
 // DeleteCtx removes a session; a missing token is not an error.
 func (s *Store) DeleteCtx(ctx context.Context, token string) error {
+	s.cache.Forget(token)
 	if err := s.db.WithContext(ctx).Exec("DELETE FROM sessions WHERE token = ?", token).Error; err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}

@@ -1,0 +1,58 @@
+package ttlcache
+
+import (
+	"testing"
+	"time"
+)
+
+func TestCache(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		put    time.Time // when the entry is put
+		limit  time.Time // its own deadline, zero for none
+		get    time.Time
+		forget bool
+		want   bool
+	}{
+		{"within ttl", t0, time.Time{}, t0.Add(999 * time.Millisecond), false, true},
+		{"at ttl", t0, time.Time{}, t0.Add(time.Second), false, false},
+		{"own deadline sooner", t0, t0.Add(100 * time.Millisecond), t0.Add(200 * time.Millisecond), false, false},
+		{"own deadline later than ttl", t0, t0.Add(time.Hour), t0.Add(2 * time.Second), false, false},
+		{"forgotten", t0, time.Time{}, t0, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := New[string, int](time.Second, 10)
+			c.Put("k", 1, tt.put, tt.limit)
+			if tt.forget {
+				c.Forget("k")
+			}
+			if _, ok := c.Get("k", tt.get); ok != tt.want {
+				t.Fatalf("Get = %v, want %v", ok, tt.want)
+			}
+		})
+	}
+}
+
+func TestCacheBoundAndNil(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	c := New[int, int](time.Minute, 3)
+	for i := range 4 {
+		c.Put(i, i, now, time.Time{})
+	}
+	if len(c.entries) > 3 {
+		t.Fatalf("%d entries, bound 3", len(c.entries))
+	}
+	if v, ok := c.Get(3, now); !ok || v != 3 {
+		t.Fatal("the newest entry must survive the reset")
+	}
+	var off *Cache[int, int] = New[int, int](0, 3)
+	off.Put(1, 1, now, time.Time{})
+	if _, ok := off.Get(1, now); ok {
+		t.Fatal("a disabled cache returned a value")
+	}
+}
