@@ -173,7 +173,7 @@ func (h *Hub) fillWorker(stop <-chan struct{}) {
 // watchers get a fresh snapshot with reset:true instead.
 func (h *Hub) fill(t *topic, key int64) {
 	ch := t.ch
-	if t.multi != nil {
+	if t.all {
 		ch = domain.AuctionChannel(key)
 	}
 	backoff := 20 * time.Millisecond

@@ -323,6 +323,10 @@ func (h *Hub) Open(spec domain.StreamSpec) (serve func(net.Conn), err error) {
 		h.m.rejected.WithLabelValues("node").Inc()
 		return nil, &domain.Error{Code: domain.CodeUnavailable, Message: "This server is full. Please try again shortly."}
 	}
+	if spec.UserID != 0 && h.userShard(spec.UserID).suspended(spec.UserID, h.cfg.Now()) {
+		h.conns.Add(-1)
+		return nil, domain.ErrSuspended
+	}
 	if spec.UserID != 0 && !h.userShard(spec.UserID).admit(spec.UserID, h.cfg.MaxConnsPerUser) {
 		h.conns.Add(-1)
 		h.m.rejected.WithLabelValues("user").Inc()
@@ -399,11 +403,16 @@ func (h *Hub) onControl(m *nats.Msg) {
 	if ev.Type != domain.EventSuspended || ev.UserID == 0 {
 		return
 	}
-	for _, c := range h.userShard(ev.UserID).conns(ev.UserID) {
+	for _, c := range h.userShard(ev.UserID).suspend(ev.UserID, h.cfg.Now()) {
 		h.closeConn(c)
 	}
 	h.m.suspensions.Inc()
 }
+
+// suspendedMemory is how long a node remembers a suspension, to refuse and
+// close the user's streams that were being set up when it arrived, or that
+// the web layer admitted from a user record cached before it.
+const suspendedMemory = time.Minute
 
 // userShard returns the registry shard of a user.
 func (h *Hub) userShard(user int64) *userShard {
@@ -413,8 +422,9 @@ func (h *Hub) userShard(user int64) *userShard {
 // userShard counts each user's streams for the per-user cap and lists them
 // for suspensions.
 type userShard struct {
-	mu sync.Mutex
-	m  map[int64]*userConns
+	mu    sync.Mutex
+	m     map[int64]*userConns
+	until map[int64]time.Time // user → until when a suspension is remembered
 }
 
 type userConns struct {
@@ -437,18 +447,53 @@ func (s *userShard) admit(user int64, limit int) bool {
 	return true
 }
 
-// register lists c for suspensions. c may already have been released (its
-// client left at once); its release then ran leave first, and c must not be
-// listed. Both run under s.mu, so checking c's state here is enough.
-func (s *userShard) register(c *conn) {
+// register lists c for suspensions, and reports false if its user was
+// suspended meanwhile: the caller closes it. c may already have been
+// released (its client left at once); its release then ran leave first,
+// and c must not be listed. Both run under s.mu, so checking c's state
+// here is enough.
+func (s *userShard) register(c *conn, now time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if until, ok := s.until[c.user]; ok && now.Before(until) {
+		return false
+	}
 	c.mu.Lock()
 	released := c.state == stateReleased
 	c.mu.Unlock()
 	if u := s.m[c.user]; u != nil && !released {
 		u.conns = append(u.conns, c)
 	}
+	return true
+}
+
+// suspend remembers a suspension and returns the user's registered streams
+// to close. Under s.mu, so a stream registers either before (and is
+// returned) or after (and is refused).
+func (s *userShard) suspend(user int64, now time.Time) []*conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.until == nil {
+		s.until = map[int64]time.Time{}
+	}
+	for u, until := range s.until {
+		if !now.Before(until) {
+			delete(s.until, u)
+		}
+	}
+	s.until[user] = now.Add(suspendedMemory)
+	if u := s.m[user]; u != nil {
+		return append([]*conn(nil), u.conns...)
+	}
+	return nil
+}
+
+// suspended reports whether user's suspension is remembered at now.
+func (s *userShard) suspended(user int64, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	until, ok := s.until[user]
+	return ok && now.Before(until)
 }
 
 // leave drops one admission and, when c is not nil, its registration.

@@ -311,6 +311,11 @@ func TestSuspensionClosesTheUsersStreams(t *testing.T) {
 	}
 	a1.closed(2 * time.Second)
 	a2.closed(2 * time.Second)
+	// The node remembers the suspension: a stream the web layer admitted
+	// from a user record cached a moment earlier is refused.
+	if _, err := h.Open(domain.StreamSpec{UserID: 5, AuctionIDs: []int64{1}}); domain.ErrorCode(err) != domain.CodeForbidden {
+		t.Fatalf("Open for a suspended user = %v, want forbidden", err)
+	}
 	e.publish(auctionEvent(1, 2, domain.EventExtended))
 	b.expect(domain.EventExtended, "1:2")
 	waitFor(t, "one connection left", func() bool { return h.Stats().Connections == 1 })

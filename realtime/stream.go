@@ -90,8 +90,11 @@ func (h *Hub) serve(spec domain.StreamSpec, chans []domain.Channel, nc net.Conn)
 		w.release(c)
 		return
 	}
-	if c.user != 0 {
-		h.userShard(c.user).register(c)
+	if c.user != 0 && !h.userShard(c.user).register(c, h.cfg.Now()) {
+		// Suspended while this stream was being set up.
+		w.schedule(c)
+		h.closeConn(c)
+		return
 	}
 	w.schedule(c)
 	if h.closing.Load() {

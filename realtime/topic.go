@@ -91,6 +91,7 @@ type topic struct {
 	h     *Hub
 	shard *shard
 	ch    domain.Channel
+	all   bool          // the admin topic; fixed at creation, so read without mu
 	ready chan struct{} // closed once the subscription is known to the server
 	refs  int           // under shard.mu
 	sub   *nats.Subscription
@@ -124,7 +125,7 @@ func (h *Hub) acquire(ch domain.Channel) (*topic, error) {
 	t := s.topics[ch]
 	created := false
 	if t == nil {
-		t = &topic{h: h, shard: s, ch: ch, ready: make(chan struct{}), batch: make([][]*conn, len(h.writers))}
+		t = &topic{h: h, shard: s, ch: ch, all: ch == allChannel, ready: make(chan struct{}), batch: make([][]*conn, len(h.writers))}
 		t.tr.last = -1
 		var err error
 		if ch == allChannel {
@@ -207,7 +208,7 @@ func (t *topic) onEvent(ev *domain.Event) {
 		return
 	}
 	tr := t.trackFor(ev.AuctionID, true)
-	if tr.last < 0 && t.multi != nil {
+	if tr.last < 0 && t.all {
 		// The admin topic takes the first event it sees of an auction
 		// as its baseline: admins get snapshots, not resumes.
 		tr.last = seq - 1
@@ -241,7 +242,9 @@ func (t *topic) trackFor(id int64, create bool) *track {
 
 // token is the id of a frame of this topic as seen by a single-channel stream.
 func (t *topic) token(seq int64) string {
-	if t.multi != nil {
+	// t.all, not t.multi: callers may not hold t.mu, and release clears
+	// t.multi under it when the last watcher leaves.
+	if t.all {
 		return ""
 	}
 	return string(appendToken(nil, t.ch, seq))
@@ -257,13 +260,13 @@ func (t *topic) deliver(tr *track, ev *domain.Event) {
 		t.h.logger.Error("realtime: drop unencodable event", "channel", t.ch.Subject(), "seq", seq, "err", err)
 		return
 	}
-	if ev.Type != domain.EventSnapshot && t.multi == nil {
+	if ev.Type != domain.EventSnapshot && !t.all {
 		t.remember(f)
 		last := *ev
 		t.lastEv = &last
 	}
 	t.fanout(f)
-	if t.multi != nil && (ev.Type == domain.EventClosed || ev.Type == domain.EventCancelled) &&
+	if t.all && (ev.Type == domain.EventClosed || ev.Type == domain.EventCancelled) &&
 		!tr.filling && len(tr.pending) == 0 {
 		// A finished auction sends nothing more; keep the admin topic's
 		// map to the auctions still running.
@@ -273,7 +276,7 @@ func (t *topic) deliver(tr *track, ev *domain.Event) {
 
 // remember keeps f in the ring of recent frames.
 func (t *topic) remember(f *frame) {
-	if t.multi != nil {
+	if t.all {
 		return
 	}
 	if t.ring == nil {
