@@ -3,10 +3,8 @@ package bidding
 import (
 	"context"
 	"errors"
-	"net/mail"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
@@ -31,21 +29,8 @@ func (s *Service) Register(ctx context.Context, email, password, name string) (d
 func (s *Service) CreateUser(ctx context.Context, email, password, name string, admin bool) (domain.User, error) {
 	email = strings.TrimSpace(email)
 	name = strings.TrimSpace(name)
-	fields := map[string]string{}
-	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email || len(email) > 254 {
-		fields["email"] = "Enter a valid email address, like name@example.com."
-	}
-	if utf8.RuneCountInString(password) < 8 {
-		fields["password"] = "Use at least 8 characters."
-	} else if len(password) > 72 {
-		// bcrypt ignores bytes past 72; refuse rather than silently truncate.
-		fields["password"] = "Use at most 72 bytes."
-	}
-	if name == "" || utf8.RuneCountInString(name) > 80 || !utf8.ValidString(name) {
-		fields["name"] = "Enter a name of 1 to 80 characters."
-	}
-	if len(fields) > 0 {
-		return domain.User{}, &domain.Error{Code: domain.CodeInvalid, Message: "Please correct the highlighted fields.", Fields: fields}
+	if err := domain.ValidateRegistration(email, password, name); err != nil {
+		return domain.User{}, err
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.opts.PasswordCost)
 	if err != nil {

@@ -99,3 +99,19 @@ var (
 func Invalid(field, message string) *Error {
 	return &Error{Code: CodeInvalid, Message: message, Fields: map[string]string{field: message}}
 }
+
+// FieldErrors turns per-field messages into one invalid *Error, nil when
+// there are none. With a single field its message is the summary, since it
+// says exactly what to fix.
+func FieldErrors(fields map[string]string) error {
+	if len(fields) == 0 {
+		return nil
+	}
+	msg := "Please correct the highlighted fields."
+	if len(fields) == 1 {
+		for _, m := range fields {
+			msg = m
+		}
+	}
+	return &Error{Code: CodeInvalid, Message: msg, Fields: fields}
+}

@@ -460,14 +460,5 @@ func ValidateAuctionInput(in AuctionInput, now time.Time) error {
 	if in.SoftCloseSeconds != nil && (*in.SoftCloseSeconds < 0 || *in.SoftCloseSeconds > MaxSoftCloseSecond) {
 		fields["soft_close_seconds"] = "Soft close must be between 0 (hard close) and 3600 seconds."
 	}
-	if len(fields) == 0 {
-		return nil
-	}
-	msg := "Please correct the highlighted fields."
-	if len(fields) == 1 {
-		for _, m := range fields {
-			msg = m
-		}
-	}
-	return &Error{Code: CodeInvalid, Message: msg, Fields: fields}
+	return FieldErrors(fields)
 }

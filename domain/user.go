@@ -1,6 +1,59 @@
 package domain
 
-import "time"
+import (
+	"net/mail"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits on account fields.
+const (
+	MinPasswordRunes = 8
+	// MaxPasswordBytes is bcrypt's input limit: longer passwords would be
+	// silently truncated, so they are refused instead.
+	MaxPasswordBytes = 72
+	MaxNameRunes     = 80
+	MaxEmailBytes    = 254
+)
+
+// ValidateRegistration reports every problem with a new account at once.
+// email and name are expected trimmed.
+func ValidateRegistration(email, password, name string) error {
+	fields := map[string]string{}
+	if !validEmail(email) {
+		fields["email"] = "Enter an email address such as name@example.com."
+	}
+	switch {
+	case utf8.RuneCountInString(password) < MinPasswordRunes:
+		fields["password"] = "Use at least 8 characters."
+	case len(password) > MaxPasswordBytes:
+		fields["password"] = "Use at most 72 bytes (about 72 plain letters)."
+	}
+	switch n := utf8.RuneCountInString(name); {
+	case n == 0:
+		fields["name"] = "Enter your name."
+	case n > MaxNameRunes:
+		fields["name"] = "Keep your name to 80 characters."
+	case !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl):
+		fields["name"] = "Your name contains invalid characters."
+	}
+	return FieldErrors(fields)
+}
+
+// validEmail accepts a bare address (no display name) of plausible shape.
+func validEmail(s string) bool {
+	if s == "" || len(s) > MaxEmailBytes {
+		return false
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Name != "" || a.Address != s {
+		return false
+	}
+	at := strings.LastIndexByte(s, '@')
+	return at > 0 && at < len(s)-1
+}
 
 // User is an account. Any user may both sell and bid.
 type User struct {

@@ -1,25 +1,14 @@
 package web
 
 import (
-	"net/mail"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/gavel-auctions/gavel/domain"
 	"github.com/gofiber/fiber/v2"
 )
 
 // Account input limits.
-const (
-	minPasswordRunes = 8
-	// maxPasswordBytes is bcrypt's input limit: longer passwords would be
-	// refused by the hasher (or silently truncated by older versions).
-	maxPasswordBytes = 72
-	maxNameRunes     = 80
-	maxEmailBytes    = 254
-)
 
 // userJSON is the user resource.
 type userJSON struct {
@@ -63,49 +52,9 @@ func (s *Server) handleUserCreate(c *fiber.Ctx) error {
 	return writeJSON(c, fiber.StatusCreated, toUserJSON(u))
 }
 
-// validateRegistration reports every problem with a registration at once.
+// validateRegistration checks a registration with the domain's rules.
 func validateRegistration(b registerBody) error {
-	fields := map[string]string{}
-	if !validEmail(b.Email) {
-		fields["email"] = "Enter an email address such as name@example.com."
-	}
-	switch {
-	case utf8.RuneCountInString(b.Password) < minPasswordRunes:
-		fields["password"] = "Use at least 8 characters."
-	case len(b.Password) > maxPasswordBytes:
-		fields["password"] = "Use at most 72 bytes (about 72 plain letters)."
-	}
-	switch n := utf8.RuneCountInString(b.Name); {
-	case n == 0:
-		fields["name"] = "Enter your name."
-	case n > maxNameRunes:
-		fields["name"] = "Keep your name to 80 characters."
-	case strings.ContainsFunc(b.Name, unicode.IsControl):
-		fields["name"] = "Your name contains invalid characters."
-	}
-	if len(fields) == 0 {
-		return nil
-	}
-	msg := "Please correct the highlighted fields."
-	if len(fields) == 1 {
-		for _, m := range fields {
-			msg = m
-		}
-	}
-	return &domain.Error{Code: domain.CodeInvalid, Message: msg, Fields: fields}
-}
-
-// validEmail accepts a bare address (no display name) of plausible shape.
-func validEmail(s string) bool {
-	if s == "" || len(s) > maxEmailBytes {
-		return false
-	}
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Name != "" || a.Address != s {
-		return false
-	}
-	at := strings.LastIndexByte(s, '@')
-	return at > 0 && at < len(s)-1
+	return domain.ValidateRegistration(b.Email, b.Password, b.Name)
 }
 
 // handleSessionCreate logs in. Attempts are limited per client IP and email;
@@ -119,7 +68,7 @@ func (s *Server) handleSessionCreate(c *fiber.Ctx) error {
 	if ok, retry := s.loginLimit.allow(loginKey(c, email)); !ok {
 		return rateLimited("Too many login attempts. Please wait before trying again.", retry)
 	}
-	if email == "" || b.Password == "" || len(b.Password) > maxPasswordBytes {
+	if email == "" || b.Password == "" || len(b.Password) > domain.MaxPasswordBytes {
 		return domain.ErrBadCredentials
 	}
 	u, err := s.deps.Accounts.Authenticate(c.UserContext(), email, b.Password)
@@ -140,7 +89,7 @@ func (s *Server) handleSessionCreate(c *fiber.Ctx) error {
 // is capped so that junk input cannot make keys, and so the limiter's
 // memory, arbitrarily large.
 func loginKey(c *fiber.Ctx, email string) string {
-	return c.IP() + "|" + strings.ToLower(truncate(strings.TrimSpace(email), maxEmailBytes))
+	return c.IP() + "|" + strings.ToLower(truncate(strings.TrimSpace(email), domain.MaxEmailBytes))
 }
 
 // handleSessionDelete logs out; it succeeds whether or not anyone was
