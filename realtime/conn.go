@@ -63,6 +63,7 @@ type conn struct {
 	all   bool      // admin stream: no ids, every auction
 	chans []chanPos // fixed once the connection is set up
 	widx  int       // slot in w.conns; owned by the writer goroutine
+	fd    int32     // socket watched by w's departures, or -1; owned by the writer goroutine
 
 	mu       sync.Mutex
 	state    connState
@@ -81,7 +82,7 @@ type conn struct {
 // UnsafeConn is the real socket, which we need for non-blocking writes and
 // peeks.
 func newConn(nc net.Conn, w *writer, user int64) *conn {
-	c := &conn{nc: nc, w: w, user: user, widx: -1}
+	c := &conn{nc: nc, w: w, user: user, widx: -1, fd: -1}
 	inner := nc
 	if u, ok := nc.(interface{ UnsafeConn() net.Conn }); ok {
 		inner = u.UnsafeConn()
@@ -244,33 +245,50 @@ func (c *conn) advance(n int, done func(*frame)) {
 // write writes b without blocking. With a file descriptor the write is a
 // plain non-blocking write(2): a full socket buffer returns at once, and the
 // writer moves on to other connections. Without one, a short deadline
-// bounds the wait.
+// bounds the wait. Only c's writer calls it.
 func (c *conn) write(b []byte) (int, error) {
+	if c.fd >= 0 {
+		// The writer goroutine alone writes and closes a socket it watches,
+		// so the descriptor cannot be closed under us and the runtime's
+		// per-call locking (a few percent of a heartbeat) can be skipped.
+		n, err := retryEINTR(int(c.fd), b)
+		return writeResult(b, n, err)
+	}
 	if c.rc != nil {
 		var n int
 		var err error
 		cerr := c.rc.Write(func(fd uintptr) bool {
-			for {
-				n, err = syscall.Write(int(fd), b)
-				if err != syscall.EINTR {
-					return true // never wait for writability
-				}
-			}
+			n, err = retryEINTR(int(fd), b)
+			return true // never wait for writability
 		})
-		if n < 0 {
-			n = 0
+		if cerr != nil {
+			return max(n, 0), cerr
 		}
-		switch {
-		case cerr != nil:
-			return n, cerr
-		case err == syscall.EAGAIN || err == nil && n < len(b):
-			return n, errWouldBlock
-		}
-		return n, err
+		return writeResult(b, n, err)
 	}
 	_ = c.nc.SetWriteDeadline(time.Now().Add(fallbackWriteDeadline))
 	n, err := c.nc.Write(b)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return n, errWouldBlock
+	}
+	return n, err
+}
+
+// retryEINTR is a non-blocking write(2) that retries interrupted calls.
+func retryEINTR(fd int, b []byte) (int, error) {
+	for {
+		n, err := rawWrite(fd, b)
+		if err != syscall.EINTR {
+			return n, err
+		}
+	}
+}
+
+// writeResult maps a non-blocking write's outcome: a full socket buffer,
+// whole or in part, is errWouldBlock.
+func writeResult(b []byte, n int, err error) (int, error) {
+	n = max(n, 0)
+	if err == syscall.EAGAIN || err == nil && n < len(b) {
 		return n, errWouldBlock
 	}
 	return n, err

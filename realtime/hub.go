@@ -29,8 +29,9 @@ import (
 type Config struct {
 	// Node names this node in stats (default: the host name).
 	Node string
-	// Heartbeat is how often an idle stream gets a comment line, and how
-	// soon a departed client is noticed and released (default 15s).
+	// Heartbeat is how often a stream gets a comment line (default 15s). A
+	// departed client is noticed and released within a fifth of it (at
+	// most 3s) on Linux, and within a whole Heartbeat elsewhere.
 	Heartbeat time.Duration
 	// Retry is the reconnection delay sent to browsers (default 3s).
 	Retry time.Duration
@@ -108,13 +109,15 @@ type Hub struct {
 	logger *slog.Logger
 	m      *metrics
 
-	preamble []byte // response head + retry, shared by every stream
-	tick     time.Duration
-	shards   []*shard
-	writers  []*writer
-	users    [userShards]userShard
-	fills    fillQueue
-	nextW    atomic.Uint32
+	preamble   []byte // response head + retry, shared by every stream
+	tick       time.Duration
+	beatEvery  time.Duration // between heartbeat slices
+	beatSlices int           // slices per Heartbeat
+	shards     []*shard
+	writers    []*writer
+	users      [userShards]userShard
+	fills      fillQueue
+	nextW      atomic.Uint32
 
 	conns         atomic.Int64 // admitted streams
 	watchers      atomic.Int64 // channel memberships over all topics
@@ -149,8 +152,10 @@ func New(cfg Config, nc *nats.Conn, log Log, logger *slog.Logger, reg prometheus
 	h := &Hub{cfg: cfg, nc: nc, log: log, logger: logger, stop: make(chan struct{}), reconnected: make(chan struct{}, 1)}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.preamble = streamPreamble(cfg.Retry)
-	// The writers' tick paces heartbeat slices and retries of full sockets.
+	// The writers retry full sockets every tick, and visit a slice of their
+	// connections for heartbeats on every beat slot.
 	h.tick = min(max(cfg.Heartbeat/50, 5*time.Millisecond), 100*time.Millisecond)
+	h.beatEvery, h.beatSlices = beatPlan(cfg.Heartbeat)
 	h.fills.notify = make(chan struct{}, 1)
 	for i := range cfg.Writers {
 		h.writers = append(h.writers, newWriter(h, i))
@@ -192,6 +197,15 @@ func (h *Hub) Run(ctx context.Context) error {
 		return fmt.Errorf("subscribe %s: %w", domain.StatsSubjectPrefix+">", err)
 	}
 	defer func() { _ = ctl.Unsubscribe(); _ = st.Unsubscribe() }()
+	// React to a reconnect at once; maintain's poll is the backstop.
+	prev := h.nc.ReconnectHandler()
+	h.nc.SetReconnectHandler(func(c *nats.Conn) {
+		if prev != nil {
+			prev(c)
+		}
+		h.Reconnected()
+	})
+	defer h.nc.SetReconnectHandler(prev)
 	// Suspensions must be in force before this node serves anyone.
 	_ = h.nc.FlushTimeout(time.Second)
 
@@ -227,10 +241,11 @@ func (h *Hub) spawn(f func()) {
 func (h *Hub) maintain(stop <-chan struct{}) {
 	stats := time.NewTicker(h.cfg.StatsInterval)
 	defer stats.Stop()
-	poll := time.NewTicker(100 * time.Millisecond)
+	// The poll backstops the reconnect handler Run installs and notices
+	// dropped messages; once a second keeps an idle node nearly asleep.
+	poll := time.NewTicker(time.Second)
 	defer poll.Stop()
 	reconnects := h.nc.Stats().Reconnects
-	lastDropCheck := time.Now()
 	for {
 		select {
 		case <-stop:
@@ -238,24 +253,22 @@ func (h *Hub) maintain(stop <-chan struct{}) {
 		case <-stats.C:
 			h.publishStats()
 		case <-h.reconnected:
+			reconnects = h.nc.Stats().Reconnects
 			h.afterReconnect()
-		case now := <-poll.C:
+		case <-poll.C:
 			if r := h.nc.Stats().Reconnects; r != reconnects {
 				reconnects = r
 				h.afterReconnect()
 			}
-			if now.Sub(lastDropCheck) >= time.Second {
-				lastDropCheck = now
-				h.checkDropped()
-			}
+			h.checkDropped()
 		}
 	}
 }
 
 // Reconnected tells the hub that its NATS connection reconnected. Run
-// notices reconnects by itself (it polls the connection's statistics); this
-// is for hooking into nats.ReconnectHandler to react a little sooner. It
-// does not block.
+// installs it as the connection's reconnect handler (chained after any
+// existing one) and also polls the connection's statistics; it does not
+// block.
 func (h *Hub) Reconnected() {
 	select {
 	case h.reconnected <- struct{}{}:
