@@ -29,6 +29,7 @@ import (
 
 const sseUsage = `Usage: gavel bench sse [--conns N] [--nodes K] [--clients C] [--bids M]
                        [--heartbeat D] [--short-heartbeat D] [--idle D] [--skip-floor]
+                       [--client-nice N]
 
 Realtime fan-out: one api node and an embedded NATS server in this process,
 K realtime node processes (gavel serve --role realtime) and C client
@@ -42,6 +43,7 @@ PostgreSQL in DATABASE_URL or TEST_DATABASE_URL; prints markdown.
 // sseOpts are the flags of gavel bench sse.
 type sseOpts struct {
 	conns, nodes, clients, bids, perUser, dial int
+	clientNice                                 int
 	heartbeat, shortHB, idle, settle, spacing  time.Duration
 	maxRun                                     time.Duration
 	skipFloor, keep                            bool
@@ -62,11 +64,12 @@ func parseSSE(args []string, stdout io.Writer) (sseOpts, error) {
 	fs.IntVar(&o.bids, "bids", 20, "price changes to deliver (and floor frames to write)")
 	fs.DurationVar(&o.heartbeat, "heartbeat", 15*time.Second, "realtime nodes' heartbeat during the main measurement")
 	fs.DurationVar(&o.shortHB, "short-heartbeat", 2*time.Second, "heartbeat of a second idle-CPU measurement (0 skips it)")
-	fs.DurationVar(&o.idle, "idle", 20*time.Second, "length of each idle-CPU window")
+	fs.DurationVar(&o.idle, "idle", 30*time.Second, "length of each idle-CPU window, rounded up to whole heartbeats")
 	fs.DurationVar(&o.settle, "settle", 5*time.Second, "wait after connecting before measuring")
 	fs.DurationVar(&o.spacing, "spacing", time.Second, "least time between price changes; the next waits for full delivery too")
 	fs.IntVar(&o.perUser, "per-user", 16, "connections per user (the hub's per-user cap)")
 	fs.IntVar(&o.dial, "dial", 64, "connections each client process sets up at once")
+	fs.IntVar(&o.clientNice, "client-nice", 19, "nice value of the client processes, so they never preempt the servers they measure (0: none)")
 	fs.DurationVar(&o.maxRun, "max-run", 40*time.Minute, "stop everything after this long")
 	fs.BoolVar(&o.skipFloor, "skip-floor", false, "skip the raw write floor")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (node logs)")
@@ -90,6 +93,8 @@ func parseSSE(args []string, stdout io.Writer) (sseOpts, error) {
 		return o, &usageError{msg: "bench sse: --conns, --bids, --per-user and --dial must be positive", usage: sseUsage}
 	case ceil(o.conns, o.nodes) > 19500 || ceil(o.conns, o.clients) > 19500:
 		return o, &usageError{msg: "bench sse: a process may open 20,000 files here: use more --nodes or --clients", usage: sseUsage}
+	case o.clientNice < 0 || o.clientNice > 19:
+		return o, &usageError{msg: "bench sse: --client-nice must be between 0 and 19", usage: sseUsage}
 	case o.heartbeat <= 0 || o.idle <= 0:
 		return o, &usageError{msg: "bench sse: --heartbeat and --idle must be positive", usage: sseUsage}
 	}
@@ -274,7 +279,7 @@ func (b *sseBench) setup(ctx context.Context, getenv func(string) string) error 
 			if floor {
 				name = fmt.Sprintf("floorclient%d", i+1)
 			}
-			p, err := b.start(ctx, name, []string{"bench", "sse", "client", "--name", name, "--max-life", b.o.maxRun.String()}, nil, true)
+			p, err := b.start(ctx, name, []string{"bench", "sse", "client", "--name", name, "--max-life", b.o.maxRun.String()}, nil, true, b.o.clientNice)
 			if err != nil {
 				return err
 			}

@@ -44,11 +44,16 @@ func setPdeathsig(a *syscall.SysProcAttr) {
 	}
 }
 
-// start runs this binary with args in its own process group. rpc gives it
-// a command pipe on stdin and a reply pipe on stdout; otherwise its output
-// goes to a log file in the temporary directory.
-func (b *sseBench) start(ctx context.Context, name string, args, env []string, rpc bool) (*sseProc, error) {
+// start runs this binary with args in its own process group, at the given
+// nice value. rpc gives it a command pipe on stdin and a reply pipe on
+// stdout; otherwise its output goes to a log file in the temporary
+// directory.
+func (b *sseBench) start(ctx context.Context, name string, args, env []string, rpc bool, nice int) (*sseProc, error) {
 	cmd := exec.CommandContext(ctx, b.exe, args...)
+	if nice != 0 {
+		// Through nice(1), so every thread the child ever starts inherits it.
+		cmd = exec.CommandContext(ctx, "nice", append([]string{"-n", strconv.Itoa(nice), b.exe}, args...)...)
+	}
 	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	setPdeathsig(cmd.SysProcAttr)
@@ -190,7 +195,7 @@ func (b *sseBench) startNodes(ctx context.Context, hb time.Duration) error {
 		name := fmt.Sprintf("rt%d", i+1)
 		env := []string{"GAVEL_ADDR=" + addr, "GAVEL_NODE=" + name, "DATABASE_URL=" + b.dbURL, "NATS_URL=" + b.natsURL,
 			"GAVEL_HEARTBEAT=" + hb.String(), "GAVEL_DEMO=off", "GAVEL_DATA_DIR=" + filepath.Join(b.tmp, name), "GAVEL_LOG_LEVEL=warn"}
-		p, err := b.start(ctx, fmt.Sprintf("%s-hb%s", name, hb), []string{"serve", "--role", "realtime"}, env, false)
+		p, err := b.start(ctx, fmt.Sprintf("%s-hb%s", name, hb), []string{"serve", "--role", "realtime"}, env, false, 0)
 		if err != nil {
 			return err
 		}
@@ -213,7 +218,7 @@ func (b *sseBench) startFloors(ctx context.Context) error {
 			return err
 		}
 		name := fmt.Sprintf("floor%d", i+1)
-		p, err := b.start(ctx, name, []string{"bench", "sse", "floor", "--addr", addr, "--max-life", b.o.maxRun.String()}, nil, true)
+		p, err := b.start(ctx, name, []string{"bench", "sse", "floor", "--addr", addr, "--max-life", b.o.maxRun.String()}, nil, true, 0)
 		if err != nil {
 			return err
 		}

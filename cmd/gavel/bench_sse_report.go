@@ -105,10 +105,10 @@ func (b *sseBench) report(w io.Writer, r *sseResult) {
 		host, runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, r.fsync, r.syncCm, r.load0, r.load1, r.busy, r.busyDeliver)
 	fmt.Fprintf(w, "command: `gavel bench sse %s`: %s connections to one auction over %d realtime node processes "+
 		"(`gavel serve --role realtime`), an api node and NATS (JetStream) in the benchmark process, %d client processes "+
-		"from %d loopback source addresses, %d users (%d connections each), %d price changes; idle window %s. "+
+		"(nice %d) from %d loopback source addresses, %d users (%d connections each), %d price changes; idle window %s. "+
 		"The floor: %d floor servers holding as many sockets from %d more client processes at the same time; "+
 		"each price change, once delivered, is followed by one floor frame, written by one tight loop per core\n\n",
-		strings.Join(o.args, " "), thousands(int64(o.conns)), o.nodes, o.clients, r.srcs, len(b.cookies), o.perUser, o.bids, o.idle,
+		strings.Join(o.args, " "), thousands(int64(o.conns)), o.nodes, o.clients, o.clientNice, r.srcs, len(b.cookies), o.perUser, o.bids, o.idleWindow(o.heartbeat),
 		o.nodes, o.clients)
 
 	var grow, held int64
@@ -142,6 +142,10 @@ func (b *sseBench) report(w io.Writer, r *sseResult) {
 		perConn(grow), mib(grow), perConn(growConn))
 	fmt.Fprintf(w, "| idle CPU, heartbeat %s | **%.2f%%** of one core, all nodes (clients got %.0f heartbeats/s; the same nodes without streams: %.2f%%) | ≤ 10%% for 100,000 watchers at 15s |\n",
 		o.heartbeat, cpu, r.hbRate, cpuEmpty)
+	if r.hbRate > 0 {
+		fmt.Fprintf(w, "| CPU per heartbeat (idle CPU minus the nodes' own, ÷ heartbeats/s) | %.1f µs | |\n",
+			(cpu-cpuEmpty)/100/r.hbRate*1e6)
+	}
 	if o.shortHB > 0 {
 		fmt.Fprintf(w, "| idle CPU, heartbeat %s | %.2f%% of one core (%.0f heartbeats/s; %s held) | |\n",
 			o.shortHB, cpuShort, r.hbShortRate, thousands(r.connShort.held))

@@ -33,7 +33,7 @@ func (b *sseBench) run(ctx context.Context, getenv func(string) string, stdout i
 		if err := sleepCtx(ctx, b.o.settle); err != nil {
 			return err
 		}
-		cpu, hb, _, err := b.idleCPU(ctx)
+		cpu, hb, _, err := b.idleCPU(ctx, b.o.shortHB)
 		if err != nil {
 			return err
 		}
@@ -110,7 +110,7 @@ func (b *sseBench) mainPhase(ctx context.Context, r *sseResult) error {
 			r.nodes[i].files = len(fds)
 		}
 	}
-	cpu, hb, busy, err := b.idleCPU(ctx)
+	cpu, hb, busy, err := b.idleCPU(ctx, b.o.heartbeat)
 	if err != nil {
 		return err
 	}
@@ -254,10 +254,26 @@ func status(ctx context.Context, workers []*sseProc, seq int64) (open, count, hb
 	return open, count, hb, err
 }
 
+// idleWindow is the idle window for heartbeat hb: --idle rounded up to
+// whole heartbeats.
+func (o sseOpts) idleWindow(hb time.Duration) time.Duration {
+	return (o.idle + hb - 1) / hb * hb
+}
+
 // idleCPU measures each node's CPU over the idle window, in % of one core,
 // the heartbeats the clients received per second meanwhile, and how busy
-// the whole machine was (% of all cores).
-func (b *sseBench) idleCPU(ctx context.Context) ([]float64, float64, float64, error) {
+// the whole machine was (% of all cores). The nodes write heartbeats in
+// bursts on wall-clock slots (realtime's beatPlan: a fifth of the heartbeat,
+// at most 3 s), so the window starts halfway between two slots and spans
+// whole heartbeats: it then holds exactly the bursts of the heartbeat rate,
+// where a window cut across a burst would count it in or out whole.
+func (b *sseBench) idleCPU(ctx context.Context, hb time.Duration) ([]float64, float64, float64, error) {
+	slot := min(max(hb/5, 5*time.Millisecond), 3*time.Second)
+	now := time.Now()
+	if err := sleepCtx(ctx, now.Truncate(slot).Add(slot+slot/2).Sub(now)); err != nil {
+		return nil, 0, 0, err
+	}
+	window := b.o.idleWindow(hb)
 	_, _, hb0, err := status(ctx, b.workers, 0)
 	if err != nil {
 		return nil, 0, 0, err
@@ -268,8 +284,8 @@ func (b *sseBench) idleCPU(ctx context.Context) ([]float64, float64, float64, er
 	}
 	t0 := time.Now()
 	mb0, mt0 := machineCPU()
-	b.logf("idle for %s", b.o.idle)
-	if err := sleepCtx(ctx, b.o.idle); err != nil {
+	b.logf("idle for %s", window)
+	if err := sleepCtx(ctx, t0.Add(window).Sub(time.Now())); err != nil {
 		return nil, 0, 0, err
 	}
 	out := make([]float64, len(b.nodes))
