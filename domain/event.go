@@ -62,6 +62,10 @@ const (
 	// StatsSubjectPrefix + node name: each realtime node's periodic stats,
 	// on core NATS only (outside the stream: they are not worth keeping).
 	StatsSubjectPrefix = "gavelnode.stats."
+	// StatsWantSubject carries the name of a realtime node that has admin
+	// streams, every stats interval. Nodes publish stats only while some
+	// node asks, so a cluster that nobody is watching sends none.
+	StatsWantSubject = "gavelnode.statswant"
 )
 
 // Subject is the NATS subject the relay publishes e on.

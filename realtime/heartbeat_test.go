@@ -55,6 +55,32 @@ func TestBeatSlotIsAlignedAndAhead(t *testing.T) {
 	}
 }
 
+// maintain's poll must land on heartbeat slots, so an idle node wakes
+// once for both, and no more often than about once a second.
+func TestPollEveryIsAWholeNumberOfSlots(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ beat, want time.Duration }{
+		{3 * time.Second, 3 * time.Second},
+		{time.Second, time.Second},
+		{400 * time.Millisecond, 1200 * time.Millisecond},
+		{5 * time.Millisecond, time.Second},
+		{7 * time.Millisecond, 1001 * time.Millisecond},
+	} {
+		got := pollEvery(tc.beat)
+		if got != tc.want {
+			t.Errorf("pollEvery(%s) = %s, want %s", tc.beat, got, tc.want)
+		}
+		if got%tc.beat != 0 || got < min(time.Second, tc.beat) {
+			t.Errorf("pollEvery(%s) = %s is not a whole number of slots of at least 1s", tc.beat, got)
+		}
+		// A poll instant is also a beat slot.
+		now := time.Date(2026, 11, 22, 10, 0, 0, 123, time.UTC)
+		if p := slotAfter(now, got); !p.Equal(p.Truncate(tc.beat)) || !p.After(now) {
+			t.Errorf("slotAfter(now, %s) = %s: not on a %s slot after now", got, p, tc.beat)
+		}
+	}
+}
+
 // TestHeartbeatPacing checks that bursts on slots still give each stream
 // about one comment per Heartbeat: not fewer (proxies would time out), not
 // more (every one is a write).

@@ -48,7 +48,8 @@ type Config struct {
 	// Writers never block on it (default 5s).
 	WriteTimeout time.Duration
 	// StatsInterval is how often the node publishes its stats and admin
-	// streams get a stats event (default 2s).
+	// streams get a stats event (default 2s), while some node in the
+	// cluster has an admin stream.
 	StatsInterval time.Duration
 	// Writers is the number of shared writer goroutines (default GOMAXPROCS).
 	Writers int
@@ -126,6 +127,8 @@ type Hub struct {
 	slowConsumers atomic.Uint64
 	gen           atomic.Uint64 // NATS reconnects seen; a join that spans one catches up
 	reconnected   chan struct{} // capacity 1: Reconnected was called
+	statsKick     chan struct{} // capacity 1: stats became wanted
+	statsWanted   atomic.Int64  // UnixNano until which another node wants stats
 
 	ctx      context.Context // cancelled by Shutdown; bounds Log reads
 	cancel   context.CancelFunc
@@ -149,7 +152,7 @@ func New(cfg Config, nc *nats.Conn, log Log, logger *slog.Logger, reg prometheus
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Hub{cfg: cfg, nc: nc, log: log, logger: logger, stop: make(chan struct{}), reconnected: make(chan struct{}, 1)}
+	h := &Hub{cfg: cfg, nc: nc, log: log, logger: logger, stop: make(chan struct{}), reconnected: make(chan struct{}, 1), statsKick: make(chan struct{}, 1)}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.preamble = streamPreamble(cfg.Retry)
 	// The writers retry full sockets every tick, and visit a slice of their
@@ -196,7 +199,12 @@ func (h *Hub) Run(ctx context.Context) error {
 		_ = ctl.Unsubscribe()
 		return fmt.Errorf("subscribe %s: %w", domain.StatsSubjectPrefix+">", err)
 	}
-	defer func() { _ = ctl.Unsubscribe(); _ = st.Unsubscribe() }()
+	want, err := h.nc.Subscribe(domain.StatsWantSubject, h.onStatsWant)
+	if err != nil {
+		_, _ = ctl.Unsubscribe(), st.Unsubscribe()
+		return fmt.Errorf("subscribe %s: %w", domain.StatsWantSubject, err)
+	}
+	defer func() { _, _, _ = ctl.Unsubscribe(), st.Unsubscribe(), want.Unsubscribe() }()
 	// React to a reconnect at once; maintain's poll is the backstop.
 	prev := h.nc.ReconnectHandler()
 	h.nc.SetReconnectHandler(func(c *nats.Conn) {
@@ -236,22 +244,44 @@ func (h *Hub) spawn(f func()) {
 	}()
 }
 
-// maintain runs the periodic work: stats, noticing NATS reconnects, and
-// noticing messages nats.go dropped.
+// maintain runs the periodic work: stats while someone wants them,
+// noticing NATS reconnects, and noticing messages nats.go dropped.
+//
+// An idle node should sleep: on this kind of VM every timer that fires
+// costs tens of microseconds of waking threads. So stats only tick while
+// an admin somewhere watches, and the poll fires on the writers' heartbeat
+// slots, where the process is awake anyway.
 func (h *Hub) maintain(stop <-chan struct{}) {
-	stats := time.NewTicker(h.cfg.StatsInterval)
-	defer stats.Stop()
-	// The poll backstops the reconnect handler Run installs and notices
-	// dropped messages; once a second keeps an idle node nearly asleep.
-	poll := time.NewTicker(time.Second)
+	var stats *time.Ticker
+	var statsC <-chan time.Time // nil while nobody wants stats
+	defer func() {
+		if stats != nil {
+			stats.Stop()
+		}
+	}()
+	// The poll backstops the reconnect handler Run installs, and notices
+	// messages dropped at the end of a burst, which no later message's
+	// sequence gap would reveal.
+	every := pollEvery(h.beatEvery)
+	poll := time.NewTimer(time.Until(slotAfter(time.Now(), every)))
 	defer poll.Stop()
 	reconnects := h.nc.Stats().Reconnects
 	for {
 		select {
 		case <-stop:
 			return
-		case <-stats.C:
-			h.publishStats()
+		case <-h.statsKick:
+			if stats == nil {
+				h.restartRate()
+				stats = time.NewTicker(h.cfg.StatsInterval)
+				statsC = stats.C
+			}
+			h.statsRound()
+		case <-statsC:
+			if !h.statsRound() {
+				stats.Stop()
+				stats, statsC = nil, nil
+			}
 		case <-h.reconnected:
 			reconnects = h.nc.Stats().Reconnects
 			h.afterReconnect()
@@ -261,8 +291,21 @@ func (h *Hub) maintain(stop <-chan struct{}) {
 				h.afterReconnect()
 			}
 			h.checkDropped()
+			poll.Reset(time.Until(slotAfter(time.Now(), every)))
 		}
 	}
+}
+
+// pollEvery is maintain's poll period: the heartbeat slot, or the
+// smallest multiple of it that is at least a second, so that every poll
+// falls on a slot.
+func pollEvery(beatEvery time.Duration) time.Duration {
+	return beatEvery * max(1, (time.Second+beatEvery-1)/beatEvery)
+}
+
+// slotAfter is the first multiple of every on the wall clock after now.
+func slotAfter(now time.Time, every time.Duration) time.Time {
+	return now.Truncate(every).Add(every)
 }
 
 // Reconnected tells the hub that its NATS connection reconnected. Run

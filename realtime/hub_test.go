@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gavel-auctions/gavel/domain"
@@ -491,5 +492,63 @@ func TestHeadBeforeAnything(t *testing.T) {
 			t.Fatalf("connection %d began with %q", i, first)
 		}
 		_ = cli.Close()
+	}
+}
+
+// Stats flow only while some node has an admin stream: a cluster nobody
+// administers publishes nothing, a new admin on one node hears every node,
+// and publishing stops again after the last admin leaves.
+func TestStatsOnDemand(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const interval = 50 * time.Millisecond
+	h1, _ := e.hub(Config{StatsInterval: interval, Node: "n1"})
+	e.hub(Config{StatsInterval: interval, Node: "n2"})
+	var published atomic.Int64
+	sub, err := e.pub.Subscribe(domain.StatsSubjectPrefix+">", func(*nats.Msg) { published.Add(1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	if err := e.pub.Flush(); err != nil {
+		t.Fatal(err)
+	}
+
+	time.Sleep(6 * interval)
+	if n := published.Load(); n != 0 {
+		t.Fatalf("%d stats published with no admin stream anywhere", n)
+	}
+
+	c := dial(t, h1, domain.StreamSpec{UserID: 1, Admin: true, All: true})
+	nodes := func() map[string]bool {
+		ev := c.next()
+		for ev.Type != "stats" {
+			ev = c.next()
+		}
+		var s statsEvent
+		if err := json.Unmarshal([]byte(ev.Data), &s); err != nil {
+			t.Fatalf("stats %q: %v", ev.Data, err)
+		}
+		out := map[string]bool{}
+		for _, n := range s.Nodes {
+			out[n.Node] = true
+		}
+		return out
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for got := nodes(); !got["n1"] || !got["n2"]; got = nodes() {
+		if time.Now().After(deadline) {
+			t.Fatalf("admin on n1 hears nodes %v, want n1 and n2", got)
+		}
+	}
+
+	_ = c.nc.Close()
+	waitFor(t, "admin gone", func() bool { return !h1.hasAdminStreams() })
+	// n2 keeps publishing for three intervals after the last request.
+	time.Sleep(5 * interval)
+	before := published.Load()
+	time.Sleep(6 * interval)
+	if n := published.Load() - before; n != 0 {
+		t.Fatalf("%d stats published after the last admin left", n)
 	}
 }

@@ -16,8 +16,9 @@ import (
 const topAuctions = 20
 
 // NodeStats is one realtime node's numbers. Each node publishes its own on
-// NATS (domain.StatsSubjectPrefix + node) every StatsInterval; admin streams
-// get every node's latest in a stats event.
+// NATS (domain.StatsSubjectPrefix + node) every StatsInterval while some
+// node has an admin stream; admin streams get every node's latest in a
+// stats event.
 type NodeStats struct {
 	Node        string `json:"node"`
 	Connections int64  `json:"connections"`
@@ -83,6 +84,61 @@ func (h *Hub) Stats() NodeStats {
 	s.EventsPerSecond = h.stats.rate
 	h.stats.mu.Unlock()
 	return s
+}
+
+// Stats are on demand. A node with admin streams publishes its name on
+// domain.StatsWantSubject every StatsInterval, and every node publishes
+// its stats for three intervals after hearing it. The first request
+// answers at once, so a new admin sees every node within a round trip.
+
+// kickStats tells maintain that stats are wanted, now.
+func (h *Hub) kickStats() {
+	select {
+	case h.statsKick <- struct{}{}:
+	default:
+	}
+}
+
+// onStatsWant records another node's request for stats.
+func (h *Hub) onStatsWant(m *nats.Msg) {
+	if string(m.Data) == h.cfg.Node {
+		return
+	}
+	now := time.Now()
+	if prev := h.statsWanted.Swap(now.Add(3 * h.cfg.StatsInterval).UnixNano()); prev <= now.UnixNano() {
+		h.kickStats()
+	}
+}
+
+// statsRound asks for stats if this node has admin streams and publishes
+// its own if anyone wants them. It reports whether stats are still wanted.
+func (h *Hub) statsRound() bool {
+	local := h.hasAdminStreams()
+	if local {
+		_ = h.nc.Publish(domain.StatsWantSubject, []byte(h.cfg.Node))
+	}
+	if !local && time.Now().UnixNano() >= h.statsWanted.Load() {
+		return false
+	}
+	h.publishStats()
+	return true
+}
+
+// hasAdminStreams reports whether this node holds the admin topic.
+func (h *Hub) hasAdminStreams() bool {
+	s := h.shardFor(allChannel)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.topics[allChannel] != nil
+}
+
+// restartRate starts a new delivery-rate baseline after a pause in
+// stats, so the first rate is not an average over the pause.
+func (h *Hub) restartRate() {
+	h.stats.mu.Lock()
+	h.stats.lastAt = time.Time{}
+	h.stats.rate = 0
+	h.stats.mu.Unlock()
 }
 
 // publishStats updates the delivery rate, publishes this node's stats and

@@ -147,6 +147,9 @@ func (h *Hub) acquire(ch domain.Channel) (*topic, error) {
 	}
 	t.refs++
 	s.mu.Unlock()
+	if created && t.all {
+		h.kickStats()
+	}
 
 	if created {
 		// A SUB is sent asynchronously. Make sure the server knows about it

@@ -403,9 +403,17 @@ func beatPlan(heartbeat time.Duration) (every time.Duration, slices int) {
 	return every, max(1, int((heartbeat+every-1)/every))
 }
 
+// HeartbeatSlot is the spacing of the wall-clock slots on which the
+// writers send heartbeats, for a given Config.Heartbeat. Tools that
+// measure a node's idle cost line their windows up with it.
+func HeartbeatSlot(heartbeat time.Duration) time.Duration {
+	every, _ := beatPlan(heartbeat)
+	return every
+}
+
 // beatSlot is the first heartbeat slot after now. Slots sit on multiples
 // of beatEvery of the wall clock, so every writer of every node on a host
 // bursts at the same moments.
 func (h *Hub) beatSlot(now time.Time) time.Time {
-	return now.Truncate(h.beatEvery).Add(h.beatEvery)
+	return slotAfter(now, h.beatEvery)
 }

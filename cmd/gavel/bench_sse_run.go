@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/gavel-auctions/gavel/realtime"
 )
 
 func (b *sseBench) run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
@@ -263,12 +265,11 @@ func (o sseOpts) idleWindow(hb time.Duration) time.Duration {
 // idleCPU measures each node's CPU over the idle window, in % of one core,
 // the heartbeats the clients received per second meanwhile, and how busy
 // the whole machine was (% of all cores). The nodes write heartbeats in
-// bursts on wall-clock slots (realtime's beatPlan: a fifth of the heartbeat,
-// at most 3 s), so the window starts halfway between two slots and spans
+// bursts on wall-clock slots (realtime.HeartbeatSlot), so the window starts halfway between two slots and spans
 // whole heartbeats: it then holds exactly the bursts of the heartbeat rate,
 // where a window cut across a burst would count it in or out whole.
 func (b *sseBench) idleCPU(ctx context.Context, hb time.Duration) ([]float64, float64, float64, error) {
-	slot := min(max(hb/5, 5*time.Millisecond), 3*time.Second)
+	slot := realtime.HeartbeatSlot(hb)
 	now := time.Now()
 	if err := sleepCtx(ctx, now.Truncate(slot).Add(slot+slot/2).Sub(now)); err != nil {
 		return nil, 0, 0, err
