@@ -88,8 +88,9 @@ func (h *Hub) Stats() NodeStats {
 
 // Stats are on demand. A node with admin streams publishes its name on
 // domain.StatsWantSubject every StatsInterval, and every node publishes
-// its stats for three intervals after hearing it. The first request
-// answers at once, so a new admin sees every node within a round trip.
+// its stats for three intervals after hearing it. A node answers its
+// first request at once, so a new admin's first stats event lists its
+// own node and the next one, an interval later, every node.
 
 // kickStats tells maintain that stats are wanted, now.
 func (h *Hub) kickStats() {

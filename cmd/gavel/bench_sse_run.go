@@ -265,9 +265,10 @@ func (o sseOpts) idleWindow(hb time.Duration) time.Duration {
 // idleCPU measures each node's CPU over the idle window, in % of one core,
 // the heartbeats the clients received per second meanwhile, and how busy
 // the whole machine was (% of all cores). The nodes write heartbeats in
-// bursts on wall-clock slots (realtime.HeartbeatSlot), so the window starts halfway between two slots and spans
-// whole heartbeats: it then holds exactly the bursts of the heartbeat rate,
-// where a window cut across a burst would count it in or out whole.
+// bursts on wall-clock slots (realtime.HeartbeatSlot), so the window
+// starts halfway between two slots and spans whole heartbeats: it then
+// holds exactly the bursts of the heartbeat rate, where a window cut
+// across a burst would count it in or out whole.
 func (b *sseBench) idleCPU(ctx context.Context, hb time.Duration) ([]float64, float64, float64, error) {
 	slot := realtime.HeartbeatSlot(hb)
 	now := time.Now()
