@@ -405,7 +405,12 @@ func healthcheck(ctx context.Context, url string) error {
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	// Its own transport: the check is one request, and anything else in the
+	// process that closes http.DefaultTransport's idle connections (as
+	// httptest.Server.Close does) would break it mid-dial.
+	tr := &http.Transport{DisableKeepAlives: true}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Do(req)
 	if err != nil {
 		return fmt.Errorf("healthcheck: %w", err)
 	}
