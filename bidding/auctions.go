@@ -2,7 +2,9 @@ package bidding
 
 import (
 	"context"
+	"slices"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -21,6 +23,18 @@ func (s *Service) CreateAuction(ctx context.Context, seller domain.User, in doma
 		return domain.Auction{}, err
 	}
 	err = s.inTx(ctx, func(tx *gorm.DB) error {
+		// seller may come from a cache a moment old: a suspension that
+		// committed since must win, or its listing would outlive it.
+		if err := s.lockSeller(tx, seller.ID, true); err != nil {
+			return err
+		}
+		var suspended bool
+		if err := tx.Raw("SELECT suspended FROM users WHERE id = ?", seller.ID).Scan(&suspended).Error; err != nil {
+			return err
+		}
+		if suspended {
+			return domain.ErrSuspended
+		}
 		a.Seq = 0
 		row := auctionToRow(a)
 		row.ID = 0
@@ -127,8 +141,9 @@ func (s *Service) CancelAuction(ctx context.Context, actor domain.User, id int64
 }
 
 // SuspendUser stops a user from acting, closes their streams (through a
-// suspended event) and recomputes every running auction they bid on from
-// the remaining bids.
+// suspended event), cancels every auction they are selling that has not
+// ended, and recomputes every running auction they bid on from the
+// remaining bids.
 func (s *Service) SuspendUser(ctx context.Context, admin domain.User, userID int64, reason string) error {
 	if !admin.Admin || admin.Suspended {
 		return domain.ErrNotAdmin
@@ -140,10 +155,21 @@ func (s *Service) SuspendUser(ctx context.Context, admin domain.User, userID int
 	if len(reason) > 500 {
 		return domain.Invalid("reason", "Keep the reason under 500 characters.")
 	}
-	// The suspension commits on its own, before the recomputations: each
-	// of those then locks one auction and then users, the same order as a
-	// bid, so they cannot deadlock with bids.
+	// The suspension and the cancellation of the user's listings commit
+	// together, so a crash cannot leave a suspended seller's auction taking
+	// bids. Locks are taken in the order bids take theirs, auctions before
+	// users, or the two could deadlock; the seller lock before both keeps a
+	// new listing from slipping in between (CreateAuction holds it shared).
+	// The recomputations of auctions the user bid on commit afterwards, one
+	// auction each, as a bid would.
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		if err := s.lockSeller(tx, userID, false); err != nil {
+			return err
+		}
+		listings, err := s.lockListings(tx, userID)
+		if err != nil {
+			return err
+		}
 		res := tx.Model(&userRow{}).Where("id = ?", userID).Update("suspended", true)
 		if res.Error != nil {
 			return res.Error
@@ -153,6 +179,9 @@ func (s *Service) SuspendUser(ctx context.Context, admin domain.User, userID int
 		}
 		now := s.now()
 		if err := tx.Create(&auditRow{ActorID: admin.ID, Action: "suspend_user", TargetID: userID, Reason: reason, CreatedAt: now}).Error; err != nil {
+			return err
+		}
+		if err := s.cancelListings(tx, admin, listings, reason, now); err != nil {
 			return err
 		}
 		return s.writeEvents(tx, []domain.Event{{Type: domain.EventSuspended, UserID: userID, Reason: reason, CommittedAt: now}})
@@ -174,6 +203,83 @@ func (s *Service) SuspendUser(ctx context.Context, admin domain.User, userID int
 		}
 	}
 	return nil
+}
+
+// sellerLockSpace is the first key of the per-seller PostgreSQL advisory
+// locks ("gave"). Two-key advisory locks never collide with the one-key
+// locks of the relay and the migrations.
+const sellerLockSpace = 0x67617665
+
+// lockSeller serialises listing against suspending one seller: shared for
+// CreateAuction, exclusive for SuspendUser. SQLite runs one write
+// transaction at a time, which serialises them already.
+func (s *Service) lockSeller(tx *gorm.DB, sellerID int64, shared bool) error {
+	if !s.pg {
+		return nil
+	}
+	fn := "pg_advisory_xact_lock"
+	if shared {
+		fn = "pg_advisory_xact_lock_shared"
+	}
+	// Ids past 2^31 wrap and share a lock with a smaller one: harmless.
+	return tx.Exec("SELECT "+fn+"(?, ?)", sellerLockSpace, int32(uint32(sellerID))).Error
+}
+
+// lockListings locks, in id order, every auction of sellerID that has not
+// ended.
+func (s *Service) lockListings(tx *gorm.DB, sellerID int64) ([]domain.Auction, error) {
+	var rows []auctionRow
+	err := tx.Raw("SELECT * FROM auctions WHERE seller_id = ? AND status IN ('scheduled', 'open') ORDER BY id"+s.forUpdate(),
+		sellerID).Scan(&rows).Error
+	out := make([]domain.Auction, len(rows))
+	for i, r := range rows {
+		out[i] = r.toDomain()
+	}
+	return out, err
+}
+
+// listingChunk bounds the auctions cancelled per statement: saveStates
+// binds 11 parameters per auction, and PostgreSQL takes at most 65,535.
+const listingChunk = 500
+
+// cancelListings cancels auctions that lockListings locked, inside a
+// suspension's transaction. Bidders are told why with
+// domain.ReasonSellerSuspended; the audit log keeps one row per auction with
+// the admin's reason.
+func (s *Service) cancelListings(tx *gorm.DB, admin domain.User, listings []domain.Auction, reason string, now time.Time) error {
+	auditReason := "Seller suspended."
+	if reason != "" {
+		auditReason = "Seller suspended: " + reason
+	}
+	for chunk := range slices.Chunk(listings, listingChunk) {
+		if err := s.cancelChunk(tx, admin, chunk, auditReason, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) cancelChunk(tx *gorm.DB, admin domain.User, rows []domain.Auction, auditReason string, now time.Time) error {
+	cancelled := make([]domain.Auction, 0, len(rows))
+	var events []domain.Event
+	audit := make([]auditRow, 0, len(rows))
+	for _, a := range rows {
+		next, evs, err := domain.Cancel(a, domain.ReasonSellerSuspended, now)
+		if err != nil {
+			return err
+		}
+		next.UpdatedAt = now
+		cancelled = append(cancelled, next)
+		events = append(events, evs...)
+		audit = append(audit, auditRow{ActorID: admin.ID, Action: "cancel_auction", TargetID: next.ID, Reason: auditReason, CreatedAt: now})
+	}
+	if err := s.saveStates(tx, cancelled); err != nil {
+		return err
+	}
+	if err := tx.Create(&audit).Error; err != nil {
+		return err
+	}
+	return s.writeEvents(tx, events)
 }
 
 // voidBids voids one user's bids on one auction and recomputes it.

@@ -301,6 +301,11 @@ func Close(a Auction, now time.Time) (next Auction, events []Event, ok bool) {
 	return a, events, true
 }
 
+// ReasonSellerSuspended is the reason bidders see when an auction ends
+// because an admin suspended its seller. The admin's own reason may name
+// fraud or a person, so it stays in the audit log.
+const ReasonSellerSuspended = "The seller's account was suspended."
+
 // Cancel cancels a scheduled or open auction.
 func Cancel(a Auction, reason string, now time.Time) (Auction, []Event, error) {
 	switch a.Status {
