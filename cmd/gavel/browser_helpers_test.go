@@ -327,6 +327,23 @@ func (b *tab) countdownSeconds() (secs int, text string, ok bool) {
 }
 
 // endsAt reads the end time the countdown counts to.
+// fillEndsAt sets the sell form's end. datetime-local holds the seller's
+// local time; sell.js turns it into UTC on submit. Seconds keep the tests
+// short and exact.
+func (b *tab) fillEndsAt(at time.Time) {
+	b.t.Helper()
+	if got := b.str(`(function (ms) {
+		var d = new Date(ms), p = function (n) { return (n < 10 ? '0' : '') + n; };
+		var el = document.getElementById('ends_at');
+		el.value = d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + 'T' +
+			p(d.getHours()) + ':' + p(d.getMinutes()) + ':' + p(d.getSeconds());
+		el.dispatchEvent(new Event('input', {bubbles: true}));
+		return new Date(el.value).getTime() === ms ? 'ok' : el.value;
+	})(` + strconv.FormatInt(at.UnixMilli(), 10) + `)`); got != "ok" {
+		b.t.Fatalf("%s: #ends_at holds %q, not %s", b.name, got, at)
+	}
+}
+
 func (b *tab) endsAt() time.Time {
 	b.t.Helper()
 	s := b.str(`document.getElementById('countdown').dataset.endsAt`)

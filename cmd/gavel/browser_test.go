@@ -105,7 +105,8 @@ const priceState = `'price ' + document.getElementById('price').textContent.trim
 // TestBrowserAuction runs one auction end to end in real browsers against
 // a real node: a seller lists it through the form, bidders A and B bid
 // against each other in separate browsers, a late bid extends it, it
-// closes, and an administrator watches it on the monitor.
+// closes, and an administrator watches it on the monitor, then suspends the
+// seller, which cancels their next listing on B's page.
 func TestBrowserAuction(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a real-browser test of about a minute")
@@ -147,18 +148,7 @@ func TestBrowserAuction(t *testing.T) {
 	staff.fill("increment", "1.00")
 	staff.fill("soft_close_seconds", strconv.Itoa(int(softClose/time.Second)))
 	wantEnd := time.Now().Add(auctionLength).Truncate(time.Second)
-	// datetime-local holds the seller's local time; sell.js turns it into
-	// UTC on submit. Seconds keep the test short and exact.
-	if got := staff.str(`(function (ms) {
-		var d = new Date(ms), p = function (n) { return (n < 10 ? '0' : '') + n; };
-		var el = document.getElementById('ends_at');
-		el.value = d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + 'T' +
-			p(d.getHours()) + ':' + p(d.getMinutes()) + ':' + p(d.getSeconds());
-		el.dispatchEvent(new Event('input', {bubbles: true}));
-		return new Date(el.value).getTime() === ms ? 'ok' : el.value;
-	})(` + strconv.FormatInt(wantEnd.UnixMilli(), 10) + `)`); got != "ok" {
-		t.Fatalf("seller: #ends_at holds %q, not %s", got, wantEnd)
-	}
+	staff.fillEndsAt(wantEnd)
 	staff.do("list the item", 15*time.Second, chromedp.Click(chromedp.CSS("#sell-submit")), chromedp.WaitVisible(chromedp.CSS("#auction")))
 	id := staff.str(`document.getElementById('auction').dataset.auctionId`)
 	if got := staff.text("title"); got != title {
@@ -346,4 +336,42 @@ func TestBrowserAuction(t *testing.T) {
 	bob.checkNoHorizontalScroll("closed")
 	t.Logf("%s: step 7: both pages show %q", sinceStart(start), alice.text("result"))
 	checkConsoles("closed")
+
+	// 8, second half: the seller lists another item, and the administrator
+	// suspends them through the monitor's form while Bob watches it: the
+	// listing is cancelled on his page, with a reason that names no one.
+	staff.open(base+"/sell", "#sell-form")
+	staff.fill("title", "Oak writing slope")
+	staff.fill("description", "Campaign writing slope with brass corners.")
+	staff.fill("currency", "EUR")
+	staff.fill("start_price", "40.00")
+	staff.fillEndsAt(time.Now().Add(time.Hour).Truncate(time.Second))
+	staff.do("list a second item", 15*time.Second, chromedp.Click(chromedp.CSS("#sell-submit")), chromedp.WaitVisible(chromedp.CSS("#auction")))
+	second := staff.str(`document.getElementById('auction').dataset.auctionId`)
+	bob.open(base+"/auctions/"+second, "#bid-form")
+	bob.waitLive()
+
+	if got := admin.str(`(function () {
+		var sel = document.getElementById('suspend-user');
+		var opt = Array.prototype.find.call(sel.options, function (o) { return o.textContent.indexOf('sam@example.com') >= 0; });
+		if (!opt) { return 'no option for sam@example.com'; }
+		sel.value = opt.value;
+		return 'ok';
+	})()`); got != "ok" {
+		t.Fatalf("admin: %s", got)
+	}
+	admin.fill("suspend-reason", "Listing stolen goods")
+	admin.do("suspend the seller", 15*time.Second, chromedp.Click(chromedp.CSS("#suspend-form button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("#admin-auctions")))
+	admin.waitFor("seller shown suspended", `Array.prototype.some.call(document.querySelectorAll('tr[data-user-id]'), function (tr) {
+		return tr.textContent.indexOf('sam@example.com') >= 0 && tr.textContent.indexOf('suspended') >= 0; })`,
+		`document.querySelector('#users-heading').parentNode.textContent`, 5*time.Second)
+	wantCancel := "This auction was cancelled. Reason: The seller's account was suspended."
+	bob.waitFor("cancelled by the suspension", `!document.getElementById('result').hidden && document.getElementById('result').textContent.trim() === `+jsString(wantCancel)+
+		` && document.getElementById('auction').dataset.status === 'cancelled' && document.getElementById('bid-form').hidden`,
+		`document.getElementById('result').outerHTML + ' status ' + document.getElementById('auction').dataset.status`, 5*time.Second)
+	if got := bob.text("result"); strings.Contains(got, "stolen") {
+		t.Errorf("bidder: the admin's reason leaked to the auction page: %q", got)
+	}
+	t.Logf("%s: step 8: suspending the seller cancelled auction %s on Bob's page", sinceStart(start), second)
+	checkConsoles("seller suspended")
 }
