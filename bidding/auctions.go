@@ -295,22 +295,78 @@ func (s *Service) voidBids(ctx context.Context, auctionID, userID int64) error {
 		if err := tx.Model(&bidRow{}).Where("auction_id = ? AND bidder_id = ?", auctionID, userID).Update("voided", true).Error; err != nil {
 			return err
 		}
-		bids, err := s.countingBids(tx, auctionID)
-		if err != nil {
-			return err
-		}
-		now := s.now()
-		next, events := domain.Recompute(a, bids, now)
-		next.UpdatedAt = now
-		if err := saveState(tx, next); err != nil {
-			return err
-		}
-		return s.writeEvents(tx, events)
+		_, err = s.recompute(tx, a)
+		return err
 	})
 	if err == nil {
 		s.notifyCommitted()
 	}
 	return err
+}
+
+// CancelBid lets an admin strike one bid from a running auction (a shill
+// bid, a bidder's typo they reported): the price and leader are recomputed
+// from the remaining bids as if it had never been made, and the audit log
+// records it. Later bids that only fitted above it are skipped by the
+// replay, as with a suspension.
+func (s *Service) CancelBid(ctx context.Context, admin domain.User, auctionID, bidID int64, reason string) (domain.Auction, error) {
+	if !admin.Admin || admin.Suspended {
+		return domain.Auction{}, domain.ErrNotAdmin
+	}
+	reason = strings.TrimSpace(reason)
+	if len(reason) > 500 {
+		return domain.Auction{}, domain.Invalid("reason", "Keep the reason under 500 characters.")
+	}
+	var out domain.Auction
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		a, err := s.lockAuction(tx, auctionID)
+		if err != nil {
+			return err
+		}
+		switch a.Status {
+		case domain.StatusClosed:
+			return domain.ErrAuctionClosed
+		case domain.StatusCancelled:
+			return domain.ErrAuctionCanceled
+		}
+		var bid bidRow
+		if err := tx.Where("id = ? AND auction_id = ?", bidID, auctionID).Limit(1).Find(&bid).Error; err != nil {
+			return err
+		}
+		switch {
+		case bid.ID == 0:
+			return domain.ErrBidNotFound
+		case bid.Voided:
+			return domain.ErrBidCancelled
+		}
+		if err := tx.Model(&bidRow{}).Where("id = ?", bidID).Update("voided", true).Error; err != nil {
+			return err
+		}
+		if out, err = s.recompute(tx, a); err != nil {
+			return err
+		}
+		return tx.Create(&auditRow{ActorID: admin.ID, Action: "cancel_bid", TargetID: bidID, Reason: reason, CreatedAt: out.UpdatedAt}).Error
+	})
+	if err == nil {
+		s.notifyCommitted()
+	}
+	return out, err
+}
+
+// recompute rebuilds a locked auction from its bids that still count and
+// commits the result with its price event.
+func (s *Service) recompute(tx *gorm.DB, a domain.Auction) (domain.Auction, error) {
+	bids, err := s.countingBids(tx, a.ID)
+	if err != nil {
+		return a, err
+	}
+	now := s.now()
+	next, events := domain.Recompute(a, bids, now)
+	next.UpdatedAt = now
+	if err := saveState(tx, next); err != nil {
+		return a, err
+	}
+	return next, s.writeEvents(tx, events)
 }
 
 // countingBids returns the bids of an auction that still count, in order.

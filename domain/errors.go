@@ -80,6 +80,8 @@ var (
 	ErrNotFound        = &Error{Code: CodeNotFound, Message: "Not found."}
 	ErrAuctionNotFound = &Error{Code: CodeNotFound, Message: "No such auction."}
 	ErrUserNotFound    = &Error{Code: CodeNotFound, Message: "No such user."}
+	ErrBidNotFound     = &Error{Code: CodeNotFound, Message: "No such bid on this auction."}
+	ErrBidCancelled    = &Error{Code: CodeConflict, Message: "This bid was already cancelled."}
 	ErrAuctionClosed   = &Error{Code: CodeGone, Message: "This auction has ended."}
 	ErrAuctionCanceled = &Error{Code: CodeGone, Message: "This auction was cancelled."}
 	ErrNotOpen         = &Error{Code: CodeConflict, Message: "This auction has not started yet."}

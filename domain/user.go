@@ -70,7 +70,7 @@ type AuditEntry struct {
 	ID        int64     `json:"id"`
 	ActorID   int64     `json:"actor_id"`
 	Actor     string    `json:"actor"`
-	Action    string    `json:"action"` // "cancel_auction", "suspend_user"
+	Action    string    `json:"action"` // "cancel_auction", "cancel_bid", "suspend_user"
 	TargetID  int64     `json:"target_id"`
 	Reason    string    `json:"reason"`
 	CreatedAt time.Time `json:"created_at"`

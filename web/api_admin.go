@@ -35,6 +35,36 @@ func (s *Server) handleUserSuspend(c *fiber.Ctx) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
+// handleBidCancel strikes one bid from a running auction (admins only) and
+// returns the recomputed auction.
+func (s *Server) handleBidCancel(c *fiber.Ctx) error {
+	admin, err := s.requireAdmin(c)
+	if err != nil {
+		return err
+	}
+	id, err := auctionID(c)
+	if err != nil {
+		return err
+	}
+	bidID, ok := parseID(c.Params("bid"))
+	if !ok {
+		return domain.ErrBidNotFound
+	}
+	var b reasonBody
+	if err := decodeOptionalJSON(c, &b); err != nil {
+		return err
+	}
+	reason, err := b.reason()
+	if err != nil {
+		return err
+	}
+	a, err := s.deps.Bidder.CancelBid(c.UserContext(), admin, id, bidID, reason)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, fiber.StatusOK, domain.View(a, admin, s.now()))
+}
+
 // userListJSON is the admin user listing.
 type userListJSON struct {
 	Users []userJSON `json:"users"`

@@ -54,3 +54,48 @@ func TestAdminRoutes(t *testing.T) {
 	}
 	e.do(req{method: "GET", path: "/api/v1/admin/audit?limit=0", cookie: admin}).wantProblem(t, 422, domain.CodeInvalid)
 }
+
+func TestBidCancelRoute(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.mustUser("root@example.com", "Root", true)
+	e.mustUser("bo@example.com", "Bo", false)
+	e.mustUser("sel@example.com", "Sel", false)
+	admin, bidder, seller := e.mustLogin("root@example.com"), e.mustLogin("bo@example.com"), e.mustLogin("sel@example.com")
+	id := e.mustAuction(seller, "")
+	bid := e.do(req{method: "POST", path: auctionPath(id, "/bids"), body: `{"amount":1000}`, cookie: bidder}).wantStatus(t, http.StatusCreated).json(t)
+	bidID := strconv.FormatInt(int64(bid["bid_id"].(float64)), 10)
+	cancel := auctionPath(id, "/bids/"+bidID+"/cancel")
+
+	cases := []struct {
+		name   string
+		path   string
+		cookie string
+		body   string
+		status int
+		code   domain.Code
+	}{
+		{"anonymous", cancel, "", "", 401, domain.CodeUnauthorized},
+		{"not an admin", cancel, seller, "", 403, domain.CodeForbidden},
+		{"malformed bid id", auctionPath(id, "/bids/x1/cancel"), admin, "", 404, domain.CodeNotFound},
+		{"no such bid", auctionPath(id, "/bids/999999/cancel"), admin, "", 404, domain.CodeNotFound},
+		{"no such auction", auctionPath(999999, "/bids/"+bidID+"/cancel"), admin, "", 404, domain.CodeNotFound},
+		{"malformed body", cancel, admin, `{"reason":`, 400, codeMalformed},
+		{"unknown field", cancel, admin, `{"why":"x"}`, 422, domain.CodeInvalid},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e.do(req{method: "POST", path: tc.path, cookie: tc.cookie, body: tc.body}).wantProblem(t, tc.status, tc.code)
+		})
+	}
+
+	got := e.do(req{method: "POST", path: cancel, cookie: admin, body: `{"reason":"Typo reported by the bidder"}`}).wantStatus(t, 200).json(t)
+	if got["bid_count"] != float64(0) || got["current_price"] != float64(0) {
+		t.Errorf("after striking the only bid: %v", got)
+	}
+	audit := e.do(req{method: "GET", path: "/api/v1/admin/audit", cookie: admin}).wantStatus(t, 200).json(t)
+	entries, _ := audit["entries"].([]any)
+	if len(entries) != 1 || entries[0].(map[string]any)["action"] != "cancel_bid" {
+		t.Errorf("audit = %v", audit)
+	}
+}

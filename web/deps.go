@@ -21,6 +21,8 @@ type Bidder interface {
 	CancelAuction(ctx context.Context, actor domain.User, id int64, reason string) (domain.Auction, error)
 	PlaceBid(ctx context.Context, bidder domain.User, auctionID int64, in domain.BidInput) (domain.Receipt, error)
 	SuspendUser(ctx context.Context, admin domain.User, userID int64, reason string) error
+	// CancelBid strikes one bid (admins only) and recomputes the auction.
+	CancelBid(ctx context.Context, admin domain.User, auctionID, bidID int64, reason string) (domain.Auction, error)
 }
 
 // AuctionReader reads auctions, bids and the audit log.

@@ -222,6 +222,32 @@ func (f *fakeStore) PlaceBid(_ context.Context, bidder domain.User, auctionID in
 	return r, nil
 }
 
+func (f *fakeStore) CancelBid(_ context.Context, admin domain.User, auctionID, bidID int64, reason string) (domain.Auction, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !admin.Admin {
+		return domain.Auction{}, domain.ErrNotAdmin
+	}
+	a, ok := f.auctions[auctionID]
+	if !ok {
+		return a, domain.ErrAuctionNotFound
+	}
+	if a.Status == domain.StatusClosed {
+		return a, domain.ErrAuctionClosed
+	}
+	bids := f.bids[auctionID]
+	i := slices.IndexFunc(bids, func(b domain.Bid) bool { return b.ID == bidID })
+	if i < 0 {
+		return a, domain.ErrBidNotFound
+	}
+	bids = slices.Delete(slices.Clone(bids), i, i+1)
+	next, _ := domain.Recompute(a, bids, f.now())
+	f.auctions[auctionID], f.bids[auctionID] = next, bids
+	f.audit = append(f.audit, domain.AuditEntry{ID: f.id(), ActorID: admin.ID, Actor: admin.Name,
+		Action: "cancel_bid", TargetID: bidID, Reason: reason, CreatedAt: f.now()})
+	return next, nil
+}
+
 func (f *fakeStore) SuspendUser(_ context.Context, admin domain.User, userID int64, reason string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -67,6 +67,7 @@ func (s *Server) routesPages() {
 
 	s.app.Get("/admin", p.handleAdminPage)
 	s.app.Post("/admin/auctions/:id/cancel", p.handleAdminCancelForm)
+	s.app.Post("/admin/auctions/:id/bids/:bid/cancel", p.handleAdminBidCancelForm)
 	s.app.Post("/admin/users/suspend", p.handleAdminSuspendForm)
 
 	s.app.Get("/login", p.handleLoginPage)

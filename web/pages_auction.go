@@ -22,6 +22,16 @@ type auctionData struct {
 	CanEdit    bool
 	BuyNowKey  string
 	Form       bidFormData
+	CanStrike  bool       // an admin on a running auction: each bid has a cancel form
+	Strike     strikeForm // a refused bid cancellation, re-rendered
+}
+
+// strikeForm is an admin's refused "cancel this bid" form.
+type strikeForm struct {
+	BidID  int64
+	Reason string
+	Error  string
+	Errors map[string]string
 }
 
 // handleAuctionPage shows one auction, live for logged-in viewers.
@@ -38,13 +48,13 @@ func (p *pages) handleAuctionPage(c *fiber.Ctx) error {
 	if form.Result != "" {
 		form.ResultKind = "ok"
 	}
-	return p.renderAuction(c, fiber.StatusOK, a, form)
+	return p.renderAuction(c, fiber.StatusOK, a, form, strikeForm{})
 }
 
 // renderAuction renders the auction page with the given bid form state:
 // empty on a plain view, the visitor's input and errors after a refused
 // no-JavaScript bid.
-func (p *pages) renderAuction(c *fiber.Ctx, status int, a domain.Auction, form bidFormData) error {
+func (p *pages) renderAuction(c *fiber.Ctx, status int, a domain.Auction, form bidFormData, strike strikeForm) error {
 	viewer, err := p.s.viewer(c)
 	if err != nil {
 		return err
@@ -55,7 +65,7 @@ func (p *pages) renderAuction(c *fiber.Ctx, status int, a domain.Auction, form b
 	}
 	pg := p.base(c, a.Title, "auction")
 	v := domain.View(a, viewer, pg.ServerTime)
-	d := auctionData{View: v, Price: shownPrice(v), Bids: bids, Form: form}
+	d := auctionData{View: v, Price: shownPrice(v), Bids: bids, Form: form, Strike: strike}
 	if v.You != nil {
 		d.Leading, d.Seller = v.You.Leading, v.You.Seller
 	}
@@ -64,6 +74,7 @@ func (p *pages) renderAuction(c *fiber.Ctx, status int, a domain.Auction, form b
 	running := a.Status == domain.StatusOpen || a.Status == domain.StatusScheduled
 	d.CanBid = pg.User != nil && !d.Seller && running
 	d.CanEdit = d.Seller && domain.CanSellerEdit(a)
+	d.CanStrike = viewer.Admin && !viewer.Suspended && running
 	if d.CanBid {
 		if d.Form.Key == "" {
 			d.Form.Key = newFormKey()
@@ -147,7 +158,7 @@ func (p *pages) handleBidForm(c *fiber.Ctx) error {
 	form, in := parseBidForm(c, a.Currency)
 	if len(form.Errors) > 0 {
 		form.Result, form.ResultKind = "Please correct your bid.", "error"
-		return p.renderAuction(c, fiber.StatusUnprocessableEntity, a, form)
+		return p.renderAuction(c, fiber.StatusUnprocessableEntity, a, form, strikeForm{})
 	}
 	// bidder applies the same suspension check and per-user rate limit as
 	// the API.
@@ -183,7 +194,7 @@ func (p *pages) refusedBid(c *fiber.Ctx, a domain.Auction, form bidFormData, err
 	if fresh, ferr := p.s.deps.Reader.Auction(c.UserContext(), a.ID); ferr == nil {
 		a = fresh
 	}
-	return p.renderAuction(c, pr.status, a, form)
+	return p.renderAuction(c, pr.status, a, form, strikeForm{})
 }
 
 // receiptMessage tells a bidder what their committed bid achieved.
@@ -196,6 +207,45 @@ func receiptMessage(r domain.Receipt, buyNow bool) string {
 		return "Bid placed: " + amount + ". You are the highest bidder."
 	}
 	return "Bid placed: " + amount + ", but another bidder’s maximum is higher. You have been outbid."
+}
+
+// handleAdminBidCancelForm strikes one bid, from the per-bid form admins
+// see in the auction page's history. A refusal re-renders the page with
+// the form open and the reason kept.
+func (p *pages) handleAdminBidCancelForm(c *fiber.Ctx) error {
+	admin, done, err := p.adminUser(c)
+	if done || err != nil {
+		return err
+	}
+	id, err := auctionID(c)
+	if err != nil {
+		return err
+	}
+	bidID, ok := parseID(c.Params("bid"))
+	if !ok {
+		return domain.ErrBidNotFound
+	}
+	reason, fields := adminReason(c)
+	strike := strikeForm{BidID: bidID, Reason: c.FormValue("reason"), Errors: fields}
+	if fields == nil {
+		_, err = p.s.deps.Bidder.CancelBid(c.UserContext(), admin, id, bidID, reason)
+		if err == nil {
+			p.flash(c, sessionFlashKey, "Bid #"+strconv.FormatInt(bidID, 10)+" was cancelled, and the auction was recomputed without it.")
+			return seeOther(c, "/auctions/"+strconv.FormatInt(id, 10))
+		}
+	} else {
+		err = domain.FieldErrors(fields)
+	}
+	pr, ok := pageProblem(err)
+	if !ok {
+		return err
+	}
+	a, rerr := p.s.deps.Reader.Auction(c.UserContext(), id)
+	if rerr != nil {
+		return rerr
+	}
+	strike.Error, strike.Errors = "Bid #"+strconv.FormatInt(bidID, 10)+" was not cancelled: "+pr.detail, pr.fields
+	return p.renderAuction(c, pr.status, a, bidFormData{}, strike)
 }
 
 // handleCancelForm lets the seller withdraw a listing before its first bid.

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -395,4 +396,57 @@ func TestLogoutForm(t *testing.T) {
 	if res := h.get("/me/bids", cookie); res.StatusCode != http.StatusSeeOther {
 		t.Errorf("after logout: status %d, want a redirect to log in", res.StatusCode)
 	}
+}
+
+// TestAdminStrikesABid: admins get a "cancel this bid" form per bid on a
+// running auction's page; others do not. A refusal re-renders the page
+// with the form open and the reason kept; success redirects with a flash.
+func TestAdminStrikesABid(t *testing.T) {
+	h := newPgHarness(t)
+	a := h.seedAuction(h.alice, "Struck", nil)
+	r := h.mustBid(h.bob, a.ID, 1000)
+	id, bid := strconv.FormatInt(a.ID, 10), strconv.FormatInt(r.BidID, 10)
+	action := `action="/admin/auctions/` + id + `/bids/` + bid + `/cancel"`
+	admin, bob := h.mustLogin(h.admin), h.mustLogin(h.bob)
+
+	mustContain(t, h.get("/auctions/"+id, admin).body, action, `data-can-strike="true"`, `data-bid-id="`+bid+`"`)
+	for _, cookie := range []string{bob, ""} {
+		mustNotContain(t, h.get("/auctions/"+id, cookie).body, action, `data-can-strike="true"`)
+	}
+
+	path := "/admin/auctions/" + id + "/bids/" + bid + "/cancel"
+	cases := []struct {
+		name     string
+		path     string
+		cookie   string
+		reason   string
+		status   int
+		location string
+		contains []string
+	}{
+		{"anonymous", path, "", "x", http.StatusSeeOther, "/login?next=%2Fadmin", nil},
+		{"not an admin", path, bob, "x", http.StatusForbidden, "", []string{domain.ErrNotAdmin.Message}},
+		{"no reason", path, admin, " ", http.StatusUnprocessableEntity, "",
+			[]string{`id="strike-error"`, "Enter a reason", `<details class="row-action bid-strike" open>`, `aria-invalid="true"`}},
+		{"no such bid", "/admin/auctions/" + id + "/bids/999999/cancel", admin, "x", http.StatusNotFound, "",
+			[]string{`id="strike-error"`, domain.ErrBidNotFound.Message}},
+		{"struck", path, admin, "Typo <b>", http.StatusSeeOther, "/auctions/" + id, nil},
+	}
+	for _, tc := range cases {
+		res := h.post(tc.path, url.Values{"reason": {tc.reason}}, tc.cookie)
+		if res.StatusCode != tc.status || res.Header.Get("Location") != tc.location {
+			t.Errorf("%s: status %d, Location %q; want %d %q", tc.name, res.StatusCode, res.Header.Get("Location"), tc.status, tc.location)
+		}
+		mustContain(t, res.body, tc.contains...)
+	}
+
+	page := h.get("/auctions/"+id, admin)
+	mustContain(t, page.body, "Bid #"+bid+" was cancelled", `id="bid-count">0<`)
+	mustNotContain(t, page.body, action)
+	entries, err := h.store.Audit(context.Background(), 10)
+	if err != nil || len(entries) != 1 || entries[0].Action != "cancel_bid" || entries[0].Reason != "Typo <b>" {
+		t.Errorf("audit = %+v, %v", entries, err)
+	}
+	// The monitor's audit log says what the number is, and escapes the reason.
+	mustContain(t, h.get("/admin", admin).body, "<td>cancel_bid</td><td>bid #"+bid+"</td><td>Typo &lt;b&gt;</td>")
 }

@@ -224,6 +224,7 @@ func (s *Server) routesAPI() {
 	api.Post("/auctions/:id/bids", s.handleBidCreate)
 	api.Get("/auctions/:id/bids", s.handleBidList)
 	api.Post("/auctions/:id/buy-now", s.handleBuyNow)
+	api.Post("/auctions/:id/bids/:bid/cancel", s.handleBidCancel)
 
 	api.Post("/admin/users/:id/suspend", s.handleUserSuspend)
 	api.Get("/admin/users", s.handleUserList)

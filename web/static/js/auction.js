@@ -43,6 +43,12 @@
     setText('countdown-label', status === 'scheduled' ? 'Starts in' : 'Time left');
     if (status === 'closed' || status === 'cancelled') {
       ['bid-form', 'buy-now-form'].forEach(function (f) { if ($(f)) { $(f).hidden = true; } });
+      // Bids of an ended auction can no longer be cancelled.
+      var list = $('bid-history');
+      if (list) {
+        list.dataset.canStrike = 'false';
+        Array.prototype.forEach.call(list.querySelectorAll('.bid-strike'), function (el) { el.remove(); });
+      }
     }
   }
 
@@ -120,19 +126,55 @@
     }
     li.appendChild(document.createTextNode(' '));
     li.appendChild(G.timeEl(ev.committed_at));
+    if (ev.bid_id) {
+      li.dataset.bidId = String(ev.bid_id);
+      if (list.dataset.canStrike === 'true' && ev.type !== 'closed') { li.appendChild(strikeForm(ev.bid_id)); }
+    }
     list.insertBefore(li, list.firstChild);
     $('bid-history-empty').hidden = true;
     return true;
   }
 
+  // strikeForm is the admin's "cancel this bid" form, as the page renders
+  // it for the bids it was served with.
+  function strikeForm(bidId) {
+    var details = document.createElement('details');
+    details.className = 'row-action bid-strike';
+    var summary = document.createElement('summary');
+    summary.textContent = 'Cancel bid…';
+    var form = document.createElement('form');
+    form.method = 'post';
+    form.action = '/admin/auctions/' + id + '/bids/' + Number(bidId) + '/cancel';
+    form.className = 'form compact';
+    var label = document.createElement('label');
+    label.htmlFor = 'strike-reason-' + Number(bidId);
+    label.textContent = 'Reason';
+    var input = document.createElement('input');
+    input.id = label.htmlFor;
+    input.name = 'reason';
+    input.type = 'text';
+    input.required = true;
+    input.maxLength = 500;
+    var button = document.createElement('button');
+    button.type = 'submit';
+    button.className = 'button button-danger';
+    button.textContent = 'Cancel this bid';
+    form.appendChild(label);
+    form.appendChild(input);
+    form.appendChild(button);
+    details.appendChild(summary);
+    details.appendChild(form);
+    return details;
+  }
+
   // reloadBids rebuilds the history from the API: after a snapshot that
   // reset the stream, or a price change that came from no new bid (bids
-  // voided by a suspension).
+  // voided by a suspension or struck by an admin).
   var bidsTimer = 0;
   function reloadBids() {
     clearTimeout(bidsTimer);
     bidsTimer = setTimeout(function () {
-      fetch('/api/v1/auctions/' + id + (buyNow ? '/buy-now' : '/bids'), { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+      fetch('/api/v1/auctions/' + id + '/bids', { credentials: 'same-origin', headers: { Accept: 'application/json' } })
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (data) {
           var bids = Array.isArray(data) ? data : (data && (data.bids || data.items));
@@ -140,7 +182,7 @@
           var list = $('bid-history');
           list.textContent = '';
           bids.slice().reverse().forEach(function (b) {
-            addBid({ seq: b.seq, bidder: b.bidder, bid_amount: b.amount, committed_at: b.received_at, type: b.buy_now ? 'closed' : 'price' });
+            addBid({ seq: b.seq, bid_id: b.id, bidder: b.bidder, bid_amount: b.amount, committed_at: b.received_at, type: b.buy_now ? 'closed' : 'price' });
           });
           $('bid-history-empty').hidden = bids.length > 0;
         })
