@@ -288,17 +288,16 @@ func (h *Hub) fill(t *topic, key int64) {
 // resetSnapshot reads an auction's state for a client (or topic) whose
 // position is older than the retained log.
 func (h *Hub) resetSnapshot(id int64) (*domain.Event, error) {
-	snaps, err := h.logSnapshots([]int64{id})
+	// Through the batcher: watchers reconnecting with ids past the
+	// retention all need one, at the same time.
+	snaps, err := h.snaps.get([]int64{id})
 	if err != nil {
 		return nil, err
 	}
-	for i := range snaps {
-		if snaps[i].AuctionID == id {
-			ev := snaps[i]
-			ev.Type = domain.EventSnapshot
-			ev.Reset = true
-			return &ev, nil
-		}
+	if ev, ok := snaps[id]; ok {
+		ev.Type = domain.EventSnapshot
+		ev.Reset = true
+		return &ev, nil
 	}
 	return nil, domain.ErrAuctionNotFound
 }

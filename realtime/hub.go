@@ -118,6 +118,7 @@ type Hub struct {
 	writers    []*writer
 	users      [userShards]userShard
 	fills      fillQueue
+	snaps      snapBatcher
 	nextW      atomic.Uint32
 
 	conns         atomic.Int64 // admitted streams
@@ -160,6 +161,7 @@ func New(cfg Config, nc *nats.Conn, log Log, logger *slog.Logger, reg prometheus
 	h.tick = min(max(cfg.Heartbeat/50, 5*time.Millisecond), 100*time.Millisecond)
 	h.beatEvery, h.beatSlices = beatPlan(cfg.Heartbeat)
 	h.fills.notify = make(chan struct{}, 1)
+	h.snaps.read = h.logSnapshots
 	for i := range cfg.Writers {
 		h.writers = append(h.writers, newWriter(h, i))
 	}

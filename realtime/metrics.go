@@ -66,6 +66,12 @@ func newMetrics(h *Hub, reg prometheus.Registerer) (*metrics, error) {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "gavel_realtime_slow_consumers_total", Help: "Streams closed because the client did not keep up.",
 		}, func() float64 { return float64(h.slowConsumers.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "gavel_realtime_snapshot_requests_total", Help: "Auction snapshots asked for by stream setups and resets.",
+		}, func() float64 { return float64(h.snaps.requests.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "gavel_realtime_snapshot_reads_total", Help: "Log reads made for those snapshots: setups at the same time share one.",
+		}, func() float64 { return float64(h.snaps.reads.Load()) }),
 	}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {

@@ -114,21 +114,19 @@ func (h *Hub) sync(c *conn, gen uint64) error {
 	if c.all {
 		return h.syncAll(c)
 	}
-	// Fresh auctions get their snapshots in one Log read.
+	// Fresh auctions get their snapshots in one Log read, shared with the
+	// streams setting up at the same time.
 	var fresh []int64
 	for i := range c.chans {
 		if ch := c.chans[i].t.ch; ch.Kind == domain.ChannelAuction && !c.chans[i].known {
 			fresh = append(fresh, ch.ID)
 		}
 	}
-	snaps := make(map[int64]domain.Event, len(fresh))
+	var snaps map[int64]domain.Event
 	if len(fresh) > 0 {
-		list, err := h.logSnapshots(fresh)
-		if err != nil {
+		var err error
+		if snaps, err = h.snaps.get(fresh); err != nil {
 			return err
-		}
-		for _, ev := range list {
-			snaps[ev.AuctionID] = ev
 		}
 	}
 	for i := range c.chans {

@@ -417,6 +417,7 @@ func cmpOr(errs ...error) error {
 type sseNodeStat struct {
 	name                      string
 	held                      float64
+	snapReqs, snapReads       float64 // snapshot requests and Log reads while connecting
 	rssBase, rssConn, rssIdle int64
 	files                     int     // open files with every stream connected
 	cpu, cpuShort, cpuEmpty   float64 // % of one core while idle; cpuEmpty before any stream

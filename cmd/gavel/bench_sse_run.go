@@ -107,7 +107,9 @@ func (b *sseBench) mainPhase(ctx context.Context, r *sseResult) error {
 	}
 	for i, p := range b.nodes {
 		r.nodes[i].rssConn = procRSS(p.pid)
-		r.nodes[i].held = nodeMetrics(p.addr)["gavel_realtime_connections"]
+		m := nodeMetrics(p.addr)
+		r.nodes[i].held = m["gavel_realtime_connections"]
+		r.nodes[i].snapReqs, r.nodes[i].snapReads = m["gavel_realtime_snapshot_requests_total"], m["gavel_realtime_snapshot_reads_total"]
 		if fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.pid)); err == nil {
 			r.nodes[i].files = len(fds)
 		}
