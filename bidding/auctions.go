@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -99,12 +100,12 @@ func (s *Service) CancelAuction(ctx context.Context, actor domain.User, id int64
 	if err := mayAct(actor); err != nil {
 		return domain.Auction{}, err
 	}
-	reason = strings.TrimSpace(reason)
-	if len(reason) > 500 {
-		return domain.Auction{}, domain.Invalid("reason", "Keep the reason under 500 characters.")
+	reason, err := cleanReason(reason)
+	if err != nil {
+		return domain.Auction{}, err
 	}
 	var out domain.Auction
-	err := s.inTx(ctx, func(tx *gorm.DB) error {
+	err = s.inTx(ctx, func(tx *gorm.DB) error {
 		a, err := s.lockAuction(tx, id)
 		if err != nil {
 			return err
@@ -151,9 +152,9 @@ func (s *Service) SuspendUser(ctx context.Context, admin domain.User, userID int
 	if userID == admin.ID {
 		return domain.Invalid("user_id", "You cannot suspend yourself.")
 	}
-	reason = strings.TrimSpace(reason)
-	if len(reason) > 500 {
-		return domain.Invalid("reason", "Keep the reason under 500 characters.")
+	reason, err := cleanReason(reason)
+	if err != nil {
+		return err
 	}
 	// The suspension and the cancellation of the user's listings commit
 	// together, so a crash cannot leave a suspended seller's auction taking
@@ -162,7 +163,7 @@ func (s *Service) SuspendUser(ctx context.Context, admin domain.User, userID int
 	// new listing from slipping in between (CreateAuction holds it shared).
 	// The recomputations of auctions the user bid on commit afterwards, one
 	// auction each, as a bid would.
-	err := s.inTx(ctx, func(tx *gorm.DB) error {
+	err = s.inTx(ctx, func(tx *gorm.DB) error {
 		if err := s.lockSeller(tx, userID, false); err != nil {
 			return err
 		}
@@ -313,12 +314,12 @@ func (s *Service) CancelBid(ctx context.Context, admin domain.User, auctionID, b
 	if !admin.Admin || admin.Suspended {
 		return domain.Auction{}, domain.ErrNotAdmin
 	}
-	reason = strings.TrimSpace(reason)
-	if len(reason) > 500 {
-		return domain.Auction{}, domain.Invalid("reason", "Keep the reason under 500 characters.")
+	reason, err := cleanReason(reason)
+	if err != nil {
+		return domain.Auction{}, err
 	}
 	var out domain.Auction
-	err := s.inTx(ctx, func(tx *gorm.DB) error {
+	err = s.inTx(ctx, func(tx *gorm.DB) error {
 		a, err := s.lockAuction(tx, auctionID)
 		if err != nil {
 			return err
@@ -385,6 +386,17 @@ func (s *Service) countingBids(tx *gorm.DB, auctionID int64) ([]domain.Bid, erro
 			MaxAmount: b.MaxAmount, BuyNow: b.BuyNow, Seq: b.Seq, ReceivedAt: b.ReceivedAt.UTC()}
 	}
 	return out, nil
+}
+
+// cleanReason trims an admin's or seller's reason and checks its length
+// in characters, as the web layer counts them: in bytes, 500 accented or
+// non-Latin characters would pass the form and fail here.
+func cleanReason(reason string) (string, error) {
+	reason = strings.TrimSpace(reason)
+	if utf8.RuneCountInString(reason) > 500 || !utf8.ValidString(reason) {
+		return "", domain.Invalid("reason", "Keep the reason to 500 characters of valid text.")
+	}
+	return reason, nil
 }
 
 func mayAct(u domain.User) error {

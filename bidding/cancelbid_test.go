@@ -43,7 +43,10 @@ func TestCancelBid(t *testing.T) {
 			{"a bid on another auction", admin, a.ID, otherBid.BidID, "", domain.CodeNotFound},
 			{"no such bid", admin, a.ID, 999999, "", domain.CodeNotFound},
 			{"reason too long", admin, a.ID, zBid.BidID, strings.Repeat("x", 501), domain.CodeInvalid},
-			{"the leader's bid", admin, a.ID, zBid.BidID, "Shill bid", ""},
+			{"reason not text", admin, a.ID, zBid.BidID, "bad \xff byte", domain.CodeInvalid},
+			// 500 characters, 1,000 bytes: the limit is in characters, as
+			// the forms count them.
+			{"the leader's bid", admin, a.ID, zBid.BidID, strings.Repeat("é", 500), ""},
 			{"the same bid again", admin, a.ID, zBid.BidID, "", domain.CodeConflict},
 			{"a bid on an ended auction", admin, sold.ID, bought.BidID, "", domain.CodeGone},
 		}
@@ -73,7 +76,7 @@ func TestCancelBid(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(entries) != 1 || entries[0].Action != "cancel_bid" || entries[0].TargetID != zBid.BidID || entries[0].Reason != "Shill bid" {
+		if len(entries) != 1 || entries[0].Action != "cancel_bid" || entries[0].TargetID != zBid.BidID || entries[0].Reason != strings.Repeat("é", 500) {
 			t.Errorf("audit = %+v, want one cancel_bid of %d", entries, zBid.BidID)
 		}
 		// The struck bidder may bid again, from the recomputed price.

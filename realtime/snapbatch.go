@@ -36,14 +36,15 @@ type snapBatcher struct {
 type snapBatch struct {
 	ids  map[int64]struct{}
 	done chan struct{}
-	got  map[int64]domain.Event // set before done closes; read-only after
-	err  error
+	// Set before done closes; read-only after.
+	got    map[int64]domain.Event
+	failed map[int64]struct{} // ids whose chunk was not read
+	err    error
 }
 
 // get returns the snapshots of ids, from a read that starts after the call.
 // Auctions that do not exist are absent from the result.
 func (b *snapBatcher) get(ids []int64) (map[int64]domain.Event, error) {
-	b.requests.Add(1)
 	b.mu.Lock()
 	bt := b.pending
 	if bt == nil {
@@ -53,13 +54,23 @@ func (b *snapBatcher) get(ids []int64) (map[int64]domain.Event, error) {
 	for _, id := range ids {
 		bt.ids[id] = struct{}{}
 	}
+	// Counted once joined, so a test that waits for the count knows which
+	// read will serve it.
+	b.requests.Add(1)
 	if !b.running {
 		b.running = true
 		go b.loop()
 	}
 	b.mu.Unlock()
 	<-bt.done
-	return bt.got, bt.err
+	// A failed chunk fails only the streams that asked for one of its ids:
+	// in a connect storm, one slow query must not close thousands.
+	for _, id := range ids {
+		if _, bad := bt.failed[id]; bad {
+			return nil, bt.err
+		}
+	}
+	return bt.got, nil
 }
 
 // loop reads pending batches until none is left.
@@ -76,11 +87,17 @@ func (b *snapBatcher) loop() {
 		b.mu.Unlock()
 		ids := slices.Sorted(maps.Keys(bt.ids))
 		bt.got = make(map[int64]domain.Event, len(ids))
-		for chunk := range slices.Chunk(ids, snapChunk) {
+		for i := 0; i < len(ids); i += snapChunk {
+			chunk := ids[i:min(i+snapChunk, len(ids))]
 			b.reads.Add(1)
 			list, err := b.read(chunk)
 			if err != nil {
-				bt.got, bt.err = nil, err
+				// The rest is not tried: the Log is failing, and each
+				// further chunk could wait out its own timeout.
+				bt.err, bt.failed = err, make(map[int64]struct{}, len(ids)-i)
+				for _, id := range ids[i:] {
+					bt.failed[id] = struct{}{}
+				}
 				break
 			}
 			for _, ev := range list {

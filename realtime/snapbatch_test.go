@@ -140,3 +140,42 @@ func TestSnapBatcher(t *testing.T) {
 		})
 	}
 }
+
+// TestSnapBatcherFailsOnlyItsChunk: when one chunk of a batch cannot be
+// read, only the streams that asked for one of its auctions fail; the
+// others in the same batch get their snapshots.
+func TestSnapBatcherFailsOnlyItsChunk(t *testing.T) {
+	boom := errors.New("boom")
+	g := &gatedLog{gate: make(chan struct{}), fail: map[int]error{3: boom}}
+	b := &snapBatcher{read: g.read}
+	idsFrom := func(lo, hi int64) []int64 {
+		var out []int64
+		for id := lo; id <= hi; id++ {
+			out = append(out, id)
+		}
+		return out
+	}
+	first := getAsync(b, 1)
+	waitFor(t, "the first read to start", func() bool { return len(g.reads()) == 1 })
+	// Batch 2's union is 1..1500: chunk 1..1000 (read 2) and 1001..1500
+	// (read 3, which fails).
+	inFirstChunk := getAsync(b, idsFrom(1, 1000)...)
+	inFailedChunk := getAsync(b, idsFrom(990, 1500)...)
+	waitFor(t, "both to join the next batch", func() bool { return b.requests.Load() == 3 })
+	for range 3 {
+		select {
+		case g.gate <- struct{}{}:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("a read did not start; reads so far: %d", len(g.reads()))
+		}
+	}
+	if r := <-first; r.err != nil {
+		t.Fatalf("first: %v", r.err)
+	}
+	if r := <-inFirstChunk; r.err != nil || len(r.got) < 1000 || r.got[1000].Seq != 2 {
+		t.Errorf("the stream whose auctions were all read: %d snapshots, %v", len(r.got), r.err)
+	}
+	if r := <-inFailedChunk; !errors.Is(r.err, boom) {
+		t.Errorf("the stream with auctions in the failed chunk: %v, want boom", r.err)
+	}
+}

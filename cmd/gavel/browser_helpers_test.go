@@ -326,7 +326,6 @@ func (b *tab) countdownSeconds() (secs int, text string, ok bool) {
 	return total, text, strings.Contains(text, ":")
 }
 
-// endsAt reads the end time the countdown counts to.
 // fillEndsAt sets the sell form's end. datetime-local holds the seller's
 // local time; sell.js turns it into UTC on submit. Seconds keep the tests
 // short and exact.
@@ -344,6 +343,7 @@ func (b *tab) fillEndsAt(at time.Time) {
 	}
 }
 
+// endsAt reads the end time the countdown counts to.
 func (b *tab) endsAt() time.Time {
 	b.t.Helper()
 	s := b.str(`document.getElementById('countdown').dataset.endsAt`)
