@@ -21,11 +21,7 @@ func (s *Server) handleUserSuspend(c *fiber.Ctx) error {
 	if !ok {
 		return domain.ErrUserNotFound
 	}
-	var b reasonBody
-	if err := decodeOptionalJSON(c, &b); err != nil {
-		return err
-	}
-	reason, err := b.reason()
+	reason, err := bodyReason(c)
 	if err != nil {
 		return err
 	}
@@ -46,15 +42,11 @@ func (s *Server) handleBidCancel(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	bidID, ok := parseID(c.Params("bid"))
-	if !ok {
-		return domain.ErrBidNotFound
-	}
-	var b reasonBody
-	if err := decodeOptionalJSON(c, &b); err != nil {
+	bidID, err := bidIDParam(c)
+	if err != nil {
 		return err
 	}
-	reason, err := b.reason()
+	reason, err := bodyReason(c)
 	if err != nil {
 		return err
 	}

@@ -68,6 +68,16 @@ type reasonBody struct {
 	Reason string `json:"reason"`
 }
 
+// bodyReason reads the optional {"reason": "…"} body of a cancel or
+// suspend request.
+func bodyReason(c *fiber.Ctx) (string, error) {
+	var b reasonBody
+	if err := decodeOptionalJSON(c, &b); err != nil {
+		return "", err
+	}
+	return b.reason()
+}
+
 // reason validates an optional free-text reason.
 func (b reasonBody) reason() (string, error) {
 	r := strings.TrimSpace(b.Reason)
@@ -92,6 +102,16 @@ func auctionID(c *fiber.Ctx) (int64, error) {
 	id, ok := parseID(c.Params("id"))
 	if !ok {
 		return 0, domain.ErrAuctionNotFound
+	}
+	return id, nil
+}
+
+// bidIDParam reads the :bid route parameter; like auctionID, a malformed
+// id is a 404.
+func bidIDParam(c *fiber.Ctx) (int64, error) {
+	id, ok := parseID(c.Params("bid"))
+	if !ok {
+		return 0, domain.ErrBidNotFound
 	}
 	return id, nil
 }
@@ -168,11 +188,7 @@ func (s *Server) handleAuctionCancel(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var b reasonBody
-	if err := decodeOptionalJSON(c, &b); err != nil {
-		return err
-	}
-	reason, err := b.reason()
+	reason, err := bodyReason(c)
 	if err != nil {
 		return err
 	}

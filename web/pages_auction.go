@@ -221,9 +221,9 @@ func (p *pages) handleAdminBidCancelForm(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	bidID, ok := parseID(c.Params("bid"))
-	if !ok {
-		return domain.ErrBidNotFound
+	bidID, err := bidIDParam(c)
+	if err != nil {
+		return err
 	}
 	reason, fields := adminReason(c)
 	strike := strikeForm{BidID: bidID, Reason: c.FormValue("reason"), Errors: fields}
