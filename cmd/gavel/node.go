@@ -109,7 +109,7 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 	}
 	if cfg.Role.ServesAPI() {
 		ensureCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		_, err = natsserver.EnsureStream(ensureCtx, js, 1)
+		_, err = natsserver.EnsureStream(ensureCtx, js, cfg.NATSReplicas)
 		cancel()
 		if err != nil {
 			return nil, err

@@ -117,6 +117,7 @@ type Config struct {
 	DataDir      string        // GAVEL_DATA_DIR: SQLite file and embedded NATS storage
 	DatabaseURL  string        // DATABASE_URL: postgres://…; empty means SQLite in DataDir
 	NATSURL      string        // NATS_URL: comma-separated; empty means an embedded server
+	NATSReplicas int           // GAVEL_NATS_REPLICAS: copies JetStream keeps of the event stream
 	CookieSecure bool          // GAVEL_COOKIE_SECURE: set behind TLS
 	NodeName     string        // GAVEL_NODE: names this node in logs and NATS
 	Demo         Demo          // GAVEL_DEMO
@@ -128,14 +129,15 @@ type Config struct {
 // Default returns the configuration used when nothing is set.
 func Default() Config {
 	return Config{
-		Addr:      ":8080",
-		Role:      RoleAll,
-		DataDir:   "./data",
-		NodeName:  defaultNodeName(),
-		Demo:      DemoAuto,
-		Heartbeat: 15 * time.Second,
-		LogLevel:  slog.LevelInfo,
-		LogFormat: LogText,
+		Addr:         ":8080",
+		Role:         RoleAll,
+		DataDir:      "./data",
+		NodeName:     defaultNodeName(),
+		NATSReplicas: 1,
+		Demo:         DemoAuto,
+		Heartbeat:    15 * time.Second,
+		LogLevel:     slog.LevelInfo,
+		LogFormat:    LogText,
 	}
 }
 
@@ -177,6 +179,15 @@ func settings() []settingRow {
 			func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
 		{Setting{"NATS_URL", "", "(empty: embedded NATS)", "NATS server URLs, comma-separated, nats://host:4222"},
 			func(c *Config, v string) error { c.NATSURL = v; return nil }},
+		{Setting{"GAVEL_NATS_REPLICAS", "", "1", "copies of the JetStream event stream, 1 to 5; above 1 needs a NATS cluster"},
+			func(c *Config, v string) error {
+				n, err := strconv.Atoi(strings.TrimSpace(v))
+				if err != nil {
+					return fmt.Errorf("must be a whole number from 1 to 5 (got %q)", v)
+				}
+				c.NATSReplicas = n
+				return nil
+			}},
 		{Setting{"GAVEL_COOKIE_SECURE", "", "false", "mark the session cookie Secure; turn on behind TLS"},
 			parseBool(func(c *Config) *bool { return &c.CookieSecure })},
 		{Setting{"GAVEL_NODE", "", "(the hostname)", "name of this node in logs and NATS"},
@@ -302,6 +313,14 @@ func (c Config) Validate() error {
 			}
 		}
 	}
+	// JetStream keeps at most 5 copies, one per server; the embedded server
+	// is a single one.
+	switch {
+	case c.NATSReplicas < 1 || c.NATSReplicas > 5:
+		bad("GAVEL_NATS_REPLICAS", "must be from 1 to 5 (got %d)", c.NATSReplicas)
+	case c.NATSReplicas > 1 && c.NATSURL == "":
+		bad("GAVEL_NATS_REPLICAS", "above 1 needs NATS_URL: the embedded NATS is a single server (got %d)", c.NATSReplicas)
+	}
 	if c.NodeName == "" || strings.IndexFunc(c.NodeName, notNameRune) >= 0 {
 		bad("GAVEL_NODE", "must be non-empty letters, digits, '.', '-' or '_' (got %q)", c.NodeName)
 	}
@@ -387,6 +406,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("data_dir", c.DataDir),
 		slog.String("database_url", MaskURL(c.DatabaseURL, false)),
 		slog.String("nats_url", MaskNATSURLs(c.NATSURL)),
+		slog.Int("nats_replicas", c.NATSReplicas),
 		slog.Bool("cookie_secure", c.CookieSecure),
 		slog.String("node", c.NodeName),
 		slog.String("demo", string(c.Demo)),
