@@ -147,12 +147,7 @@ func TestSuspendRacesBidsAndListings(t *testing.T) {
 				default:
 				}
 				a := targets[(i+k)%len(targets)]
-				cur, err := s.Auction(ctx, a.ID)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				_, err = s.PlaceBid(ctx, b, a.ID, domain.BidInput{Amount: domain.MinNextBid(cur)})
+				err := bidMinimum(ctx, s, b, a.ID)
 				switch domain.ErrorCode(err) {
 				case "":
 					accepted.Add(1)
@@ -173,12 +168,7 @@ func TestSuspendRacesBidsAndListings(t *testing.T) {
 				return
 			default:
 			}
-			cur, err := s.Auction(ctx, elsewhere.ID)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			_, err = s.PlaceBid(ctx, seller, elsewhere.ID, domain.BidInput{Amount: domain.MinNextBid(cur)})
+			err := bidMinimum(ctx, s, seller, elsewhere.ID)
 			switch domain.ErrorCode(err) {
 			case "", domain.CodeConflict:
 			case domain.CodeForbidden:
@@ -250,6 +240,17 @@ func TestSuspendRacesBidsAndListings(t *testing.T) {
 	if len(listed) == 0 {
 		t.Log("no listing was created during the race")
 	}
+}
+
+// bidMinimum bids the auction's current minimum. A failed read of the
+// auction comes back as an internal error, which the callers report.
+func bidMinimum(ctx context.Context, s *Service, u domain.User, id int64) error {
+	cur, err := s.Auction(ctx, id)
+	if err != nil {
+		return err
+	}
+	_, err = s.PlaceBid(ctx, u, id, domain.BidInput{Amount: domain.MinNextBid(cur)})
+	return err
 }
 
 // TestSuspensionLocksInBidOrder: a bid batch locks auctions, then the user
