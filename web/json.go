@@ -34,7 +34,10 @@ func decodeJSON(c *fiber.Ctx, dst any) error {
 	if err := requireJSONContentType(c); err != nil {
 		return err
 	}
-	body := c.Body()
+	body, err := readBody(c, DefaultBodyLimit)
+	if err != nil {
+		return err
+	}
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
 		return domain.Errorf(codeMalformed, "The request body is empty; send a JSON object.")
@@ -58,7 +61,11 @@ func decodeJSON(c *fiber.Ctx, dst any) error {
 
 // decodeOptionalJSON is decodeJSON for routes whose body may be omitted.
 func decodeOptionalJSON(c *fiber.Ctx, dst any) error {
-	if len(bytes.TrimSpace(c.Body())) == 0 {
+	body, err := readBody(c, DefaultBodyLimit)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
 	return decodeJSON(c, dst)
