@@ -21,11 +21,17 @@ const (
 	EventWon       EventType = "won"
 	EventSuspended EventType = "suspended"
 	EventStats     EventType = "stats" // made by realtime nodes, never stored
+	// EventInvoice tells a buyer or seller that an invoice of theirs was
+	// issued or changed state (Invoice says which and how).
+	EventInvoice EventType = "invoice"
+	// EventOffer tells a bidder or seller that an offer after close was
+	// made, accepted, declined or expired (Offer says which).
+	EventOffer EventType = "offer"
 )
 
 // Personal reports whether events of this type belong to one user.
 func (t EventType) Personal() bool {
-	return t == EventOutbid || t == EventWon || t == EventSuspended
+	return t == EventOutbid || t == EventWon || t == EventSuspended || t == EventInvoice || t == EventOffer
 }
 
 // ChannelKind says which log an event belongs to.
@@ -124,6 +130,11 @@ type Event struct {
 	WinnerID       int64      `json:"winner_id,omitempty"`        // won (personal) only
 	Reason         string     `json:"reason,omitempty"`           // cancelled, suspended
 
+	// Invoice and Offer describe the invoice or offer of an invoice or
+	// offer event.
+	Invoice *InvoiceNote `json:"invoice,omitempty"`
+	Offer   *OfferNote   `json:"offer,omitempty"`
+
 	// CommittedAt is when the change committed (server clock, UTC); the
 	// realtime node measures delivery lag from it.
 	CommittedAt time.Time `json:"committed_at"`
@@ -188,4 +199,31 @@ func StateEvent(t EventType, a Auction, at time.Time) Event {
 		e.ID = MakeID(AuctionChannel(a.ID), a.Seq)
 	}
 	return e
+}
+
+// InvoiceNote is an invoice as an invoice event carries it.
+type InvoiceNote struct {
+	ID        int64         `json:"id"`
+	Kind      InvoiceKind   `json:"kind"`
+	Reference string        `json:"reference"`
+	Status    InvoiceStatus `json:"status"`
+	Total     int64         `json:"total"`
+	BuyerID   int64         `json:"buyer_id"`
+	SellerID  int64         `json:"seller_id"`
+	DueAt     time.Time     `json:"due_at"`
+	// Change is what happened: issued, checkout, paid, shipped,
+	// collected, cancelled or overdue.
+	Change string `json:"change"`
+}
+
+// OfferNote is an offer as an offer event carries it.
+type OfferNote struct {
+	ID        int64       `json:"id"`
+	Kind      OfferKind   `json:"kind"`
+	Status    OfferStatus `json:"status"`
+	Amount    int64       `json:"amount"`
+	BuyerID   int64       `json:"buyer_id"`
+	SellerID  int64       `json:"seller_id"`
+	ExpiresAt time.Time   `json:"expires_at"`
+	InvoiceID int64       `json:"invoice_id,omitempty"`
 }
