@@ -52,8 +52,22 @@ type Auction struct {
 	BidderCount int // distinct bidders; the next new bidder is "Bidder BidderCount+1"
 	Seq         int64
 
+	// Fees are the buyer's premium, tax and shipping options the lot is
+	// sold under: a copy taken at listing, fixed once bidding starts; nil
+	// for none. It is shared between copies of the auction and never
+	// changed in place, which keeps Auction comparable.
+	Fees *Fees
+
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// Terms returns the fees a is sold under (zero when it has none).
+func (a Auction) Terms() Fees {
+	if a.Fees == nil {
+		return Fees{}
+	}
+	return *a.Fees
 }
 
 // AuctionInput is what a seller supplies to create or edit an auction.
@@ -69,6 +83,8 @@ type AuctionInput struct {
 	StartsAt         *time.Time // nil: now
 	EndsAt           time.Time
 	SoftCloseSeconds *int // nil: DefaultSoftCloseSeconds
+	// Fees nil: the seller's defaults on create, unchanged on edit.
+	Fees *Fees
 }
 
 // AuctionFilter selects auctions for listings.
@@ -115,6 +131,10 @@ type Receipt struct {
 	MinNextBid   int64     `json:"min_next_bid"`
 	EndsAt       time.Time `json:"ends_at"`
 	Status       Status    `json:"status"`
+	// EstimatedTotal is what the bidder would pay at Amount with the
+	// buyer's premium and tax (Estimate details it), before shipping.
+	EstimatedTotal int64        `json:"estimated_total"`
+	Estimate       *FeeEstimate `json:"estimate,omitempty"`
 }
 
 // BidView is a bid as shown in the public history: aliases, never identities

@@ -367,6 +367,10 @@ func NewAuction(sellerID int64, in AuctionInput, now time.Time) (Auction, error)
 		CreatedAt:    now,
 		UpdatedAt:    now,
 	}
+	if in.Fees != nil && !in.Fees.IsZero() {
+		f := in.Fees.Normalize()
+		a.Fees = &f
+	}
 	a.SoftCloseSeconds = DefaultSoftCloseSeconds
 	if in.SoftCloseSeconds != nil {
 		a.SoftCloseSeconds = *in.SoftCloseSeconds
@@ -400,6 +404,9 @@ func Edit(a Auction, in AuctionInput, now time.Time) (Auction, error) {
 		next.StartsAt, next.Status = a.StartsAt, StatusOpen
 	}
 	next.ID, next.Seq, next.CreatedAt = a.ID, a.Seq, a.CreatedAt
+	if in.Fees == nil {
+		next.Fees = a.Fees
+	}
 	return next, nil
 }
 
@@ -461,6 +468,11 @@ func ValidateAuctionInput(in AuctionInput, now time.Time) error {
 		fields["ends_at"] = "The end must be at least 10 seconds after the start."
 	case in.EndsAt.After(start.Add(MaxAuctionDuration)):
 		fields["ends_at"] = "An auction may run for at most 30 days."
+	}
+	if in.Fees != nil {
+		for k, m := range ValidateFees(in.Fees.Normalize()) {
+			fields[k] = m
+		}
 	}
 	if in.SoftCloseSeconds != nil && (*in.SoftCloseSeconds < 0 || *in.SoftCloseSeconds > MaxSoftCloseSecond) {
 		fields["soft_close_seconds"] = "Soft close must be between 0 (hard close) and 3600 seconds."

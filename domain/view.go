@@ -29,6 +29,15 @@ type AuctionView struct {
 	ServerTime       time.Time  `json:"server_time"`
 	Seq              int64      `json:"seq"`
 	You              *ViewerRel `json:"you,omitempty"`
+
+	// The terms the lot is sold under, and what the winner would pay at
+	// the price shown (the current price, or the start price before the
+	// first bid), before shipping.
+	BuyersPremium  []PremiumTier    `json:"buyers_premium"`
+	Tax            *Tax             `json:"tax"`
+	Shipping       []ShippingOption `json:"shipping"`
+	EstimatedTotal int64            `json:"estimated_total"`
+	Estimate       FeeEstimate      `json:"estimate"`
 }
 
 // UserRef names a user to those allowed to know who they are.
@@ -72,6 +81,20 @@ func View(a Auction, viewer User, now time.Time) AuctionView {
 	if BuyNowAvailable(a) {
 		v.BuyNowPrice = a.BuyNowPrice
 	}
+	fees := a.Terms()
+	v.BuyersPremium, v.Tax, v.Shipping = fees.BuyersPremium, fees.Tax, fees.Shipping
+	if v.BuyersPremium == nil {
+		v.BuyersPremium = []PremiumTier{}
+	}
+	if v.Shipping == nil {
+		v.Shipping = []ShippingOption{}
+	}
+	shown := a.CurrentPrice
+	if a.BidCount == 0 {
+		shown = a.StartPrice
+	}
+	v.Estimate = fees.Estimate(shown)
+	v.EstimatedTotal = v.Estimate.Total
 	if a.Status == StatusClosed && a.LeaderID != 0 && ReserveMet(a) {
 		v.Winner = a.LeaderAlias
 	}
