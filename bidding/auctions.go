@@ -18,6 +18,13 @@ func (s *Service) CreateAuction(ctx context.Context, seller domain.User, in doma
 	if err := mayAct(seller); err != nil {
 		return domain.Auction{}, err
 	}
+	if in.Fees == nil && s.opts.DefaultFees != nil {
+		f, err := s.opts.DefaultFees(ctx, seller.ID, in.Currency)
+		if err != nil {
+			return domain.Auction{}, err
+		}
+		in.Fees = f
+	}
 	now := s.now()
 	a, err := domain.NewAuction(seller.ID, in, now)
 	if err != nil {
@@ -92,6 +99,27 @@ func (s *Service) UpdateAuction(ctx context.Context, actor domain.User, id int64
 		s.notifyCommitted()
 	}
 	return out, err
+}
+
+// Transact runs fn in one transaction and appends the events it returns to
+// the outbox in that same transaction, then wakes the relay once it has
+// committed. It lets other capabilities (the watchlist's notices) commit
+// their own rows together with their events. fn may run more than once
+// when the database asks for a retry, so it must only use tx.
+func (s *Service) Transact(ctx context.Context, fn func(tx *gorm.DB) ([]domain.Event, error)) error {
+	wrote := false
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		events, err := fn(tx)
+		if err != nil {
+			return err
+		}
+		wrote = len(events) > 0
+		return s.writeEvents(tx, events)
+	})
+	if err == nil && wrote {
+		s.notifyCommitted()
+	}
+	return err
 }
 
 // CancelAuction cancels an auction: its seller may before the first bid,

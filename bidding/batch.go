@@ -173,6 +173,10 @@ func applyBatch(batch []*bidCall, auctions map[int64]domain.Auction, st batchSta
 			ReceivedAt: b.ReceivedAt, Leading: out.Leading, CurrentPrice: a.CurrentPrice,
 			MinNextBid: domain.MinNextBid(a), EndsAt: a.EndsAt, Status: a.Status,
 		}
+		// What the bidder would pay at the amount they bid, judged with the
+		// lot's own fee schedule, read with the auction under its lock.
+		est := a.Terms().Estimate(b.Amount)
+		p.results[i].receipt.EstimatedTotal, p.results[i].receipt.Estimate = est.Total, &est
 		p.accepted = append(p.accepted, i)
 	}
 	p.touched = make([]domain.Auction, 0, len(changed))

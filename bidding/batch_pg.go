@@ -30,7 +30,7 @@ var (
 	// on each other in a cycle; NO KEY UPDATE, as forUpdate explains.
 	stmtLockAuctions = pgStmt{sql: `SELECT id, seller_id, title, description, currency, start_price, reserve_price,
 		buy_now_price, increment, starts_at, ends_at, original_ends_at, soft_close_seconds, max_extension_seconds,
-		status, current_price, bid_count, leader_id, leader_max, leader_alias, bidder_count, seq, created_at, updated_at
+		status, current_price, bid_count, leader_id, leader_max, leader_alias, bidder_count, seq, fees, created_at, updated_at
 		FROM auctions WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, types: []uint32{pgInt8s}}
 	// Ids for every bid that may be accepted, drawn after the auctions are
 	// locked so that, as with the column default, a later batch on the same
@@ -236,7 +236,7 @@ func queueReads(pipe *pgPipe, k batchKeys, auctions map[int64]domain.Auction, st
 			if err := rows.Scan(&r.ID, &r.SellerID, &r.Title, &r.Description, &r.Currency, &r.StartPrice, &r.ReservePrice,
 				&r.BuyNowPrice, &r.Increment, &r.StartsAt, &r.EndsAt, &r.OriginalEndsAt, &r.SoftCloseSeconds, &r.MaxExtensionSeconds,
 				&r.Status, &r.CurrentPrice, &r.BidCount, &r.LeaderID, &r.LeaderMax, &r.LeaderAlias, &r.BidderCount, &r.Seq,
-				&r.CreatedAt, &r.UpdatedAt); err != nil {
+				&r.Fees, &r.CreatedAt, &r.UpdatedAt); err != nil {
 				return err
 			}
 			auctions[r.ID] = r.toDomain()

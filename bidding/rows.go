@@ -49,6 +49,7 @@ type auctionRow struct {
 	LeaderAlias         string
 	BidderCount         int
 	Seq                 int64
+	Fees                string
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
 }
@@ -68,6 +69,7 @@ func (r auctionRow) toDomain() domain.Auction {
 	if r.LeaderID != nil {
 		a.LeaderID = *r.LeaderID
 	}
+	a.Fees = decodeFees(r.Fees)
 	return a
 }
 
@@ -85,6 +87,7 @@ func auctionToRow(a domain.Auction) auctionRow {
 		id := a.LeaderID
 		r.LeaderID = &id
 	}
+	r.Fees = encodeFees(a.Fees)
 	return r
 }
 

@@ -39,7 +39,11 @@ type Options struct {
 	// another node shows here within it; bids re-check suspension in their
 	// own transaction regardless.
 	UserCacheTTL time.Duration
-	Logger       *slog.Logger
+	// DefaultFees returns the fee schedule a seller's new listing in
+	// currency gets when it brings none (invoicing keeps the sellers'
+	// defaults); nil: listings without fees have none.
+	DefaultFees func(ctx context.Context, sellerID int64, currency string) (*domain.Fees, error)
+	Logger      *slog.Logger
 }
 
 // Service implements accounts, bidding, reads and the realtime log on one
