@@ -33,15 +33,16 @@ type outage struct {
 	max     time.Duration
 }
 
-// failed records a failed connection and returns when to try again.
-func (o *outage) failed(now time.Time) time.Time {
+// failed records a failed connection and returns how long to wait before
+// trying again. It runs on the wall clock: it paces real connections.
+func (o *outage) failed() time.Duration {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.backoff = min(max(2*o.backoff, o.min), o.max)
-	if t := now.Add(o.backoff); t.After(o.until) {
+	if t := time.Now().Add(o.backoff); t.After(o.until) {
 		o.until = t
 	}
-	return o.until
+	return time.Until(o.until)
 }
 
 // ok records a working connection.
@@ -142,8 +143,9 @@ func (s *Service) deliver(ctx context.Context, conn Conn, rows []noticeRow, gate
 // down puts back notices that could not be tried because the server is
 // unreachable, for when it may be back.
 func (s *Service) down(ctx context.Context, rows []noticeRow, err error, gate *outage) {
-	next := gate.failed(s.now())
-	s.log.Warn("mail server unreachable; notices wait", "err", err, "pending", len(rows), "retry_at", next)
+	wait := gate.failed()
+	next := s.now().Add(wait)
+	s.log.Warn("mail server unreachable; notices wait", "err", err, "pending", len(rows), "retry_in", wait)
 	for _, r := range rows {
 		if e := s.st.retryLater(context.WithoutCancel(ctx), r.ID, next, "mail server unreachable: "+err.Error(), false); e != nil {
 			s.log.Warn("cannot put a notice back; its lease will expire", "notice", r.ID, "err", e)
