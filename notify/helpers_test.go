@@ -198,3 +198,5 @@ func mustSQLite(t *testing.T) *gorm.DB {
 	t.Cleanup(func() { _ = database.Close(db) })
 	return db
 }
+
+func pgDB(t *testing.T) *gorm.DB { return testpg.DB(t) }
