@@ -133,8 +133,12 @@ func TestEmailFlowsOverHTTP(t *testing.T) {
 		b.json(http.MethodPost, base+"/api/v1/users/verify", map[string]any{"token": u.Query().Get("token")}, http.StatusOK, nil)
 	}
 	bidURL := base + "/api/v1/auctions/" + strconv.FormatInt(a.ID, 10) + "/bids"
-	waitFor(t, "first bid", func() bool { return bidders[0].json(http.MethodPost, bidURL, map[string]any{"amount": 1000}, 0, nil) == http.StatusCreated })
-	waitFor(t, "second bid", func() bool { return bidders[1].json(http.MethodPost, bidURL, map[string]any{"amount": 1100}, 0, nil) == http.StatusCreated })
+	waitFor(t, "first bid", func() bool {
+		return bidders[0].json(http.MethodPost, bidURL, map[string]any{"amount": 1000}, 0, nil) == http.StatusCreated
+	})
+	waitFor(t, "second bid", func() bool {
+		return bidders[1].json(http.MethodPost, bidURL, map[string]any{"amount": 1100}, 0, nil) == http.StatusCreated
+	})
 
 	// The outbid email's List-Unsubscribe URL takes a cross-site POST (it
 	// comes from a mail provider); other routes refuse one.

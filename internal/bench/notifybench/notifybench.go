@@ -86,9 +86,8 @@ func Run(ctx context.Context, db *gorm.DB, o Options, out io.Writer) error {
 		return err
 	}
 	jobs, stopJobs := context.WithCancel(ctx)
-	defer stopJobs()
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	defer func() { stopJobs(); wg.Wait() }()
 	relay := bidding.NewRelay(svc, js, bidding.RelayOptions{})
 	wg.Go(func() { _ = relay.Run(jobs) })
 
