@@ -208,7 +208,10 @@ func (s *Service) compose(ctx context.Context, n noticeRow, u domain.User) (rend
 	case domain.NoticeVerify:
 		l.Subject = "Confirm your email address for Gavel"
 		l.Heading = "Confirm your email address"
-		l.Paragraphs = []string{"Follow the link below to confirm that this is your address. Until then you may watch auctions, but not bid or sell."}
+		l.Paragraphs = []string{"Follow the link below to confirm that this is your address."}
+		if s.cfg.RequireVerified {
+			l.Paragraphs[0] += " Until then you may watch auctions, but not bid or sell."
+		}
 		l.Action = &action{"Confirm my address", s.url("/verify", map[string]string{"token": s.signStored(n.Payload)})}
 		l.After = []string{"The link works for " + humanDuration(s.cfg.VerifyTTL) + ". If you did not register at Gavel, ignore this email."}
 	case domain.NoticeReset:
