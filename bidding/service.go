@@ -39,6 +39,9 @@ type Options struct {
 	// another node shows here within it; bids re-check suspension in their
 	// own transaction regardless.
 	UserCacheTTL time.Duration
+	// RequireVerifiedEmail refuses bids and listings from users whose email
+	// address is not verified (they may still watch).
+	RequireVerifiedEmail bool
 	// DefaultFees returns the fee schedule a seller's new listing in
 	// currency gets when it brings none (invoicing keeps the sellers'
 	// defaults); nil: listings without fees have none.
