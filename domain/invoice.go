@@ -352,3 +352,27 @@ func Commission(hammer, bps int64) int64 {
 	x.addMul(uint64(hammer), uint64(bps))
 	return int64(x.divHalfUp(MaxRateBPS))
 }
+
+// Payment is a payment received for an invoice.
+type Payment struct {
+	Method    string `json:"method"`    // "bank_transfer", "cash", or a provider's name
+	Reference string `json:"reference"` // the bank's or provider's reference, if any
+}
+
+// InvoiceRole selects whose invoices a listing shows.
+type InvoiceRole string
+
+// The listing roles.
+const (
+	AsBuyer  InvoiceRole = "buyer"
+	AsSeller InvoiceRole = "seller"
+	AsAdmin  InvoiceRole = "all" // admins only
+)
+
+// InvoiceFilter selects invoices for a listing.
+type InvoiceFilter struct {
+	Role   InvoiceRole
+	SaleID int64  // 0: any
+	Status string // "": any; an InvoiceStatus, or "overdue"
+	Limit  int
+}

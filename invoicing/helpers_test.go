@@ -144,9 +144,9 @@ func (e *env) settle() int {
 	return n
 }
 
-func (e *env) invoices(viewer domain.User, role invoicing.InvoiceRole) []domain.Invoice {
+func (e *env) invoices(viewer domain.User, role domain.InvoiceRole) []domain.Invoice {
 	e.t.Helper()
-	list, err := e.inv.Invoices(context.Background(), viewer, invoicing.InvoiceFilter{Role: role, Limit: 500})
+	list, err := e.inv.Invoices(context.Background(), viewer, domain.InvoiceFilter{Role: role, Limit: 500})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ func TestSettleSingleListings(t *testing.T) {
 		if n := e.settle(); n != 0 {
 			t.Fatalf("a second settle issued %d more", n)
 		}
-		list := e.invoices(alice, invoicing.AsBuyer)
+		list := e.invoices(alice, domain.AsBuyer)
 		if len(list) != 1 {
 			t.Fatalf("alice has %d invoices", len(list))
 		}
@@ -63,10 +63,10 @@ func TestSettleSingleListings(t *testing.T) {
 		if len(inv.ShippingOptions) != 2 || inv.Seller.ID != seller.ID || inv.Buyer.Name != alice.Name {
 			t.Errorf("options %v, seller %+v, buyer %+v", inv.ShippingOptions, inv.Seller, inv.Buyer)
 		}
-		if got := e.invoices(bob, invoicing.AsBuyer); len(got) != 0 {
+		if got := e.invoices(bob, domain.AsBuyer); len(got) != 0 {
 			t.Errorf("bob (reserve not met) has %d invoices", len(got))
 		}
-		if got := e.invoices(seller, invoicing.AsSeller); len(got) != 1 {
+		if got := e.invoices(seller, domain.AsSeller); len(got) != 1 {
 			t.Errorf("the seller sees %d invoices", len(got))
 		}
 		var unsettled int64
@@ -102,7 +102,7 @@ func TestInvoiceSteps(t *testing.T) {
 		e.placeBid(alice, b.ID, 10000, 0)
 		e.closeAll()
 		e.settle()
-		list := e.invoices(alice, invoicing.AsBuyer)
+		list := e.invoices(alice, domain.AsBuyer)
 		if len(list) != 2 {
 			t.Fatalf("%d invoices", len(list))
 		}
@@ -111,11 +111,11 @@ func TestInvoiceSteps(t *testing.T) {
 			t.Fatalf("numbers %d, %d", first.Number, second.Number)
 		}
 
-		_, err := e.inv.MarkPaid(ctx, seller, first.ID, invoicing.Payment{})
+		_, err := e.inv.MarkPaid(ctx, seller, first.ID, domain.Payment{})
 		wantCode(t, err, domain.CodeConflict) // no checkout yet
-		_, err = e.inv.MarkPaid(ctx, alice, first.ID, invoicing.Payment{})
+		_, err = e.inv.MarkPaid(ctx, alice, first.ID, domain.Payment{})
 		wantCode(t, err, domain.CodeForbidden)
-		_, err = e.inv.MarkPaid(ctx, stranger, first.ID, invoicing.Payment{})
+		_, err = e.inv.MarkPaid(ctx, stranger, first.ID, domain.Payment{})
 		wantCode(t, err, domain.CodeNotFound)
 		_, err = e.inv.Checkout(ctx, alice, first.ID, 7)
 		wantCode(t, err, domain.CodeInvalid)
@@ -130,7 +130,7 @@ func TestInvoiceSteps(t *testing.T) {
 		wantCode(t, err, domain.CodeConflict)
 		_, err = e.inv.MarkCollected(ctx, seller, first.ID, "")
 		wantCode(t, err, domain.CodeConflict) // not paid
-		if inv, err = e.inv.MarkPaid(ctx, seller, first.ID, invoicing.Payment{Method: "bank_transfer", Reference: "=HYPERLINK(x)"}); err != nil {
+		if inv, err = e.inv.MarkPaid(ctx, seller, first.ID, domain.Payment{Method: "bank_transfer", Reference: "=HYPERLINK(x)"}); err != nil {
 			t.Fatal(err)
 		}
 		if inv.Status != domain.InvoicePaid || inv.PaidAt == nil {
@@ -166,7 +166,7 @@ func TestInvoiceSteps(t *testing.T) {
 		if err != nil || again.Status != domain.InvoiceCancelled || again.CreditNoteID != cn.ID {
 			t.Fatalf("cancelled invoice: %+v %v", again, err)
 		}
-		_, err = e.inv.MarkPaid(ctx, seller, second.ID, invoicing.Payment{})
+		_, err = e.inv.MarkPaid(ctx, seller, second.ID, domain.Payment{})
 		wantCode(t, err, domain.CodeConflict)
 		_, err = e.inv.CreditNote(ctx, seller, second.ID, "twice")
 		wantCode(t, err, domain.CodeConflict)
@@ -199,7 +199,7 @@ func TestImmutableInDatabase(t *testing.T) {
 		e.placeBid(alice, a.ID, 10000, 0)
 		e.closeAll()
 		e.settle()
-		inv := e.invoices(alice, invoicing.AsBuyer)[0]
+		inv := e.invoices(alice, domain.AsBuyer)[0]
 		if _, err := e.inv.Checkout(ctx, alice, inv.ID, 1); err != nil {
 			t.Fatal(err)
 		}
@@ -267,7 +267,7 @@ func TestOverdue(t *testing.T) {
 		if n, _ := e.inv.FlagOverdue(ctx); n != 0 {
 			t.Errorf("flagged again: %d", n)
 		}
-		list, err := e.inv.Invoices(ctx, seller, invoicing.InvoiceFilter{Role: invoicing.AsSeller, Status: "overdue"})
+		list, err := e.inv.Invoices(ctx, seller, domain.InvoiceFilter{Role: domain.AsSeller, Status: "overdue"})
 		if err != nil || len(list) != 1 || !list[0].Overdue {
 			t.Fatalf("overdue list %+v %v", list, err)
 		}

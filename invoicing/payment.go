@@ -44,12 +44,6 @@ func (ManualPayments) Instructions(inv domain.Invoice) string {
 // CheckoutURL implements PaymentProvider: no online payment.
 func (ManualPayments) CheckoutURL(context.Context, domain.Invoice) (string, error) { return "", nil }
 
-// Payment is a payment received for an invoice.
-type Payment struct {
-	Method    string // "bank_transfer", "cash", or a provider's Name
-	Reference string // the bank's or provider's reference, if any
-}
-
 // PaymentInstructions returns how the buyer pays inv, from the provider.
 func (s *Service) PaymentInstructions(inv domain.Invoice) string {
 	return s.cfg.Payments.Instructions(inv)

@@ -125,3 +125,8 @@ func truncate(s string, n int) string {
 	}
 	return string(r[:n-1]) + "…"
 }
+
+// PDF renders inv with the provider's payment instructions.
+func (s *Service) PDF(inv domain.Invoice) ([]byte, error) {
+	return InvoicePDF(inv, s.PaymentInstructions(inv), nil)
+}

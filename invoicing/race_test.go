@@ -53,7 +53,7 @@ func TestRacingSettles(t *testing.T) {
 		}
 		// Cancel a third of them concurrently: credit notes race for the
 		// credit-note series.
-		all := e.invoices(seller, invoicing.AsSeller)
+		all := e.invoices(seller, domain.AsSeller)
 		if len(all) != lots {
 			t.Fatalf("%d invoices for %d sold lots", len(all), lots)
 		}
@@ -152,7 +152,7 @@ func TestOffers(t *testing.T) {
 
 		// Second chance: alice does not pay for s.
 		var sInv domain.Invoice
-		for _, x := range e.invoices(alice, invoicing.AsBuyer) {
+		for _, x := range e.invoices(alice, domain.AsBuyer) {
 			if x.Lines[0].AuctionID == s.ID {
 				sInv = x
 			}

@@ -23,27 +23,9 @@ func (s *Service) Invoice(ctx context.Context, viewer domain.User, id int64) (do
 	return inv, nil
 }
 
-// InvoiceRole selects whose invoices a listing shows.
-type InvoiceRole string
-
-// The listing roles.
-const (
-	AsBuyer  InvoiceRole = "buyer"
-	AsSeller InvoiceRole = "seller"
-	AsAdmin  InvoiceRole = "all" // admins only
-)
-
-// InvoiceFilter selects invoices for a listing.
-type InvoiceFilter struct {
-	Role   InvoiceRole
-	SaleID int64  // 0: any
-	Status string // "": any; "overdue" too
-	Limit  int
-}
-
 // Invoices lists viewer's invoices and credit notes, newest first, with
 // their lines.
-func (s *Service) Invoices(ctx context.Context, viewer domain.User, f InvoiceFilter) ([]domain.Invoice, error) {
+func (s *Service) Invoices(ctx context.Context, viewer domain.User, f domain.InvoiceFilter) ([]domain.Invoice, error) {
 	if viewer.ID == 0 {
 		return nil, domain.ErrUnauthorized
 	}
@@ -51,10 +33,10 @@ func (s *Service) Invoices(ctx context.Context, viewer domain.User, f InvoiceFil
 	q.WriteString("SELECT * FROM invoices WHERE 1=1")
 	var args []any
 	switch f.Role {
-	case AsSeller:
+	case domain.AsSeller:
 		q.WriteString(" AND seller_id = ?")
 		args = append(args, viewer.ID)
-	case AsAdmin:
+	case domain.AsAdmin:
 		if !viewer.Admin {
 			return nil, domain.ErrNotAdmin
 		}
@@ -134,4 +116,14 @@ func (s *Service) LotInvoice(ctx context.Context, viewer domain.User, auctionID 
 	}
 	inv, err := s.Invoice(ctx, viewer, ids[0])
 	return inv, err == nil, err
+}
+
+// InvoiceURL is the path of userID's standing invoice for a lot, "" while
+// there is none; the notifier links it from the "you won" email.
+func (s *Service) InvoiceURL(ctx context.Context, auctionID, userID int64) string {
+	inv, ok, err := s.LotInvoice(ctx, domain.User{ID: userID}, auctionID)
+	if err != nil || !ok || inv.Buyer.ID != userID {
+		return ""
+	}
+	return "/invoices/" + itoa(inv.ID)
 }

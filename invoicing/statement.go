@@ -202,3 +202,6 @@ func StatementCSV(sts []domain.Statement) []byte {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// StatementCSV is the package function, for callers that hold a Service.
+func (s *Service) StatementCSV(sts []domain.Statement) []byte { return StatementCSV(sts) }

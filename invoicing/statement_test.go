@@ -75,18 +75,18 @@ func TestSaleInvoicesAndStatement(t *testing.T) {
 		if n, err := inv.Settle(ctx); err != nil || n != 2 {
 			t.Fatalf("settled %d invoices, want 2 (%v)", n, err)
 		}
-		al := e.invoices(alice, invoicing.AsBuyer)
+		al := e.invoices(alice, domain.AsBuyer)
 		if len(al) != 1 || al[0].SaleID != sale || len(al[0].Lines) != 4 || al[0].Lines[0].AuctionID != l1.ID || al[0].Lines[2].AuctionID != l3.ID {
 			t.Fatalf("alice's invoice %+v", al)
 		}
 		if al[0].Total != 48000 { // (100 + 300) × 1.2
 			t.Errorf("alice's total %d", al[0].Total)
 		}
-		bl := e.invoices(bob, invoicing.AsBuyer)
+		bl := e.invoices(bob, domain.AsBuyer)
 		if len(bl) != 1 || bl[0].Total != 72000 {
 			t.Fatalf("bob's invoices %+v", bl)
 		}
-		if list, err := inv.Invoices(ctx, seller, invoicing.InvoiceFilter{Role: invoicing.AsSeller, SaleID: sale}); err != nil || len(list) != 2 {
+		if list, err := inv.Invoices(ctx, seller, domain.InvoiceFilter{Role: domain.AsSeller, SaleID: sale}); err != nil || len(list) != 2 {
 			t.Fatalf("seller's sale invoices %d %v", len(list), err)
 		}
 		// Bob does not pay; the credit note puts his lots back to unsold.
@@ -185,7 +185,7 @@ func TestInvoicePDF(t *testing.T) {
 	inv := domain.Invoice{ID: 1, Kind: domain.KindInvoice, Number: 42, Reference: "INV-00042", Status: domain.InvoiceIssued,
 		Currency: "EUR", Seller: domain.Party{Name: "Veilinghuis Ödön", Email: "h@example.com"}, Buyer: domain.Party{Name: "Zoë", Email: "z@example.com"},
 		IssuedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), DueAt: time.Date(2026, 1, 16, 3, 4, 5, 0, time.UTC),
-		Lines: domain.LotLines(domain.LotSold{AuctionID: 1, Title: "Brass lamp €", Hammer: 120000, Fees: *standard()}, "EUR"),
+		Lines:           domain.LotLines(domain.LotSold{AuctionID: 1, Title: "Brass lamp €", Hammer: 120000, Fees: *standard()}, "EUR"),
 		ShippingOptions: standard().Shipping, PaymentInstructions: "IBAN NL00"}
 	inv.Total, _ = domain.SumLines(inv.Lines)
 	a, err := invoicing.InvoicePDF(inv, "IBAN NL00", standard().Terms("EUR"))

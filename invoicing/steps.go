@@ -125,7 +125,7 @@ func (s *Service) Checkout(ctx context.Context, actor domain.User, id int64, opt
 }
 
 // MarkPaid records a payment the seller (or an admin) received.
-func (s *Service) MarkPaid(ctx context.Context, actor domain.User, id int64, p Payment) (domain.Invoice, error) {
+func (s *Service) MarkPaid(ctx context.Context, actor domain.User, id int64, p domain.Payment) (domain.Invoice, error) {
 	method, err := cleanMethod(p.Method)
 	if err != nil {
 		return domain.Invoice{}, err
@@ -145,7 +145,7 @@ func (s *Service) MarkPaid(ctx context.Context, actor domain.User, id int64, p P
 // RecordPayment records a payment a PaymentProvider reports for invoice
 // id (from its webhook); the audit log names the seller as the actor and
 // the provider as the method.
-func (s *Service) RecordPayment(ctx context.Context, id int64, p Payment) (domain.Invoice, error) {
+func (s *Service) RecordPayment(ctx context.Context, id int64, p domain.Payment) (domain.Invoice, error) {
 	method, err := cleanMethod(p.Method)
 	if err != nil {
 		return domain.Invoice{}, err
