@@ -24,6 +24,7 @@ type auctionData struct {
 	Form       bidFormData
 	CanStrike  bool       // an admin on a running auction: each bid has a cancel form
 	Strike     strikeForm // a refused bid cancellation, re-rendered
+	Fees       feeData    // the fees, the terms and the estimate (pages_fees.go)
 }
 
 // strikeForm is an admin's refused "cancel this bid" form.
@@ -83,6 +84,9 @@ func (p *pages) renderAuction(c *fiber.Ctx, status int, a domain.Auction, form b
 			d.Form.Amount = domain.FormatAmount(v.MinNextBid, v.Currency)
 		}
 		d.BuyNowKey = newFormKey()
+	}
+	if d.Fees, err = p.auctionFees(c, a, viewer, d.Form.Amount); err != nil {
+		return err
 	}
 	if pg.User != nil {
 		pg.Stream = "/stream/auctions/" + strconv.FormatInt(a.ID, 10)
@@ -200,6 +204,9 @@ func (p *pages) refusedBid(c *fiber.Ctx, a domain.Auction, form bidFormData, err
 // receiptMessage tells a bidder what their committed bid achieved.
 func receiptMessage(r domain.Receipt, buyNow bool) string {
 	amount := domain.FormatMoney(r.Amount, r.Currency)
+	if r.EstimatedTotal > r.Amount {
+		amount += " (" + domain.FormatMoney(r.EstimatedTotal, r.Currency) + " with buyer's premium and tax)"
+	}
 	switch {
 	case buyNow || (r.Status == domain.StatusClosed && r.Leading):
 		return "You bought it for " + amount + "!"

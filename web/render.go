@@ -84,7 +84,7 @@ func newRenderer() (*renderer, error) {
 		return nil, fmt.Errorf("load static assets: %w", err)
 	}
 	funcs := r.funcs()
-	for _, name := range append(pageNames, notifyPageNames...) {
+	for _, name := range append(append(pageNames, notifyPageNames...), invoicePageNames...) {
 		t, err := template.New(name).Funcs(funcs).ParseFS(assetFS,
 			"templates/layout.html", "templates/partials.html", "templates/"+name+".html")
 		if err != nil {
@@ -117,10 +117,12 @@ func (r *renderer) funcs() template.FuncMap {
 			}
 			return strings.Join(pairs, " ")
 		},
-		"rfc3339":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"utc":         func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") },
-		"statusLabel": statusLabel,
-		"shownPrice":  shownPrice,
+		"rfc3339":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"utc":           func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") },
+		"statusLabel":   statusLabel,
+		"shownPrice":    shownPrice,
+		"invoiceStatus": invoiceStatusLabel,
+		"inc":           func(i int) int { return i + 1 },
 	}
 }
 

@@ -10,8 +10,8 @@
 'use strict';
 
 var TYPES = ['snapshot', 'opened', 'price', 'extended', 'closed', 'cancelled',
-  'outbid', 'won', 'suspended', 'stats'];
-var PERSONAL = { outbid: true, won: true, suspended: true };
+  'outbid', 'won', 'suspended', 'stats', 'invoice', 'offer'];
+var PERSONAL = { outbid: true, won: true, suspended: true, invoice: true, offer: true };
 
 var ports = [];
 var es = null;

@@ -24,8 +24,8 @@
   document.documentElement.classList.add('js');
 
   var TYPES = ['snapshot', 'opened', 'price', 'extended', 'closed', 'cancelled',
-    'outbid', 'won', 'suspended', 'stats'];
-  var PERSONAL = { outbid: true, won: true, suspended: true };
+    'outbid', 'won', 'suspended', 'stats', 'invoice', 'offer'];
+  var PERSONAL = { outbid: true, won: true, suspended: true, invoice: true, offer: true };
 
   G.offset = 0; // server clock minus local clock, in ms
   G.now = function () { return Date.now() + G.offset; };
@@ -213,7 +213,31 @@
       G.toast('You won ' + title + '!', href, 'won-' + ev.auction_id);
     } else if (type === 'suspended') {
       G.toast('Your account has been suspended.', '', 'suspended');
+    } else if (type === 'invoice' && ev.invoice) {
+      G.toast(invoiceText(ev.invoice), '/invoices/' + ev.invoice.id, 'invoice-' + ev.invoice.id + '-' + ev.invoice.change);
+    } else if (type === 'offer' && ev.offer) {
+      G.toast(offerText(ev, title), '/me/offers', 'offer-' + ev.offer.id + '-' + ev.offer.status);
     }
+  }
+
+  var INVOICE_CHANGES = {
+    issued: 'was issued', checkout: 'has its delivery or collection choice', paid: 'is marked paid',
+    shipped: 'was shipped', collected: 'was collected', cancelled: 'was cancelled by a credit note',
+    overdue: 'is overdue'
+  };
+
+  function invoiceText(inv) {
+    var kind = inv.kind === 'credit_note' ? 'Credit note ' : 'Invoice ';
+    return kind + inv.reference + ' ' + (INVOICE_CHANGES[inv.change] || 'changed') + '.';
+  }
+
+  function offerText(ev, title) {
+    var o = ev.offer;
+    var me = Number(document.body.dataset.userId) === Number(o.buyer_id);
+    if (o.status === 'open') {
+      return me ? 'You have an offer on ' + title + '.' : 'Your offer on ' + title + ' was sent.';
+    }
+    return 'The offer on ' + title + ' was ' + o.status + '.';
   }
 
   // --- Money -------------------------------------------------------------

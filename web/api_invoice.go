@@ -1,0 +1,594 @@
+package web
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gavel-auctions/gavel/domain"
+	"github.com/gofiber/fiber/v2"
+)
+
+// routesInvoicing registers the API and pages of what happens after the
+// hammer (docs/INVOICING.md), when invoicing is wired.
+func (s *Server) routesInvoicing() {
+	if s.deps.Invoicing == nil {
+		return
+	}
+	api := s.app.Group("/api/v1")
+	api.Get("/me/seller-settings", s.handleSellerSettingsGet)
+	api.Put("/me/seller-settings", s.handleSellerSettingsPut)
+	api.Get("/me/invoices", s.handleInvoiceList)
+	api.Get("/invoices/:id", s.handleInvoiceGet)
+	api.Post("/invoices/:id/checkout", s.handleInvoiceCheckout)
+	api.Post("/invoices/:id/paid", s.handleInvoicePaid)
+	api.Post("/invoices/:id/shipped", s.handleInvoiceShipped)
+	api.Post("/invoices/:id/collected", s.handleInvoiceCollected)
+	api.Post("/invoices/:id/credit-note", s.handleInvoiceCredit)
+	api.Get("/sales/:id/statement.csv", s.handleSaleStatementCSV)
+	api.Get("/sales/:id/statement", s.handleSaleStatement)
+	api.Get("/me/statement.csv", s.handlePeriodStatementCSV)
+	api.Get("/me/statement", s.handlePeriodStatement)
+	api.Post("/auctions/:id/offers", s.handleOfferCreate)
+	api.Get("/me/offers", s.handleOfferList)
+	api.Post("/offers/:id/accept", s.handleOfferAccept)
+	api.Post("/offers/:id/decline", s.handleOfferDecline)
+	api.Get("/admin/commission", s.handleCommissionGet)
+	api.Put("/admin/commission", s.handleCommissionPut)
+	api.Put("/admin/users/:id/commission", s.handleSellerCommissionPut)
+	s.pages.routesInvoicePages()
+}
+
+// idParam reads the :id route parameter; a malformed id names nothing, so
+// it is notFound.
+func idParam(c *fiber.Ctx, notFound error) (int64, error) {
+	id, ok := parseID(c.Params("id"))
+	if !ok {
+		return 0, notFound
+	}
+	return id, nil
+}
+
+var (
+	errInvoiceNotFound = &domain.Error{Code: domain.CodeNotFound, Message: "No such invoice."}
+	errSaleNotFound    = &domain.Error{Code: domain.CodeNotFound, Message: "No such sale."}
+)
+
+// invoiceView is an invoice as the API returns it: the invoice, how to pay
+// it and, for an online provider, where.
+type invoiceView struct {
+	domain.Invoice
+	HowToPay    string `json:"how_to_pay"`
+	CheckoutURL string `json:"checkout_url,omitempty"`
+}
+
+func (s *Server) invoiceView(c *fiber.Ctx, inv domain.Invoice) (invoiceView, error) {
+	v := invoiceView{Invoice: inv, HowToPay: s.deps.Invoicing.PaymentInstructions(inv)}
+	if inv.Kind == domain.KindInvoice && inv.Status == domain.InvoiceIssued {
+		url, err := s.deps.Invoicing.CheckoutURL(c.UserContext(), inv)
+		if err != nil {
+			return v, err
+		}
+		v.CheckoutURL = url
+	}
+	return v, nil
+}
+
+func (s *Server) writeInvoice(c *fiber.Ctx, status int, inv domain.Invoice) error {
+	v, err := s.invoiceView(c, inv)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, status, v)
+}
+
+// sellerSettingsBody is the JSON of PUT /api/v1/me/seller-settings. The
+// commission is admins' and is not accepted here.
+type sellerSettingsBody struct {
+	BuyersPremium       []domain.PremiumTier    `json:"buyers_premium"`
+	Tax                 *domain.Tax             `json:"tax"`
+	Shipping            []domain.ShippingOption `json:"shipping"`
+	Currency            string                  `json:"currency"`
+	PaymentInstructions string                  `json:"payment_instructions"`
+	DueDays             int                     `json:"due_days"`
+}
+
+// sellerSettingsView is the JSON of the seller's settings.
+type sellerSettingsView struct {
+	BuyersPremium       []domain.PremiumTier    `json:"buyers_premium"`
+	Tax                 *domain.Tax             `json:"tax"`
+	Shipping            []domain.ShippingOption `json:"shipping"`
+	Currency            string                  `json:"currency"`
+	PaymentInstructions string                  `json:"payment_instructions"`
+	DueDays             int                     `json:"due_days"`
+	CommissionBPS       int64                   `json:"commission_bps"`
+	CommissionDefault   bool                    `json:"commission_is_default"`
+	Terms               []string                `json:"terms"`
+}
+
+func (s *Server) settingsView(c *fiber.Ctx, set domain.SellerSettings) (sellerSettingsView, error) {
+	v := sellerSettingsView{BuyersPremium: set.Fees.BuyersPremium, Tax: set.Fees.Tax, Shipping: set.Fees.Shipping,
+		Currency: set.Currency, PaymentInstructions: set.PaymentInstructions, DueDays: set.DueDays}
+	if v.BuyersPremium == nil {
+		v.BuyersPremium = []domain.PremiumTier{}
+	}
+	if v.Shipping == nil {
+		v.Shipping = []domain.ShippingOption{}
+	}
+	cur := set.Currency
+	if cur == "" {
+		cur = "EUR"
+	}
+	v.Terms = set.Fees.Terms(cur)
+	if set.CommissionBPS != nil {
+		v.CommissionBPS = *set.CommissionBPS
+	} else {
+		rate, err := s.deps.Invoicing.PlatformCommission(c.UserContext())
+		if err != nil {
+			return v, err
+		}
+		v.CommissionBPS, v.CommissionDefault = rate, true
+	}
+	return v, nil
+}
+
+func (s *Server) handleSellerSettingsGet(c *fiber.Ctx) error {
+	u, err := s.requireUser(c)
+	if err != nil {
+		return err
+	}
+	set, err := s.deps.Invoicing.SellerSettings(c.UserContext(), u.ID)
+	if err != nil {
+		return err
+	}
+	v, err := s.settingsView(c, set)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, fiber.StatusOK, v)
+}
+
+func (s *Server) handleSellerSettingsPut(c *fiber.Ctx) error {
+	u, err := s.requireActor(c)
+	if err != nil {
+		return err
+	}
+	var b sellerSettingsBody
+	if err := decodeJSON(c, &b); err != nil {
+		return err
+	}
+	set, err := s.deps.Invoicing.PutSellerSettings(c.UserContext(), u, domain.SellerSettings{
+		Fees:     domain.Fees{BuyersPremium: b.BuyersPremium, Tax: b.Tax, Shipping: b.Shipping},
+		Currency: b.Currency, PaymentInstructions: b.PaymentInstructions, DueDays: b.DueDays,
+	})
+	if err != nil {
+		return err
+	}
+	v, err := s.settingsView(c, set)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, fiber.StatusOK, v)
+}
+
+// invoiceFilter reads ?role=buyer|seller|all, ?sale= and ?status=.
+func invoiceFilter(c *fiber.Ctx) (domain.InvoiceFilter, error) {
+	f := domain.InvoiceFilter{Role: domain.AsBuyer, Limit: 100}
+	switch r := c.Query("role"); r {
+	case "", "buyer":
+	case "seller":
+		f.Role = domain.AsSeller
+	case "all":
+		f.Role = domain.AsAdmin
+	default:
+		return f, domain.Invalid("role", `role must be "buyer", "seller" or "all" (admins).`)
+	}
+	if v := c.Query("sale"); v != "" {
+		id, ok := parseID(v)
+		if !ok {
+			return f, domain.Invalid("sale", "sale must be a sale id.")
+		}
+		f.SaleID = id
+	}
+	switch st := c.Query("status"); st {
+	case "", "issued", "paid", "shipped", "collected", "cancelled", "overdue":
+		f.Status = st
+	default:
+		return f, domain.Invalid("status", "status must be issued, paid, shipped, collected, cancelled or overdue.")
+	}
+	var err error
+	f.Limit, err = queryLimit(c, 100, 500)
+	return f, err
+}
+
+type invoiceList struct {
+	Invoices []domain.Invoice `json:"invoices"`
+}
+
+func (s *Server) handleInvoiceList(c *fiber.Ctx) error {
+	u, err := s.requireUser(c)
+	if err != nil {
+		return err
+	}
+	f, err := invoiceFilter(c)
+	if err != nil {
+		return err
+	}
+	list, err := s.deps.Invoicing.Invoices(c.UserContext(), u, f)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, fiber.StatusOK, invoiceList{Invoices: list})
+}
+
+func (s *Server) handleInvoiceGet(c *fiber.Ctx) error {
+	u, err := s.requireUser(c)
+	if err != nil {
+		return err
+	}
+	id, err := idParam(c, errInvoiceNotFound)
+	if err != nil {
+		return err
+	}
+	inv, err := s.deps.Invoicing.Invoice(c.UserContext(), u, id)
+	if err != nil {
+		return err
+	}
+	return s.writeInvoice(c, fiber.StatusOK, inv)
+}
+
+type checkoutBody struct {
+	Option *int `json:"option"`
+}
+
+func (s *Server) handleInvoiceCheckout(c *fiber.Ctx) error {
+	u, err := s.requireActor(c)
+	if err != nil {
+		return err
+	}
+	id, err := idParam(c, errInvoiceNotFound)
+	if err != nil {
+		return err
+	}
+	var b checkoutBody
+	if err := decodeJSON(c, &b); err != nil {
+		return err
+	}
+	if b.Option == nil {
+		return domain.Invalid("option", `"option" is required: the index of one of the invoice's shipping_options, from 0.`)
+	}
+	inv, err := s.deps.Invoicing.Checkout(c.UserContext(), u, id, *b.Option)
+	if err != nil {
+		return err
+	}
+	return s.writeInvoice(c, fiber.StatusOK, inv)
+}
+
+type paidBody struct {
+	Method    string `json:"method"`
+	Reference string `json:"reference"`
+}
+
+func (s *Server) handleInvoicePaid(c *fiber.Ctx) error {
+	return s.invoiceStep(c, func(u domain.User, id int64) (domain.Invoice, error) {
+		var b paidBody
+		if err := decodeOptionalJSON(c, &b); err != nil {
+			return domain.Invoice{}, err
+		}
+		return s.deps.Invoicing.MarkPaid(c.UserContext(), u, id, domain.Payment{Method: b.Method, Reference: b.Reference})
+	})
+}
+
+type trackingBody struct {
+	Tracking  string `json:"tracking"`
+	Reference string `json:"reference"`
+}
+
+func (b trackingBody) ref() string {
+	if b.Tracking != "" {
+		return b.Tracking
+	}
+	return b.Reference
+}
+
+func (s *Server) handleInvoiceShipped(c *fiber.Ctx) error {
+	return s.invoiceStep(c, func(u domain.User, id int64) (domain.Invoice, error) {
+		var b trackingBody
+		if err := decodeOptionalJSON(c, &b); err != nil {
+			return domain.Invoice{}, err
+		}
+		return s.deps.Invoicing.MarkShipped(c.UserContext(), u, id, b.ref())
+	})
+}
+
+func (s *Server) handleInvoiceCollected(c *fiber.Ctx) error {
+	return s.invoiceStep(c, func(u domain.User, id int64) (domain.Invoice, error) {
+		var b trackingBody
+		if err := decodeOptionalJSON(c, &b); err != nil {
+			return domain.Invoice{}, err
+		}
+		return s.deps.Invoicing.MarkCollected(c.UserContext(), u, id, b.ref())
+	})
+}
+
+// handleInvoiceCredit cancels an invoice with a credit note and answers
+// 201 with the credit note.
+func (s *Server) handleInvoiceCredit(c *fiber.Ctx) error {
+	u, err := s.requireActor(c)
+	if err != nil {
+		return err
+	}
+	id, err := idParam(c, errInvoiceNotFound)
+	if err != nil {
+		return err
+	}
+	var b reasonBody
+	if err := decodeJSON(c, &b); err != nil {
+		return err
+	}
+	cn, err := s.deps.Invoicing.CreditNote(c.UserContext(), u, id, b.Reason)
+	if err != nil {
+		return err
+	}
+	c.Location("/api/v1/invoices/" + strconv.FormatInt(cn.ID, 10))
+	return s.writeInvoice(c, fiber.StatusCreated, cn)
+}
+
+func (s *Server) invoiceStep(c *fiber.Ctx, fn func(u domain.User, id int64) (domain.Invoice, error)) error {
+	u, err := s.requireActor(c)
+	if err != nil {
+		return err
+	}
+	id, err := idParam(c, errInvoiceNotFound)
+	if err != nil {
+		return err
+	}
+	inv, err := fn(u, id)
+	if err != nil {
+		return err
+	}
+	return s.writeInvoice(c, fiber.StatusOK, inv)
+}
+
+func (s *Server) saleStatement(c *fiber.Ctx) (domain.Statement, error) {
+	u, err := s.requireUser(c)
+	if err != nil {
+		return domain.Statement{}, err
+	}
+	id, err := idParam(c, errSaleNotFound)
+	if err != nil {
+		return domain.Statement{}, err
+	}
+	return s.deps.Invoicing.SaleStatement(c.UserContext(), u, id)
+}
+
+func (s *Server) handleSaleStatement(c *fiber.Ctx) error {
+	st, err := s.saleStatement(c)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, fiber.StatusOK, st)
+}
+
+func (s *Server) handleSaleStatementCSV(c *fiber.Ctx) error {
+	st, err := s.saleStatement(c)
+	if err != nil {
+		return err
+	}
+	return sendCSV(c, "sale-"+strconv.FormatInt(st.SaleID, 10)+"-statement.csv", s.deps.Invoicing.StatementCSV([]domain.Statement{st}))
+}
+
+// period reads ?from= and ?to= (dates or RFC 3339 times; default: the
+// last 30 days to now) and ?seller= (admins).
+func (s *Server) period(c *fiber.Ctx, u domain.User) (seller int64, from, to time.Time, err error) {
+	to = s.now()
+	from = to.AddDate(0, 0, -30)
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &from}, {"to", &to}} {
+		v := strings.TrimSpace(c.Query(p.name))
+		if v == "" {
+			continue
+		}
+		if t, perr := time.Parse("2006-01-02", v); perr == nil {
+			*p.dst = t
+			continue
+		}
+		t, perr := parseTime(p.name, v)
+		if perr != nil {
+			return 0, from, to, domain.Invalid(p.name, p.name+" must be a date (2026-01-31) or an RFC 3339 time.")
+		}
+		*p.dst = t
+	}
+	seller = u.ID
+	if v := c.Query("seller"); v != "" {
+		id, ok := parseID(v)
+		if !ok {
+			return 0, from, to, domain.Invalid("seller", "seller must be a user id.")
+		}
+		seller = id
+	}
+	return seller, from, to, nil
+}
+
+func (s *Server) periodStatements(c *fiber.Ctx) ([]domain.Statement, error) {
+	u, err := s.requireUser(c)
+	if err != nil {
+		return nil, err
+	}
+	seller, from, to, err := s.period(c, u)
+	if err != nil {
+		return nil, err
+	}
+	return s.deps.Invoicing.PeriodStatements(c.UserContext(), u, seller, from, to)
+}
+
+type statementList struct {
+	Statements []domain.Statement `json:"statements"`
+}
+
+func (s *Server) handlePeriodStatement(c *fiber.Ctx) error {
+	sts, err := s.periodStatements(c)
+	if err != nil {
+		return err
+	}
+	if sts == nil {
+		sts = []domain.Statement{}
+	}
+	return writeJSON(c, fiber.StatusOK, statementList{Statements: sts})
+}
+
+func (s *Server) handlePeriodStatementCSV(c *fiber.Ctx) error {
+	sts, err := s.periodStatements(c)
+	if err != nil {
+		return err
+	}
+	return sendCSV(c, "statement.csv", s.deps.Invoicing.StatementCSV(sts))
+}
+
+func sendCSV(c *fiber.Ctx, name string, data []byte) error {
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+name+`"`)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Status(fiber.StatusOK).Send(data)
+}
+
+type offerBody struct {
+	ExpiresInHours int `json:"expires_in_hours"`
+}
+
+func (s *Server) handleOfferCreate(c *fiber.Ctx) error {
+	u, err := s.requireActor(c)
+	if err != nil {
+		return err
+	}
+	id, err := auctionID(c)
+	if err != nil {
+		return err
+	}
+	var b offerBody
+	if err := decodeOptionalJSON(c, &b); err != nil {
+		return err
+	}
+	o, err := s.deps.Invoicing.MakeOffer(c.UserContext(), u, id, b.ExpiresInHours)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, fiber.StatusCreated, o)
+}
+
+type offerList struct {
+	Offers []domain.Offer `json:"offers"`
+}
+
+func (s *Server) handleOfferList(c *fiber.Ctx) error {
+	u, err := s.requireUser(c)
+	if err != nil {
+		return err
+	}
+	role := c.Query("role")
+	if role != "" && role != "buyer" && role != "seller" {
+		return domain.Invalid("role", `role must be "buyer" or "seller".`)
+	}
+	list, err := s.deps.Invoicing.Offers(c.UserContext(), u, role == "seller", 0)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, fiber.StatusOK, offerList{Offers: list})
+}
+
+func (s *Server) handleOfferAccept(c *fiber.Ctx) error {
+	return s.offerAnswer(c, s.deps.Invoicing.AcceptOffer)
+}
+
+func (s *Server) handleOfferDecline(c *fiber.Ctx) error {
+	return s.offerAnswer(c, s.deps.Invoicing.DeclineOffer)
+}
+
+func (s *Server) offerAnswer(c *fiber.Ctx, fn func(ctx context.Context, u domain.User, id int64) (domain.Offer, error)) error {
+	u, err := s.requireActor(c)
+	if err != nil {
+		return err
+	}
+	id, err := idParam(c, domain.ErrOfferNotFound)
+	if err != nil {
+		return err
+	}
+	if err := decodeOptionalJSON(c, &emptyBody{}); err != nil {
+		return err
+	}
+	o, err := fn(c.UserContext(), u, id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, fiber.StatusOK, o)
+}
+
+type commissionBody struct {
+	RateBPS *int64 `json:"rate_bps"`
+}
+
+type commissionView struct {
+	RateBPS int64  `json:"rate_bps"`
+	Rate    string `json:"rate"`
+}
+
+func (s *Server) handleCommissionGet(c *fiber.Ctx) error {
+	if _, err := s.requireAdmin(c); err != nil {
+		return err
+	}
+	bps, err := s.deps.Invoicing.PlatformCommission(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, fiber.StatusOK, commissionView{RateBPS: bps, Rate: domain.FormatRate(bps)})
+}
+
+func (s *Server) handleCommissionPut(c *fiber.Ctx) error {
+	u, err := s.requireAdmin(c)
+	if err != nil {
+		return err
+	}
+	var b commissionBody
+	if err := decodeJSON(c, &b); err != nil {
+		return err
+	}
+	if b.RateBPS == nil {
+		return domain.Invalid("rate_bps", `"rate_bps" is required: the default commission in basis points, 0 to 10000.`)
+	}
+	if err := s.deps.Invoicing.SetCommission(c.UserContext(), u, 0, b.RateBPS); err != nil {
+		return err
+	}
+	return s.handleCommissionGet(c)
+}
+
+// handleSellerCommissionPut sets one seller's commission; "rate_bps": null
+// returns them to the platform default.
+func (s *Server) handleSellerCommissionPut(c *fiber.Ctx) error {
+	u, err := s.requireAdmin(c)
+	if err != nil {
+		return err
+	}
+	id, err := idParam(c, domain.ErrUserNotFound)
+	if err != nil {
+		return err
+	}
+	var b commissionBody
+	if err := decodeJSON(c, &b); err != nil {
+		return err
+	}
+	if err := s.deps.Invoicing.SetCommission(c.UserContext(), u, id, b.RateBPS); err != nil {
+		return err
+	}
+	set, err := s.deps.Invoicing.SellerSettings(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	v, err := s.settingsView(c, set)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, fiber.StatusOK, v)
+}
