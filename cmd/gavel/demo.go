@@ -67,6 +67,9 @@ func startDemo(ctx context.Context, n *node, jobCtx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := demoSellerSettings(ctx, n, seller); err != nil {
+		return err
+	}
 	if _, err := ensure(demoBidder, "Demo Bidder", false); err != nil {
 		return err
 	}

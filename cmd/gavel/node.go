@@ -23,6 +23,7 @@ import (
 	"github.com/gavel-auctions/gavel/internal/database"
 	"github.com/gavel-auctions/gavel/internal/natsserver"
 	"github.com/gavel-auctions/gavel/internal/sessionstore"
+	"github.com/gavel-auctions/gavel/invoicing"
 	"github.com/gavel-auctions/gavel/realtime"
 	"github.com/gavel-auctions/gavel/web"
 )
@@ -36,6 +37,7 @@ type node struct {
 	ns   *server.Server // embedded NATS, when NATS_URL is empty
 	nc   *nats.Conn
 	svc  *bidding.Service
+	inv  *invoicing.Service
 	hub  *realtime.Hub
 	srv  *web.Server
 	ln   net.Listener
@@ -87,7 +89,9 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 	// those reads off the database under load. The price: a logout or
 	// suspension on another node takes up to that long to show here (bids
 	// re-check suspension in their own transaction).
-	n.svc = bidding.New(n.db, bidding.Options{Logger: log, UserCacheTTL: time.Second, RequireVerifiedEmail: cfg.Mail.VerificationRequired()})
+	n.svc = bidding.New(n.db, bidding.Options{Logger: log, UserCacheTTL: time.Second, RequireVerifiedEmail: cfg.Mail.VerificationRequired(),
+		DefaultFees: n.defaultFees})
+	n.newInvoicing()
 
 	store := sessionstore.New(n.db, sessionstore.WithLogger(log), sessionstore.WithReadCache(time.Second, 100_000))
 	n.run(func() { store.RunCleanup(jobCtx, 5*time.Minute) })
@@ -114,6 +118,7 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 		if err != nil {
 			return nil, err
 		}
+		n.startInvoicing(jobCtx, &deps)
 		if err := n.startNotify(ctx, js, jobCtx, &deps); err != nil {
 			return nil, err
 		}

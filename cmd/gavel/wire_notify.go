@@ -25,7 +25,7 @@ func (n *node) startNotify(ctx context.Context, js jetstream.JetStream, jobCtx c
 	if err != nil {
 		return fmt.Errorf("GAVEL_MAIL_FROM: %w", err)
 	}
-	svc, err := notify.New(ctx, n.db, n.svc, n.svc, nil, transport, notify.Config{
+	svc, err := notify.New(ctx, n.db, n.svc, n.svc, n.inv, transport, notify.Config{
 		PublicURL: n.cfg.Mail.PublicURL, From: from, RequireVerified: n.cfg.Mail.VerificationRequired(), Logger: n.log,
 	})
 	if err != nil {

@@ -125,6 +125,8 @@ type Config struct {
 	LogLevel     slog.Level    // GAVEL_LOG_LEVEL
 	LogFormat    LogFormat     // GAVEL_LOG_FORMAT
 	Mail         Mail          // GAVEL_PUBLIC_URL, GAVEL_SMTP_*, GAVEL_MAIL_FROM (mail.go)
+	// CommissionBPS is GAVEL_COMMISSION_BPS (invoicing.go).
+	CommissionBPS int64
 }
 
 // Default returns the configuration used when nothing is set.
@@ -215,7 +217,7 @@ func settings() []settingRow {
 			}},
 		{Setting{"GAVEL_LOG_FORMAT", "", "text", "text or json"},
 			func(c *Config, v string) error { return c.LogFormat.Set(v) }},
-	}, mailSettings()...)
+	}, append(mailSettings(), invoicingSettings()...)...)
 }
 
 func parseBool(field func(c *Config) *bool) func(c *Config, v string) error {

@@ -43,7 +43,7 @@
         note.appendChild(a);
         note.hidden = false;
         if (inv.status !== 'issued') {
-          ['checkout-form', 'paid-form'].forEach(function (id) {
+          ['checkout-form', 'paid-form', 'pay-section'].forEach(function (id) {
             var f = document.getElementById(id);
             if (f) { f.hidden = true; }
           });
