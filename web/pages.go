@@ -88,6 +88,7 @@ func (p *pages) base(c *fiber.Ctx, title, nav string) page {
 	pg.Flash = p.pop(c, sessionFlashKey)
 	pg.VerifyNotice = p.verifyNotice(pg.User)
 	pg.Mail = p.s.deps.Notices != nil
+	pg.Invoices = p.s.deps.Invoicing != nil
 	pg.Self = requestPath(c)
 	return pg
 }

@@ -170,6 +170,9 @@ type page struct {
 	// Mail is set when email is wired: the navigation links to the
 	// preferences (and, for admins, the mailbox).
 	Mail bool
+	// Invoices is set when invoicing is wired: the navigation links to
+	// the invoices.
+	Invoices bool
 	Self string // this page's path and query, to come back to after a form
 	Data any
 }
