@@ -73,7 +73,9 @@ func (f *fakeInvoicing) CreditNote(_ context.Context, _ domain.User, _ int64, re
 	cn.ID, cn.Kind, cn.Reference, cn.CreditFor = 2, domain.KindCreditNote, "CN-00001", f.inv.ID
 	return cn, nil
 }
-func (f *fakeInvoicing) PaymentInstructions(inv domain.Invoice) string { return inv.PaymentInstructions }
+func (f *fakeInvoicing) PaymentInstructions(inv domain.Invoice) string {
+	return inv.PaymentInstructions
+}
 func (f *fakeInvoicing) CheckoutURL(context.Context, domain.Invoice) (string, error) {
 	return "", nil
 }

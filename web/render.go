@@ -173,8 +173,8 @@ type page struct {
 	// Invoices is set when invoicing is wired: the navigation links to
 	// the invoices.
 	Invoices bool
-	Self string // this page's path and query, to come back to after a form
-	Data any
+	Self     string // this page's path and query, to come back to after a form
+	Data     any
 }
 
 // render executes the named page into a buffer and only then writes it, so
