@@ -20,6 +20,8 @@ const (
 	NoticeBidCancelled NoticeKind = "bid_cancelled"
 	NoticeSuspended    NoticeKind = "suspended"
 	NoticeReinstated   NoticeKind = "reinstated"
+	NoticeInvoice      NoticeKind = "invoice" // an invoice was issued or changed state
+	NoticeOffer        NoticeKind = "offer"   // an offer after close was made or answered
 	NoticeVerify       NoticeKind = "verify"
 	NoticeReset        NoticeKind = "reset"
 )
@@ -28,7 +30,7 @@ const (
 // preferences page shows them.
 func NoticeKinds() []NoticeKind {
 	return []NoticeKind{NoticeOutbid, NoticeEndingSoon, NoticeWon, NoticeSold, NoticeUnsold, NoticeBidCancelled,
-		NoticeSuspended, NoticeReinstated, NoticeVerify, NoticeReset}
+		NoticeSuspended, NoticeReinstated, NoticeInvoice, NoticeOffer, NoticeVerify, NoticeReset}
 }
 
 // Valid reports whether k is one of NoticeKinds.
@@ -69,6 +71,10 @@ func (k NoticeKind) Label() string {
 		return "My account was suspended"
 	case NoticeReinstated:
 		return "My account was reinstated"
+	case NoticeInvoice:
+		return "My invoices: issued, paid, shipped, cancelled"
+	case NoticeOffer:
+		return "Offers after close, and their answers"
 	case NoticeVerify:
 		return "Email address verification"
 	case NoticeReset:

@@ -53,6 +53,36 @@ func decide(e domain.Event, payload string) []notice {
 		return one(e.UserID, domain.NoticeSuspended, e.ID)
 	case domain.EventReinstated:
 		return one(e.UserID, domain.NoticeReinstated, e.ID)
+	case domain.EventInvoice:
+		return invoiceNotice(e, one)
+	case domain.EventOffer:
+		if e.Offer == nil {
+			return nil
+		}
+		// The bidder hears of the offer; the seller of the answer.
+		o := e.Offer
+		key := "offer:" + strconv.FormatInt(o.ID, 10) + ":" + string(o.Status)
+		if (o.Status == domain.OfferOpen) == (e.UserID == o.BuyerID) {
+			return one(e.UserID, domain.NoticeOffer, key)
+		}
+	}
+	return nil
+}
+
+// invoiceNotice decides the email of an invoice event: the buyer hears of
+// every change but the checkout they made themselves; the seller only that
+// an invoice is overdue (they took the other steps).
+func invoiceNotice(e domain.Event, one func(int64, domain.NoticeKind, string) []notice) []notice {
+	inv := e.Invoice
+	if inv == nil {
+		return nil
+	}
+	key := "invoice:" + strconv.FormatInt(inv.ID, 10) + ":" + inv.Change
+	switch {
+	case e.UserID == inv.BuyerID && inv.Change != "checkout":
+		return one(e.UserID, domain.NoticeInvoice, key)
+	case e.UserID == inv.SellerID && inv.Change == "overdue":
+		return one(e.UserID, domain.NoticeInvoice, key)
 	}
 	return nil
 }

@@ -205,6 +205,10 @@ func (s *Service) compose(ctx context.Context, n noticeRow, u domain.User) (rend
 			l.Facts = []fact{{"Reason", r}}
 		}
 		l.Action = &action{"Go to Gavel", s.url("/", nil)}
+	case domain.NoticeInvoice:
+		composeInvoice(&l, e, u, s.url("/invoices/"+strconv.FormatInt(noteID(e), 10), nil))
+	case domain.NoticeOffer:
+		composeOffer(&l, e, title, u, s.url("/me/offers", nil))
 	case domain.NoticeVerify:
 		l.Subject = "Confirm your email address for Gavel"
 		l.Heading = "Confirm your email address"
