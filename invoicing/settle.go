@@ -39,25 +39,38 @@ func (s *Service) lotColumns() string {
 // buyer gets one invoice for all their lots). Unsold lots are marked
 // settled without an invoice. It returns the number of invoices issued.
 func (s *Service) Settle(ctx context.Context) (int, error) {
+	// Single listings and sales are looked up apart: the closed lots of a
+	// sale still running wait, unsettled, and must not crowd single
+	// listings out of a bounded batch.
+	single := ""
+	if s.hasSales {
+		single = " AND a.sale_id IS NULL"
+	}
 	var lots []lotRow
 	err := s.db.WithContext(ctx).Raw("SELECT "+s.lotColumns()+` FROM auctions a
-		WHERE a.status = 'closed' AND a.settled_at IS NULL ORDER BY a.id LIMIT ?`, settleBatch).Scan(&lots).Error
+		WHERE a.status = 'closed' AND a.settled_at IS NULL`+single+" ORDER BY a.id LIMIT ?", settleBatch).Scan(&lots).Error
 	if err != nil {
 		return 0, err
 	}
 	issued := 0
-	sales := map[int64]bool{}
 	var errs []error
 	for _, l := range lots {
-		if l.SaleID != 0 {
-			sales[l.SaleID] = true
-			continue
-		}
 		n, err := s.settleLots(ctx, []int64{l.ID}, 0)
 		issued += n
 		errs = append(errs, err)
 	}
-	for id := range sales {
+	if !s.hasSales {
+		return issued, errors.Join(errs...)
+	}
+	var sales []int64
+	err = s.db.WithContext(ctx).Raw(`SELECT d.sale_id FROM (SELECT DISTINCT sale_id FROM auctions
+		WHERE status = 'closed' AND settled_at IS NULL AND sale_id IS NOT NULL) d
+		WHERE NOT EXISTS (SELECT 1 FROM auctions b WHERE b.sale_id = d.sale_id AND b.status NOT IN ('closed', 'cancelled'))
+		ORDER BY d.sale_id LIMIT ?`, settleBatch).Scan(&sales).Error
+	if err != nil {
+		return issued, errors.Join(append(errs, err)...)
+	}
+	for _, id := range sales {
 		n, err := s.settleSale(ctx, id)
 		issued += n
 		errs = append(errs, err)

@@ -60,6 +60,9 @@ func TestSaleInvoicesAndStatement(t *testing.T) {
 		if _, err := e.bid.CancelAuction(ctx, seller, l6.ID, "damaged"); err != nil {
 			t.Fatal(err)
 		}
+		// A single listing closing while the sale runs is invoiced at once.
+		solo := e.listing(seller, nil, func(in *domain.AuctionInput) { in.EndsAt = e.clock.now().Add(time.Hour) })
+		e.placeBid(stranger, solo.ID, 1000, 0)
 		e.placeBid(alice, l1.ID, 10000, 0)
 		e.placeBid(bob, l2.ID, 20000, 0)
 		e.placeBid(alice, l3.ID, 30000, 0)
@@ -68,8 +71,11 @@ func TestSaleInvoicesAndStatement(t *testing.T) {
 		if _, err := e.bid.Tick(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if n, err := inv.Settle(ctx); err != nil || n != 0 {
-			t.Fatalf("settled %d invoices before the sale ended (%v)", n, err)
+		if n, err := inv.Settle(ctx); err != nil || n != 1 {
+			t.Fatalf("settled %d invoices before the sale ended, want the single listing's only (%v)", n, err)
+		}
+		if got := e.invoices(stranger, domain.AsBuyer); len(got) != 1 || got[0].SaleID != 0 {
+			t.Fatalf("the single listing's invoice: %+v", got)
 		}
 		e.closeAll()
 		if n, err := inv.Settle(ctx); err != nil || n != 2 {
@@ -129,7 +135,7 @@ func TestSaleInvoicesAndStatement(t *testing.T) {
 		}
 		// Per period: everything that closed in the last day.
 		sts, err := inv.PeriodStatements(ctx, seller, seller.ID, e.clock.now().Add(-24*time.Hour), e.clock.now())
-		if err != nil || len(sts) != 1 || sts[0].Sold != 2 || sts[0].Withdrawn != 1 {
+		if err != nil || len(sts) != 1 || sts[0].Sold != 3 || sts[0].Withdrawn != 1 {
 			t.Fatalf("period statements %+v %v", sts, err)
 		}
 		_, err = inv.PeriodStatements(ctx, stranger, seller.ID, e.clock.now().Add(-time.Hour), e.clock.now())
