@@ -73,7 +73,7 @@ func (r auctionRow) toDomain() domain.Auction {
 	if r.LeaderID != nil {
 		a.LeaderID = *r.LeaderID
 	}
-	a.Fees = decodeFees(r.Fees)
+	a.Fees = domain.DecodeFees(r.Fees)
 	return a
 }
 
@@ -91,7 +91,7 @@ func auctionToRow(a domain.Auction) auctionRow {
 		id := a.LeaderID
 		r.LeaderID = &id
 	}
-	r.Fees = encodeFees(a.Fees)
+	r.Fees = domain.EncodeFees(a.Fees)
 	return r
 }
 

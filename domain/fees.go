@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"encoding/json"
 	"math/bits"
 	"strconv"
 	"strings"
@@ -373,4 +374,30 @@ func (f Fees) Terms(currency string) []string {
 		out = append(out, o.Describe(currency))
 	}
 	return out
+}
+
+// DecodeFees reads a fee schedule stored as JSON (as auctions and seller
+// settings keep it): "" and text that does not decode, which only a hand
+// edit could write, are no fees (nil).
+func DecodeFees(s string) *Fees {
+	if s == "" {
+		return nil
+	}
+	var f Fees
+	if json.Unmarshal([]byte(s), &f) != nil || f.IsZero() {
+		return nil
+	}
+	return &f
+}
+
+// EncodeFees is the stored form DecodeFees reads: "" for no fees.
+func EncodeFees(f *Fees) string {
+	if f == nil || f.IsZero() {
+		return ""
+	}
+	b, err := json.Marshal(f)
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }

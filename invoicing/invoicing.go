@@ -76,10 +76,13 @@ func New(db *gorm.DB, out Outbox, cfg Config) *Service {
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
 
-// forUpdate is the row-lock suffix: SQLite serializes writers instead.
+// forUpdate is the row-lock suffix: NO KEY UPDATE, as bidding takes it,
+// so that inserts whose foreign keys point at the row (an offer at its
+// auction, lines at their invoice) do not wait on it. SQLite serializes
+// writers instead.
 func (s *Service) forUpdate() string {
 	if s.pg {
-		return " FOR UPDATE"
+		return " FOR NO KEY UPDATE"
 	}
 	return ""
 }

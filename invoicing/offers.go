@@ -279,7 +279,7 @@ func (s *Service) Offers(ctx context.Context, viewer domain.User, asSeller bool,
 	now := s.now()
 	for i, r := range rows {
 		var fees domain.Fees
-		if f := decodeFees(r.Fees); f != nil {
+		if f := domain.DecodeFees(r.Fees); f != nil {
 			fees = *f
 		}
 		out[i] = r.Offer.toDomain(r.Title, fees)

@@ -127,23 +127,12 @@ func (r lotRow) auction() domain.Auction {
 	if r.LeaderID != nil {
 		a.LeaderID = *r.LeaderID
 	}
-	a.Fees = decodeFees(r.Fees)
+	a.Fees = domain.DecodeFees(r.Fees)
 	return a
 }
 
 func (r lotRow) sold(hammer int64) domain.LotSold {
 	return domain.LotSold{AuctionID: r.ID, LotNumber: r.LotNumber, Title: r.Title, Hammer: hammer, Fees: r.auction().Terms()}
-}
-
-func decodeFees(s string) *domain.Fees {
-	if s == "" {
-		return nil
-	}
-	var f domain.Fees
-	if json.Unmarshal([]byte(s), &f) != nil || f.IsZero() {
-		return nil
-	}
-	return &f
 }
 
 func encodeJSON(v any) string {

@@ -29,7 +29,7 @@ func (s *Service) settingsTx(tx *gorm.DB, sellerID int64) (domain.SellerSettings
 		return out, nil
 	}
 	r := rows[0]
-	if f := decodeFees(r.Fees); f != nil {
+	if f := domain.DecodeFees(r.Fees); f != nil {
 		out.Fees = *f
 	}
 	out.Currency, out.PaymentInstructions, out.CommissionBPS = r.Currency, r.PaymentInstructions, r.CommissionBPS

@@ -126,11 +126,7 @@ func (s *Service) Checkout(ctx context.Context, actor domain.User, id int64, opt
 
 // MarkPaid records a payment the seller (or an admin) received.
 func (s *Service) MarkPaid(ctx context.Context, actor domain.User, id int64, p domain.Payment) (domain.Invoice, error) {
-	method, err := cleanMethod(p.Method)
-	if err != nil {
-		return domain.Invoice{}, err
-	}
-	ref, err := domain.CleanTracking("reference", p.Reference)
+	method, ref, err := cleanPayment(p)
 	if err != nil {
 		return domain.Invoice{}, err
 	}
@@ -146,11 +142,7 @@ func (s *Service) MarkPaid(ctx context.Context, actor domain.User, id int64, p d
 // id (from its webhook); the audit log names the seller as the actor and
 // the provider as the method.
 func (s *Service) RecordPayment(ctx context.Context, id int64, p domain.Payment) (domain.Invoice, error) {
-	method, err := cleanMethod(p.Method)
-	if err != nil {
-		return domain.Invoice{}, err
-	}
-	ref, err := domain.CleanTracking("reference", p.Reference)
+	method, ref, err := cleanPayment(p)
 	if err != nil {
 		return domain.Invoice{}, err
 	}
@@ -271,15 +263,18 @@ func (s *Service) FlagOverdue(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-func cleanMethod(m string) (string, error) {
-	m = strings.TrimSpace(m)
-	if m == "" {
-		return "manual", nil
+// cleanPayment checks a payment's method (default "manual") and
+// reference.
+func cleanPayment(p domain.Payment) (method, ref string, err error) {
+	method = strings.TrimSpace(p.Method)
+	if method == "" {
+		method = "manual"
 	}
-	if utf8.RuneCountInString(m) > 40 || !utf8.ValidString(m) || strings.ContainsFunc(m, func(r rune) bool { return r < 0x20 }) {
-		return "", domain.Invalid("method", "Name the payment method in up to 40 characters, such as bank_transfer.")
+	if utf8.RuneCountInString(method) > 40 || !utf8.ValidString(method) || strings.ContainsFunc(method, func(r rune) bool { return r < 0x20 }) {
+		return "", "", domain.Invalid("method", "Name the payment method in up to 40 characters, such as bank_transfer.")
 	}
-	return m, nil
+	ref, err = domain.CleanTracking("reference", p.Reference)
+	return method, ref, err
 }
 
 func joinNonEmpty(parts ...string) string {

@@ -243,26 +243,16 @@ type checkoutBody struct {
 }
 
 func (s *Server) handleInvoiceCheckout(c *fiber.Ctx) error {
-	u, err := s.requireActor(c)
-	if err != nil {
-		return err
-	}
-	id, err := idParam(c, errInvoiceNotFound)
-	if err != nil {
-		return err
-	}
-	var b checkoutBody
-	if err := decodeJSON(c, &b); err != nil {
-		return err
-	}
-	if b.Option == nil {
-		return domain.Invalid("option", `"option" is required: the index of one of the invoice's shipping_options, from 0.`)
-	}
-	inv, err := s.deps.Invoicing.Checkout(c.UserContext(), u, id, *b.Option)
-	if err != nil {
-		return err
-	}
-	return s.writeInvoice(c, fiber.StatusOK, inv)
+	return s.invoiceStep(c, func(u domain.User, id int64) (domain.Invoice, error) {
+		var b checkoutBody
+		if err := decodeJSON(c, &b); err != nil {
+			return domain.Invoice{}, err
+		}
+		if b.Option == nil {
+			return domain.Invoice{}, domain.Invalid("option", `"option" is required: the index of one of the invoice's shipping_options, from 0.`)
+		}
+		return s.deps.Invoicing.Checkout(c.UserContext(), u, id, *b.Option)
+	})
 }
 
 type paidBody struct {
@@ -315,27 +305,26 @@ func (s *Server) handleInvoiceCollected(c *fiber.Ctx) error {
 // handleInvoiceCredit cancels an invoice with a credit note and answers
 // 201 with the credit note.
 func (s *Server) handleInvoiceCredit(c *fiber.Ctx) error {
-	u, err := s.requireActor(c)
-	if err != nil {
-		return err
-	}
-	id, err := idParam(c, errInvoiceNotFound)
-	if err != nil {
-		return err
-	}
-	var b reasonBody
-	if err := decodeJSON(c, &b); err != nil {
-		return err
-	}
-	cn, err := s.deps.Invoicing.CreditNote(c.UserContext(), u, id, b.Reason)
-	if err != nil {
-		return err
-	}
-	c.Location("/api/v1/invoices/" + strconv.FormatInt(cn.ID, 10))
-	return s.writeInvoice(c, fiber.StatusCreated, cn)
+	return s.invoiceStepStatus(c, fiber.StatusCreated, func(u domain.User, id int64) (domain.Invoice, error) {
+		var b reasonBody
+		if err := decodeJSON(c, &b); err != nil {
+			return domain.Invoice{}, err
+		}
+		cn, err := s.deps.Invoicing.CreditNote(c.UserContext(), u, id, b.Reason)
+		if err == nil {
+			c.Location("/api/v1/invoices/" + strconv.FormatInt(cn.ID, 10))
+		}
+		return cn, err
+	})
 }
 
+// invoiceStep runs one change of invoice :id for the logged-in actor and
+// answers with the invoice fn returns.
 func (s *Server) invoiceStep(c *fiber.Ctx, fn func(u domain.User, id int64) (domain.Invoice, error)) error {
+	return s.invoiceStepStatus(c, fiber.StatusOK, fn)
+}
+
+func (s *Server) invoiceStepStatus(c *fiber.Ctx, status int, fn func(u domain.User, id int64) (domain.Invoice, error)) error {
 	u, err := s.requireActor(c)
 	if err != nil {
 		return err
@@ -348,7 +337,7 @@ func (s *Server) invoiceStep(c *fiber.Ctx, fn func(u domain.User, id int64) (dom
 	if err != nil {
 		return err
 	}
-	return s.writeInvoice(c, fiber.StatusOK, inv)
+	return s.writeInvoice(c, status, inv)
 }
 
 func (s *Server) saleStatement(c *fiber.Ctx) (domain.Statement, error) {
