@@ -6,7 +6,8 @@ FUZZTIME = 10s
 # Fuzz targets as package:FuzzName, space-separated, e.g.
 # ./realtime:FuzzEncodeEvent ./domain:FuzzApplyBid
 FUZZ     = ./domain:FuzzParseAmount ./domain:FuzzFormatAmount ./domain:FuzzPlaceBid \
-           ./realtime:FuzzEncode ./realtime:FuzzParseCursor ./web:FuzzJSONBodies
+           ./realtime:FuzzEncode ./realtime:FuzzParseCursor ./web:FuzzJSONBodies \
+           ./invoicing:FuzzCSVCell
 
 .PHONY: all build run test bench lint fuzz clean
 
@@ -31,6 +32,7 @@ test:
 bench: build
 	$(PGRUN) -durable -- ./bin/gavel bench storm --bidders 512 --duration 10s
 	$(PGRUN) -durable -- $(GO) test -run '^$$' -bench . -benchtime=2s ./realtime/
+	$(GO) test -run '^$$' -bench BenchmarkJudgeBatch -benchtime 2000x -count 3 ./bidding/
 
 # Realtime fan-out: 10,000 then 100,000 SSE connections over realtime node
 # processes, with the raw write floor measured in the same run
