@@ -49,7 +49,7 @@ func (s *Service) MakeOffer(ctx context.Context, seller domain.User, auctionID i
 			return nil, domain.ErrNotSeller
 		}
 		if a.Status == domain.StatusClosed && lot.SettledAt == nil {
-			return nil, domain.Errorf(domain.CodeConflict, "This lot has just closed and its invoice is being issued; try again in a moment.")
+			return nil, domain.Errorf(domain.CodeConflict, "This lot is not settled yet: that happens a moment after it closes, or for a sale's lot when the whole sale has closed. Try again then.")
 		}
 		var open int64
 		if err := tx.Raw("SELECT count(*) FROM offers WHERE auction_id = ? AND status = 'open'", a.ID).Scan(&open).Error; err != nil {

@@ -417,7 +417,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("heartbeat", c.Heartbeat.String()),
 		slog.String("log_level", levelName(c.LogLevel)),
 		slog.String("log_format", string(c.LogFormat)),
-	}, c.Mail.logAttrs()...)...)
+	}, append(c.Mail.logAttrs(), slog.Int64("commission_bps", c.CommissionBPS))...)...)
 }
 
 // String prints every setting as key=value pairs, secrets masked.
