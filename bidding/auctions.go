@@ -21,13 +21,11 @@ func (s *Service) CreateAuction(ctx context.Context, seller domain.User, in doma
 	if err := s.mayTrade(seller); err != nil {
 		return domain.Auction{}, err
 	}
-	if in.Fees == nil && s.opts.DefaultFees != nil {
-		f, err := s.opts.DefaultFees(ctx, seller.ID, in.Currency)
-		if err != nil {
-			return domain.Auction{}, err
-		}
-		in.Fees = f
+	fees, err := s.listingFees(ctx, seller.ID, in.Currency, in.Fees)
+	if err != nil {
+		return domain.Auction{}, err
 	}
+	in.Fees = fees
 	now := s.now()
 	a, err := domain.NewAuction(seller.ID, in, now)
 	if err != nil {
@@ -102,6 +100,17 @@ func (s *Service) UpdateAuction(ctx context.Context, actor domain.User, id int64
 		s.notifyCommitted()
 	}
 	return out, err
+}
+
+// listingFees is the fee schedule a new listing of seller's in currency
+// is sold under: the one it brings, else the seller's default (nil when
+// there is none). A sale takes its schedule the same way when it is
+// created, and passes it to its lots (docs/INVOICING.md).
+func (s *Service) listingFees(ctx context.Context, sellerID int64, currency string, given *domain.Fees) (*domain.Fees, error) {
+	if given != nil || s.opts.DefaultFees == nil {
+		return given, nil
+	}
+	return s.opts.DefaultFees(ctx, sellerID, currency)
 }
 
 // Transact runs fn in one transaction and appends the events it returns to

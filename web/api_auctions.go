@@ -31,12 +31,9 @@ type auctionBody struct {
 	StartsAt         *string `json:"starts_at"`
 	EndsAt           string  `json:"ends_at"`
 	SoftCloseSeconds *int    `json:"soft_close_seconds"`
-	// The lot's fees: sending any of these sets them (the parts not sent
-	// are none); sending none takes the seller's defaults on create and
-	// keeps the lot's fees on edit.
-	BuyersPremium *[]domain.PremiumTier    `json:"buyers_premium"`
-	Tax           *domain.Tax              `json:"tax"`
-	Shipping      *[]domain.ShippingOption `json:"shipping"`
+	// The lot's fees (buyers_premium, tax, shipping): sending none takes
+	// the seller's defaults on create and keeps the lot's fees on edit.
+	feesBody
 }
 
 // input converts the body to the domain's input; validation of the values
@@ -51,16 +48,7 @@ func (b auctionBody) input() (domain.AuctionInput, error) {
 		BuyNowPrice:      int64(b.BuyNowPrice),
 		Increment:        int64(b.Increment),
 		SoftCloseSeconds: b.SoftCloseSeconds,
-	}
-	if b.BuyersPremium != nil || b.Tax != nil || b.Shipping != nil {
-		f := domain.Fees{Tax: b.Tax}
-		if b.BuyersPremium != nil {
-			f.BuyersPremium = *b.BuyersPremium
-		}
-		if b.Shipping != nil {
-			f.Shipping = *b.Shipping
-		}
-		in.Fees = &f
+		Fees:             b.fees(),
 	}
 	if b.StartsAt != nil && strings.TrimSpace(*b.StartsAt) != "" {
 		t, err := parseTime("starts_at", *b.StartsAt)

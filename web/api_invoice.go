@@ -83,15 +83,38 @@ func (s *Server) writeInvoice(c *fiber.Ctx, status int, inv domain.Invoice) erro
 	return writeJSON(c, status, v)
 }
 
+// feesBody is a fee schedule as the API takes it, embedded in the bodies
+// that carry one (auctions; sellers' defaults; sales, once they exist:
+// docs/INVOICING.md, "Per-sale override"). Sending any of its fields sets
+// the whole schedule, the parts not sent being none.
+type feesBody struct {
+	BuyersPremium *[]domain.PremiumTier    `json:"buyers_premium"`
+	Tax           *domain.Tax              `json:"tax"`
+	Shipping      *[]domain.ShippingOption `json:"shipping"`
+}
+
+// fees is the schedule sent, nil when none of its fields was.
+func (b feesBody) fees() *domain.Fees {
+	if b.BuyersPremium == nil && b.Tax == nil && b.Shipping == nil {
+		return nil
+	}
+	f := domain.Fees{Tax: b.Tax}
+	if b.BuyersPremium != nil {
+		f.BuyersPremium = *b.BuyersPremium
+	}
+	if b.Shipping != nil {
+		f.Shipping = *b.Shipping
+	}
+	return &f
+}
+
 // sellerSettingsBody is the JSON of PUT /api/v1/me/seller-settings. The
 // commission is admins' and is not accepted here.
 type sellerSettingsBody struct {
-	BuyersPremium       []domain.PremiumTier    `json:"buyers_premium"`
-	Tax                 *domain.Tax             `json:"tax"`
-	Shipping            []domain.ShippingOption `json:"shipping"`
-	Currency            string                  `json:"currency"`
-	PaymentInstructions string                  `json:"payment_instructions"`
-	DueDays             int                     `json:"due_days"`
+	feesBody
+	Currency            string `json:"currency"`
+	PaymentInstructions string `json:"payment_instructions"`
+	DueDays             int    `json:"due_days"`
 }
 
 // sellerSettingsView is the JSON of the seller's settings.
@@ -158,10 +181,11 @@ func (s *Server) handleSellerSettingsPut(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &b); err != nil {
 		return err
 	}
-	set, err := s.deps.Invoicing.PutSellerSettings(c.UserContext(), u, domain.SellerSettings{
-		Fees:     domain.Fees{BuyersPremium: b.BuyersPremium, Tax: b.Tax, Shipping: b.Shipping},
-		Currency: b.Currency, PaymentInstructions: b.PaymentInstructions, DueDays: b.DueDays,
-	})
+	in := domain.SellerSettings{Currency: b.Currency, PaymentInstructions: b.PaymentInstructions, DueDays: b.DueDays}
+	if f := b.fees(); f != nil {
+		in.Fees = *f
+	}
+	set, err := s.deps.Invoicing.PutSellerSettings(c.UserContext(), u, in)
 	if err != nil {
 		return err
 	}
