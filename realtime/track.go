@@ -41,6 +41,16 @@ func (tr *track) hold(ev domain.Event) {
 	tr.pending = slices.Insert(tr.pending, i, ev)
 }
 
+// skipGap gives up on a gap the Log cannot fill: the track moves on to
+// its first held event, or, holding none, forgets the events it was told of.
+func (tr *track) skipGap() {
+	if len(tr.pending) > 0 {
+		tr.last = tr.pending[0].ChannelSeq() - 1
+	} else {
+		tr.want = tr.last
+	}
+}
+
 // drain delivers the pending events that now follow tr.last without a gap
 // and forgets those already delivered. The caller holds t.mu.
 func (t *topic) drain(tr *track) {
