@@ -22,11 +22,7 @@ func benchNotify(ctx context.Context, args []string, getenv func(string) string,
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	admin, err := benchkit.AdminURL(getenv, "bench notify", "make bench")
-	if err != nil {
-		return err
-	}
-	fresh, err := benchkit.OpenFresh(ctx, admin)
+	fresh, err := benchkit.OpenFresh(ctx, getenv, "bench notify", "make bench")
 	if err != nil {
 		return err
 	}

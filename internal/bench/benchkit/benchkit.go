@@ -48,10 +48,10 @@ func (e *UsageError) Error() string { return e.Msg }
 // ErrHelpShown means -h printed the usage: the run succeeded.
 var ErrHelpShown = errors.New("help shown")
 
-// AdminURL is the PostgreSQL a benchmark creates its database in:
-// DATABASE_URL, or TEST_DATABASE_URL. need names the benchmark and the make
-// target that provides one, for the error when neither is set.
-func AdminURL(getenv func(string) string, bench, target string) (string, error) {
+// adminURL is the PostgreSQL a benchmark creates its database in:
+// DATABASE_URL, or TEST_DATABASE_URL. bench and target name the benchmark
+// and the make target that provides one, for the error when neither is set.
+func adminURL(getenv func(string) string, bench, target string) (string, error) {
 	admin := getenv("DATABASE_URL")
 	if admin == "" {
 		admin = getenv("TEST_DATABASE_URL")
@@ -62,9 +62,9 @@ func AdminURL(getenv func(string) string, bench, target string) (string, error) 
 	return admin, nil
 }
 
-// FreshDatabase creates an empty database on the server of admin and
+// freshDatabase creates an empty database on the server of admin and
 // returns its URL and a function that drops it.
-func FreshDatabase(ctx context.Context, admin string) (string, func(), error) {
+func freshDatabase(ctx context.Context, admin string) (string, func(), error) {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	name := "gavel_bench_" + hex.EncodeToString(b)
@@ -96,10 +96,16 @@ type MigratedDatabase struct {
 	Close func()
 }
 
-// OpenFresh creates a fresh database on the server of admin, opens and
-// migrates it.
-func OpenFresh(ctx context.Context, admin string) (*MigratedDatabase, error) {
-	dbURL, drop, err := FreshDatabase(ctx, admin)
+// OpenFresh creates a fresh database on the PostgreSQL in DATABASE_URL (or
+// TEST_DATABASE_URL), opens and migrates it. bench and target name the
+// benchmark and the make target that starts a server, for the error when
+// neither variable is set.
+func OpenFresh(ctx context.Context, getenv func(string) string, bench, target string) (*MigratedDatabase, error) {
+	admin, err := adminURL(getenv, bench, target)
+	if err != nil {
+		return nil, err
+	}
+	dbURL, drop, err := freshDatabase(ctx, admin)
 	if err != nil {
 		return nil, err
 	}

@@ -174,10 +174,7 @@ func (b *sseBench) cleanup() {
 // setup creates the database, users, NATS, the api node, the auction, the
 // sessions and the client processes.
 func (b *sseBench) setup(ctx context.Context, getenv func(string) string) error {
-	admin, err := benchkit.AdminURL(getenv, "bench sse", "make bench-sse")
-	if err != nil {
-		return err
-	}
+	var err error
 	if b.exe, err = os.Executable(); err != nil {
 		return err
 	}
@@ -189,7 +186,7 @@ func (b *sseBench) setup(ctx context.Context, getenv func(string) string) error 
 	} else {
 		b.undo = append(b.undo, func() { _ = os.RemoveAll(b.tmp) })
 	}
-	fresh, err := benchkit.OpenFresh(ctx, admin)
+	fresh, err := benchkit.OpenFresh(ctx, getenv, "bench sse", "make bench-sse")
 	if err != nil {
 		return err
 	}

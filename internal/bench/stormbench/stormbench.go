@@ -93,11 +93,7 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 			}
 		}()
 	}
-	admin, err := benchkit.AdminURL(getenv, "bench storm", "make bench")
-	if err != nil {
-		return err
-	}
-	fresh, err := benchkit.OpenFresh(ctx, admin)
+	fresh, err := benchkit.OpenFresh(ctx, getenv, "bench storm", "make bench")
 	if err != nil {
 		return err
 	}
