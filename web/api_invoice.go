@@ -307,22 +307,22 @@ func (b trackingBody) ref() string {
 }
 
 func (s *Server) handleInvoiceShipped(c *fiber.Ctx) error {
-	return s.invoiceStep(c, func(u domain.User, id int64) (domain.Invoice, error) {
-		var b trackingBody
-		if err := decodeOptionalJSON(c, &b); err != nil {
-			return domain.Invoice{}, err
-		}
-		return s.deps.Invoicing.MarkShipped(c.UserContext(), u, id, b.ref())
-	})
+	return s.invoiceFulfil(c, s.deps.Invoicing.MarkShipped)
 }
 
 func (s *Server) handleInvoiceCollected(c *fiber.Ctx) error {
+	return s.invoiceFulfil(c, s.deps.Invoicing.MarkCollected)
+}
+
+// invoiceFulfil records a shipment or a collection, with its optional
+// reference.
+func (s *Server) invoiceFulfil(c *fiber.Ctx, mark func(ctx context.Context, u domain.User, id int64, ref string) (domain.Invoice, error)) error {
 	return s.invoiceStep(c, func(u domain.User, id int64) (domain.Invoice, error) {
 		var b trackingBody
 		if err := decodeOptionalJSON(c, &b); err != nil {
 			return domain.Invoice{}, err
 		}
-		return s.deps.Invoicing.MarkCollected(c.UserContext(), u, id, b.ref())
+		return mark(c.UserContext(), u, id, b.ref())
 	})
 }
 
