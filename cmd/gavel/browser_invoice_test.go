@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/gavel-auctions/gavel/domain"
@@ -119,6 +121,7 @@ func TestBrowserInvoice(t *testing.T) {
 	if how := buyer.text("how-to-pay"); !strings.Contains(how, "IBAN NL00 HAMR") {
 		t.Errorf("payment instructions %q", how)
 	}
+	buyer.checkPrint()
 
 	// Collection: the total stays; the choice is shown.
 	buyer.do("choose collection", 10*time.Second, chromedp.Click(chromedp.CSS("#option-0")), chromedp.Click(chromedp.CSS("#checkout-submit")),
@@ -154,5 +157,33 @@ func TestBrowserInvoice(t *testing.T) {
 	pdf := buyer.str(`(function () { var x = new XMLHttpRequest(); x.open('GET', '` + strings.TrimPrefix(invoiceURL, base) + `.pdf', false); x.send(); return x.status + ' ' + x.getResponseHeader('Content-Type'); })()`)
 	if pdf != "200 application/pdf" {
 		t.Errorf("PDF: %s", pdf)
+	}
+}
+
+// checkPrint renders the open invoice as the printer sees it: the
+// document (parties, lines, total, how to pay) without the site's header
+// and footer, the checkout form or the links.
+func (b *tab) checkPrint() {
+	b.t.Helper()
+	media := func(m string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: m})
+			return err
+		})
+	}
+	b.do("print media", 10*time.Second, media("print"))
+	defer b.do("screen media", 10*time.Second, media(""))
+	shown := func(sel string) bool {
+		return b.str(`(function () { var e = document.querySelector('`+sel+`'); return e && e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden' ? 'yes' : 'no'; })()`) == "yes"
+	}
+	for _, sel := range []string{".site-header", ".site-footer", "#checkout-form", "#invoice-pdf"} {
+		if shown(sel) {
+			b.t.Errorf("%s is printed", sel)
+		}
+	}
+	for _, sel := range []string{"#invoice-total", "#how-to-pay", ".invoice-parties", ".invoice-lines"} {
+		if !shown(sel) {
+			b.t.Errorf("%s is not printed", sel)
+		}
 	}
 }
