@@ -84,12 +84,12 @@ func TestBrowserInvoice(t *testing.T) {
 	buyer.fill("bid-amount", "100.00")
 	buyer.waitFor("estimate for 100.00", `document.getElementById('bid-estimate').textContent.indexOf('`+wantText+`') >= 0 &&
 		document.getElementById('bid-estimate').textContent.indexOf('with buyer\'s premium and VAT') >= 0`,
-		`document.getElementById('bid-estimate').textContent`, 5*time.Second)
+		`document.getElementById('bid-estimate').textContent`, 30*time.Second)
 	shown := buyer.text("bid-estimate")
 	// And above the first tier: 2,000.00 → 200.00 + 150.00 premium, VAT 87.50.
 	buyer.fill("bid-amount", "2000")
 	buyer.waitFor("estimate for 2000", `document.getElementById('bid-estimate').textContent.indexOf('2,437.50') >= 0 ||
-		document.getElementById('bid-estimate').textContent.indexOf('2437.50') >= 0`, `document.getElementById('bid-estimate').textContent`, 5*time.Second)
+		document.getElementById('bid-estimate').textContent.indexOf('2437.50') >= 0`, `document.getElementById('bid-estimate').textContent`, 30*time.Second)
 	buyer.bid("100.00")
 	if r := buyer.text("bid-result"); !strings.Contains(r, wantText) {
 		t.Errorf("the receipt does not carry the total: %q", r)
@@ -124,7 +124,7 @@ func TestBrowserInvoice(t *testing.T) {
 	buyer.checkPrint()
 
 	// Collection: the total stays; the choice is shown.
-	buyer.do("choose collection", 10*time.Second, chromedp.Click(chromedp.CSS("#option-0")), chromedp.Click(chromedp.CSS("#checkout-submit")),
+	buyer.do("choose collection", 45*time.Second, chromedp.Click(chromedp.CSS("#option-0")), chromedp.Click(chromedp.CSS("#checkout-submit")),
 		chromedp.WaitVisible(chromedp.CSS("#checkout-choice")))
 	if got := buyer.text("checkout-choice"); !strings.Contains(got, "Collection from Saleroom") {
 		t.Errorf("choice %q", got)
@@ -139,17 +139,19 @@ func TestBrowserInvoice(t *testing.T) {
 	house.open(base+"/login?next="+strings.TrimPrefix(invoiceURL, base), "#login-form")
 	house.fill("email", "hammer@example.com")
 	house.fill("password", "house-password")
-	house.do("seller logs in", 15*time.Second, chromedp.Click(chromedp.CSS("#login-submit")), chromedp.WaitVisible(chromedp.CSS("#mark-paid")))
-	house.do("mark paid", 10*time.Second, chromedp.Click(chromedp.CSS("#mark-paid")), chromedp.WaitVisible(chromedp.CSS("#mark-collected")))
+	house.do("seller logs in", 45*time.Second, chromedp.Click(chromedp.CSS("#login-submit")), chromedp.WaitVisible(chromedp.CSS("#mark-paid")))
+	house.do("mark paid", 45*time.Second, chromedp.Click(chromedp.CSS("#mark-paid")), chromedp.WaitVisible(chromedp.CSS("#mark-collected")))
 	took := buyer.waitFor("paid, live", `document.getElementById('invoice-status').textContent === 'Paid'`,
-		`document.getElementById('invoice-status').textContent`, 15*time.Second)
+		`document.getElementById('invoice-status').textContent`, 45*time.Second)
 	t.Logf("the buyer saw \"Paid\" %v after the seller's click returned", took)
 	if note := buyer.text("invoice-live"); !strings.Contains(note, "marked paid") {
 		t.Errorf("live note %q", note)
 	}
-	house.do("mark collected", 10*time.Second, chromedp.Click(chromedp.CSS("#mark-collected")), chromedp.WaitVisible(chromedp.CSS("#invoice-status")))
+	house.do("mark collected", 45*time.Second, chromedp.Click(chromedp.CSS("#mark-collected")))
+	house.waitFor("the seller's page after collection", `document.getElementById('invoice-status') && document.getElementById('invoice-status').textContent === 'Collected'`,
+		`document.title`, 45*time.Second)
 	buyer.waitFor("collected, live", `document.getElementById('invoice-status').textContent === 'Collected'`,
-		`document.getElementById('invoice-status').textContent`, 15*time.Second)
+		`document.getElementById('invoice-status').textContent`, 45*time.Second)
 	house.checkConsole("seller steps")
 	buyer.checkConsole("live status")
 
@@ -171,8 +173,8 @@ func (b *tab) checkPrint() {
 			return err
 		})
 	}
-	b.do("print media", 10*time.Second, media("print"))
-	defer b.do("screen media", 10*time.Second, media(""))
+	b.do("print media", 30*time.Second, media("print"))
+	defer b.do("screen media", 30*time.Second, media(""))
 	shown := func(sel string) bool {
 		return b.str(`(function () { var e = document.querySelector('`+sel+`'); return e && e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden' ? 'yes' : 'no'; })()`) == "yes"
 	}
