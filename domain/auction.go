@@ -81,6 +81,7 @@ type AuctionFilter struct {
 	SellerID int64    // 0: any
 	BidderID int64    // 0: any; else auctions this user has bid on
 	Query    string   // case-insensitive substring of the title
+	IDs      []int64  // empty: any; else only these auctions
 	Limit    int      // 0: a sensible default
 }
 
