@@ -119,7 +119,7 @@ func mustService(db *gorm.DB) *Service {
 }
 
 // ids returns the ids of a page's auctions.
-func ids(p Page) []int64 {
+func ids(p domain.SearchPage) []int64 {
 	out := make([]int64, len(p.Auctions))
 	for i, a := range p.Auctions {
 		out[i] = a.ID
@@ -128,7 +128,7 @@ func ids(p Page) []int64 {
 }
 
 // all pages through r with the given page size and returns every id.
-func all(tb testing.TB, s *Service, r Request, limit int) []int64 {
+func all(tb testing.TB, s *Service, r domain.SearchQuery, limit int) []int64 {
 	tb.Helper()
 	r.Limit = limit
 	var out []int64

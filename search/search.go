@@ -20,80 +20,44 @@ import (
 	"github.com/gavel-auctions/gavel/domain"
 )
 
-// Sort orders results.
+// Sort is the internal, compact form of a domain.SearchSort, kept in
+// cursors.
 type Sort uint8
 
-// The sorts. Every sort ends with the id, so the order is total and a
-// keyset page never repeats or skips a lot.
+// The sorts.
 const (
-	SortEnding    Sort = iota + 1 // running lots ending soonest first; ended lots most recently ended first
-	SortNewest                    // newly listed first
-	SortPriceLow                  // shown price (current, or start before the first bid), low to high
-	SortPriceHigh                 // shown price, high to low
-	SortBids                      // most bids first
-	SortRelevance                 // best text match first (title words count more); needs text
+	SortEnding Sort = iota + 1
+	SortNewest
+	SortPriceLow
+	SortPriceHigh
+	SortBids
+	SortRelevance
 )
 
-var sortNames = map[string]Sort{
-	"ending": SortEnding, "newest": SortNewest, "price_asc": SortPriceLow, "price_desc": SortPriceHigh,
-	"bids": SortBids, "relevance": SortRelevance,
-}
-
-// SortNames lists the sorts by their API names, in the order a form shows them.
-func SortNames() []string {
-	return []string{"ending", "newest", "price_asc", "price_desc", "bids", "relevance"}
-}
-
-// ParseSort reads a sort's API name; "" is SortEnding.
-func ParseSort(s string) (Sort, error) {
-	if s == "" {
-		return SortEnding, nil
-	}
-	if v, ok := sortNames[s]; ok {
-		return v, nil
-	}
-	return 0, domain.Invalid("sort", "sort must be one of "+strings.Join(SortNames(), ", ")+".")
+var sorts = map[domain.SearchSort]Sort{
+	domain.SortEnding: SortEnding, domain.SortNewest: SortNewest, domain.SortPriceLow: SortPriceLow,
+	domain.SortPriceHigh: SortPriceHigh, domain.SortBids: SortBids, domain.SortRelevance: SortRelevance,
 }
 
 // String returns the sort's API name.
 func (s Sort) String() string {
-	for k, v := range sortNames {
+	for k, v := range sorts {
 		if v == s {
-			return k
+			return string(k)
 		}
 	}
 	return "sort(" + strconv.Itoa(int(s)) + ")"
 }
 
-// Request is one search. Zero fields do not filter.
+// Request is a search as this package runs it: the domain's query with
+// its sort in compact form.
 type Request struct {
-	Text string
-	// CategoryIDs are the category asked for and its subcategories.
-	CategoryIDs []int64
-	// Statuses defaults to open and scheduled (running lots).
-	Statuses []domain.Status
-	// MinPrice and MaxPrice bound the shown price, in minor units of
-	// Currency (required with either).
-	MinPrice, MaxPrice *int64
-	Currency           string
-	// EndingWithin keeps running lots that end within this long from now.
-	EndingWithin time.Duration
-	// BuyNow keeps lots whose buy-it-now price is still available.
-	BuyNow bool
-	// SaleID keeps the lots of one sale (needs the sales migration).
-	SaleID int64
-	Sort   Sort
-	// After is the opaque cursor from the previous page's Next.
-	After string
-	Limit int
+	domain.SearchQuery
+	Sort Sort
 }
 
 // Page is one page of results.
-type Page struct {
-	Auctions []domain.Auction
-	// Next is the cursor of the following page; "" on the last one.
-	Next string
-}
+type Page = domain.SearchPage
 
 // Defaults and bounds of a page.
 const (
@@ -124,9 +88,21 @@ func New(db *gorm.DB, opts Options) *Service {
 	return &Service{db: db, pg: db.Dialector.Name() == "postgres", opts: opts}
 }
 
-// Search returns one page of the lots matching r. Bad input (text, sort,
+// Search returns one page of the lots matching q. Bad input (text, sort,
 // cursor, filters) is a *domain.Error of code invalid naming the field.
-func (s *Service) Search(ctx context.Context, r Request) (Page, error) {
+func (s *Service) Search(ctx context.Context, q domain.SearchQuery) (domain.SearchPage, error) {
+	r := Request{SearchQuery: q}
+	if q.Sort != "" {
+		var ok bool
+		if r.Sort, ok = sorts[q.Sort]; !ok {
+			_, err := domain.ParseSearchSort(string(q.Sort))
+			return Page{}, err
+		}
+	}
+	return s.search(ctx, r)
+}
+
+func (s *Service) search(ctx context.Context, r Request) (Page, error) {
 	p, err := s.plan(ctx, r)
 	if err != nil {
 		return Page{}, err

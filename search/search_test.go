@@ -56,7 +56,7 @@ func TestSearchText(t *testing.T) {
 			{`clock" -"`, []int64{clock}},
 			{"nothing-matches-this", nil},
 		} {
-			p, err := s.Search(context.Background(), Request{Text: tt.q})
+			p, err := s.Search(context.Background(), domain.SearchQuery{Text: tt.q})
 			if err != nil {
 				t.Errorf("%q: %v", tt.q, err)
 				continue
@@ -69,7 +69,7 @@ func TestSearchText(t *testing.T) {
 				t.Errorf("%q: got %v, want %v", tt.q, got, want)
 			}
 		}
-		p, err := s.Search(context.Background(), Request{Text: "clock", Statuses: []domain.Status{domain.StatusClosed}})
+		p, err := s.Search(context.Background(), domain.SearchQuery{Text: "clock", Statuses: []domain.Status{domain.StatusClosed}})
 		if err != nil || !slices.Equal(ids(p), []int64{closed}) {
 			t.Errorf("closed clock: %v, %v", ids(p), err)
 		}
@@ -85,12 +85,12 @@ func TestSearchOddQueries(t *testing.T) {
 		sd.add(lot{title: "Clock", description: "A clock"})
 		s := mustService(db)
 		for _, q := range oddQueries() {
-			_, err := s.Search(context.Background(), Request{Text: q})
+			_, err := s.Search(context.Background(), domain.SearchQuery{Text: q})
 			if err != nil && domain.ErrorCode(err) != domain.CodeInvalid {
 				t.Errorf("%q: %v", shorten(q, 40), err)
 			}
 		}
-		if _, err := s.Search(context.Background(), Request{Text: strings.Repeat("x", 10_000)}); domain.ErrorCode(err) != domain.CodeInvalid {
+		if _, err := s.Search(context.Background(), domain.SearchQuery{Text: strings.Repeat("x", 10_000)}); domain.ErrorCode(err) != domain.CodeInvalid {
 			t.Errorf("10,000 characters: %v, want invalid", err)
 		}
 	})
@@ -127,20 +127,20 @@ func TestSearchFilters(t *testing.T) {
 		i64 := func(v int64) *int64 { return &v }
 		for _, tt := range []struct {
 			name string
-			r    Request
+			r    domain.SearchQuery
 			want []int64
 		}{
-			{"running by default", Request{}, []int64{oil, bust, coin, usd, soon, sched}},
-			{"category and children", Request{CategoryIDs: []int64{art, paintings}}, []int64{oil, bust, sched}},
-			{"subcategory", Request{CategoryIDs: []int64{paintings}}, []int64{oil, sched}},
-			{"status", Request{Statuses: []domain.Status{domain.StatusScheduled}}, []int64{sched}},
-			{"status cancelled", Request{Statuses: []domain.Status{domain.StatusCancelled}}, []int64{gone}},
-			{"price uses current price", Request{Currency: "EUR", MinPrice: i64(10000)}, []int64{bust}},
-			{"price range", Request{Currency: "EUR", MinPrice: i64(900), MaxPrice: i64(5000)}, []int64{oil, coin, sched}},
-			{"currency", Request{Currency: "USD"}, []int64{usd}},
-			{"ending within", Request{EndingWithin: 15 * time.Minute}, []int64{usd, soon}},
-			{"buy it now until the first bid", Request{BuyNow: true}, []int64{coin}},
-			{"text and filters", Request{Text: "coin", Currency: "EUR"}, []int64{coin, soon}},
+			{"running by default", domain.SearchQuery{}, []int64{oil, bust, coin, usd, soon, sched}},
+			{"category and children", domain.SearchQuery{CategoryIDs: []int64{art, paintings}}, []int64{oil, bust, sched}},
+			{"subcategory", domain.SearchQuery{CategoryIDs: []int64{paintings}}, []int64{oil, sched}},
+			{"status", domain.SearchQuery{Statuses: []domain.Status{domain.StatusScheduled}}, []int64{sched}},
+			{"status cancelled", domain.SearchQuery{Statuses: []domain.Status{domain.StatusCancelled}}, []int64{gone}},
+			{"price uses current price", domain.SearchQuery{Currency: "EUR", MinPrice: i64(10000)}, []int64{bust}},
+			{"price range", domain.SearchQuery{Currency: "EUR", MinPrice: i64(900), MaxPrice: i64(5000)}, []int64{oil, coin, sched}},
+			{"currency", domain.SearchQuery{Currency: "USD"}, []int64{usd}},
+			{"ending within", domain.SearchQuery{EndingWithin: 15 * time.Minute}, []int64{usd, soon}},
+			{"buy it now until the first bid", domain.SearchQuery{BuyNow: true}, []int64{coin}},
+			{"text and filters", domain.SearchQuery{Text: "coin", Currency: "EUR"}, []int64{coin, soon}},
 		} {
 			p, err := s.Search(context.Background(), tt.r)
 			if err != nil {
@@ -156,18 +156,18 @@ func TestSearchFilters(t *testing.T) {
 		}
 		for _, tt := range []struct {
 			name  string
-			r     Request
+			r     domain.SearchQuery
 			field string
 		}{
-			{"price without currency", Request{MinPrice: i64(1)}, "currency"},
-			{"unknown currency", Request{Currency: "XXX"}, "currency"},
-			{"negative price", Request{Currency: "EUR", MaxPrice: i64(-1)}, "max_price"},
-			{"min above max", Request{Currency: "EUR", MinPrice: i64(10), MaxPrice: i64(5)}, "max_price"},
-			{"unknown status", Request{Statuses: []domain.Status{"sold"}}, "status"},
-			{"relevance without text", Request{Sort: SortRelevance}, "sort"},
-			{"limit", Request{Limit: 101}, "limit"},
-			{"sale before the sales migration", Request{SaleID: 1}, "sale"},
-			{"bad cursor", Request{After: "garbage"}, "after"},
+			{"price without currency", domain.SearchQuery{MinPrice: i64(1)}, "currency"},
+			{"unknown currency", domain.SearchQuery{Currency: "XXX"}, "currency"},
+			{"negative price", domain.SearchQuery{Currency: "EUR", MaxPrice: i64(-1)}, "max_price"},
+			{"min above max", domain.SearchQuery{Currency: "EUR", MinPrice: i64(10), MaxPrice: i64(5)}, "max_price"},
+			{"unknown status", domain.SearchQuery{Statuses: []domain.Status{"sold"}}, "status"},
+			{"relevance without text", domain.SearchQuery{Sort: domain.SortRelevance}, "sort"},
+			{"limit", domain.SearchQuery{Limit: 101}, "limit"},
+			{"sale before the sales migration", domain.SearchQuery{SaleID: 1}, "sale"},
+			{"bad cursor", domain.SearchQuery{After: "garbage"}, "after"},
 		} {
 			_, err := s.Search(context.Background(), tt.r)
 			var de *domain.Error
@@ -228,16 +228,16 @@ func TestSearchSortsAndPages(t *testing.T) {
 		any := func(seeded) bool { return true }
 		for _, tt := range []struct {
 			name string
-			r    Request
+			r    domain.SearchQuery
 			want []int64
 		}{
-			{"ending", Request{}, order(func(a, b seeded) int {
+			{"ending", domain.SearchQuery{}, order(func(a, b seeded) int {
 				if a.ends != b.ends {
 					return int(a.ends - b.ends)
 				}
 				return byID(a, b)
 			}, live)},
-			{"ending over running and ended", Request{Statuses: everyStatus}, order(func(a, b seeded) int {
+			{"ending over running and ended", domain.SearchQuery{Statuses: everyStatus}, order(func(a, b seeded) int {
 				switch {
 				case a.ended != b.ended && a.ended:
 					return 1
@@ -252,26 +252,26 @@ func TestSearchSortsAndPages(t *testing.T) {
 				}
 				return byID(a, b)
 			}, any)},
-			{"ended only", Request{Statuses: []domain.Status{domain.StatusClosed}}, order(func(a, b seeded) int {
+			{"ended only", domain.SearchQuery{Statuses: []domain.Status{domain.StatusClosed}}, order(func(a, b seeded) int {
 				if a.ends != b.ends {
 					return int(b.ends - a.ends)
 				}
 				return desc(a.id, b.id)
 			}, func(l seeded) bool { return l.ended })},
-			{"newest", Request{Sort: SortNewest, Statuses: everyStatus}, order(func(a, b seeded) int { return desc(a.id, b.id) }, any)},
-			{"price low", Request{Sort: SortPriceLow}, order(func(a, b seeded) int {
+			{"newest", domain.SearchQuery{Sort: domain.SortNewest, Statuses: everyStatus}, order(func(a, b seeded) int { return desc(a.id, b.id) }, any)},
+			{"price low", domain.SearchQuery{Sort: domain.SortPriceLow}, order(func(a, b seeded) int {
 				if a.price != b.price {
 					return int(a.price - b.price)
 				}
 				return byID(a, b)
 			}, live)},
-			{"price high", Request{Sort: SortPriceHigh}, order(func(a, b seeded) int {
+			{"price high", domain.SearchQuery{Sort: domain.SortPriceHigh}, order(func(a, b seeded) int {
 				if a.price != b.price {
 					return int(b.price - a.price)
 				}
 				return desc(a.id, b.id)
 			}, live)},
-			{"bids", Request{Sort: SortBids}, order(func(a, b seeded) int {
+			{"bids", domain.SearchQuery{Sort: domain.SortBids}, order(func(a, b seeded) int {
 				if a.bids != b.bids {
 					return b.bids - a.bids
 				}
@@ -285,11 +285,11 @@ func TestSearchSortsAndPages(t *testing.T) {
 			}
 		}
 		// A cursor belongs to its search.
-		p, err := s.Search(context.Background(), Request{Sort: SortBids, Limit: 2})
+		p, err := s.Search(context.Background(), domain.SearchQuery{Sort: domain.SortBids, Limit: 2})
 		if err != nil || p.Next == "" {
 			t.Fatalf("first page: %v %q", err, p.Next)
 		}
-		if _, err := s.Search(context.Background(), Request{Sort: SortBids, Limit: 2, Currency: "EUR", After: p.Next}); err != errBadCursor {
+		if _, err := s.Search(context.Background(), domain.SearchQuery{Sort: domain.SortBids, Limit: 2, Currency: "EUR", After: p.Next}); err != errBadCursor {
 			t.Errorf("cursor of another search: %v", err)
 		}
 	})
@@ -305,7 +305,7 @@ func TestSearchRelevanceAndUpdates(t *testing.T) {
 		inTitle := sd.add(lot{title: "Clock", description: "Mantel."})
 		inBoth := sd.add(lot{title: "Clock and barometer", description: "A clock with a matching barometer."})
 		inDesc := sd.add(lot{title: "Box of keys", description: "Includes one for a clock."})
-		got := all(t, s, Request{Text: "clock", Sort: SortRelevance}, 1)
+		got := all(t, s, domain.SearchQuery{Text: "clock", Sort: domain.SortRelevance}, 1)
 		if len(got) != 3 || got[2] != inDesc {
 			t.Errorf("relevance: %v; the description-only match (%d) must come last", got, inDesc)
 		}
@@ -316,10 +316,10 @@ func TestSearchRelevanceAndUpdates(t *testing.T) {
 		if err := db.Exec("UPDATE auctions SET title = 'Barometer', description = 'Aneroid' WHERE id = ?", inTitle).Error; err != nil {
 			t.Fatal(err)
 		}
-		if got := all(t, s, Request{Text: "clock"}, 10); slices.Contains(got, inTitle) {
+		if got := all(t, s, domain.SearchQuery{Text: "clock"}, 10); slices.Contains(got, inTitle) {
 			t.Errorf("after the edit, clock still finds %d: %v", inTitle, got)
 		}
-		if got := all(t, s, Request{Text: "aneroid"}, 10); !slices.Equal(got, []int64{inTitle}) {
+		if got := all(t, s, domain.SearchQuery{Text: "aneroid"}, 10); !slices.Equal(got, []int64{inTitle}) {
 			t.Errorf("aneroid: %v", got)
 		}
 		// A bid's update (price, count) leaves the document alone and the
@@ -327,7 +327,7 @@ func TestSearchRelevanceAndUpdates(t *testing.T) {
 		if err := db.Exec("UPDATE auctions SET current_price = 5000, bid_count = 2 WHERE id = ?", inBoth).Error; err != nil {
 			t.Fatal(err)
 		}
-		if got := all(t, s, Request{Text: "barometer"}, 10); len(got) != 2 {
+		if got := all(t, s, domain.SearchQuery{Text: "barometer"}, 10); len(got) != 2 {
 			t.Errorf("barometer after a bid: %v", got)
 		}
 	})
@@ -347,8 +347,8 @@ func FuzzSearchText(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, q string) {
 		for name, s := range services {
-			for _, sort := range []Sort{SortEnding, SortRelevance} {
-				_, err := s.Search(context.Background(), Request{Text: q, Sort: sort})
+			for _, sort := range []domain.SearchSort{domain.SortEnding, domain.SortRelevance} {
+				_, err := s.Search(context.Background(), domain.SearchQuery{Text: q, Sort: sort})
 				if err != nil && domain.ErrorCode(err) != domain.CodeInvalid {
 					t.Fatalf("%s, %s, %q: %v", name, sort, q, err)
 				}

@@ -99,12 +99,6 @@ func (s *Service) Thresholds() []time.Duration { return slices.Clone(s.opts.Thre
 
 func (s *Service) now() time.Time { return s.opts.Now().UTC() }
 
-// Entry is one watched lot.
-type Entry struct {
-	AuctionID int64
-	WatchedAt time.Time
-}
-
 // watchLockSpace is the first key of the per-auction advisory locks that
 // make concurrent watches of one lot take turns ("wtch"), so each count a
 // seller is sent is exact and the counts arrive in order.
@@ -237,8 +231,8 @@ func (s *Service) watchersEvent(lot lotRow, count int) domain.Event {
 }
 
 // IDs returns the ids of the lots u watches, most recently watched first.
-func (s *Service) IDs(ctx context.Context, userID int64) ([]Entry, error) {
-	var rows []Entry
+func (s *Service) IDs(ctx context.Context, userID int64) ([]domain.WatchEntry, error) {
+	var rows []domain.WatchEntry
 	err := s.db.WithContext(ctx).Raw(`SELECT auction_id, created_at AS watched_at FROM watchlist WHERE user_id = ?
 		ORDER BY created_at DESC, auction_id DESC LIMIT ?`, userID, s.opts.MaxPerUser).Scan(&rows).Error
 	for i := range rows {
