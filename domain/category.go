@@ -29,6 +29,9 @@ type Category struct {
 	Children []Category `json:"children,omitempty"`
 }
 
+// Running is how many lots in the category are open or upcoming.
+func (c Category) Running() int { return c.OpenCount + c.ScheduledCount }
+
 // Ref is the short form of c that an auction carries.
 func (c Category) Ref() *CategoryRef {
 	return &CategoryRef{ID: c.ID, Slug: c.Slug, Name: c.Name, ParentID: c.ParentID}

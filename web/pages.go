@@ -47,7 +47,7 @@ func (s *Server) routesPages() {
 		panic(err)
 	}
 	p := &pages{s: s, r: r}
-	s.htmlError = p.renderError
+	s.htmlError, s.pages = p.renderError, p
 
 	s.app.Get("/static/*", r.handleStatic)
 	s.app.Get("/favicon.ico", func(c *fiber.Ctx) error {
@@ -80,7 +80,7 @@ func (s *Server) routesPages() {
 // base starts a page for the request: the viewer, a pending flash message
 // and the server clock.
 func (p *pages) base(c *fiber.Ctx, title, nav string) page {
-	pg := page{Title: title, Nav: nav, ServerTime: p.s.now()}
+	pg := page{Title: title, Nav: nav, ServerTime: p.s.now(), HasSearch: p.s.deps.Search != nil, HasWatchlist: p.s.deps.Watchlist != nil}
 	if u, ok := p.s.currentUser(c); ok {
 		pg.User = &u
 	}
@@ -179,8 +179,8 @@ func (p *pages) renderError(c *fiber.Ctx, status int, message string) error {
 			heading = errorHeadings[http.StatusInternalServerError]
 		}
 	}
-	pg := page{Title: heading, Nav: "error", ServerTime: p.s.now(),
-		Data: errorData{Status: status, Heading: heading, Message: message}}
+	pg := page{Title: heading, Nav: "error", ServerTime: p.s.now(), HasSearch: p.s.deps.Search != nil,
+		HasWatchlist: p.s.deps.Watchlist != nil, Data: errorData{Status: status, Heading: heading, Message: message}}
 	if u, ok := p.s.currentUser(c); ok {
 		pg.User = &u
 	}
@@ -208,8 +208,14 @@ type cardView struct {
 	Mine           bool
 	Badge          *badge
 	ShowWatchers   bool
+	WatcherCount   int
 	Actions        bool
 	CanEdit        bool
+	// The watch button: shown when the viewer may watch the lot (or
+	// unwatch it); Back is where its no-JavaScript form returns to.
+	CanWatch bool
+	Watching bool
+	Back     string
 }
 
 // badge is a small labelled state: leading, outbid, won, …
@@ -289,6 +295,9 @@ func (p *pages) handleHome(c *fiber.Ctx) error {
 	for _, a := range list {
 		data.Cards = append(data.Cards, newCard(a, viewer, now))
 	}
+	if err := p.decorateCards(c, viewer, list, data.Cards, data.Self); err != nil {
+		return err
+	}
 	if pg.User != nil {
 		pg.Stream = streamURL(data.Cards)
 		pg.Script = "js/list.js"
@@ -321,6 +330,9 @@ func (p *pages) handleMyBids(c *fiber.Ctx) error {
 		}
 		card.Badge = bidBadge(card.AuctionView, leading)
 		cards = append(cards, card)
+	}
+	if err := p.decorateCards(c, u, list, cards, "/me/bids"); err != nil {
+		return err
 	}
 	pg.Stream = streamURL(cards)
 	pg.Script = "js/list.js"
@@ -367,6 +379,7 @@ func (p *pages) handleMyListings(c *fiber.Ctx) error {
 	for _, a := range list {
 		card := newCard(a, u, pg.ServerTime)
 		card.Actions = true
+		card.ShowWatchers = p.s.deps.Watchlist != nil
 		card.CanEdit = domain.CanSellerEdit(a)
 		switch {
 		case a.Status == domain.StatusClosed && card.Winner != "":
@@ -375,6 +388,9 @@ func (p *pages) handleMyListings(c *fiber.Ctx) error {
 			card.Badge = &badge{"lost", "Not sold"}
 		}
 		cards = append(cards, card)
+	}
+	if err := p.decorateCards(c, u, list, cards, "/me/listings"); err != nil {
+		return err
 	}
 	pg.Stream = "/stream/me"
 	pg.Script = "js/list.js"

@@ -90,6 +90,11 @@ type Deps struct {
 	Checks   map[string]Checker // for /readyz, e.g. "database", "nats"
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
+
+	// Optional capabilities: a nil one's routes are not registered.
+	Categories Categories // categories: tree, browse, admin edits
+	Search     Searcher   // /search and GET /api/v1/search
+	Watchlist  Watchlist  // watch buttons, /me/watching, watcher counts
 }
 
 // check reports the dependencies role needs but deps lacks.
@@ -130,6 +135,9 @@ type Server struct {
 	// htmlError renders error pages for non-API paths; the pages code sets
 	// it in routesPages. Nil means plain text.
 	htmlError htmlErrorRenderer
+	// pages is the HTML side, set by routesPages, for capabilities that
+	// add pages of their own.
+	pages *pages
 }
 
 // New builds the server for cfg.Role: RoleAPI serves the API, the pages and
@@ -189,6 +197,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if cfg.Role == RoleAPI || cfg.Role == RoleAll {
 		s.routesAPI()
 		s.routesPages()
+		s.routesDiscovery()
 	}
 	if (cfg.Role == RoleRealtime || cfg.Role == RoleAll) && deps.Streams != nil {
 		s.routesStreams()

@@ -49,9 +49,12 @@ func rules() []rule {
 				return (p.standard && !strings.Contains(firstElem(p.path), ".")) || under(module, "domain", p.path)
 			},
 		},
-		{"bidding does not import realtime or web", "./bidding/...", notUnder("realtime", "web")},
-		{"realtime does not import bidding or web", "./realtime/...", notUnder("bidding", "web")},
-		{"web does not import bidding or realtime", "./web/...", notUnder("bidding", "realtime")},
+		{"bidding does not import realtime or web", "./bidding/...", notUnder("realtime", "web", "category", "search", "watchlist")},
+		{"realtime does not import bidding or web", "./realtime/...", notUnder("bidding", "web", "category", "search", "watchlist")},
+		{"web does not import bidding or realtime", "./web/...", notUnder("bidding", "realtime", "category", "search", "watchlist")},
+		{"category imports no other capability", "./category/...", notUnder("bidding", "realtime", "web", "search", "watchlist")},
+		{"search imports no other capability", "./search/...", notUnder("bidding", "realtime", "web", "category", "watchlist")},
+		{"watchlist imports no other capability", "./watchlist/...", notUnder("bidding", "realtime", "web", "category", "search")},
 		{
 			name:    "production code does not import test helpers",
 			pattern: "./...",
