@@ -39,7 +39,7 @@ func (p *pages) decorateCards(c *fiber.Ctx, viewer domain.User, list []domain.Au
 // searchForm is the search page's form as submitted, to show it again.
 type searchForm struct {
 	Q, Category, Status, MinPrice, MaxPrice, Currency, EndingWithin, Sort string
-	BuyNow                                                               bool
+	BuyNow                                                                bool
 }
 
 func readSearchForm(c *fiber.Ctx) searchForm {
