@@ -43,7 +43,8 @@ func (r *categoryRef) UnmarshalJSON(b []byte) error {
 	case 't', 'f':
 		kind = "bool"
 	}
-	return &json.UnmarshalTypeError{Value: kind, Type: reflect.TypeFor[string](), Field: "category"}
+	// The decoder adds the field's name.
+	return &json.UnmarshalTypeError{Value: kind, Type: reflect.TypeFor[string]()}
 }
 
 // bodyCategory resolves a listing's category: nil when the body left it
