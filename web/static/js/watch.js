@@ -17,7 +17,7 @@
   if (!G) { return; }
 
   function buttonsOf(id) {
-    return document.querySelectorAll('.watch-form[data-auction-id="' + id + '"]');
+    return document.querySelectorAll('.watch-form[data-watch-id="' + id + '"]');
   }
 
   function setWatching(id, watching) {
@@ -30,7 +30,7 @@
   }
 
   function send(form) {
-    var id = form.dataset.auctionId;
+    var id = form.dataset.watchId;
     var watch = form.querySelector('input[name="action"]').value !== 'unwatch';
     var buttons = buttonsOf(id);
     buttons.forEach(function (f) { f.querySelector('.watch-button').disabled = true; });
