@@ -186,6 +186,13 @@ func (s *Service) plan(ctx context.Context, r Request) (*plan, error) {
 			return nil, domain.Invalid("status", "status must be a comma-separated list of open, scheduled, closed and cancelled.")
 		}
 	}
+	if p.EndingWithin > 0 || p.BuyNow {
+		// Both describe running lots only.
+		p.ended = nil
+		if len(p.live) == 0 {
+			return nil, domain.Invalid("status", "“Ending within” and “buy it now” find running lots: choose open or upcoming, or no status.")
+		}
+	}
 	p.twoPhase = p.sort == SortEnding && len(p.live) > 0 && len(p.ended) > 0
 	if err := p.checkFilters(); err != nil {
 		return nil, err

@@ -123,6 +123,7 @@ func TestSearchFilters(t *testing.T) {
 		soon := sd.add(lot{title: "Copper coin", start: 100, endsIn: 5 * time.Minute, buyNow: 900, bids: 1, current: 150})
 		sched := sd.add(lot{title: "Upcoming print", category: paintings, status: domain.StatusScheduled, endsIn: 48 * time.Hour})
 		gone := sd.add(lot{title: "Cancelled print", category: paintings, status: domain.StatusCancelled})
+		sd.add(lot{title: "Unsold vase", status: domain.StatusClosed, endsIn: -10 * time.Minute, buyNow: 5000})
 
 		i64 := func(v int64) *int64 { return &v }
 		for _, tt := range []struct {
@@ -140,6 +141,8 @@ func TestSearchFilters(t *testing.T) {
 			{"currency", domain.SearchQuery{Currency: "USD"}, []int64{usd}},
 			{"ending within", domain.SearchQuery{EndingWithin: 15 * time.Minute}, []int64{usd, soon}},
 			{"buy it now until the first bid", domain.SearchQuery{BuyNow: true}, []int64{coin}},
+			{"buy it now of running lots only", domain.SearchQuery{BuyNow: true, Statuses: []domain.Status{domain.StatusOpen, domain.StatusClosed}}, []int64{coin}},
+			{"ending within, running lots only", domain.SearchQuery{EndingWithin: 15 * time.Minute, Statuses: []domain.Status{domain.StatusOpen, domain.StatusClosed}}, []int64{usd, soon}},
 			{"text and filters", domain.SearchQuery{Text: "coin", Currency: "EUR"}, []int64{coin, soon}},
 		} {
 			p, err := s.Search(context.Background(), tt.r)
@@ -164,6 +167,7 @@ func TestSearchFilters(t *testing.T) {
 			{"negative price", domain.SearchQuery{Currency: "EUR", MaxPrice: i64(-1)}, "max_price"},
 			{"min above max", domain.SearchQuery{Currency: "EUR", MinPrice: i64(10), MaxPrice: i64(5)}, "max_price"},
 			{"unknown status", domain.SearchQuery{Statuses: []domain.Status{"sold"}}, "status"},
+			{"ending within over ended lots", domain.SearchQuery{EndingWithin: time.Hour, Statuses: []domain.Status{domain.StatusClosed}}, "status"},
 			{"relevance without text", domain.SearchQuery{Sort: domain.SortRelevance}, "sort"},
 			{"limit", domain.SearchQuery{Limit: 101}, "limit"},
 			{"sale before the sales migration", domain.SearchQuery{SaleID: 1}, "sale"},
