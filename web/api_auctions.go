@@ -256,6 +256,11 @@ func (s *Server) handleAuctionList(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	return s.writeAuctionList(c, viewer, list)
+}
+
+// writeAuctionList answers with list as viewer sees it.
+func (s *Server) writeAuctionList(c *fiber.Ctx, viewer domain.User, list []domain.Auction) error {
 	now := s.now()
 	views, err := s.auctionViews(c.UserContext(), viewer, list, now)
 	if err != nil {

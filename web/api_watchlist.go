@@ -15,23 +15,14 @@ type watchState struct {
 }
 
 // handleWatch puts a lot on the user's watchlist (idempotent).
-func (s *Server) handleWatch(c *fiber.Ctx) error {
-	u, err := s.requireActor(c)
-	if err != nil {
-		return err
-	}
-	id, err := auctionID(c)
-	if err != nil {
-		return err
-	}
-	if _, err := s.deps.Watchlist.Watch(c.UserContext(), u, id); err != nil {
-		return err
-	}
-	return writeJSON(c, fiber.StatusOK, watchState{AuctionID: id, Watching: true})
-}
+func (s *Server) handleWatch(c *fiber.Ctx) error { return s.setWatching(c, true) }
 
 // handleUnwatch takes a lot off the user's watchlist (idempotent).
-func (s *Server) handleUnwatch(c *fiber.Ctx) error {
+func (s *Server) handleUnwatch(c *fiber.Ctx) error { return s.setWatching(c, false) }
+
+// setWatching watches or unwatches the lot of the :id parameter. A
+// suspended user may still unwatch.
+func (s *Server) setWatching(c *fiber.Ctx, watch bool) error {
 	u, err := s.requireUser(c)
 	if err != nil {
 		return err
@@ -40,10 +31,15 @@ func (s *Server) handleUnwatch(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.deps.Watchlist.Unwatch(c.UserContext(), u, id); err != nil {
+	if watch {
+		_, err = s.deps.Watchlist.Watch(c.UserContext(), u, id)
+	} else {
+		_, err = s.deps.Watchlist.Unwatch(c.UserContext(), u, id)
+	}
+	if err != nil {
 		return err
 	}
-	return writeJSON(c, fiber.StatusOK, watchState{AuctionID: id, Watching: false})
+	return writeJSON(c, fiber.StatusOK, watchState{AuctionID: id, Watching: watch})
 }
 
 // watchedAuctions returns the lots u watches, running ones ending soonest
@@ -70,12 +66,7 @@ func (s *Server) handleWatchlist(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	now := s.now()
-	views, err := s.auctionViews(c.UserContext(), u, list, now)
-	if err != nil {
-		return err
-	}
-	return writeJSON(c, fiber.StatusOK, auctionList{Auctions: views, ServerTime: now})
+	return s.writeAuctionList(c, u, list)
 }
 
 // watcherCount is the answer of GET /api/v1/auctions/{id}/watchers.
