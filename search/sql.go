@@ -97,14 +97,19 @@ func (s *Service) fetch(ctx context.Context, p *plan, phase uint8, n int) ([]res
 	var q query
 	from := "auctions a"
 	rank := "0"
+	var rankArgs []any // the rank's parameters come first: it is in the select list
 	if !p.text.empty() {
 		if s.pg {
-			// The tsquery is computed once, as a joined row, and used for
-			// both the match and the rank.
-			from = "to_tsquery('gavel', ?) tq, auction_search s JOIN auctions a ON a.id = s.auction_id"
-			q.args = append(q.args, p.text.tsquery())
-			q.add("s.document @@ tq")
-			rank = "ts_rank(s.document, tq)"
+			// to_tsquery(regconfig, text) is immutable: with constant
+			// arguments the planner folds it to a constant tsquery and
+			// estimates how many documents match from the column's
+			// statistics. (A tsquery computed in FROM would hide that and
+			// give a blind plan.)
+			from = "auction_search s JOIN auctions a ON a.id = s.auction_id"
+			tsq := p.text.tsquery()
+			q.add("s.document @@ to_tsquery('gavel', ?)", tsq)
+			rank = "ts_rank(s.document, to_tsquery('gavel', ?))"
+			rankArgs = []any{tsq}
 		} else {
 			from = "auction_fts JOIN auctions a ON a.id = auction_fts.rowid"
 			q.add("auction_fts MATCH ?", p.text.fts5())
@@ -178,7 +183,7 @@ func (s *Service) fetch(ctx context.Context, p *plan, phase uint8, n int) ([]res
 	}
 	b.WriteString("SELECT " + resultColumns + ", " + rank + " AS rank FROM " + from +
 		" LEFT JOIN users u ON u.id = a.leader_id WHERE " + strings.Join(q.where, " AND "))
-	args := q.args
+	args := append(rankArgs, q.args...)
 	if wrapped {
 		b.WriteString(") r")
 		order = strings.ReplaceAll(order, "a.", "r.")

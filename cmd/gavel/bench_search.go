@@ -19,6 +19,7 @@ func benchSearch(ctx context.Context, args []string, getenv func(string) string,
 	fs.SetOutput(stdout)
 	lots := fs.Int("lots", 1_000_000, "lots to seed")
 	iterations := fs.Int("iterations", 200, "timed queries per shape")
+	keep := fs.Bool("keep", false, "keep the seeded database and print its URL (to study query plans)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -33,7 +34,11 @@ func benchSearch(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
-	defer drop()
+	if *keep {
+		fmt.Fprintf(stdout, "database kept: %s\n", dbURL)
+	} else {
+		defer drop()
+	}
 	db, d, err := database.Open(ctx, dbURL, "")
 	if err != nil {
 		return err
