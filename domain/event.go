@@ -9,8 +9,8 @@ import (
 type EventType string
 
 // The event types. Auction events go to every watcher of the auction;
-// personal events (outbid, won, suspended, the watchlist's notices) only to
-// one user.
+// personal events (outbid, won, suspended, reinstated, bid_cancelled, the
+// watchlist's notices) only to one user.
 const (
 	EventSnapshot  EventType = "snapshot" // made by realtime nodes on connect, never stored
 	EventOpened    EventType = "opened"
@@ -21,7 +21,12 @@ const (
 	EventOutbid    EventType = "outbid"
 	EventWon       EventType = "won"
 	EventSuspended EventType = "suspended"
-	EventStats     EventType = "stats" // made by realtime nodes, never stored
+	// EventReinstated tells a user their suspension was lifted.
+	EventReinstated EventType = "reinstated"
+	// EventBidCancelled tells a bidder an admin struck one of their bids;
+	// Reason says why, BidID and BidAmount which bid.
+	EventBidCancelled EventType = "bid_cancelled"
+	EventStats        EventType = "stats" // made by realtime nodes, never stored
 
 	// Watchlist notices, to each watcher of a lot: ending_soon when the
 	// end comes within a reminder threshold (ThresholdSeconds), then
@@ -38,7 +43,7 @@ const (
 // Personal reports whether events of this type belong to one user.
 func (t EventType) Personal() bool {
 	switch t {
-	case EventOutbid, EventWon, EventSuspended,
+	case EventOutbid, EventWon, EventSuspended, EventReinstated, EventBidCancelled,
 		EventEndingSoon, EventWatchExtended, EventWatchClosed, EventWatchers:
 		return true
 	}
@@ -139,7 +144,7 @@ type Event struct {
 	PreviousEndsAt *time.Time `json:"previous_ends_at,omitempty"` // extended
 	Winner         string     `json:"winner,omitempty"`           // closed: alias; "" when unsold
 	WinnerID       int64      `json:"winner_id,omitempty"`        // won (personal) only
-	Reason         string     `json:"reason,omitempty"`           // cancelled, suspended
+	Reason         string     `json:"reason,omitempty"`           // cancelled, suspended, reinstated, bid_cancelled
 
 	// ThresholdSeconds is the reminder threshold an ending_soon event
 	// crossed (900 for "15 minutes before the end").

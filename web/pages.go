@@ -47,7 +47,8 @@ func (s *Server) routesPages() {
 		panic(err)
 	}
 	p := &pages{s: s, r: r}
-	s.htmlError, s.pages = p.renderError, p
+	s.pages = p
+	s.htmlError = p.renderError
 
 	s.app.Get("/static/*", r.handleStatic)
 	s.app.Get("/favicon.ico", func(c *fiber.Ctx) error {
@@ -85,6 +86,9 @@ func (p *pages) base(c *fiber.Ctx, title, nav string) page {
 		pg.User = &u
 	}
 	pg.Flash = p.pop(c, sessionFlashKey)
+	pg.VerifyNotice = p.verifyNotice(pg.User)
+	pg.Mail = p.s.deps.Notices != nil
+	pg.Self = requestPath(c)
 	return pg
 }
 

@@ -19,6 +19,7 @@ type adminData struct {
 	SuspendUserID int64
 	SuspendReason string
 	HasCategories bool // the category editor exists
+	CanReinstate  bool // the reinstatement form is wired (Deps.Reinstater)
 }
 
 // adminUser returns the administrator, or redirects an anonymous visitor to
@@ -53,6 +54,7 @@ func (p *pages) renderAdmin(c *fiber.Ctx, status int, d adminData) error {
 	if d.Audit, err = p.s.deps.Reader.Audit(ctx, adminAuditLimit); err != nil {
 		return err
 	}
+	d.CanReinstate = p.s.deps.Reinstater != nil
 	pg := p.base(c, "Admin monitor", "admin")
 	admin := domain.User{}
 	if pg.User != nil {

@@ -90,8 +90,9 @@ type Deps struct {
 	Checks   map[string]Checker // for /readyz, e.g. "database", "nats"
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
-
-	// Optional capabilities: a nil one's routes are not registered.
+	// Optional capabilities (deps_<thing>.go): nil leaves their routes out.
+	Notices    Notices
+	Reinstater Reinstater
 	Categories Categories // categories: tree, browse, admin edits
 	Search     Searcher   // /search and GET /api/v1/search
 	Watchlist  Watchlist  // watch buttons, /me/watching, watcher counts
@@ -132,12 +133,11 @@ type Server struct {
 	// loginLimit is keyed by client IP and email, bidLimit by user id.
 	loginLimit *limiter
 	bidLimit   *limiter
+	mailLimit  *limiter // per IP, verification and reset requests (api_notify.go)
+	pages      *pages   // set by routesPages
 	// htmlError renders error pages for non-API paths; the pages code sets
 	// it in routesPages. Nil means plain text.
 	htmlError htmlErrorRenderer
-	// pages is the HTML side, set by routesPages, for capabilities that
-	// add pages of their own.
-	pages *pages
 }
 
 // New builds the server for cfg.Role: RoleAPI serves the API, the pages and
@@ -197,6 +197,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if cfg.Role == RoleAPI || cfg.Role == RoleAll {
 		s.routesAPI()
 		s.routesPages()
+		s.routesNotify()
 		s.routesDiscovery()
 	}
 	if (cfg.Role == RoleRealtime || cfg.Role == RoleAll) && deps.Streams != nil {

@@ -49,12 +49,13 @@ func rules() []rule {
 				return (p.standard && !strings.Contains(firstElem(p.path), ".")) || under(module, "domain", p.path)
 			},
 		},
-		{"bidding does not import realtime or web", "./bidding/...", notUnder("realtime", "web", "category", "search", "watchlist")},
-		{"realtime does not import bidding or web", "./realtime/...", notUnder("bidding", "web", "category", "search", "watchlist")},
-		{"web does not import bidding or realtime", "./web/...", notUnder("bidding", "realtime", "category", "search", "watchlist")},
-		{"category imports no other capability", "./category/...", notUnder("bidding", "realtime", "web", "search", "watchlist")},
-		{"search imports no other capability", "./search/...", notUnder("bidding", "realtime", "web", "category", "watchlist")},
-		{"watchlist imports no other capability", "./watchlist/...", notUnder("bidding", "realtime", "web", "category", "search")},
+		{"bidding does not import realtime, web or notify", "./bidding/...", notUnder("realtime", "web", "notify", "category", "search", "watchlist")},
+		{"realtime does not import bidding, web or notify", "./realtime/...", notUnder("bidding", "web", "notify", "category", "search", "watchlist")},
+		{"web does not import bidding, realtime or notify", "./web/...", notUnder("bidding", "realtime", "notify", "category", "search", "watchlist")},
+		{"notify does not import bidding, realtime or web", "./notify/...", notUnder("bidding", "realtime", "web", "category", "search", "watchlist")},
+		{"category imports no other capability", "./category/...", notUnder("bidding", "realtime", "web", "notify", "search", "watchlist")},
+		{"search imports no other capability", "./search/...", notUnder("bidding", "realtime", "web", "notify", "category", "watchlist")},
+		{"watchlist imports no other capability", "./watchlist/...", notUnder("bidding", "realtime", "web", "notify", "category", "search")},
 		{
 			name:    "production code does not import test helpers",
 			pattern: "./...",
@@ -198,6 +199,11 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"./realtime/...", pkg{"example.com/gavel/webhooks", false}, false},
 		{"./web/...", pkg{"example.com/gavel/realtime", false}, true},
 		{"./web/...", pkg{"example.com/gavel/web", false}, false},
+		{"./web/...", pkg{"example.com/gavel/notify", false}, true},
+		{"./notify/...", pkg{"example.com/gavel/bidding", false}, true},
+		{"./notify/...", pkg{"example.com/gavel/web", false}, true},
+		{"./notify/...", pkg{"example.com/gavel/domain", false}, false},
+		{"./notify/...", pkg{"github.com/wneessen/go-mail", false}, false},
 		{"./...", pkg{"example.com/gavel/internal/testpg", false}, true},
 	}
 	for _, tt := range tests {
