@@ -5,36 +5,37 @@ import "time"
 // AuctionView is the public JSON resource of an auction, as a given viewer
 // may see it. The leader's identity is shown only to the seller and admins.
 type AuctionView struct {
-	ID          int64  `json:"id"`
-	SellerID    int64  `json:"seller_id"`
-	Title       string `json:"title"`
-	Description string `json:"description"`
-	Currency    string `json:"currency"`
-	// Category is filled by the web layer from the category tree; nil
-	// for an uncategorised lot.
-	Category         *CategoryRef `json:"category,omitempty"`
-	StartPrice       int64        `json:"start_price"`
-	BuyNowPrice      int64        `json:"buy_now_price,omitempty"` // only while available
-	Increment        int64        `json:"increment,omitempty"`
-	Status           Status       `json:"status"`
-	CurrentPrice     int64        `json:"current_price"`
-	MinNextBid       int64        `json:"min_next_bid"`
-	BidCount         int          `json:"bid_count"`
-	Leader           string       `json:"leader,omitempty"`
-	LeaderUser       *UserRef     `json:"leader_user,omitempty"`
-	ReserveMet       bool         `json:"reserve_met"`
-	HasReserve       bool         `json:"has_reserve"`
-	ReservePrice     int64        `json:"reserve_price,omitempty"` // seller and admins only
-	StartsAt         time.Time    `json:"starts_at"`
-	EndsAt           time.Time    `json:"ends_at"`
-	SoftCloseSeconds int          `json:"soft_close_seconds"`
-	Winner           string       `json:"winner,omitempty"`
-	ServerTime       time.Time    `json:"server_time"`
-	Seq              int64        `json:"seq"`
+	ID               int64      `json:"id"`
+	SellerID         int64      `json:"seller_id"`
+	Title            string     `json:"title"`
+	Description      string     `json:"description"`
+	Currency         string     `json:"currency"`
+	StartPrice       int64      `json:"start_price"`
+	BuyNowPrice      int64      `json:"buy_now_price,omitempty"` // only while available
+	Increment        int64      `json:"increment,omitempty"`
+	Status           Status     `json:"status"`
+	CurrentPrice     int64      `json:"current_price"`
+	MinNextBid       int64      `json:"min_next_bid"`
+	BidCount         int        `json:"bid_count"`
+	Leader           string     `json:"leader,omitempty"`
+	LeaderUser       *UserRef   `json:"leader_user,omitempty"`
+	ReserveMet       bool       `json:"reserve_met"`
+	HasReserve       bool       `json:"has_reserve"`
+	ReservePrice     int64      `json:"reserve_price,omitempty"` // seller and admins only
+	StartsAt         time.Time  `json:"starts_at"`
+	EndsAt           time.Time  `json:"ends_at"`
+	SoftCloseSeconds int        `json:"soft_close_seconds"`
+	Winner           string     `json:"winner,omitempty"`
+	ServerTime       time.Time  `json:"server_time"`
+	Seq              int64      `json:"seq"`
+	You              *ViewerRel `json:"you,omitempty"`
+
+	// Category is filled by the web layer from the category tree; nil for
+	// an uncategorised lot.
+	Category *CategoryRef `json:"category,omitempty"`
 	// Watchers is how many people watch the lot: filled by the web layer
 	// for the seller and admins only.
-	Watchers *int       `json:"watchers,omitempty"`
-	You      *ViewerRel `json:"you,omitempty"`
+	Watchers *int `json:"watchers,omitempty"`
 }
 
 // UserRef names a user to those allowed to know who they are.

@@ -79,16 +79,21 @@ func Run(ctx context.Context, db *gorm.DB, o Options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	svc := search.New(db, search.Options{Now: func() time.Time { return now }})
-	old := bidding.New(db, bidding.Options{})
+	pages := newPageCounter(db)
+	svc := search.New(pages.db, search.Options{Now: func() time.Time { return now }})
+	old := bidding.New(pages.db, bidding.Options{})
 	defer old.Close(ctx)
 	fmt.Fprintf(out, "\nload before the timed queries: %s; %d queries per shape, one at a time, after one warm-up pass\n\n", loadAvg(), o.Iterations)
-	fmt.Fprintln(out, "| shape | example | p50 | p99 | mean | lots per page | p99 ≤ target |")
-	fmt.Fprintln(out, "|---|---|---|---|---|---|---|")
+	fmt.Fprintln(out, "| shape | example | p50 | p99 | mean | lots per page | buffers (median) | p99 ≤ target |")
+	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|")
 	for _, sh := range shapes {
 		r, err := timeShape(ctx, svc, old, sh, o.Iterations)
 		if err != nil {
 			return fmt.Errorf("%s: %w", sh.name, err)
+		}
+		touched, err := pages.median(ctx, func(i int) error { _, err := runOnce(ctx, svc, old, sh, i); return err }, min(5, max(len(sh.queries), len(sh.baseline))))
+		if err != nil {
+			return fmt.Errorf("%s: pages: %w", sh.name, err)
 		}
 		var sum time.Duration
 		for _, d := range r.lat {
@@ -101,8 +106,8 @@ func Run(ctx context.Context, db *gorm.DB, o Options, out io.Writer) error {
 		if len(sh.baseline) > 0 {
 			ok = "(baseline)"
 		}
-		fmt.Fprintf(out, "| %s | %s | %s | %s | %s | %.1f | %s |\n", sh.name, sh.example, ms(r.pct(0.50)), ms(r.pct(0.99)),
-			ms(sum/time.Duration(len(r.lat))), float64(r.rows)/float64(len(r.lat)), ok)
+		fmt.Fprintf(out, "| %s | %s | %s | %s | %s | %.1f | %d | %s |\n", sh.name, sh.example, ms(r.pct(0.50)), ms(r.pct(0.99)),
+			ms(sum/time.Duration(len(r.lat))), float64(r.rows)/float64(len(r.lat)), touched, ok)
 	}
 	fmt.Fprintf(out, "\nload after: %s\n", loadAvg())
 	return nil
@@ -115,15 +120,7 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Micros
 func timeShape(ctx context.Context, svc *search.Service, old *bidding.Service, sh shape, iterations int) (result, error) {
 	r := result{shape: sh}
 	n := max(len(sh.queries), len(sh.baseline))
-	run := func(i int) (int, error) {
-		if len(sh.baseline) > 0 {
-			list, err := old.Auctions(ctx, domain.AuctionFilter{Status: []domain.Status{domain.StatusOpen, domain.StatusScheduled},
-				Query: sh.baseline[i%len(sh.baseline)], Limit: 50})
-			return len(list), err
-		}
-		p, err := svc.Search(ctx, sh.queries[i%len(sh.queries)])
-		return len(p.Auctions), err
-	}
+	run := func(i int) (int, error) { return runOnce(ctx, svc, old, sh, i) }
 	for i := range n {
 		if _, err := run(i); err != nil {
 			return r, err
@@ -140,6 +137,17 @@ func timeShape(ctx context.Context, svc *search.Service, old *bidding.Service, s
 	}
 	slices.Sort(r.lat)
 	return r, nil
+}
+
+// runOnce runs the shape's i-th query and returns how many lots it gave.
+func runOnce(ctx context.Context, svc *search.Service, old *bidding.Service, sh shape, i int) (int, error) {
+	if len(sh.baseline) > 0 {
+		list, err := old.Auctions(ctx, domain.AuctionFilter{Status: []domain.Status{domain.StatusOpen, domain.StatusScheduled},
+			Query: sh.baseline[i%len(sh.baseline)], Limit: 50})
+		return len(list), err
+	}
+	p, err := svc.Search(ctx, sh.queries[i%len(sh.queries)])
+	return len(p.Auctions), err
 }
 
 // frequency is how many lots a word's query matches.
