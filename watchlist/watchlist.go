@@ -94,9 +94,6 @@ func New(db *gorm.DB, out Outbox, snaps Snapshotter, opts Options) *Service {
 	return &Service{db: db, pg: db.Dialector.Name() == "postgres", out: out, snaps: snaps, opts: opts, log: opts.Logger}
 }
 
-// Thresholds returns the reminder thresholds, largest first.
-func (s *Service) Thresholds() []time.Duration { return slices.Clone(s.opts.Thresholds) }
-
 func (s *Service) now() time.Time { return s.opts.Now().UTC() }
 
 // watchLockSpace is the first key of the per-auction advisory locks that

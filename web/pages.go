@@ -81,7 +81,8 @@ func (s *Server) routesPages() {
 // base starts a page for the request: the viewer, a pending flash message
 // and the server clock.
 func (p *pages) base(c *fiber.Ctx, title, nav string) page {
-	pg := page{Title: title, Nav: nav, ServerTime: p.s.now(), HasSearch: p.s.deps.Search != nil, HasWatchlist: p.s.deps.Watchlist != nil}
+	pg := page{Title: title, Nav: nav, ServerTime: p.s.now()}
+	pg.HasSearch, pg.HasWatchlist = p.s.deps.Search != nil, p.s.deps.Watchlist != nil
 	if u, ok := p.s.currentUser(c); ok {
 		pg.User = &u
 	}
@@ -183,8 +184,9 @@ func (p *pages) renderError(c *fiber.Ctx, status int, message string) error {
 			heading = errorHeadings[http.StatusInternalServerError]
 		}
 	}
-	pg := page{Title: heading, Nav: "error", ServerTime: p.s.now(), HasSearch: p.s.deps.Search != nil,
-		HasWatchlist: p.s.deps.Watchlist != nil, Data: errorData{Status: status, Heading: heading, Message: message}}
+	pg := page{Title: heading, Nav: "error", ServerTime: p.s.now(),
+		Data: errorData{Status: status, Heading: heading, Message: message}}
+	pg.HasSearch, pg.HasWatchlist = p.s.deps.Search != nil, p.s.deps.Watchlist != nil
 	if u, ok := p.s.currentUser(c); ok {
 		pg.User = &u
 	}
