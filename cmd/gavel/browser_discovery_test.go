@@ -89,6 +89,7 @@ func TestBrowserDiscovery(t *testing.T) {
 	b.do("filter by category", 15*time.Second, chromedp.Click(chromedp.CSS("#search-submit")), chromedp.WaitVisible(chromedp.CSS("#auction-list")))
 	b.waitFor("only the painting", card(painting)+` !== null && `+card(print)+` === null && document.querySelectorAll('#auction-list .auction-card[data-auction-id]').length === 1`, results, 10*time.Second)
 	b.checkConsole("search")
+	b.checkBasicA11y("search results")
 	t.Logf("%s: step 2: filtered by category", sinceStart(start))
 
 	// 3. Watch a lot that ends in 70 s, from its page; the one-minute
@@ -129,6 +130,48 @@ func TestBrowserDiscovery(t *testing.T) {
 		t.Errorf("%d ending_soon events, want the one-minute reminder only", reminders)
 	}
 	b.checkConsole("watching")
+	b.checkBasicA11y("auction page")
+	for _, path := range []string{"/me/watching", "/categories", "/categories/art"} {
+		b.open(base+path, "main")
+		b.checkBasicA11y(path)
+	}
+}
+
+// checkBasicA11y fails the test for the accessibility faults a page can
+// have without any tool to find them: form controls without a label,
+// buttons and links without an accessible name, duplicate ids, images
+// without alt text, and aria-describedby pointing nowhere.
+func (b *tab) checkBasicA11y(step string) {
+	b.t.Helper()
+	got := b.str(`(function () {
+		var bad = [];
+		var name = function (el) { return (el.getAttribute('aria-label') || el.textContent || el.value || '').trim(); };
+		document.querySelectorAll('input, select, textarea').forEach(function (el) {
+			if (el.type === 'hidden' || el.type === 'submit') { return; }
+			var labelled = (el.id && document.querySelector('label[for="' + el.id + '"]')) || el.closest('label') || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby');
+			if (!labelled) { bad.push('unlabelled ' + el.tagName.toLowerCase() + '#' + el.id + '[name=' + el.name + ']'); }
+		});
+		document.querySelectorAll('button, a[href]').forEach(function (el) {
+			if (!name(el)) { bad.push('nameless ' + el.tagName.toLowerCase() + ' ' + el.outerHTML.slice(0, 80)); }
+		});
+		var ids = {};
+		document.querySelectorAll('[id]').forEach(function (el) {
+			if (ids[el.id]) { bad.push('duplicate id ' + el.id); }
+			ids[el.id] = true;
+		});
+		document.querySelectorAll('img:not([alt])').forEach(function (el) { bad.push('img without alt ' + el.src); });
+		document.querySelectorAll('[aria-describedby]').forEach(function (el) {
+			el.getAttribute('aria-describedby').split(/\s+/).forEach(function (id) {
+				if (id && !document.getElementById(id)) { bad.push(el.id + ' described by missing #' + id); }
+			});
+		});
+		if (!document.documentElement.lang) { bad.push('no lang'); }
+		if (document.querySelectorAll('h1').length !== 1) { bad.push(document.querySelectorAll('h1').length + ' h1 elements'); }
+		return bad.join('; ');
+	})()`)
+	if got != "" {
+		b.t.Errorf("%s: %s: accessibility: %s", b.name, step, got)
+	}
 }
 
 func userID(t *testing.T, n *node, email string) int64 {
