@@ -2,18 +2,18 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 
-	searchbench "github.com/gavel-auctions/gavel/internal/bench/search"
+	"github.com/gavel-auctions/gavel/internal/bench/benchkit"
+	"github.com/gavel-auctions/gavel/internal/bench/searchbench"
 	"github.com/gavel-auctions/gavel/internal/database"
 )
 
 // benchSearch is `gavel bench search`: it seeds a fresh database on the
 // PostgreSQL server of DATABASE_URL (or TEST_DATABASE_URL) with --lots
-// lots and times every query shape (internal/bench/search).
+// lots and times every query shape (internal/bench/searchbench).
 func benchSearch(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("bench search", flag.ContinueOnError)
 	fs.SetOutput(stdout)
@@ -23,29 +23,15 @@ func benchSearch(ctx context.Context, args []string, getenv func(string) string,
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	admin := getenv("DATABASE_URL")
-	if admin == "" {
-		admin = getenv("TEST_DATABASE_URL")
-	}
-	if admin == "" {
-		return errors.New("bench search needs PostgreSQL: set DATABASE_URL or TEST_DATABASE_URL (make bench starts a throwaway cluster)")
-	}
-	dbURL, drop, err := freshDatabase(ctx, admin)
+	fresh, err := benchkit.OpenFresh(ctx, getenv, "bench search", "make bench-search")
 	if err != nil {
 		return err
 	}
 	if *keep {
-		fmt.Fprintf(stdout, "database kept: %s\n", dbURL)
+		fmt.Fprintf(stdout, "database kept: %s\n", fresh.URL)
+		defer database.Close(fresh.DB)
 	} else {
-		defer drop()
+		defer fresh.Close()
 	}
-	db, d, err := database.Open(ctx, dbURL, "")
-	if err != nil {
-		return err
-	}
-	defer database.Close(db)
-	if err := database.Migrate(ctx, db, d); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	return searchbench.Run(ctx, db, searchbench.Options{Lots: *lots, Iterations: *iterations}, stdout)
+	return searchbench.Run(ctx, fresh.DB, searchbench.Options{Lots: *lots, Iterations: *iterations}, stdout)
 }
