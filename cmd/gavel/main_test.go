@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -237,5 +238,11 @@ func TestHealthcheck(t *testing.T) {
 	}
 }
 
-// TestMain stops the throwaway PostgreSQL cluster the tests may start.
-func TestMain(m *testing.M) { testpg.Main(m) }
+// TestMain stops the throwaway PostgreSQL cluster the tests may start. In
+// a node process that a test started, it runs the node instead.
+func TestMain(m *testing.M) {
+	if os.Getenv(childNodeEnv) == "1" {
+		runChildNode()
+	}
+	testpg.Main(m)
+}

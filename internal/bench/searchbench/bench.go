@@ -14,6 +14,7 @@ import (
 
 	"github.com/gavel-auctions/gavel/bidding"
 	"github.com/gavel-auctions/gavel/domain"
+	"github.com/gavel-auctions/gavel/internal/bench/benchkit"
 	"github.com/gavel-auctions/gavel/search"
 )
 
@@ -64,8 +65,8 @@ func Run(ctx context.Context, db *gorm.DB, o Options, out io.Writer) error {
 	db.Raw("SHOW server_version").Scan(&pgVersion)
 	host, _ := os.Hostname()
 	fmt.Fprintf(out, "## Search\n\nmachine: %s, %d CPUs, %s, PostgreSQL %s; load before seeding: %s\n\n",
-		host, runtime.NumCPU(), runtime.Version(), pgVersion, loadAvg())
-	progress := func(s string) { fmt.Fprintf(out, "- %s (load %s)\n", s, loadAvg()) }
+		host, runtime.NumCPU(), runtime.Version(), pgVersion, benchkit.LoadAvg())
+	progress := func(s string) { fmt.Fprintf(out, "- %s (load %s)\n", s, benchkit.LoadAvg()) }
 	if err := seed(ctx, db, o.Lots, now, progress); err != nil {
 		return err
 	}
@@ -83,7 +84,7 @@ func Run(ctx context.Context, db *gorm.DB, o Options, out io.Writer) error {
 	svc := search.New(pages.db, search.Options{Now: func() time.Time { return now }})
 	old := bidding.New(pages.db, bidding.Options{})
 	defer old.Close(ctx)
-	fmt.Fprintf(out, "\nload before the timed queries: %s; %d queries per shape, one at a time, after one warm-up pass\n\n", loadAvg(), o.Iterations)
+	fmt.Fprintf(out, "\nload before the timed queries: %s; %d queries per shape, one at a time, after one warm-up pass\n\n", benchkit.LoadAvg(), o.Iterations)
 	fmt.Fprintln(out, "| shape | example | p50 | p99 | mean | lots per page | buffers (median) | p99 ≤ target |")
 	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|")
 	for _, sh := range shapes {
@@ -109,7 +110,7 @@ func Run(ctx context.Context, db *gorm.DB, o Options, out io.Writer) error {
 		fmt.Fprintf(out, "| %s | %s | %s | %s | %s | %.1f | %d | %s |\n", sh.name, sh.example, ms(r.pct(0.50)), ms(r.pct(0.99)),
 			ms(sum/time.Duration(len(r.lat))), float64(r.rows)/float64(len(r.lat)), touched, ok)
 	}
-	fmt.Fprintf(out, "\nload after: %s\n", loadAvg())
+	fmt.Fprintf(out, "\nload after: %s\n", benchkit.LoadAvg())
 	return nil
 }
 
@@ -294,17 +295,4 @@ func deepCursors(ctx context.Context, db *gorm.DB, now time.Time, qs []domain.Se
 		out = append(out, q)
 	}
 	return out, nil
-}
-
-// loadAvg is the machine's load average, for the report.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }
