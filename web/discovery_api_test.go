@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -186,6 +187,30 @@ func TestSearchAPI(t *testing.T) {
 	r := e.do(req{method: "GET", path: "/api/v1/search?q=x"})
 	if r.status != http.StatusInternalServerError || strings.Contains(string(r.body), "10.0.0.9") {
 		t.Errorf("internal failure: %d %s", r.status, r.body)
+	}
+}
+
+// TestLongSearchOverTheWire sends searches too long for the server's
+// request buffer (4 KB of request line and headers) over a real socket:
+// the answer is a 4xx that says what to shorten, never a 500 or a reset.
+func TestLongSearchOverTheWire(t *testing.T) {
+	t.Parallel()
+	e, _ := newDiscoveryEnv(t)
+	base := e.listen()
+	for name, q := range map[string]string{
+		"10,000 characters":         strings.Repeat("x", 10_000),
+		"500 characters of Chinese": url.QueryEscape(strings.Repeat("時計", 250)),
+	} {
+		for _, path := range []string{"/api/v1/search?q=", "/search?q="} {
+			res, err := http.Get(base + path + q)
+			if err != nil {
+				t.Fatalf("%s, %s: %v", name, path, err)
+			}
+			r := readResp(t, res)
+			if r.status != http.StatusRequestHeaderFieldsTooLarge || !strings.Contains(string(r.body), "shorten the search") {
+				t.Errorf("%s, %s: %d %.300s", name, path, r.status, r.body)
+			}
+		}
 	}
 }
 
