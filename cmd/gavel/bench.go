@@ -17,7 +17,7 @@ const benchUsage = `Usage: gavel bench storm [--bidders N] [--duration D] [--auc
        gavel bench sse [--conns N] [--nodes K] [--clients C] [--bids M] [--heartbeat D]
                        [--short-heartbeat D] [--idle D] [--skip-floor]   (see gavel bench sse -h)
        gavel bench notify [--notices N] [--bidders N] [--duration D] [--workers N]
-       gavel bench search [--lots N] [--iterations N] [--keep]
+       gavel bench search [--lots N] [--iterations N] [--keep | --seeded URL]
 
 Load generators whose results docs/BENCHMARKS.md records; make bench runs
 them against a durable throwaway PostgreSQL (TEST_DATABASE_URL).

@@ -13,15 +13,27 @@ import (
 
 // benchSearch is `gavel bench search`: it seeds a fresh database on the
 // PostgreSQL server of DATABASE_URL (or TEST_DATABASE_URL) with --lots
-// lots and times every query shape (internal/bench/searchbench).
+// lots and times every query shape (internal/bench/searchbench). With
+// --seeded it times the queries on a database an earlier --keep run left.
 func benchSearch(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("bench search", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	lots := fs.Int("lots", 1_000_000, "lots to seed")
 	iterations := fs.Int("iterations", 200, "timed queries per shape")
-	keep := fs.Bool("keep", false, "keep the seeded database and print its URL (to study query plans)")
+	keep := fs.Bool("keep", false, "keep the seeded database and print its URL (to study query plans, or for --seeded)")
+	seeded := fs.String("seeded", "", "URL of a database an earlier --keep run seeded: time the queries on it without seeding")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	o := searchbench.Options{Lots: *lots, Iterations: *iterations}
+	if *seeded != "" {
+		db, _, err := database.Open(ctx, *seeded, "")
+		if err != nil {
+			return err
+		}
+		defer database.Close(db)
+		o.Seeded = true
+		return searchbench.Run(ctx, db, o, stdout)
 	}
 	fresh, err := benchkit.OpenFresh(ctx, getenv, "bench search", "make bench-search")
 	if err != nil {
@@ -33,5 +45,5 @@ func benchSearch(ctx context.Context, args []string, getenv func(string) string,
 	} else {
 		defer fresh.Close()
 	}
-	return searchbench.Run(ctx, fresh.DB, searchbench.Options{Lots: *lots, Iterations: *iterations}, stdout)
+	return searchbench.Run(ctx, fresh.DB, o, stdout)
 }

@@ -23,6 +23,9 @@ type Options struct {
 	Lots       int // lots to seed
 	Iterations int // timed queries per shape
 	Target     time.Duration
+	// Seeded times the queries on a database an earlier run seeded and
+	// kept, without seeding it again.
+	Seeded bool
 }
 
 // shape is one kind of query, timed over a pool of parameter sets.
@@ -34,18 +37,21 @@ type shape struct {
 	baseline []string
 }
 
-// result is one shape's timings.
+// result is one shape's timings: wall times, and the server's CPU time
+// per query (empty when it cannot be read).
 type result struct {
 	shape
 	lat  []time.Duration
+	cpu  []time.Duration
 	rows int
 }
 
-func (r result) pct(p float64) time.Duration {
-	if len(r.lat) == 0 {
+// pct is the p-quantile of sorted durations.
+func pct(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
 		return 0
 	}
-	return r.lat[min(len(r.lat)-1, int(p*float64(len(r.lat))))]
+	return ds[min(len(ds)-1, int(p*float64(len(ds))))]
 }
 
 // Run seeds db (migrated, empty) with o.Lots lots and times every query
@@ -67,7 +73,24 @@ func Run(ctx context.Context, db *gorm.DB, o Options, out io.Writer) error {
 	fmt.Fprintf(out, "## Search\n\nmachine: %s, %d CPUs, %s, PostgreSQL %s; load before seeding: %s\n\n",
 		host, runtime.NumCPU(), runtime.Version(), pgVersion, benchkit.LoadAvg())
 	progress := func(s string) { fmt.Fprintf(out, "- %s (load %s)\n", s, benchkit.LoadAvg()) }
-	if err := seed(ctx, db, o.Lots, now, progress); err != nil {
+	if o.Seeded {
+		var n int64
+		if err := db.Raw("SELECT count(*) FROM auctions").Scan(&n).Error; err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("the database has no lots: seed it first (gavel bench search --keep)")
+		}
+		o.Lots = int(n)
+		// The lots were seeded relative to their run's clock, which the
+		// seed's seller records: search as of then, so that the same lots
+		// are running.
+		if err := db.Raw("SELECT created_at FROM users WHERE email = ?", benchSeller).Scan(&now).Error; err != nil {
+			return err
+		}
+		now = now.UTC()
+		progress(fmt.Sprintf("reusing %d seeded lots", n))
+	} else if err := seed(ctx, db, o.Lots, now, progress); err != nil {
 		return err
 	}
 	var tableSize, docSize, ginSize string
@@ -84,11 +107,19 @@ func Run(ctx context.Context, db *gorm.DB, o Options, out io.Writer) error {
 	svc := search.New(pages.db, search.Options{Now: func() time.Time { return now }})
 	old := bidding.New(pages.db, bidding.Options{})
 	defer old.Close(ctx)
-	fmt.Fprintf(out, "\nload before the timed queries: %s; %d queries per shape, one at a time, after one warm-up pass\n\n", benchkit.LoadAvg(), o.Iterations)
-	fmt.Fprintln(out, "| shape | example | p50 | p99 | mean | lots per page | buffers (median) | p99 ≤ target |")
-	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|")
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	cpu := newCPUMeter(ctx, sqlDB)
+	fmt.Fprintf(out, "\nload before the timed queries: %s; %d queries per shape, one at a time on one connection, after one warm-up pass\n\n", benchkit.LoadAvg(), o.Iterations)
+	if !cpu.ok {
+		fmt.Fprintln(out, "(the server's CPU time per query cannot be read here: the server is not on this machine)")
+	}
+	fmt.Fprintln(out, "| shape | example | p50 | p99 | mean | server CPU p50 | server CPU p99 | lots per page | buffers (median) | p99 ≤ target (wall / CPU) |")
+	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|---|---|")
 	for _, sh := range shapes {
-		r, err := timeShape(ctx, svc, old, sh, o.Iterations)
+		r, err := timeShape(ctx, svc, old, cpu, sh, o.Iterations)
 		if err != nil {
 			return fmt.Errorf("%s: %w", sh.name, err)
 		}
@@ -100,15 +131,25 @@ func Run(ctx context.Context, db *gorm.DB, o Options, out io.Writer) error {
 		for _, d := range r.lat {
 			sum += d
 		}
-		ok := "yes"
-		if r.pct(0.99) > o.Target {
-			ok = "**no**"
+		verdict := func(ds []time.Duration) string {
+			switch {
+			case len(ds) == 0:
+				return "n/a"
+			case pct(ds, 0.99) > o.Target:
+				return "**no**"
+			}
+			return "yes"
 		}
+		ok := verdict(r.lat) + " / " + verdict(r.cpu)
 		if len(sh.baseline) > 0 {
 			ok = "(baseline)"
 		}
-		fmt.Fprintf(out, "| %s | %s | %s | %s | %s | %.1f | %d | %s |\n", sh.name, sh.example, ms(r.pct(0.50)), ms(r.pct(0.99)),
-			ms(sum/time.Duration(len(r.lat))), float64(r.rows)/float64(len(r.lat)), touched, ok)
+		cpu50, cpu99 := "n/a", "n/a"
+		if len(r.cpu) > 0 {
+			cpu50, cpu99 = ms(pct(r.cpu, 0.50)), ms(pct(r.cpu, 0.99))
+		}
+		fmt.Fprintf(out, "| %s | %s | %s | %s | %s | %s | %s | %.1f | %d | %s |\n", sh.name, sh.example, ms(pct(r.lat, 0.50)), ms(pct(r.lat, 0.99)),
+			ms(sum/time.Duration(len(r.lat))), cpu50, cpu99, float64(r.rows)/float64(len(r.lat)), touched, ok)
 	}
 	fmt.Fprintf(out, "\nload after: %s\n", benchkit.LoadAvg())
 	return nil
@@ -118,7 +159,7 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Micros
 
 // timeShape runs one warm-up pass over the shape's pool, then times
 // iterations queries.
-func timeShape(ctx context.Context, svc *search.Service, old *bidding.Service, sh shape, iterations int) (result, error) {
+func timeShape(ctx context.Context, svc *search.Service, old *bidding.Service, cpu *cpuMeter, sh shape, iterations int) (result, error) {
 	r := result{shape: sh}
 	n := max(len(sh.queries), len(sh.baseline))
 	run := func(i int) (int, error) { return runOnce(ctx, svc, old, sh, i) }
@@ -128,15 +169,29 @@ func timeShape(ctx context.Context, svc *search.Service, old *bidding.Service, s
 		}
 	}
 	for i := range iterations {
-		t := time.Now()
-		rows, err := run(i)
+		var rows int
+		var wall time.Duration
+		ran, err := cpu.measure(func() error {
+			t := time.Now()
+			var err error
+			rows, err = run(i)
+			wall = time.Since(t)
+			return err
+		})
 		if err != nil {
 			return r, err
 		}
-		r.lat = append(r.lat, time.Since(t))
+		r.lat = append(r.lat, wall)
+		if cpu.ok {
+			r.cpu = append(r.cpu, ran)
+		}
 		r.rows += rows
 	}
 	slices.Sort(r.lat)
+	slices.Sort(r.cpu)
+	if len(r.cpu) != len(r.lat) {
+		r.cpu = nil // the meter stopped part-way
+	}
 	return r, nil
 }
 
