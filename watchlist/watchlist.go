@@ -50,6 +50,10 @@ type Options struct {
 	// still go out (after an outage of every scheduler); default 1 h.
 	Lookback time.Duration
 	Logger   *slog.Logger
+	// candidates bounds the watched lots one tick considers in each of
+	// its two scans (running lots near their end, lots that ended
+	// lately); default 5000. Tests make it small.
+	candidates int
 }
 
 // DefaultThresholds are the reminders before the end: 15 minutes and 1.
@@ -90,6 +94,9 @@ func New(db *gorm.DB, out Outbox, snaps Snapshotter, opts Options) *Service {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.candidates <= 0 {
+		opts.candidates = 5000
 	}
 	return &Service{db: db, pg: db.Dialector.Name() == "postgres", out: out, snaps: snaps, opts: opts, log: opts.Logger}
 }

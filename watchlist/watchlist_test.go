@@ -299,3 +299,27 @@ func (o slowOutbox) Transact(ctx context.Context, fn func(tx *gorm.DB) ([]domain
 		return evs, err
 	})
 }
+
+// TestClosedNoticesPastTheLimit: when more watched lots end than one tick
+// considers, the later ones still get their closing notice: lots already
+// told are not considered again.
+func TestClosedNoticesPastTheLimit(t *testing.T) {
+	t.Parallel()
+	dialects(t, func(t *testing.T, db *gorm.DB) {
+		e := newEnv(t, db, Options{candidates: 2})
+		seller, ann := e.user(), e.user()
+		for i := range 3 {
+			a := e.lot(seller, time.Duration(i+1)*time.Hour)
+			e.watch(ann, a.ID)
+			if _, err := e.bid.CancelAuction(context.Background(), seller, a.ID, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range 3 {
+			e.tick()
+		}
+		if got := e.reminders(ann); !slices.Equal(got, []string{"watch_closed", "watch_closed", "watch_closed"}) {
+			t.Errorf("closing notices: %v, want three", got)
+		}
+	})
+}
