@@ -92,6 +92,23 @@ func TestBrowserDiscovery(t *testing.T) {
 	b.checkBasicA11y("search results")
 	t.Logf("%s: step 2: filtered by category", sinceStart(start))
 
+	// The seller follows the painting's watcher count on My listings while
+	// the bidder watches it from its card in the results.
+	sam := b.newProfile("seller", 1280, 900)
+	sam.open(base+"/login?next=/me/listings", "#login-form")
+	sam.fill("email", "sam@example.com")
+	sam.fill("password", "sam-password")
+	sam.do("log in", 15*time.Second, chromedp.Click(chromedp.CSS("#login-submit")), chromedp.WaitVisible(chromedp.CSS("#conn-status")))
+	sam.waitLive()
+	watchers := `document.querySelector('[data-watchers-for="` + strconv.FormatInt(painting.ID, 10) + `"]')`
+	sam.waitFor("no watchers yet", watchers+` !== null && `+watchers+`.textContent.trim() === '0'`, `document.body.innerText.slice(0, 400)`, 10*time.Second)
+	b.do("watch from the card", 10*time.Second, chromedp.Click(chromedp.CSS(`#auction-list .auction-card[data-auction-id="`+strconv.FormatInt(painting.ID, 10)+`"] .watch-button`)))
+	b.waitFor("the card's button says watching", card(painting)+`.querySelector('.watch-button').dataset.watching === 'true'`,
+		card(painting)+`.outerHTML`, 10*time.Second)
+	sam.waitFor("the seller sees one watcher, live", watchers+`.textContent.trim() === '1'`, watchers+`.outerHTML`, 10*time.Second)
+	sam.checkConsole("my listings")
+	t.Logf("%s: step 2: watched from a card; the seller's count moved live", sinceStart(start))
+
 	// 3. Watch a lot that ends in 70 s, from its page; the one-minute
 	// reminder arrives as a toast about ten seconds later.
 	soon := list("Pocket watch", "Silver hunter case.", "pocket-watches", 70*time.Second)
