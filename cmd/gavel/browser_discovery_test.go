@@ -16,7 +16,7 @@ import (
 // search finds a lot by a word of its description, the category filter
 // narrows the results, and watching a lot that ends in 70 s brings the
 // one-minute reminder (the default GAVEL_REMINDERS, a real threshold
-// crossing) as a toast.
+// crossing) as a toast, and its closing notice as a toast on another page.
 func TestBrowserDiscovery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a real-browser test of about half a minute")
@@ -148,6 +148,19 @@ func TestBrowserDiscovery(t *testing.T) {
 	}
 	b.checkConsole("watching")
 	b.checkBasicA11y("auction page")
+
+	// 4. On another page, the closing notice arrives as a toast when the
+	// watched lot ends (unsold: nobody bid).
+	b.open(base+"/me/watching", "#auction-list")
+	b.waitLive()
+	b.waitFor("closing notice toast",
+		`!document.getElementById('toast').hidden && /Pocket watch/.test(document.querySelector('#toast .toast-text').textContent) && /has ended without selling/.test(document.querySelector('#toast .toast-text').textContent)`,
+		`document.getElementById('toast').outerHTML`, 90*time.Second)
+	if at := time.Since(listed); at < 69*time.Second {
+		t.Errorf("the closing notice came %v after listing, before the lot's end", at)
+	}
+	t.Logf("%s: step 4: closing notice toast on /me/watching, %v after listing", sinceStart(start), time.Since(listed).Round(100*time.Millisecond))
+	b.checkConsole("closing notice")
 	for _, path := range []string{"/me/watching", "/categories", "/categories/art"} {
 		b.open(base+path, "main")
 		b.checkBasicA11y(path)
