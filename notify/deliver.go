@@ -112,6 +112,10 @@ func (s *Service) worker(ctx context.Context, gate *outage) {
 // of a double send to one message. It returns the connection to reuse.
 func (s *Service) deliver(ctx context.Context, conn Conn, rows []noticeRow, gate *outage) Conn {
 	for i, row := range rows {
+		if !s.yieldToBids(ctx) {
+			s.releaseUnsent(rows[i:])
+			return conn
+		}
 		m, err := s.outgoing(ctx, row)
 		if err != nil {
 			s.settle(ctx, row, err)
@@ -138,6 +142,29 @@ func (s *Service) deliver(ctx context.Context, conn Conn, rows []noticeRow, gate
 		s.settle(ctx, row, err)
 	}
 	return conn
+}
+
+// yieldToBids waits BusyPause while bids are being judged on this node,
+// and reports false if ctx ended meanwhile. Mail can wait a second; a bid
+// in the last seconds of a lot cannot.
+func (s *Service) yieldToBids(ctx context.Context) bool {
+	if s.cfg.Busy == nil || !s.cfg.Busy() {
+		return ctx.Err() == nil
+	}
+	s.paused.Add(1)
+	return sleep(ctx, s.cfg.BusyPause)
+}
+
+// releaseUnsent gives back notices a stopping worker will not try, so
+// another node sends them now rather than after the lease.
+func (s *Service) releaseUnsent(rows []noticeRow) {
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	if err := s.st.release(context.Background(), ids); err != nil {
+		s.log.Warn("cannot give back unsent notices; their lease will expire", "notices", len(ids), "err", err)
+	}
 }
 
 // down puts back notices that could not be tried because the server is

@@ -236,6 +236,15 @@ func (s *store) retryLater(ctx context.Context, id int64, next time.Time, reason
 	return s.db.WithContext(ctx).Exec(q+" WHERE id = ?", next, truncate(reason, 500), id).Error
 }
 
+// release gives back claimed notices that were not tried (the node is
+// stopping), at once rather than when their lease ends.
+func (s *store) release(ctx context.Context, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return s.db.WithContext(ctx).Exec("UPDATE notifications SET lease_until = NULL, attempts = attempts - 1 WHERE id IN ?", ids).Error
+}
+
 // saveMail keeps a message in the development mailbox; a message already
 // there (the same Message-ID, sent again after a crash) stays once.
 func (s *store) saveMail(ctx context.Context, r mailboxRow) error {
