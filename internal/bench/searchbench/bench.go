@@ -112,7 +112,7 @@ func Run(ctx context.Context, db *gorm.DB, o Options, out io.Writer) error {
 		return err
 	}
 	cpu := newCPUMeter(ctx, sqlDB)
-	fmt.Fprintf(out, "\nload before the timed queries: %s; %d queries per shape, one at a time on one connection, after one warm-up pass\n\n", benchkit.LoadAvg(), o.Iterations)
+	fmt.Fprintf(out, "\nload before the timed queries: %s; %d queries per shape, one at a time on one connection with parallel query off, after one warm-up pass\n\n", benchkit.LoadAvg(), o.Iterations)
 	if !cpu.ok {
 		fmt.Fprintln(out, "(the server's CPU time per query cannot be read here: the server is not on this machine)")
 	}

@@ -23,13 +23,18 @@ type cpuMeter struct {
 }
 
 // newCPUMeter limits db's pool to one connection, so that every query runs
-// on the backend it measures.
+// on the backend it measures, and turns off parallel query on it: a
+// parallel worker is a process of its own whose CPU time the meter would
+// not see (a phrase search with one worker read as a third of its cost).
 func newCPUMeter(ctx context.Context, db *sql.DB) *cpuMeter {
 	db.SetMaxOpenConns(1)
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
 	m := &cpuMeter{}
+	if _, err := db.ExecContext(ctx, "SET max_parallel_workers_per_gather = 0"); err != nil {
+		return m
+	}
 	if err := db.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&m.pid); err != nil {
 		return m
 	}
