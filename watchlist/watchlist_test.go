@@ -288,14 +288,15 @@ func (f *failAfter) Transact(ctx context.Context, fn func(tx *gorm.DB) ([]domain
 	return f.Outbox.Transact(ctx, fn)
 }
 
-// slowOutbox holds each transaction open a moment after fn ran, so racing
-// nodes overlap inside it.
+// slowOutbox holds each transaction open a while after fn ran, so racing
+// nodes overlap inside it even when a loaded machine spreads their starts
+// (at 5 ms, a node that sent without locking the notice's row passed).
 type slowOutbox struct{ Outbox }
 
 func (o slowOutbox) Transact(ctx context.Context, fn func(tx *gorm.DB) ([]domain.Event, error)) error {
 	return o.Outbox.Transact(ctx, func(tx *gorm.DB) ([]domain.Event, error) {
 		evs, err := fn(tx)
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(60 * time.Millisecond)
 		return evs, err
 	})
 }
