@@ -116,6 +116,14 @@ func (s *Service) deliver(ctx context.Context, conn Conn, rows []noticeRow, gate
 			s.releaseUnsent(rows[i:])
 			return conn
 		}
+		if !s.leaseHolds(row) {
+			// A slow batch outlived its lease: another worker may have
+			// claimed the rest already, and sending them here would send
+			// them twice. Give back those still ours.
+			s.log.Warn("notice lease ran out before sending; the rest of the batch goes back", "notices", len(rows)-i)
+			s.releaseUnsent(rows[i:])
+			return conn
+		}
 		m, err := s.outgoing(ctx, row)
 		if err != nil {
 			s.settle(ctx, row, err)
@@ -155,15 +163,20 @@ func (s *Service) yieldToBids(ctx context.Context) bool {
 	return sleep(ctx, s.cfg.BusyPause)
 }
 
+// leaseHolds reports whether a claimed notice is still safely this
+// worker's: its lease has more than a quarter of its length left, which
+// covers one send and the clocks of two nodes drifting apart.
+func (s *Service) leaseHolds(r noticeRow) bool {
+	return r.LeaseUntil == nil || s.now().Before(r.LeaseUntil.Add(-s.cfg.Lease/4))
+}
+
 // releaseUnsent gives back notices a stopping worker will not try, so
 // another node sends them now rather than after the lease.
 func (s *Service) releaseUnsent(rows []noticeRow) {
-	ids := make([]int64, len(rows))
-	for i, r := range rows {
-		ids[i] = r.ID
-	}
-	if err := s.st.release(context.Background(), ids); err != nil {
-		s.log.Warn("cannot give back unsent notices; their lease will expire", "notices", len(ids), "err", err)
+	for _, r := range rows {
+		if err := s.st.release(context.Background(), r); err != nil {
+			s.log.Warn("cannot give back an unsent notice; its lease will expire", "notice", r.ID, "err", err)
+		}
 	}
 }
 
