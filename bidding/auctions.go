@@ -48,7 +48,7 @@ func (s *Service) CreateAuction(ctx context.Context, seller domain.User, in doma
 		row := auctionToRow(a)
 		row.ID = 0
 		if err := tx.Create(&row).Error; err != nil {
-			return err
+			return categoryError(err)
 		}
 		a.ID = row.ID
 		if a.Status != domain.StatusOpen {
@@ -90,7 +90,7 @@ func (s *Service) UpdateAuction(ctx context.Context, actor domain.User, id int64
 		next.UpdatedAt = now
 		row := auctionToRow(next)
 		if err := tx.Model(&auctionRow{}).Where("id = ?", id).Select("*").Omit("id", "seller_id", "created_at").Updates(&row).Error; err != nil {
-			return err
+			return categoryError(err)
 		}
 		out = next
 		// Watchers redraw from the full state every event carries.
@@ -111,6 +111,16 @@ func (s *Service) listingFees(ctx context.Context, sellerID int64, currency stri
 		return given, nil
 	}
 	return s.opts.DefaultFees(ctx, sellerID, currency)
+}
+
+// categoryError turns the one foreign key a listing's write can break, its
+// category (deleted since the caller looked it up), into a message for the
+// seller.
+func categoryError(err error) error {
+	if foreignKeyViolation(err) {
+		return domain.Invalid("category", "That category no longer exists; choose another.")
+	}
+	return err
 }
 
 // Transact runs fn in one transaction and appends the events it returns to

@@ -36,6 +36,7 @@ type auctionRow struct {
 	Title               string
 	Description         string
 	Currency            string
+	CategoryID          *int64
 	StartPrice          int64
 	ReservePrice        int64
 	BuyNowPrice         int64
@@ -74,6 +75,9 @@ func (r auctionRow) toDomain() domain.Auction {
 		a.LeaderID = *r.LeaderID
 	}
 	a.Fees = domain.DecodeFees(r.Fees)
+	if r.CategoryID != nil {
+		a.CategoryID = *r.CategoryID
+	}
 	return a
 }
 
@@ -92,6 +96,10 @@ func auctionToRow(a domain.Auction) auctionRow {
 		r.LeaderID = &id
 	}
 	r.Fees = domain.EncodeFees(a.Fees)
+	if a.CategoryID != 0 {
+		id := a.CategoryID
+		r.CategoryID = &id
+	}
 	return r
 }
 

@@ -28,6 +28,7 @@ type Auction struct {
 	Title       string
 	Description string
 	Currency    string
+	CategoryID  int64 // 0: uncategorised
 
 	StartPrice   int64
 	ReservePrice int64 // 0: no reserve
@@ -85,6 +86,9 @@ type AuctionInput struct {
 	SoftCloseSeconds *int // nil: DefaultSoftCloseSeconds
 	// Fees nil: the seller's defaults on create, unchanged on edit.
 	Fees *Fees
+	// CategoryID is the lot's category: nil keeps the current one on an
+	// edit (none on a new listing), 0 clears it.
+	CategoryID *int64
 }
 
 // AuctionFilter selects auctions for listings.
@@ -93,6 +97,7 @@ type AuctionFilter struct {
 	SellerID int64    // 0: any
 	BidderID int64    // 0: any; else auctions this user has bid on
 	Query    string   // case-insensitive substring of the title
+	IDs      []int64  // empty: any; else only these auctions
 	Limit    int      // 0: a sensible default
 }
 

@@ -380,6 +380,9 @@ func NewAuction(sellerID int64, in AuctionInput, now time.Time) (Auction, error)
 		a.Status = StatusScheduled
 	}
 	a.OriginalEndsAt = a.EndsAt
+	if in.CategoryID != nil {
+		a.CategoryID = *in.CategoryID
+	}
 	return a, nil
 }
 
@@ -406,6 +409,9 @@ func Edit(a Auction, in AuctionInput, now time.Time) (Auction, error) {
 	next.ID, next.Seq, next.CreatedAt = a.ID, a.Seq, a.CreatedAt
 	if in.Fees == nil {
 		next.Fees = a.Fees
+	}
+	if in.CategoryID == nil {
+		next.CategoryID = a.CategoryID
 	}
 	return next, nil
 }
@@ -473,6 +479,9 @@ func ValidateAuctionInput(in AuctionInput, now time.Time) error {
 		for k, m := range ValidateFees(in.Fees.Normalize()) {
 			fields[k] = m
 		}
+	}
+	if in.CategoryID != nil && *in.CategoryID < 0 {
+		fields["category"] = "Choose a category from the list."
 	}
 	if in.SoftCloseSeconds != nil && (*in.SoftCloseSeconds < 0 || *in.SoftCloseSeconds > MaxSoftCloseSecond) {
 		fields["soft_close_seconds"] = "Soft close must be between 0 (hard close) and 3600 seconds."
