@@ -94,7 +94,7 @@ const pgSettingsName = "gavel:postgres-settings"
 // Migrate can open a pool like it.
 type pgSettings struct{ cfg *pgx.ConnConfig }
 
-func (pgSettings) Name() string               { return pgSettingsName }
+func (pgSettings) Name() string              { return pgSettingsName }
 func (pgSettings) Initialize(*gorm.DB) error { return nil }
 
 // untimed is the configuration without the session timeouts.
