@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
 
@@ -295,6 +296,10 @@ func commitPipe(ctx context.Context, pipe *pgPipe) error {
 	pipe.queue(&stmtCommit, nil, nil)
 	tag, err := pipe.send(ctx)
 	if err != nil {
+		if _, answered := errors.AsType[*pgconn.PgError](err); !answered {
+			// The server never answered: the COMMIT may have run.
+			return fmt.Errorf("%w: %w", errCommitUnknown, err)
+		}
 		return err
 	}
 	if tag.String() != "COMMIT" {

@@ -106,13 +106,37 @@ func (s *Service) transition(ctx context.Context, id int64, fn transitionFunc) (
 	return changed && err == nil, err
 }
 
+// sweepChunk bounds the rows one retention statement deletes, so each stays
+// well inside the statement timeout however large the backlog.
+const sweepChunk = 5000
+
 // sweep trims what is past retention: published events and idempotency
 // keys. Unpublished events are never deleted.
 func (s *Service) sweep(ctx context.Context) error {
 	cutoff := s.now().Add(-s.opts.Retention)
-	db := s.db.WithContext(ctx)
-	if err := db.Exec("DELETE FROM events WHERE published_at IS NOT NULL AND created_at < ?", cutoff).Error; err != nil {
+	if err := s.deleteChunks(ctx, "events", "published_at IS NOT NULL AND created_at < ?", cutoff); err != nil {
 		return err
 	}
-	return db.Exec("DELETE FROM idempotency_keys WHERE created_at < ?", cutoff).Error
+	return s.deleteChunks(ctx, "idempotency_keys", "created_at < ?", cutoff)
+}
+
+// deleteChunks deletes the rows of table matching where, sweepChunk at a
+// time, until none is left.
+func (s *Service) deleteChunks(ctx context.Context, table, where string, args ...any) error {
+	key := "id"
+	if table == "idempotency_keys" {
+		// Its key is (user_id, key); ctid names a row on PostgreSQL and
+		// rowid on SQLite.
+		key = "ctid"
+		if !s.pg {
+			key = "rowid"
+		}
+	}
+	q := "DELETE FROM " + table + " WHERE " + key + " IN (SELECT " + key + " FROM " + table + " WHERE " + where + " LIMIT ?)"
+	for {
+		res := s.db.WithContext(ctx).Exec(q, append(args, sweepChunk)...)
+		if res.Error != nil || res.RowsAffected < sweepChunk {
+			return res.Error
+		}
+	}
 }
