@@ -239,13 +239,21 @@ func TestRelayLogsRecoveryOnlyWhenPublishing(t *testing.T) {
 	e.ns.WaitForShutdown()
 	e.bids(a, 3)
 	waitLog(t, &logs, "relay cannot publish")
-	// The rounds keep failing; none of them may claim recovery. Let the
-	// events go out through nothing: the outbox stays full, and an idle
-	// round (another relay's turn, nothing pending) must not count.
+	// Another node's relay takes the turn (and fails too): this relay's
+	// rounds now end without an error, having done nothing, which must not
+	// count as recovery.
+	hold := func(holder, expiry string) {
+		t.Helper()
+		if err := e.s.db.Exec("UPDATE relay_lease SET holder = ?, expires_at = "+expiry+" WHERE id = 1", holder).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	hold("another-node", "now() + interval '1 hour'")
 	time.Sleep(500 * time.Millisecond)
 	if strings.Contains(logs.String(), "relay publishing again") {
 		t.Fatalf("recovery logged while NATS is down:\n%s", logs.String())
 	}
+	hold("another-node", "now()")
 	e.startNATS(port)
 	waitLog(t, &logs, "relay publishing again")
 	e.checkStream()
