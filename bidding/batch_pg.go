@@ -159,6 +159,9 @@ func (s *Service) batchTxPG(ctx context.Context, c *pgx.Conn, batch []*bidCall, 
 	if _, err := pipe.send(ctx); err != nil {
 		return nil, err
 	}
+	if s.stallBatch != nil {
+		s.stallBatch()
+	}
 
 	now := s.now()
 	p := applyBatch(batch, auctions, st, now)

@@ -70,6 +70,10 @@ type Service struct {
 	committed chan struct{}
 
 	users *ttlcache.Cache[int64, domain.User] // nil unless Options.UserCacheTTL
+
+	// stallBatch, if set, runs in a PostgreSQL batch transaction once its
+	// auctions are locked: tests pause a node there.
+	stallBatch func()
 }
 
 // New returns a Service on db (already migrated).
