@@ -1,0 +1,95 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/gavel-auctions/gavel/domain"
+)
+
+// DefaultDependencyTimeout bounds how long a request waits for the
+// database and the other dependencies before it answers 503.
+const DefaultDependencyTimeout = 5 * time.Second
+
+// errStarting answers every request but the probes while the node starts.
+var errStarting = &domain.Error{
+	Code:    domain.CodeUnavailable,
+	Message: "Gavel is starting up; nothing was lost. Please try again in a few seconds.",
+	Extra:   map[string]any{retryAfterExtra: 2},
+}
+
+// errTimedOut answers a request that ran out of its time bound with an
+// error no store translated.
+var errTimedOut = &domain.Error{
+	Code:    domain.CodeUnavailable,
+	Message: "The server took too long to answer; nothing was lost. Please try again in a few seconds.",
+	Extra:   map[string]any{retryAfterExtra: 2},
+}
+
+// startupGate refuses requests until Deps.Startup reports the node ready:
+// before its database is migrated and its event stream exists, a request
+// would fail half-way. The probes and metrics pass (they skip sessions
+// too), so an orchestrator sees /readyz say what is still missing.
+func (s *Server) startupGate(c *fiber.Ctx) error {
+	if s.deps.Startup == nil || skipSession(c.Path()) {
+		return c.Next()
+	}
+	if err := s.deps.Startup(); err != nil {
+		return errStarting
+	}
+	return c.Next()
+}
+
+// bounded gives every request a deadline of Config.DependencyTimeout, so
+// no request waits longer than that on a database or a queue that is
+// down, paused or overloaded: what it was waiting for fails, and the
+// client gets a 503 it can retry. A stream's deadline covers only its set-up
+// (its session and user); the stream itself is served past the handler.
+func (s *Server) bounded(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.DependencyTimeout)
+	defer cancel()
+	c.SetUserContext(ctx)
+	return c.Next()
+}
+
+// timedOut reports an error caused by a request's deadline that no store
+// translated into a domain error.
+func timedOut(err error) bool {
+	if _, ok := errors.AsType[*domain.Error](err); ok {
+		return false
+	}
+	return errors.Is(err, context.DeadlineExceeded)
+}
+
+// writeStreamRetry answers a stream that cannot be set up now (a
+// dependency is down, the node is full or restarting). EventSource gives
+// up for good after any answer but 200 text/event-stream, so this is a
+// 200 stream holding only a retry delay, with jitter so that the clients of
+// a node that failed do not come back all at once, and a comment saying
+// why; then the connection closes and the browser reconnects by itself.
+func writeStreamRetry(c *fiber.Ctx, p problem) error {
+	base := p.retryAfter
+	if base <= 0 {
+		base = defaultRetryUnavailable
+	}
+	retry := base/2 + rand.N(base)
+	var b strings.Builder
+	b.WriteString("retry: ")
+	b.WriteString(strconv.FormatInt(retry.Milliseconds(), 10))
+	b.WriteString("\n: ")
+	// A comment is one line; a message never holds a line break, but make
+	// sure of it.
+	b.WriteString(strings.NewReplacer("\r", " ", "\n", " ").Replace(p.detail))
+	b.WriteString("\n\n")
+	c.Set(fiber.HeaderContentType, "text/event-stream")
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderRetryAfter, strconv.FormatInt(retryAfterSeconds(retry), 10))
+	c.Context().SetConnectionClose()
+	return c.Status(fiber.StatusOK).SendString(b.String())
+}
