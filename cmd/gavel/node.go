@@ -22,6 +22,7 @@ import (
 	"github.com/gavel-auctions/gavel/internal/config"
 	"github.com/gavel-auctions/gavel/internal/database"
 	"github.com/gavel-auctions/gavel/internal/natsserver"
+	"github.com/gavel-auctions/gavel/internal/outage"
 	"github.com/gavel-auctions/gavel/internal/sessionstore"
 	"github.com/gavel-auctions/gavel/realtime"
 	"github.com/gavel-auctions/gavel/web"
@@ -30,33 +31,47 @@ import (
 // node is one running gavel process: its pools, background jobs and HTTP
 // server. Tests start several in one process.
 type node struct {
-	cfg  config.Config
-	log  *slog.Logger
-	db   *gorm.DB
-	ns   *server.Server // embedded NATS, when NATS_URL is empty
-	nc   *nats.Conn
-	svc  *bidding.Service
-	hub  *realtime.Hub
-	srv  *web.Server
-	ln   net.Listener
-	stop context.CancelFunc // ends relay, scheduler, hub and store jobs
-	jobs sync.WaitGroup
+	cfg     config.Config
+	log     *slog.Logger
+	up      *startup // what the node still waits for
+	db      *gorm.DB
+	dialect database.Dialect
+	ns      *server.Server // embedded NATS, when NATS_URL is empty
+	nc      *nats.Conn
+	svc     *bidding.Service
+	hub     *realtime.Hub
+	srv     *web.Server
+	ln      net.Listener
+	stop    context.CancelFunc // ends relay, scheduler, hub and store jobs
+	jobs    sync.WaitGroup
 }
 
 // nodeOption adjusts what config.Config does not cover, for benchmarks
 // and tests.
 type nodeOption func(*web.Config)
 
-// startNode opens everything cfg names and starts serving. It returns once
-// the listener is bound.
-func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...nodeOption) (n *node, err error) {
-	n = &node{cfg: cfg, log: log}
+// startNode binds cfg.Addr, opens everything cfg names, serves at once
+// (until its dependencies are ready, the probes answer and every other
+// route answers 503), waits for the database and NATS, retrying, then
+// starts the background jobs. It returns once the node is ready, or with
+// the first error that waiting cannot cure.
+func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...nodeOption) (*node, error) {
+	n := &node{cfg: cfg, log: log, up: newStartup(outage.Database, outage.NATS)}
+	started := false
 	defer func() {
-		if err != nil {
+		if !started {
 			n.close()
 		}
 	}()
-	n.db, err = openDatabase(ctx, cfg, log)
+	// The port first: a busy one is the commonest start-up error, and it
+	// needs no dependency to report.
+	var err error
+	n.ln, err = net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("GAVEL_ADDR %s: %w", cfg.Addr, err)
+	}
+	n.db, n.dialect, err = database.Open(ctx, cfg.DatabaseURL, cfg.DataDir, database.WithLogger(log),
+		database.WithTimeouts(database.TimeoutsFor(cfg.DependencyTimeout)), database.Lazy())
 	if err != nil {
 		return nil, err
 	}
@@ -87,46 +102,25 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 	// those reads off the database under load. The price: a logout or
 	// suspension on another node takes up to that long to show here (bids
 	// re-check suspension in their own transaction).
-	n.svc = bidding.New(n.db, bidding.Options{Logger: log, UserCacheTTL: time.Second})
+	n.svc = bidding.New(n.db, bidding.Options{Logger: log, UserCacheTTL: time.Second, BatchTimeout: cfg.DependencyTimeout})
 
 	store := sessionstore.New(n.db, sessionstore.WithLogger(log), sessionstore.WithReadCache(time.Second, 100_000))
-	n.run(func() { store.RunCleanup(jobCtx, 5*time.Minute) })
 	sessions := scs.New()
 	sessions.Store = store
 	sessions.Lifetime = 7 * 24 * time.Hour
 
 	deps := web.Deps{
 		Accounts: n.svc, Bidder: n.svc, Reader: n.svc, Sessions: sessions, Registry: reg, Logger: log,
-		Checks: map[string]web.Checker{
-			"database": func(ctx context.Context) error { return database.Ping(ctx, n.db) },
-			"nats": func(context.Context) error {
-				if s := n.nc.Status(); s != nats.CONNECTED {
-					return fmt.Errorf("nats is %s", s)
-				}
-				return nil
-			},
-		},
-	}
-	if cfg.Role.ServesAPI() {
-		ensureCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		_, err = natsserver.EnsureStream(ensureCtx, js, cfg.NATSReplicas)
-		cancel()
-		if err != nil {
-			return nil, err
-		}
-		relay := bidding.NewRelay(n.svc, js, bidding.RelayOptions{})
-		n.run(func() { _ = relay.Run(jobCtx) })
-		n.run(func() { _ = n.svc.RunScheduler(jobCtx) })
+		Checks: n.checks(), Startup: n.up.Ready,
 	}
 	if cfg.Role.ServesStreams() {
 		n.hub, err = realtime.New(realtime.Config{Node: cfg.NodeName, Heartbeat: cfg.Heartbeat}, n.nc, n.svc, log, reg)
 		if err != nil {
 			return nil, err
 		}
-		n.run(func() { _ = n.hub.Run(jobCtx) })
 		deps.Streams = n.hub
 	}
-	wcfg := web.Config{Role: web.Role(cfg.Role), CookieSecure: cfg.CookieSecure}
+	wcfg := web.Config{Role: web.Role(cfg.Role), CookieSecure: cfg.CookieSecure, DependencyTimeout: cfg.DependencyTimeout}
 	for _, o := range opts {
 		o(&wcfg)
 	}
@@ -134,20 +128,30 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 	if err != nil {
 		return nil, err
 	}
+	n.serve()
+
+	if err := n.awaitDatabase(ctx); err != nil {
+		return nil, err
+	}
+	if err := n.awaitNATS(ctx, js); err != nil {
+		return nil, err
+	}
+	n.run(func() { store.RunCleanup(jobCtx, 5*time.Minute) })
+	if cfg.Role.ServesAPI() {
+		relay := bidding.NewRelay(n.svc, js, bidding.RelayOptions{Name: relayName(cfg.NodeName), DBTimeout: cfg.DependencyTimeout})
+		n.run(func() { _ = relay.Run(jobCtx) })
+		n.run(func() { _ = n.svc.RunScheduler(jobCtx) })
+	}
+	if n.hub != nil {
+		n.run(func() { _ = n.hub.Run(jobCtx) })
+	}
 	if cfg.Role.ServesAPI() && demoEnabled(ctx, cfg, n.svc) {
 		if err := startDemo(ctx, n, jobCtx); err != nil {
 			return nil, err
 		}
 	}
-	n.ln, err = net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("GAVEL_ADDR %s: %w", cfg.Addr, err)
-	}
-	go func() {
-		if err := n.srv.App().Listener(n.ln); err != nil {
-			log.Error("http server stopped", "err", err)
-		}
-	}()
+	n.up.done()
+	started = true
 	return n, nil
 }
 
@@ -200,6 +204,10 @@ func (n *node) close() {
 	if n.stop != nil {
 		n.stop()
 		n.jobs.Wait()
+	}
+	if n.srv != nil {
+		// Closes the listener too; a no-op after shutdown's.
+		_ = n.srv.App().ShutdownWithTimeout(time.Second)
 	}
 	if n.ln != nil {
 		_ = n.ln.Close()

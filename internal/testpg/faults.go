@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -180,4 +181,26 @@ func (c *Cluster) Restart(ctx context.Context, mode string) error {
 		return err
 	}
 	return c.Start(ctx)
+}
+
+// OwnCluster starts a cluster for tb alone (one it may stop, pause or
+// kill, unlike the shared one), stopped when tb ends. Without PostgreSQL
+// binaries it skips tb, or fails it in CI.
+func OwnCluster(tb testing.TB, o ClusterOptions) *Cluster {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := StartCluster(ctx, o)
+	if errors.Is(err, ErrNoPostgres) {
+		missingPostgres(tb, inCI())
+	}
+	if err != nil {
+		tb.Fatalf("testpg: start PostgreSQL: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := c.Stop(); err != nil {
+			tb.Errorf("testpg: stop cluster: %v", err)
+		}
+	})
+	return c
 }
