@@ -20,9 +20,18 @@ func (s *Service) RunScheduler(ctx context.Context) error {
 	t := time.NewTicker(schedulerTick)
 	defer t.Stop()
 	lastSweep := time.Time{}
+	var failingSince time.Time
 	for {
-		if _, err := s.Tick(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn("scheduler tick failed", "err", err)
+		_, err := s.Tick(ctx)
+		switch {
+		case ctx.Err() != nil:
+		case err != nil && failingSince.IsZero():
+			// Once per outage, not five times a second.
+			failingSince = time.Now()
+			s.log.Warn("scheduler tick failed; auctions open and close late until it recovers", "err", err)
+		case err == nil && !failingSince.IsZero():
+			s.log.Info("scheduler running again", "after", time.Since(failingSince).Round(time.Millisecond))
+			failingSince = time.Time{}
 		}
 		if now := s.now(); now.Sub(lastSweep) > time.Minute {
 			lastSweep = now

@@ -195,7 +195,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 			slog.Any("err", err))
 	case p.code == domain.CodeUnavailable:
 		// Expected under load or during a dependency outage: not a bug.
-		s.log.Warn("request refused", slog.String("route", c.Route().Path), slog.Any("err", err))
+		s.refusals.log(s.log, c.Route().Path, err)
 	}
 	// Errors raised outside the middleware chain (oversize body) skip the
 	// security middleware, so set the headers here as well.

@@ -3,9 +3,11 @@ package web
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -92,4 +94,31 @@ func writeStreamRetry(c *fiber.Ctx, p problem) error {
 	c.Set(fiber.HeaderRetryAfter, strconv.FormatInt(retryAfterSeconds(retry), 10))
 	c.Context().SetConnectionClose()
 	return c.Status(fiber.StatusOK).SendString(b.String())
+}
+
+// refusalLogEvery spaces the log lines about requests refused with 503: in
+// an outage every request is refused, and one line a second per node says
+// as much as thousands.
+const refusalLogEvery = time.Second
+
+// refusalLog logs 503 refusals at most once per refusalLogEvery, with how
+// many it left out.
+type refusalLog struct {
+	mu      sync.Mutex
+	last    time.Time
+	skipped int
+}
+
+func (r *refusalLog) log(log *slog.Logger, route string, err error) {
+	r.mu.Lock()
+	now := time.Now()
+	if now.Sub(r.last) < refusalLogEvery {
+		r.skipped++
+		r.mu.Unlock()
+		return
+	}
+	skipped := r.skipped
+	r.last, r.skipped = now, 0
+	r.mu.Unlock()
+	log.Warn("request refused", slog.String("route", route), slog.Any("err", err), slog.Int("also_refused", skipped))
 }

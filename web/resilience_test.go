@@ -58,7 +58,9 @@ func (f *flakyStore) DeleteCtx(ctx context.Context, token string) error {
 	return f.mem.Delete(token)
 }
 
-func (f *flakyStore) Find(token string) ([]byte, bool, error) { return f.FindCtx(context.Background(), token) }
+func (f *flakyStore) Find(token string) ([]byte, bool, error) {
+	return f.FindCtx(context.Background(), token)
+}
 func (f *flakyStore) Commit(token string, b []byte, expiry time.Time) error {
 	return f.CommitCtx(context.Background(), token, b, expiry)
 }

@@ -96,7 +96,7 @@ type Deps struct {
 	Checks   map[string]Checker // for /readyz, e.g. "database", "nats"
 	// Startup, if set, reports whether the node has finished starting
 	// (nil error); until then every route but the probes answers 503.
-	Startup func() error
+	Startup  func() error
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
 }
@@ -139,6 +139,7 @@ type Server struct {
 	// htmlError renders error pages for non-API paths; the pages code sets
 	// it in routesPages. Nil means plain text.
 	htmlError htmlErrorRenderer
+	refusals  refusalLog
 }
 
 // New builds the server for cfg.Role: RoleAPI serves the API, the pages and

@@ -24,6 +24,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/gavel-auctions/gavel/internal/outage"
 	"github.com/gavel-auctions/gavel/migrations"
 )
 
@@ -141,14 +142,31 @@ func gormLogger(log *slog.Logger) logger.Interface {
 	if log == nil {
 		return logger.Discard
 	}
-	return logger.NewSlogLogger(log, logger.Config{
+	return quietOutages{logger.NewSlogLogger(log, logger.Config{
 		SlowThreshold:             500 * time.Millisecond,
 		LogLevel:                  logger.Warn,
 		IgnoreRecordNotFoundError: true,
 		// Log SQL with placeholders, never with values: values include
 		// password hashes and session data.
 		ParameterizedQueries: true,
-	})
+	})}
+}
+
+// quietOutages keeps GORM from logging, as an error, every statement that
+// fails because the database is down: in an outage that is every
+// statement, many a second. Whoever gets the error decides how to report
+// it (a 503, a job that logs when it starts and stops failing).
+type quietOutages struct{ logger.Interface }
+
+func (q quietOutages) LogMode(l logger.LogLevel) logger.Interface {
+	return quietOutages{q.Interface.LogMode(l)}
+}
+
+func (q quietOutages) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
+	if _, ok := errors.AsType[*outage.Error](err); ok {
+		return
+	}
+	q.Interface.Trace(ctx, begin, fc, err)
 }
 
 func openPostgres(databaseURL string, t Timeouts, cfg *gorm.Config) (*gorm.DB, error) {
