@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gavel-auctions/gavel/domain"
 )
@@ -34,18 +35,37 @@ var errTimedOut = &domain.Error{
 	Extra:   map[string]any{retryAfterExtra: 2},
 }
 
-// startupGate refuses requests until Deps.Startup reports the node ready:
-// before its database is migrated and its event stream exists, a request
-// would fail half-way. The probes and metrics pass (they skip sessions
-// too), so an orchestrator sees /readyz say what is still missing.
-func (s *Server) startupGate(c *fiber.Ctx) error {
-	if s.deps.Startup == nil || skipSession(c.Path()) {
-		return c.Next()
+// NewStarting builds the server a node runs while it waits for its
+// database and NATS: the probes (/readyz runs checks, which say what is
+// still missing) and the metrics, and a 503 with Retry-After for every
+// other route (streams: a retry), so an orchestrator and a browser both
+// know to come back. The node then shuts it down and serves its real
+// server on the same listener.
+func NewStarting(cfg Config, checks map[string]Checker, log *slog.Logger, reg *prometheus.Registry) (*Server, error) {
+	cfg = cfg.withDefaults()
+	if log == nil {
+		log = slog.Default()
 	}
-	if err := s.deps.Startup(); err != nil {
-		return errStarting
+	if reg == nil {
+		reg = prometheus.NewRegistry()
 	}
-	return c.Next()
+	metrics, err := newHTTPMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, deps: Deps{Checks: checks, Logger: log, Registry: reg}, log: log,
+		now: func() time.Time { return cfg.Now().UTC() }, metrics: metrics}
+	s.app = fiber.New(fiber.Config{
+		Immutable:             true,
+		ErrorHandler:          s.handleError,
+		ReadTimeout:           readTimeout,
+		IdleTimeout:           idleTimeout,
+		DisableStartupMessage: true,
+	})
+	s.app.Use(s.securityHeaders, s.observe, s.recoverPanics)
+	s.routesOps()
+	s.app.Use(func(*fiber.Ctx) error { return errStarting })
+	return s, nil
 }
 
 // bounded gives every request a deadline of Config.DependencyTimeout, so

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"log/slog"
+
 	"github.com/alexedwards/scs/v2/memstore"
 
 	"github.com/gavel-auctions/gavel/domain"
@@ -162,35 +164,33 @@ func TestRequestWaitIsBounded(t *testing.T) {
 	}
 }
 
-// TestStartupGate: while the node starts, every route but the probes
+// TestStartingServer: while the node starts, every route but the probes
 // answers 503 (streams: a retry), and /readyz names what is missing.
-func TestStartupGate(t *testing.T) {
+func TestStartingServer(t *testing.T) {
 	t.Parallel()
-	var started atomic.Bool
-	e := newEnv(t, func(_ *Config, d *Deps) {
-		d.Startup = func() error {
-			if started.Load() {
-				return nil
-			}
-			return errors.New("migrating the database")
-		}
-		d.Checks = map[string]Checker{"database": func(context.Context) error {
-			if started.Load() {
-				return nil
-			}
-			return errors.New("migrating")
-		}}
-	})
-	e.do(req{method: "GET", path: "/api/v1/auctions"}).wantProblem(t, http.StatusServiceUnavailable, domain.CodeUnavailable)
-	e.do(req{method: "GET", path: "/"}).wantStatus(t, http.StatusServiceUnavailable)
+	logs := &syncBuffer{}
+	srv, err := NewStarting(Config{}, map[string]Checker{
+		"database": func(context.Context) error { return errors.New("migrating") },
+		"nats":     func(context.Context) error { return nil },
+	}, slog.New(slog.NewTextHandler(logs, nil)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &testEnv{t: t, srv: srv, logs: logs}
+	r := e.do(req{method: "GET", path: "/api/v1/auctions"})
+	r.wantProblem(t, http.StatusServiceUnavailable, domain.CodeUnavailable)
+	if r.header.Get("Retry-After") != "2" {
+		t.Errorf("Retry-After = %q", r.header.Get("Retry-After"))
+	}
+	e.do(req{method: "POST", path: "/login", body: "email=a"}).wantStatus(t, http.StatusServiceUnavailable)
 	if r := e.do(req{method: "GET", path: "/stream/me"}); r.status != http.StatusOK || !streamRetryBody.Match(r.body) {
 		t.Errorf("stream while starting: %d %q", r.status, r.body)
 	}
 	e.do(req{method: "GET", path: "/healthz"}).wantStatus(t, http.StatusOK)
-	e.do(req{method: "GET", path: "/readyz"}).wantStatus(t, http.StatusServiceUnavailable)
-	started.Store(true)
-	e.do(req{method: "GET", path: "/api/v1/auctions"}).wantStatus(t, http.StatusOK)
-	e.do(req{method: "GET", path: "/readyz"}).wantStatus(t, http.StatusOK)
+	m := e.do(req{method: "GET", path: "/readyz"}).wantStatus(t, http.StatusServiceUnavailable).json(t)
+	if failed, _ := m["failed"].(map[string]any); failed["database"] != "unavailable" || failed["nats"] != nil {
+		t.Errorf("readyz = %v", m)
+	}
 }
 
 // TestReadyzNamesOnlyTheDependency: the public answer says which

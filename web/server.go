@@ -94,11 +94,11 @@ type Deps struct {
 	Streams  Streams
 	Sessions *scs.SessionManager
 	Checks   map[string]Checker // for /readyz, e.g. "database", "nats"
-	// Startup, if set, reports whether the node has finished starting
-	// (nil error); until then every route but the probes answers 503.
-	Startup  func() error
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
+	// Optional capabilities (deps_<thing>.go): nil leaves their routes out.
+	Notices    Notices
+	Reinstater Reinstater
 }
 
 // check reports the dependencies role needs but deps lacks.
@@ -136,6 +136,8 @@ type Server struct {
 	// loginLimit is keyed by client IP and email, bidLimit by user id.
 	loginLimit *limiter
 	bidLimit   *limiter
+	mailLimit  *limiter // per IP, verification and reset requests (api_notify.go)
+	pages      *pages   // set by routesPages
 	// htmlError renders error pages for non-API paths; the pages code sets
 	// it in routesPages. Nil means plain text.
 	htmlError htmlErrorRenderer
@@ -193,13 +195,14 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	// Order: headers first so every answer has them; observe then sees the
 	// final status of everything inside it (it runs the error adapter);
 	// cross-site requests are refused before the session store is read.
-	s.app.Use(s.securityHeaders, s.observe, s.recoverPanics, s.crossOrigin, s.startupGate, s.bounded, s.sessions)
+	s.app.Use(s.securityHeaders, s.observe, s.recoverPanics, s.crossOrigin, s.bounded, s.sessions)
 
 	s.routesOps()
 	if cfg.Role == RoleAPI || cfg.Role == RoleAll {
 		s.routesAPI()
 		s.routesHealth()
 		s.routesPages()
+		s.routesNotify()
 	}
 	if (cfg.Role == RoleRealtime || cfg.Role == RoleAll) && deps.Streams != nil {
 		s.routesStreams()

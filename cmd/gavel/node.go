@@ -22,7 +22,6 @@ import (
 	"github.com/gavel-auctions/gavel/internal/config"
 	"github.com/gavel-auctions/gavel/internal/database"
 	"github.com/gavel-auctions/gavel/internal/natsserver"
-	"github.com/gavel-auctions/gavel/internal/outage"
 	"github.com/gavel-auctions/gavel/internal/sessionstore"
 	"github.com/gavel-auctions/gavel/realtime"
 	"github.com/gavel-auctions/gavel/web"
@@ -31,32 +30,32 @@ import (
 // node is one running gavel process: its pools, background jobs and HTTP
 // server. Tests start several in one process.
 type node struct {
-	cfg     config.Config
-	log     *slog.Logger
-	up      *startup // what the node still waits for
-	db      *gorm.DB
-	dialect database.Dialect
-	ns      *server.Server // embedded NATS, when NATS_URL is empty
-	nc      *nats.Conn
-	svc     *bidding.Service
-	hub     *realtime.Hub
-	srv     *web.Server
-	ln      net.Listener
-	stop    context.CancelFunc // ends relay, scheduler, hub and store jobs
-	jobs    sync.WaitGroup
+	cfg  config.Config
+	log  *slog.Logger
+	up   *startup // what the node still waits for (wire_startup.go)
+	boot *web.Server
+	mux  *handoff
+	db   *gorm.DB
+	ns   *server.Server // embedded NATS, when NATS_URL is empty
+	nc   *nats.Conn
+	svc  *bidding.Service
+	hub  *realtime.Hub
+	srv  *web.Server
+	ln   net.Listener
+	stop context.CancelFunc // ends relay, scheduler, hub and store jobs
+	jobs sync.WaitGroup
 }
 
 // nodeOption adjusts what config.Config does not cover, for benchmarks
 // and tests.
 type nodeOption func(*web.Config)
 
-// startNode binds cfg.Addr, opens everything cfg names, serves at once
-// (until its dependencies are ready, the probes answer and every other
-// route answers 503), waits for the database and NATS, retrying, then
-// starts the background jobs. It returns once the node is ready, or with
-// the first error that waiting cannot cure.
+// startNode binds cfg.Addr, opens everything cfg names, waits for the
+// database and NATS (retrying; meanwhile the probes answer and every other
+// request gets a 503), then starts the jobs and serves. It returns once
+// the node is ready, or with the first error waiting cannot cure.
 func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...nodeOption) (*node, error) {
-	n := &node{cfg: cfg, log: log, up: newStartup(outage.Database, outage.NATS)}
+	n := &node{cfg: cfg, log: log}
 	started := false
 	defer func() {
 		if !started {
@@ -65,16 +64,14 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 	}()
 	// The port first: a busy one is the commonest start-up error, and it
 	// needs no dependency to report.
-	var err error
-	n.ln, err = net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("GAVEL_ADDR %s: %w", cfg.Addr, err)
+	if err := n.listen(); err != nil {
+		return nil, err
 	}
-	n.db, n.dialect, err = database.Open(ctx, cfg.DatabaseURL, cfg.DataDir, database.WithLogger(log),
-		database.WithTimeouts(database.TimeoutsFor(cfg.DependencyTimeout)), database.Lazy())
+	db, err := openDatabaseLazy(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
+	n.db = db
 	natsDesc := "embedded (in-process, JetStream in " + filepath.Join(cfg.DataDir, "nats") + ")"
 	if cfg.NATSURL == "" {
 		n.ns, err = natsserver.Start(natsserver.Options{StoreDir: filepath.Join(cfg.DataDir, "nats")})
@@ -93,31 +90,45 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 		return nil, err
 	}
 	log.Info("using", "database", database.Describe(cfg.DatabaseURL, cfg.DataDir), "nats", natsDesc, "role", cfg.Role, "node", cfg.NodeName)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := n.awaitDependencies(ctx, js, reg); err != nil {
+		return nil, err
+	}
 
 	jobCtx, stop := context.WithCancel(context.Background())
 	n.stop = stop
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Every request reads its session and user; a second of caching takes
 	// those reads off the database under load. The price: a logout or
 	// suspension on another node takes up to that long to show here (bids
 	// re-check suspension in their own transaction).
-	n.svc = bidding.New(n.db, bidding.Options{Logger: log, UserCacheTTL: time.Second, BatchTimeout: cfg.DependencyTimeout})
+	n.svc = bidding.New(n.db, bidding.Options{Logger: log, UserCacheTTL: time.Second, RequireVerifiedEmail: cfg.Mail.VerificationRequired(),
+		BatchTimeout: cfg.DependencyTimeout})
 
 	store := sessionstore.New(n.db, sessionstore.WithLogger(log), sessionstore.WithReadCache(time.Second, 100_000))
+	n.run(func() { store.RunCleanup(jobCtx, 5*time.Minute) })
 	sessions := scs.New()
 	sessions.Store = store
 	sessions.Lifetime = 7 * 24 * time.Hour
 
 	deps := web.Deps{
 		Accounts: n.svc, Bidder: n.svc, Reader: n.svc, Sessions: sessions, Registry: reg, Logger: log,
-		Checks: n.checks(), Startup: n.up.Ready,
+		Checks: n.checks(),
+	}
+	if cfg.Role.ServesAPI() {
+		if err := n.startNotify(ctx, js, jobCtx, &deps); err != nil {
+			return nil, err
+		}
+		relay := bidding.NewRelay(n.svc, js, bidding.RelayOptions{Name: relayName(cfg.NodeName), DBTimeout: cfg.DependencyTimeout})
+		n.run(func() { _ = relay.Run(jobCtx) })
+		n.run(func() { _ = n.svc.RunScheduler(jobCtx) })
 	}
 	if cfg.Role.ServesStreams() {
 		n.hub, err = realtime.New(realtime.Config{Node: cfg.NodeName, Heartbeat: cfg.Heartbeat}, n.nc, n.svc, log, reg)
 		if err != nil {
 			return nil, err
 		}
+		n.run(func() { _ = n.hub.Run(jobCtx) })
 		deps.Streams = n.hub
 	}
 	wcfg := web.Config{Role: web.Role(cfg.Role), CookieSecure: cfg.CookieSecure, DependencyTimeout: cfg.DependencyTimeout}
@@ -128,29 +139,12 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 	if err != nil {
 		return nil, err
 	}
-	n.serve()
-
-	if err := n.awaitDatabase(ctx); err != nil {
-		return nil, err
-	}
-	if err := n.awaitNATS(ctx, js); err != nil {
-		return nil, err
-	}
-	n.run(func() { store.RunCleanup(jobCtx, 5*time.Minute) })
-	if cfg.Role.ServesAPI() {
-		relay := bidding.NewRelay(n.svc, js, bidding.RelayOptions{Name: relayName(cfg.NodeName), DBTimeout: cfg.DependencyTimeout})
-		n.run(func() { _ = relay.Run(jobCtx) })
-		n.run(func() { _ = n.svc.RunScheduler(jobCtx) })
-	}
-	if n.hub != nil {
-		n.run(func() { _ = n.hub.Run(jobCtx) })
-	}
 	if cfg.Role.ServesAPI() && demoEnabled(ctx, cfg, n.svc) {
 		if err := startDemo(ctx, n, jobCtx); err != nil {
 			return nil, err
 		}
 	}
-	n.up.done()
+	n.serve()
 	started = true
 	return n, nil
 }
@@ -204,6 +198,9 @@ func (n *node) close() {
 	if n.stop != nil {
 		n.stop()
 		n.jobs.Wait()
+	}
+	if n.boot != nil {
+		_ = n.boot.App().ShutdownWithTimeout(time.Second)
 	}
 	if n.srv != nil {
 		// Closes the listener too; a no-op after shutdown's.

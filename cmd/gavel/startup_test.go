@@ -43,17 +43,6 @@ func TestServePortInUse(t *testing.T) {
 	}
 }
 
-// freeAddr returns a loopback address nothing listens on (yet).
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // ownCluster starts a PostgreSQL of the test's own, which it may stop,
 // pause or kill.
 func ownCluster(t *testing.T) *testpg.Cluster {

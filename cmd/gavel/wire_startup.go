@@ -6,11 +6,16 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"gorm.io/gorm"
+
+	"github.com/gavel-auctions/gavel/internal/config"
 
 	"github.com/gavel-auctions/gavel/internal/database"
 	"github.com/gavel-auctions/gavel/internal/natsserver"
@@ -43,16 +48,6 @@ func newStartup(deps ...string) *startup {
 		u.pending[d] = errors.New("starting")
 	}
 	return u
-}
-
-// Ready is nil once the node has started.
-func (u *startup) Ready() error {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.ready {
-		return nil
-	}
-	return errors.New("starting")
 }
 
 // check reports why dependency is not ready yet, nil once it is.
@@ -131,7 +126,7 @@ func (n *node) awaitDatabase(ctx context.Context) error {
 			}
 			return errFatal{err}
 		}
-		if err := database.Migrate(ctx, n.db, n.dialect); err != nil {
+		if err := database.Migrate(ctx, n.db, dialectOf(n.cfg)); err != nil {
 			if outage.IsDB(err) {
 				return err
 			}
@@ -182,13 +177,70 @@ func (n *node) checks() map[string]web.Checker {
 	}
 }
 
-// serve starts the HTTP server on the node's listener.
-func (n *node) serve() {
+// listen binds the node's address, ready to be served first by the
+// start-up server, then by the real one.
+func (n *node) listen() error {
+	n.up = newStartup(outage.Database, outage.NATS)
+	ln, err := net.Listen("tcp", n.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("GAVEL_ADDR %s: %w", n.cfg.Addr, err)
+	}
+	n.ln = ln
+	n.mux = newHandoff(ln)
+	return nil
+}
+
+// openDatabaseLazy opens the database without waiting for it: a node
+// starting before PostgreSQL waits in awaitDependencies instead, serving
+// its probes. SQLite is opened (and found broken) at once.
+func openDatabaseLazy(ctx context.Context, cfg config.Config, log *slog.Logger) (*gorm.DB, error) {
+	db, _, err := database.Open(ctx, cfg.DatabaseURL, cfg.DataDir, database.WithLogger(log),
+		database.WithTimeouts(database.TimeoutsFor(cfg.DependencyTimeout)), database.Lazy())
+	return db, err
+}
+
+func dialectOf(cfg config.Config) database.Dialect {
+	if cfg.DatabaseURL != "" {
+		return database.Postgres
+	}
+	return database.SQLite
+}
+
+// awaitDependencies serves the start-up server (probes, and 503 for the
+// rest) while it waits for the database, migrated, and NATS, with the
+// event stream on API nodes.
+func (n *node) awaitDependencies(ctx context.Context, js jetstream.JetStream, reg *prometheus.Registry) error {
+	boot, err := web.NewStarting(web.Config{Role: web.Role(n.cfg.Role)}, n.checks(), n.log, reg)
+	if err != nil {
+		return err
+	}
+	n.boot = boot
 	go func() {
-		if err := n.srv.App().Listener(n.ln); err != nil {
+		if err := boot.App().Listener(n.mux.next(false)); err != nil {
 			n.log.Error("http server stopped", "err", err)
 		}
 	}()
+	if err := n.awaitDatabase(ctx); err != nil {
+		return err
+	}
+	return n.awaitNATS(ctx, js)
+}
+
+// serve hands the listener from the start-up server to the real one: the
+// start-up server finishes its requests, and connections accepted
+// meanwhile wait for the real one.
+func (n *node) serve() {
+	if n.boot != nil {
+		_ = n.boot.App().ShutdownWithTimeout(5 * time.Second)
+		n.boot = nil
+	}
+	ln := n.mux.next(true)
+	go func() {
+		if err := n.srv.App().Listener(ln); err != nil {
+			n.log.Error("http server stopped", "err", err)
+		}
+	}()
+	n.up.done()
 }
 
 // relayName names this node's relay in the lease: the node's name, plus a
