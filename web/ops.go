@@ -38,8 +38,8 @@ func (s *Server) handleHealthz(c *fiber.Ctx) error {
 // the log and to administrators (/api/v1/admin/health).
 func (s *Server) handleReadyz(c *fiber.Ctx) error {
 	passed, failed := s.runChecks(c.UserContext())
+	s.readiness.log(s.log, failed, time.Now())
 	if len(failed) > 0 {
-		s.log.Warn("not ready", slog.Any("failed", failed))
 		public := make(map[string]string, len(failed))
 		for name := range failed {
 			public[name] = "unavailable"

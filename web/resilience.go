@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -141,4 +143,36 @@ func (r *refusalLog) log(log *slog.Logger, route string, err error) {
 	r.last, r.skipped = now, 0
 	r.mu.Unlock()
 	log.Warn("request refused", slog.String("route", route), slog.Any("err", err), slog.Int("also_refused", skipped))
+}
+
+// readyLogEvery spaces the "not ready" lines while nothing changes: probes
+// come every second or faster (orchestrators, load balancers, the fault
+// suite), and an outage needs a line every few seconds, not one per probe.
+const readyLogEvery = 5 * time.Second
+
+// readyLog logs readiness failures when what fails changes, and otherwise
+// at most once per readyLogEvery; and once when the node is ready again.
+type readyLog struct {
+	mu      sync.Mutex
+	failing string // the failing checks' names, "" when ready
+	last    time.Time
+	skipped int
+}
+
+func (r *readyLog) log(log *slog.Logger, failed map[string]string, now time.Time) {
+	names := strings.Join(slices.Sorted(maps.Keys(failed)), ",")
+	r.mu.Lock()
+	was, skipped := r.failing, r.skipped
+	if names == was && (names == "" || now.Sub(r.last) < readyLogEvery) {
+		r.skipped++
+		r.mu.Unlock()
+		return
+	}
+	r.failing, r.last, r.skipped = names, now, 0
+	r.mu.Unlock()
+	if names == "" {
+		log.Info("ready again", slog.String("was_failing", was))
+		return
+	}
+	log.Warn("not ready", slog.Any("failed", failed), slog.Int("probes_not_logged", skipped))
 }

@@ -256,3 +256,30 @@ func TestStreamRetryClosesConnection(t *testing.T) {
 		t.Fatalf("status %d, close %v", res.StatusCode, res.Close)
 	}
 }
+
+// TestNotReadyIsLoggedEveryFewSeconds: probes come many times a second; the
+// log says what is failing when that changes and then every few seconds,
+// and once when the node is ready again.
+func TestNotReadyIsLoggedEveryFewSeconds(t *testing.T) {
+	t.Parallel()
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	var r readyLog
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	db := map[string]string{"database": "dial error"}
+	for i := range 50 { // 5 s of probes every 100 ms
+		r.log(log, db, start.Add(time.Duration(i)*100*time.Millisecond))
+	}
+	r.log(log, map[string]string{"database": "x", "nats": "y"}, start.Add(5100*time.Millisecond))
+	r.log(log, db, start.Add(5200*time.Millisecond))
+	r.log(log, db, start.Add(10300*time.Millisecond))
+	r.log(log, nil, start.Add(10400*time.Millisecond))
+	r.log(log, nil, start.Add(20*time.Second))
+	got := logs.String()
+	if n := strings.Count(got, `msg="not ready"`); n != 4 {
+		t.Errorf("%d not-ready lines, want 4 (first, change, change back, 5 s later):\n%s", n, got)
+	}
+	if n := strings.Count(got, `msg="ready again"`); n != 1 {
+		t.Errorf("%d ready-again lines, want 1:\n%s", n, got)
+	}
+}

@@ -142,6 +142,7 @@ type Server struct {
 	// it in routesPages. Nil means plain text.
 	htmlError htmlErrorRenderer
 	refusals  refusalLog
+	readiness readyLog
 }
 
 // New builds the server for cfg.Role: RoleAPI serves the API, the pages and
