@@ -53,10 +53,13 @@ func rules() []rule {
 		{"realtime does not import bidding, web or notify", "./realtime/...", notUnder("bidding", "web", "notify")},
 		{"web does not import bidding, realtime or notify", "./web/...", notUnder("bidding", "realtime", "notify")},
 		{"notify does not import bidding, realtime or web", "./notify/...", notUnder("bidding", "realtime", "web")},
+		{"the fault suite talks to Gavel only over HTTP, SQL and NATS", "./internal/chaos/...", notUnder("bidding", "realtime", "web", "notify", "cmd")},
 		{
-			name:    "production code does not import test helpers",
+			name:    "production code does not import test helpers or the fault suite",
 			pattern: "./...",
-			allowed: func(module string, p pkg) bool { return !under(module, "internal/testpg", p.path) },
+			allowed: func(module string, p pkg) bool {
+				return !under(module, "internal/testpg", p.path) && !under(module, "internal/chaos", p.path)
+			},
 		},
 	}
 }
@@ -76,8 +79,9 @@ func TestImportRules(t *testing.T) {
 			if len(roots) == 0 {
 				t.Fatalf("no packages match %s: the layout rule checks nothing", r.pattern)
 			}
-			// testpg and its command are the helpers themselves, and
-			// archtest has only tests.
+			// testpg and its command are the helpers themselves, the
+			// fault suite is a tool built on them, and archtest has only
+			// tests.
 			if r.pattern == "./..." {
 				roots, deps = withoutTestHelpers(t, root, module, roots)
 			}
@@ -94,7 +98,7 @@ func withoutTestHelpers(t *testing.T, root, module string, roots []string) ([]st
 	t.Helper()
 	var keep []string
 	for _, r := range roots {
-		if !under(module, "internal/testpg", r) && !under(module, "internal/archtest", r) {
+		if !under(module, "internal/testpg", r) && !under(module, "internal/archtest", r) && !under(module, "internal/chaos", r) {
 			keep = append(keep, r)
 		}
 	}

@@ -163,7 +163,9 @@ func checkStream(ev *Evidence) (bool, string) {
 		byID[e.EventID] = e
 	}
 	rows := append([]EventRow(nil), ev.DB.Events...)
-	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Channel < rows[j].Channel || rows[i].Channel == rows[j].Channel && rows[i].Seq < rows[j].Seq })
+	sort.SliceStable(rows, func(i, j int) bool {
+		return rows[i].Channel < rows[j].Channel || rows[i].Channel == rows[j].Channel && rows[i].Seq < rows[j].Seq
+	})
 	for _, e := range rows {
 		want[e.Channel] = append(want[e.Channel], e.EventID)
 	}

@@ -223,4 +223,3 @@ func readSSE(r io.Reader, fn func(sseEvent) bool) error {
 		}
 	}
 }
-

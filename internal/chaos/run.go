@@ -84,7 +84,7 @@ func Run(ctx context.Context, o RunOptions) (*Outcome, error) {
 	// restart, crash recovery), and recovery needs bids to measure: the
 	// last auction ends a quarter of the plan after it.
 	if o.Storm.FirstEnd == 0 {
-		o.Storm.FirstEnd, o.Storm.LastEnd = plan/3, plan+plan/4+o.Gap
+		o.Storm.FirstEnd, o.Storm.LastEnd = max(plan/3, 15*time.Second), plan+plan/4+o.Gap
 	}
 	j := &journal{}
 	storm := NewStorm(c, j, o.Storm)
