@@ -15,9 +15,9 @@ var errTurnLost = errors.New("relay: the turn expired before its events could be
 
 // turn is one relay's lease on publishing.
 type turn struct {
-	Epoch       int64
-	LastEventID string
-	acquired    time.Time // local clock, for the publish deadline
+	Epoch    int64
+	LastSeq  uint64    // the stream sequence the last turn published last
+	acquired time.Time // local clock, for the publish deadline
 }
 
 // acquire takes the relay's turn if it is free (expired or released) or
@@ -34,25 +34,25 @@ func (r *Relay) acquire(ctx context.Context) (t turn, ok bool, err error) {
 		err = db.Raw(`UPDATE relay_lease SET epoch = epoch + 1, holder = ?,
 				expires_at = now() + ? * interval '1 millisecond'
 			WHERE id = 1 AND (expires_at <= now() OR holder = ?)
-			RETURNING epoch, last_event_id`, r.opts.Name, r.opts.Lease.Milliseconds(), r.opts.Name).Scan(&rows).Error
+			RETURNING epoch, last_seq`, r.opts.Name, r.opts.Lease.Milliseconds(), r.opts.Name).Scan(&rows).Error
 	} else {
 		now := r.s.now()
 		err = db.Raw(`UPDATE relay_lease SET epoch = epoch + 1, holder = ?, expires_at = ?
 			WHERE id = 1 AND (expires_at <= ? OR holder = ?)
-			RETURNING epoch, last_event_id`, r.opts.Name, now.Add(r.opts.Lease), now, r.opts.Name).Scan(&rows).Error
+			RETURNING epoch, last_seq`, r.opts.Name, now.Add(r.opts.Lease), now, r.opts.Name).Scan(&rows).Error
 	}
 	if err != nil || len(rows) == 0 {
 		return t, false, err
 	}
-	t.Epoch, t.LastEventID = rows[0].Epoch, rows[0].LastEventID
+	t.Epoch, t.LastSeq = rows[0].Epoch, rows[0].LastSeq
 	return t, true, nil
 }
 
 // finish marks ids published and ends the turn, in one statement on
 // PostgreSQL, only if the turn is still t: a relay that stalled past its
-// lease marks nothing (errTurnLost). lastID is the event id published last,
-// "" to keep the recorded one.
-func (r *Relay) finish(ctx context.Context, t turn, ids []int64, lastID string) error {
+// lease marks nothing (errTurnLost). lastSeq is the stream sequence of the
+// message published last.
+func (r *Relay) finish(ctx context.Context, t turn, ids []int64, lastSeq uint64) error {
 	ctx, cancel := context.WithTimeout(ctx, r.opts.DBTimeout)
 	defer cancel()
 	db := r.s.db.WithContext(ctx)
@@ -67,9 +67,9 @@ func (r *Relay) finish(ctx context.Context, t turn, ids []int64, lastID string) 
 	}
 	if r.s.pg {
 		res := db.Exec(`WITH l AS (
-				UPDATE relay_lease SET expires_at = now(), last_event_id = ? WHERE id = 1 AND epoch = ? RETURNING 1)
+				UPDATE relay_lease SET expires_at = now(), last_seq = ? WHERE id = 1 AND epoch = ? RETURNING 1)
 			UPDATE events SET published_at = ? WHERE id IN ? AND EXISTS (SELECT 1 FROM l)`,
-			lastID, t.Epoch, r.s.now(), ids)
+			lastSeq, t.Epoch, r.s.now(), ids)
 		if res.Error != nil {
 			return res.Error
 		}
@@ -79,7 +79,7 @@ func (r *Relay) finish(ctx context.Context, t turn, ids []int64, lastID string) 
 		return nil
 	}
 	return db.Transaction(func(tx *gorm.DB) error {
-		res := tx.Exec("UPDATE relay_lease SET expires_at = ?, last_event_id = ? WHERE id = 1 AND epoch = ?", r.s.now(), lastID, t.Epoch)
+		res := tx.Exec("UPDATE relay_lease SET expires_at = ?, last_seq = ? WHERE id = 1 AND epoch = ?", r.s.now(), lastSeq, t.Epoch)
 		if res.Error != nil {
 			return res.Error
 		}

@@ -63,12 +63,20 @@ func (o RelayOptions) withDefaults() RelayOptions {
 // order, and a relay that stalls loses its turn after the lease.
 //
 // Every message carries its event id as Nats-Msg-Id, so a re-publish
-// within the stream's Duplicates window is dropped, and the id of the
-// message before it as Nats-Expected-Last-Msg-Id: JetStream stores a
-// message only right after its predecessor. That fences off a relay that
-// wakes from a stall with stale rows (whatever another relay published
-// since changed the stream's last message), and it means a failure in the
-// middle of a round never leaves a gap that later messages skip over.
+// within the stream's Duplicates window is dropped, and the stream
+// sequence of the message before it as Nats-Expected-Last-Sequence:
+// JetStream stores a message only right after its predecessor. That fences
+// off a relay that wakes from a stall with stale rows (whatever another
+// relay published since moved the stream on), and it means a failure in
+// the middle of a round never leaves a gap that later messages skip over.
+// Only the relay publishes on the stream's subjects.
+//
+// The fence is the sequence, not Nats-Expected-Last-Msg-Id: on a
+// replicated stream (GAVEL_NATS_REPLICAS=3) nats-server checks the latter
+// only when each replica applies the message, and a mismatch there stops
+// the stream for good ("critical write error"; seen with nats-server
+// 2.15.2, internal/chaos found it). The expected sequence is checked by
+// the stream leader before it proposes the message.
 type Relay struct {
 	s    *Service
 	js   jetstream.JetStream
@@ -179,38 +187,34 @@ func (r *Relay) round(ctx context.Context) (roundResult, error) {
 	res.ours = true
 	rows, err := r.pending(ctx)
 	if err != nil {
-		return res, errors.Join(err, r.finish(ctx, t, nil, ""))
+		return res, errors.Join(err, r.finish(ctx, t, nil, 0))
 	}
 	res.pending = len(rows)
 	if len(rows) == 0 {
-		return res, r.finish(ctx, t, nil, "")
+		return res, r.finish(ctx, t, nil, 0)
 	}
-	prev := after{id: t.LastEventID}
+	prev := t.LastSeq
 	if r.refresh {
 		var marked int
 		if prev, rows, marked, err = r.reconcile(ctx, t, rows); err != nil {
-			return res, errors.Join(err, r.finish(ctx, t, nil, ""))
+			return res, errors.Join(err, r.finish(ctx, t, nil, 0))
 		}
 		r.refresh = false
 		res.published = marked
 		if len(rows) == 0 {
-			return res, r.finish(ctx, t, nil, "")
+			return res, r.finish(ctx, t, nil, 0)
 		}
 	}
 	if r.stall != nil {
 		r.stall(&t)
 	}
-	done, pubErr := r.publish(ctx, t, rows, prev)
-	if isFenced(pubErr) {
+	done, last, pubErr := r.publish(ctx, t, rows, prev)
+	if isFenced(pubErr) || errors.Is(pubErr, errDuplicate) {
 		r.refresh = true
 	}
 	ids := make([]int64, done)
 	for i := range done {
 		ids[i] = rows[i].ID
-	}
-	last := ""
-	if done > 0 {
-		last = rows[done-1].EventID
 	}
 	if err := r.finish(ctx, t, ids, last); err != nil {
 		return res, errors.Join(pubErr, err)
@@ -230,26 +234,18 @@ func (r *Relay) pending(ctx context.Context) ([]pendingEvent, error) {
 	return rows, err
 }
 
-// after names the message a round's first message must follow: by its
-// Nats-Msg-Id, or, when there is none (an empty stream, or a last message
-// that aged out), by its stream sequence.
-type after struct {
-	id  string
-	seq uint64
-}
+// errDuplicate stops a round at a message JetStream already held (a
+// relay published it, then lost its turn or the database before marking
+// it): the stream did not move on, so every later message of the round
+// would be fenced off. The next round reconciles.
+var errDuplicate = errors.New("relay: JetStream already held an event the outbox had not marked")
 
-func (a after) option() jetstream.PublishOpt {
-	if a.id != "" {
-		return jetstream.WithExpectLastMsgID(a.id)
-	}
-	return jetstream.WithExpectLastSequence(a.seq)
-}
-
-// publish sends rows in order, each expecting the one before it (the first
-// expecting prev), and returns how many of them, from the first, JetStream
-// acknowledged. Only that prefix counts, so a failure never leaves a later
-// event marked while an earlier one is not.
-func (r *Relay) publish(ctx context.Context, t turn, rows []pendingEvent, prev after) (int, error) {
+// publish sends rows in order, the first expecting the stream's last
+// sequence to be prev and each next one its predecessor's sequence, and
+// returns how many of them, from the first, JetStream stored, and the
+// stream sequence of the last of those. Only that prefix counts, so a
+// failure never leaves a later event marked while an earlier one is not.
+func (r *Relay) publish(ctx context.Context, t turn, rows []pendingEvent, prev uint64) (done int, last uint64, err error) {
 	// The acknowledgements must be in before the turn could expire, or
 	// marking would race another relay's turn.
 	deadline := time.Now().Add(r.opts.AckTimeout)
@@ -259,27 +255,31 @@ func (r *Relay) publish(ctx context.Context, t turn, rows []pendingEvent, prev a
 	if time.Now().After(deadline) {
 		// This relay stalled after taking its turn, which may already be
 		// another's: publish nothing (the fence would refuse most of it).
-		return 0, errTurnLost
+		return 0, 0, errTurnLost
 	}
 	pctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	futures := make([]jetstream.PubAckFuture, 0, len(rows))
 	var pubErr error
-	for _, row := range rows {
+	for i, row := range rows {
 		msg := &nats.Msg{Subject: row.Subject, Data: []byte(row.Payload), Header: nats.Header{}}
-		f, err := r.js.PublishMsgAsync(msg, jetstream.WithMsgID(row.EventID), prev.option())
+		f, err := r.js.PublishMsgAsync(msg, jetstream.WithMsgID(row.EventID), jetstream.WithExpectLastSequence(prev+uint64(i)))
 		if err != nil {
 			pubErr = err
 			break
 		}
 		futures = append(futures, f)
-		prev = after{id: row.EventID}
 	}
-	done := 0
+	last = prev
 	for _, f := range futures {
 		select {
-		case <-f.Ok():
+		case ack := <-f.Ok():
 			done++
+			if ack.Duplicate {
+				pubErr = errDuplicate
+				break
+			}
+			last = ack.Sequence
 			continue
 		case err := <-f.Err():
 			pubErr = err
@@ -288,7 +288,7 @@ func (r *Relay) publish(ctx context.Context, t turn, rows []pendingEvent, prev a
 		}
 		break
 	}
-	return done, outage.Bus(pubErr)
+	return done, last, outage.Bus(pubErr)
 }
 
 // reconcile reads the stream's tail when JetStream refused the relay's
@@ -298,7 +298,7 @@ func (r *Relay) publish(ctx context.Context, t turn, rows []pendingEvent, prev a
 // window would catch. Those rows are marked published now (they are in the
 // stream, in order); the rest are returned with the stream's last message
 // to follow.
-func (r *Relay) reconcile(ctx context.Context, t turn, rows []pendingEvent) (last after, rest []pendingEvent, marked int, err error) {
+func (r *Relay) reconcile(ctx context.Context, t turn, rows []pendingEvent) (last uint64, rest []pendingEvent, marked int, err error) {
 	ctx, cancel := context.WithTimeout(ctx, r.opts.AckTimeout)
 	defer cancel()
 	stream, err := r.js.Stream(ctx, domain.StreamName)
@@ -309,7 +309,7 @@ func (r *Relay) reconcile(ctx context.Context, t turn, rows []pendingEvent) (las
 	if err != nil {
 		return last, nil, 0, outage.Bus(err)
 	}
-	last.seq = info.State.LastSeq
+	last = info.State.LastSeq
 	byID := make(map[string]int, len(rows))
 	for i, row := range rows {
 		byID[row.EventID] = i
@@ -326,11 +326,7 @@ func (r *Relay) reconcile(ctx context.Context, t turn, rows []pendingEvent) (las
 		if err != nil {
 			return last, nil, 0, outage.Bus(err)
 		}
-		id := msg.Header.Get(jetstream.MsgIDHeader)
-		if seq == info.State.LastSeq {
-			last.id = id
-		}
-		i, ok := byID[id]
+		i, ok := byID[msg.Header.Get(jetstream.MsgIDHeader)]
 		if !ok {
 			break
 		}
@@ -349,7 +345,7 @@ func (r *Relay) reconcile(ctx context.Context, t turn, rows []pendingEvent) (las
 		ids = append(ids, rows[i].ID)
 	}
 	// Marking ends the turn: the rest waits for the next one.
-	if err := r.finish(ctx, t, ids, last.id); err != nil {
+	if err := r.finish(ctx, t, ids, last); err != nil {
 		return last, nil, 0, err
 	}
 	r.log.Warn("relay found events in the stream that the outbox had not marked; marked them", "events", len(ids))
@@ -364,12 +360,8 @@ func isFenced(err error) bool {
 		return false
 	}
 	switch je.APIError().ErrorCode {
-	case jsErrWrongLastMsgID, jetstream.JSErrCodeStreamWrongLastSequence, jetstream.JSErrCodeStreamWrongLastSequenceConstant:
+	case jetstream.JSErrCodeStreamWrongLastSequence, jetstream.JSErrCodeStreamWrongLastSequenceConstant:
 		return true
 	}
 	return false
 }
-
-// jsErrWrongLastMsgID is JetStream's "wrong last msg ID" (nats.go has no
-// constant for it).
-const jsErrWrongLastMsgID jetstream.ErrorCode = 10070
