@@ -28,6 +28,9 @@ type selfTest struct {
 	c    *Cluster
 	ev   *Evidence // a copy the tamper may change
 	conn *pgx.Conn
+	// The message a stream tamper copies, kept across its attempts.
+	tamperedSubject string
+	tamperedData    []byte
 }
 
 // SelfTest shows that the checkers can fail: after a run whose checks
@@ -212,38 +215,83 @@ func watcherTamper(edit func(g []Got, i int) []Got) func(context.Context, *selfT
 
 // streamTamper publishes a copy of an event already in the stream under a
 // new Nats-Msg-Id; with reorder it first deletes the original, so the
-// event now follows its successors.
+// event now follows its successors. The copy of a duplicate is deleted
+// again afterwards; a reorder cannot be undone, so it comes last. NATS may
+// still be electing a stream leader after the faults, so it tries a few
+// times.
 func streamTamper(reorder bool) func(context.Context, *selfTest) (func() error, error) {
 	return func(ctx context.Context, st *selfTest) (func() error, error) {
-		nc, err := nats.Connect(st.c.NATSURL())
-		if err != nil {
-			return nil, err
-		}
-		defer nc.Close()
-		js, err := jetstream.New(nc)
-		if err != nil {
-			return nil, err
-		}
-		stream, err := js.Stream(ctx, domain.StreamName)
-		if err != nil {
-			return nil, err
-		}
-		// An auction event in the middle of the stream, not its channel's
-		// last, so moving it to the end breaks the order.
-		m := st.ev.Stream[len(st.ev.Stream)/3]
-		raw, err := stream.GetMsg(ctx, m.Seq)
-		if err != nil {
-			return nil, err
-		}
-		if reorder {
-			if err := stream.DeleteMsg(ctx, m.Seq); err != nil {
-				return nil, err
+		var err error
+		for range 10 {
+			var copySeq uint64
+			if copySeq, err = tamperStream(ctx, st, reorder); err == nil {
+				if reorder {
+					return nil, nil
+				}
+				return func() error {
+					return withStream(context.Background(), st.c, func(_ jetstream.JetStream, s jetstream.Stream) error {
+						return s.DeleteMsg(context.Background(), copySeq)
+					})
+				}, nil
+			}
+			if !sleep(ctx, time.Second) {
+				break
 			}
 		}
-		if _, err := js.PublishMsg(ctx, &nats.Msg{Subject: raw.Subject, Data: raw.Data}, jetstream.WithMsgID("tampered-"+m.EventID)); err != nil {
-			return nil, err
-		}
-		st.ev.Stream, err = loadStream(ctx, st.c.NATSURL())
 		return nil, err
 	}
+}
+
+// withStream runs f with a connection to the event stream.
+func withStream(ctx context.Context, c *Cluster, f func(jetstream.JetStream, jetstream.Stream) error) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	nc, err := nats.Connect(c.NATSURL())
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	stream, err := js.Stream(ctx, domain.StreamName)
+	if err != nil {
+		return err
+	}
+	return f(js, stream)
+}
+
+func tamperStream(ctx context.Context, st *selfTest, reorder bool) (copySeq uint64, err error) {
+	// An auction event in the middle of the stream, not its channel's
+	// last, so moving it to the end breaks the order.
+	m := st.ev.Stream[len(st.ev.Stream)/3]
+	err = withStream(ctx, st.c, func(js jetstream.JetStream, stream jetstream.Stream) error {
+		raw, err := stream.GetMsg(ctx, m.Seq)
+		if reorder && errors.Is(err, jetstream.ErrMsgNotFound) && st.tamperedData != nil {
+			// Deleted by an attempt whose answer was lost.
+			raw, err = &jetstream.RawStreamMsg{Subject: st.tamperedSubject, Data: st.tamperedData}, nil
+		}
+		if err != nil {
+			return err
+		}
+		st.tamperedSubject, st.tamperedData = raw.Subject, raw.Data
+		if reorder {
+			if err := stream.DeleteMsg(ctx, m.Seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+				return err
+			}
+		}
+		ack, err := js.PublishMsg(ctx, &nats.Msg{Subject: raw.Subject, Data: raw.Data},
+			jetstream.WithMsgID(fmt.Sprintf("tampered-%t-%s", reorder, m.EventID)))
+		if err != nil {
+			return err
+		}
+		copySeq = ack.Sequence
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	st.ev.Stream, err = loadStream(ctx, st.c.NATSURL())
+	return copySeq, err
 }

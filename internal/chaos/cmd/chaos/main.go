@@ -131,32 +131,41 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer out.Cluster.Close()
-	results := out.Results
-	if *selfTest {
-		st, err := chaos.SelfTest(ctx, out.Cluster, out.Evidence)
-		results = append(results, st...)
-		if err != nil {
-			return fmt.Errorf("self-test: %w", err)
-		}
-	}
 	var b strings.Builder
 	kind := "full"
 	if o.Short {
 		kind = "short"
 	}
 	fmt.Fprintf(&b, "\nFault suite (%s run), %s; %s.\nMachine: %s.\n\n", kind, time.Now().UTC().Format("2006-01-02 15:04 MST"), out.Evidence.Summary(), chaos.Machine())
-	b.WriteString(chaos.Table(results))
-	fmt.Fprintf(&b, "\nTook %s.\n", time.Since(started).Round(time.Second))
+	b.WriteString(chaos.Table(out.Results))
 	fmt.Print(b.String())
+	ok := out.OK()
+	if *selfTest {
+		// The checks are printed first: the self-test tampers with the
+		// stream, which a failure here must not hide.
+		st, err := chaos.SelfTest(ctx, out.Cluster, out.Evidence)
+		if err != nil {
+			st = append(st, chaos.Result{Check: "self-test", Detail: err.Error()})
+		}
+		var t strings.Builder
+		t.WriteString("\nSelf-test: each row tampers with the evidence and passes when its checker then fails.\n\n")
+		t.WriteString(chaos.Table(st))
+		fmt.Print(t.String())
+		b.WriteString(t.String())
+		for _, r := range st {
+			ok = ok && r.OK
+		}
+	}
+	took := fmt.Sprintf("\nTook %s.\n", time.Since(started).Round(time.Second))
+	fmt.Print(took)
+	b.WriteString(took)
 	if *report != "" {
 		if err := os.WriteFile(*report, []byte(b.String()), 0o644); err != nil {
 			return err
 		}
 	}
-	for _, r := range results {
-		if !r.OK {
-			return errors.New("a check failed (see the table above; -keep keeps the logs)")
-		}
+	if !ok {
+		return errors.New("a check failed (see the tables above; -keep keeps the logs)")
 	}
 	return nil
 }
