@@ -252,17 +252,23 @@ func (c *Cluster) NATSURL() string {
 	return strings.Join(urls, ",")
 }
 
+// StopNodes stops the Gavel nodes gracefully, leaving PostgreSQL and NATS.
+func (c *Cluster) StopNodes() {
+	var wg sync.WaitGroup
+	for _, n := range c.Nodes {
+		wg.Go(func() { _ = n.Stop(25 * time.Second) })
+	}
+	wg.Wait()
+}
+
 // Close stops everything: the proxy, the nodes (gracefully), the NATS
 // servers, then PostgreSQL.
 func (c *Cluster) Close() {
 	if c.Proxy != nil {
 		c.Proxy.Close()
 	}
+	c.StopNodes()
 	var wg sync.WaitGroup
-	for _, n := range c.Nodes {
-		wg.Go(func() { _ = n.Stop(25 * time.Second) })
-	}
-	wg.Wait()
 	for _, p := range c.NATS {
 		wg.Go(func() { _ = p.Stop(10 * time.Second) })
 	}

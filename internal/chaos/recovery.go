@@ -3,6 +3,7 @@ package chaos
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -65,6 +66,9 @@ func recoveries(ev *Evidence) []Result {
 			ok = ok && bids.Sub(f.Start) <= f.Target && delivery.Sub(f.Start) <= f.Target
 			detail += fmt.Sprintf("; target %s", f.Target)
 		}
+		if !ok {
+			detail += "; " + timeline(ev, f.Start, end)
+		}
 		out = append(out, Result{Check: "recovery: " + f.Name, OK: ok, Detail: detail})
 	}
 	return out
@@ -125,4 +129,33 @@ func deliveryNormal(ev *Evidence, from, to time.Time) bool {
 		}
 	}
 	return n > 0
+}
+
+// timeline shows a failed recovery's first seconds: each window's bid p99
+// (or "-" without receipts) and its slowest delivery, to say which failed.
+func timeline(ev *Evidence, start, end time.Time) string {
+	var b strings.Builder
+	b.WriteString("per second (bid p99/slowest delivery):")
+	for t, n := start, 0; !t.Add(window).After(end) && n < 12; t, n = t.Add(window), n+1 {
+		var took []time.Duration
+		for _, a := range ev.Acks {
+			if !a.At.Before(t) && a.At.Before(t.Add(window)) {
+				took = append(took, a.Took)
+			}
+		}
+		var lag time.Duration
+		for _, w := range ev.Watchers {
+			for _, g := range w.Got {
+				if !g.Committed.Before(t) && g.Committed.Before(t.Add(window)) && g.Type != "snapshot" {
+					lag = max(lag, g.At.Sub(g.Committed))
+				}
+			}
+		}
+		p := "-"
+		if len(took) > 0 {
+			p = p99(took).Round(10 * time.Millisecond).String()
+		}
+		fmt.Fprintf(&b, " %s/%s", p, lag.Round(10*time.Millisecond))
+	}
+	return b.String()
 }

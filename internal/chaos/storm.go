@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -79,6 +80,7 @@ type Storm struct {
 	j        *journal
 	bidders  []*person
 	Auctions []stormAuction
+	lb       *balancer
 
 	mu   sync.Mutex
 	acks []Ack
@@ -87,7 +89,7 @@ type Storm struct {
 // NewStorm prepares a storm on c; requests go to j.
 func NewStorm(c *Cluster, j *journal, o StormOptions) *Storm {
 	o = o.withDefaults()
-	return &Storm{opts: o, c: c, hc: newHTTPClient(o.Timeout), j: j}
+	return &Storm{opts: o, c: c, hc: newHTTPClient(o.Timeout), j: j, lb: newBalancer(c.APINodes())}
 }
 
 // Setup registers the sellers and bidders and lists the auctions.
@@ -170,6 +172,9 @@ func signUpMany(ctx context.Context, hc *http.Client, j *journal, nodes []*NodeP
 // Run bids until ctx ends or every auction is past its end.
 func (s *Storm) Run(ctx context.Context) {
 	var wg sync.WaitGroup
+	lbCtx, stopLB := context.WithCancel(ctx)
+	defer stopLB()
+	go s.lb.run(lbCtx)
 	for i, b := range s.bidders {
 		wg.Go(func() { s.bidder(ctx, b, rand.New(rand.NewPCG(s.opts.Seed, uint64(i)))) })
 	}
@@ -226,7 +231,6 @@ func (s *Storm) bidder(ctx context.Context, b *person, rng *rand.Rand) {
 // the next API node after a 503 or no answer, until it gets an outcome.
 func (s *Storm) bid(ctx context.Context, b *person, auction int64, body map[string]any, key string, rng *rand.Rand) int64 {
 	api := s.c.APINodes()
-	node := rng.IntN(len(api))
 	attempts := 1
 	var header map[string]string
 	if key != "" {
@@ -236,7 +240,8 @@ func (s *Storm) bid(ctx context.Context, b *person, auction int64, body map[stri
 	path := "/api/v1/auctions/" + strconv.FormatInt(auction, 10) + "/bids"
 	for range attempts {
 		start := time.Now()
-		n := api[node%len(api)]
+		node := s.lb.pick(rng)
+		n := api[node]
 		code, data, h := call(ctx, s.hc, s.j, "bid", n, b, http.MethodPost, path, body, header)
 		switch code {
 		case http.StatusCreated:
@@ -262,6 +267,9 @@ func (s *Storm) bid(ctx context.Context, b *person, auction int64, body map[stri
 			_ = json.Unmarshal(data, &p)
 			return p.MinNextBid
 		case http.StatusServiceUnavailable, 0:
+			if code == 0 {
+				s.lb.failed(node)
+			}
 			if key == "" {
 				return 0 // its outcome stays unknown to this bidder, as to a person
 			}
@@ -272,10 +280,63 @@ func (s *Storm) bid(ctx context.Context, b *person, auction int64, body map[stri
 			if !sleep(ctx, wait) {
 				return 0
 			}
-			node++
 		default:
 			return 0 // refused (gone, too fast, …): nothing to retry
 		}
 	}
 	return 0
 }
+
+// balancer is what a load balancer in front of the API nodes knows, as the
+// proxy and deploy/Caddyfile do: which nodes pass their /readyz check, and
+// which just failed a request. Bidders pick among the nodes it thinks are
+// up, as requests through a load balancer would reach them; a person's
+// browser does not keep sending bids to a node that stopped answering.
+type balancer struct {
+	nodes []*NodeProc
+	down  []atomic.Bool
+}
+
+func newBalancer(nodes []*NodeProc) *balancer {
+	return &balancer{nodes: nodes, down: make([]atomic.Bool, len(nodes))}
+}
+
+// run checks every node's /readyz every healthEvery, each within
+// healthTimeout, until ctx ends.
+func (l *balancer) run(ctx context.Context) {
+	hc := &http.Client{Timeout: healthTimeout}
+	var wg sync.WaitGroup
+	for i, n := range l.nodes {
+		wg.Go(func() {
+			for {
+				res, err := hc.Get(n.URL + "/readyz")
+				ok := err == nil && res.StatusCode == http.StatusOK
+				if err == nil {
+					_ = res.Body.Close()
+				}
+				l.down[i].Store(!ok)
+				if !sleep(ctx, healthEvery) {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// pick returns a node thought up, at random; any node when none is.
+func (l *balancer) pick(rng *rand.Rand) int {
+	up := make([]int, 0, len(l.nodes))
+	for i := range l.nodes {
+		if !l.down[i].Load() {
+			up = append(up, i)
+		}
+	}
+	if len(up) == 0 {
+		return rng.IntN(len(l.nodes))
+	}
+	return up[rng.IntN(len(up))]
+}
+
+// failed marks a node that did not answer down until its next check.
+func (l *balancer) failed(i int) { l.down[i].Store(true) }
