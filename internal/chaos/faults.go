@@ -6,6 +6,11 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/gavel-auctions/gavel/domain"
 )
 
 // A Fault is one thing that goes wrong: injected at Start, healed at Heal.
@@ -49,7 +54,16 @@ func Faults(c *Cluster, short bool) []*Fault {
 	natsKill := func(name string, procs []*Process, hold time.Duration) *Fault {
 		return &Fault{Name: name, Hold: hold,
 			inject: func(context.Context, *Cluster) error { return each(procs, (*Process).Kill) },
-			heal:   func(context.Context, *Cluster) error { return each(procs, (*Process).Start) }}
+			heal: func(ctx context.Context, c *Cluster) error {
+				if err := each(procs, (*Process).Start); err != nil {
+					return err
+				}
+				// Healed means the event stream answers again: after all
+				// three restart, JetStream elects its leaders (seconds, more
+				// on a loaded machine) before anything can be published,
+				// and the next fault must not start before that.
+				return c.WaitStream(ctx, 2*time.Minute)
+			}}
 	}
 	return []*Fault{
 		kill(a, 5*time.Second),
@@ -110,5 +124,43 @@ func (f *Fault) Apply(ctx context.Context, c *Cluster) error {
 	}
 	f.Heal = time.Now()
 	c.logf("healed     %s after %s", f.Name, f.Heal.Sub(f.Start).Round(time.Millisecond))
+	return nil
+}
+
+// WaitStream waits, within timeout, until Gavel's JetStream stream has a
+// leader and answers.
+func (c *Cluster) WaitStream(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last error
+	for {
+		if last = streamAnswers(ctx, c.NATSURL()); last == nil {
+			return nil
+		}
+		if !sleep(ctx, 250*time.Millisecond) {
+			return fmt.Errorf("the JetStream stream did not answer within %s: %w", timeout, last)
+		}
+	}
+}
+
+func streamAnswers(ctx context.Context, urls string) error {
+	nc, err := nats.Connect(urls, nats.Name("chaos-heal"), nats.Timeout(2*time.Second))
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, domain.StreamName)
+	if err != nil {
+		return err
+	}
+	if info := s.CachedInfo(); info.Cluster != nil && info.Cluster.Leader == "" {
+		return errors.New("the stream has no leader yet")
+	}
 	return nil
 }

@@ -23,6 +23,13 @@ type StormOptions struct {
 	// SoftClose is each auction's soft-close window in seconds (default 5):
 	// late bids extend it, as in a real last-second storm.
 	SoftClose int
+	// Pinned is how many bidders per API node always bid on that node
+	// (default 2), out of Bidders. The others go through the balancer.
+	// A bidder whose request is in flight to a node that stalls waits for
+	// its own timeout, whatever the other nodes do; the pinned ones show
+	// what each node does meanwhile, so that the healthy node's bids are
+	// measured during a stall even when every other bidder is stuck.
+	Pinned int
 	// Pause is a bidder's average pause between bids (default 150ms).
 	Pause time.Duration
 	// Timeout bounds one request on the client side (default 8s), as a
@@ -41,6 +48,9 @@ func (o StormOptions) withDefaults() StormOptions {
 	}
 	if o.SoftClose <= 0 {
 		o.SoftClose = 5
+	}
+	if o.Pinned <= 0 {
+		o.Pinned = 2
 	}
 	if o.Pause <= 0 {
 		o.Pause = 150 * time.Millisecond
@@ -175,8 +185,13 @@ func (s *Storm) Run(ctx context.Context) {
 	lbCtx, stopLB := context.WithCancel(ctx)
 	defer stopLB()
 	go s.lb.run(lbCtx)
+	api := len(s.c.APINodes())
 	for i, b := range s.bidders {
-		wg.Go(func() { s.bidder(ctx, b, rand.New(rand.NewPCG(s.opts.Seed, uint64(i)))) })
+		pin := -1 // through the balancer
+		if i < s.opts.Pinned*api {
+			pin = i % api
+		}
+		wg.Go(func() { s.bidder(ctx, b, pin, rand.New(rand.NewPCG(s.opts.Seed, uint64(i)))) })
 	}
 	wg.Wait()
 }
@@ -188,7 +203,7 @@ func (s *Storm) Acks() []Ack {
 	return append([]Ack(nil), s.acks...)
 }
 
-func (s *Storm) bidder(ctx context.Context, b *person, rng *rand.Rand) {
+func (s *Storm) bidder(ctx context.Context, b *person, pin int, rng *rand.Rand) {
 	minNext := map[int64]int64{}
 	for ctx.Err() == nil {
 		// Bidding stops a second before an auction's original end; soft
@@ -219,7 +234,7 @@ func (s *Storm) bidder(ctx context.Context, b *person, rng *rand.Rand) {
 			}
 			key = hex.EncodeToString(k)
 		}
-		if next := s.bid(ctx, b, a.ID, body, key, rng); next > 0 {
+		if next := s.bid(ctx, b, pin, a.ID, body, key, rng); next > 0 {
 			minNext[a.ID] = next
 		}
 		sleep(ctx, s.opts.Pause/2+time.Duration(rng.Int64N(int64(s.opts.Pause))))
@@ -227,9 +242,10 @@ func (s *Storm) bidder(ctx context.Context, b *person, rng *rand.Rand) {
 }
 
 // bid places one bid and returns the auction's next minimum if the answer
-// told it. A bid with an Idempotency-Key is retried, with the same key, on
-// the next API node after a 503 or no answer, until it gets an outcome.
-func (s *Storm) bid(ctx context.Context, b *person, auction int64, body map[string]any, key string, rng *rand.Rand) int64 {
+// told it. A bid with an Idempotency-Key is retried, with the same key,
+// after a 503 or no answer (on a node the balancer picks, or on pin, the
+// API node's index, if it is not negative), until it gets an outcome.
+func (s *Storm) bid(ctx context.Context, b *person, pin int, auction int64, body map[string]any, key string, rng *rand.Rand) int64 {
 	api := s.c.APINodes()
 	attempts := 1
 	var header map[string]string
@@ -240,7 +256,10 @@ func (s *Storm) bid(ctx context.Context, b *person, auction int64, body map[stri
 	path := "/api/v1/auctions/" + strconv.FormatInt(auction, 10) + "/bids"
 	for range attempts {
 		start := time.Now()
-		node := s.lb.pick(rng)
+		node := pin
+		if node < 0 {
+			node = s.lb.pick(rng)
+		}
 		n := api[node]
 		code, data, h := call(ctx, s.hc, s.j, "bid", n, b, http.MethodPost, path, body, header)
 		switch code {
