@@ -144,16 +144,28 @@ func Run(ctx context.Context, o RunOptions) (*Outcome, error) {
 	return out, nil
 }
 
-// collect reads the database and the stream into ev.
+// collect reads the database and the stream into ev, trying again for a
+// minute: on a loaded machine, JetStream can be between leaders for a few
+// seconds ("no responders") long after the last fault.
 func collect(ctx context.Context, c *Cluster, ev *Evidence) error {
 	var err error
-	if ev.DB, err = loadDB(ctx, c.AppURL); err != nil {
+	if ev.DB, err = retry(ctx, func() (DBState, error) { return loadDB(ctx, c.AppURL) }); err != nil {
 		return fmt.Errorf("read the database: %w", err)
 	}
-	if ev.Stream, err = loadStream(ctx, c.NATSURL()); err != nil {
+	if ev.Stream, err = retry(ctx, func() ([]StreamMsg, error) { return loadStream(ctx, c.NATSURL()) }); err != nil {
 		return fmt.Errorf("read the stream: %w", err)
 	}
 	return nil
+}
+
+func retry[T any](ctx context.Context, f func() (T, error)) (T, error) {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		v, err := f()
+		if err == nil || time.Now().After(deadline) || !sleep(ctx, time.Second) {
+			return v, err
+		}
+	}
 }
 
 // settle waits, within a few minutes, for every auction to close, the
