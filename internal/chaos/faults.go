@@ -7,10 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/gavel-auctions/gavel/domain"
 )
 
 // A Fault is one thing that goes wrong: injected at Start, healed at Heal.
@@ -134,7 +131,7 @@ func (c *Cluster) WaitStream(ctx context.Context, timeout time.Duration) error {
 	defer cancel()
 	var last error
 	for {
-		if last = streamAnswers(ctx, c.NATSURL()); last == nil {
+		if last = streamAnswers(ctx, c); last == nil {
 			return nil
 		}
 		if !sleep(ctx, 250*time.Millisecond) {
@@ -143,24 +140,11 @@ func (c *Cluster) WaitStream(ctx context.Context, timeout time.Duration) error {
 	}
 }
 
-func streamAnswers(ctx context.Context, urls string) error {
-	nc, err := nats.Connect(urls, nats.Name("chaos-heal"), nats.Timeout(2*time.Second))
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	s, err := js.Stream(ctx, domain.StreamName)
-	if err != nil {
-		return err
-	}
-	if info := s.CachedInfo(); info.Cluster != nil && info.Cluster.Leader == "" {
-		return errors.New("the stream has no leader yet")
-	}
-	return nil
+func streamAnswers(ctx context.Context, c *Cluster) error {
+	return withStream(ctx, c, func(_ jetstream.JetStream, s jetstream.Stream) error {
+		if info := s.CachedInfo(); info.Cluster != nil && info.Cluster.Leader == "" {
+			return errors.New("the stream has no leader yet")
+		}
+		return nil
+	})
 }
