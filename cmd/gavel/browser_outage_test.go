@@ -44,7 +44,10 @@ func TestBrowserStreamRetriesThroughOutage(t *testing.T) {
 	cfg := config.Default()
 	cfg.Addr, cfg.Role, cfg.DataDir = "127.0.0.1:0", config.RoleAll, t.TempDir()
 	cfg.DatabaseURL, cfg.NATSURL, cfg.Demo, cfg.NodeName = pg.URL(), "", config.DemoOff, "outage-test"
-	cfg.DependencyTimeout = 2 * time.Second
+	// PostgreSQL is stopped here, not paused: what fails, fails at once.
+	// A generous bound keeps the setup (bcrypt under -race on a loaded
+	// machine) from being refused with 503 before the outage.
+	cfg.DependencyTimeout = 30 * time.Second
 	logs := &browserLogBuffer{}
 	n, err := startNode(context.Background(), cfg, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
@@ -59,7 +62,7 @@ func TestBrowserStreamRetriesThroughOutage(t *testing.T) {
 	base := n.URL()
 	seller, bidder := mustClient(t, base, "seller@example.com"), mustClient(t, base, "bidder@example.com")
 	var a domain.AuctionView
-	seller.json(http.MethodPost, base+"/api/v1/auctions", map[string]any{"title": "Barometer", "currency": "EUR",
+	seller.settled(http.MethodPost, base+"/api/v1/auctions", map[string]any{"title": "Barometer", "currency": "EUR",
 		"start_price": 1000, "ends_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, http.StatusCreated, &a)
 
 	b := startBrowser(t, "watcher", 1024, 768)
