@@ -21,8 +21,8 @@ import (
 // place decides every status.
 const (
 	codeMalformed   domain.Code = "malformed"              // 400: not parseable
-	codeTooLarge    domain.Code = "too_large"              // 413
-	codeUnsupported domain.Code = "unsupported_media_type" // 415
+	codeTooLarge    = domain.CodeTooLarge    // 413
+	codeUnsupported = domain.CodeUnsupported // 415
 )
 
 // problemKind is how one code is presented over HTTP.
