@@ -13,9 +13,9 @@ import (
 // Quadrant colours of the test image: orientation tests find each corner
 // again in the output.
 var (
-	colTL = color.RGBA{220, 30, 30, 255}  // red
-	colTR = color.RGBA{30, 200, 30, 255}  // green
-	colBL = color.RGBA{30, 30, 220, 255}  // blue
+	colTL = color.RGBA{220, 30, 30, 255}   // red
+	colTR = color.RGBA{30, 200, 30, 255}   // green
+	colBL = color.RGBA{30, 30, 220, 255}   // blue
 	colBR = color.RGBA{240, 240, 240, 255} // white
 )
 
