@@ -51,7 +51,8 @@ func rules() []rule {
 		},
 		{"bidding does not import realtime or web", "./bidding/...", notUnder("realtime", "web")},
 		{"realtime does not import bidding or web", "./realtime/...", notUnder("bidding", "web")},
-		{"web does not import bidding or realtime", "./web/...", notUnder("bidding", "realtime")},
+		{"web does not import bidding, realtime or media", "./web/...", notUnder("bidding", "realtime", "media")},
+		{"media does not import bidding, realtime or web", "./media/...", notUnder("bidding", "realtime", "web")},
 		{
 			name:    "production code does not import test helpers",
 			pattern: "./...",
@@ -195,6 +196,11 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"./realtime/...", pkg{"example.com/gavel/webhooks", false}, false},
 		{"./web/...", pkg{"example.com/gavel/realtime", false}, true},
 		{"./web/...", pkg{"example.com/gavel/web", false}, false},
+		{"./web/...", pkg{"example.com/gavel/media", false}, true},
+		{"./media/...", pkg{"example.com/gavel/bidding", false}, true},
+		{"./media/...", pkg{"example.com/gavel/web", false}, true},
+		{"./media/...", pkg{"example.com/gavel/domain", false}, false},
+		{"./media/...", pkg{"gorm.io/gorm", false}, false},
 		{"./...", pkg{"example.com/gavel/internal/testpg", false}, true},
 	}
 	for _, tt := range tests {
