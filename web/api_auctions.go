@@ -214,13 +214,17 @@ func (s *Server) handleAuctionGet(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(c, fiber.StatusOK, domain.View(a, viewer, s.now()))
+	res, err := s.auctionResource(c.UserContext(), a, viewer)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, fiber.StatusOK, res)
 }
 
 // auctionList is the listing response.
 type auctionList struct {
-	Auctions   []domain.AuctionView `json:"auctions"`
-	ServerTime time.Time            `json:"server_time"`
+	Auctions   []auctionItem `json:"auctions"`
+	ServerTime time.Time     `json:"server_time"`
 }
 
 // handleAuctionList lists auctions by status, seller, bidder and title.
@@ -238,11 +242,15 @@ func (s *Server) handleAuctionList(c *fiber.Ctx) error {
 		return err
 	}
 	now := s.now()
-	out := auctionList{Auctions: make([]domain.AuctionView, 0, len(list)), ServerTime: now}
+	views := make([]domain.AuctionView, 0, len(list))
 	for _, a := range list {
-		out.Auctions = append(out.Auctions, domain.View(a, viewer, now))
+		views = append(views, domain.View(a, viewer, now))
 	}
-	return writeJSON(c, fiber.StatusOK, out)
+	items, err := s.auctionItems(c.UserContext(), views)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, fiber.StatusOK, auctionList{Auctions: items, ServerTime: now})
 }
 
 // auctionFilter reads the listing's query parameters.

@@ -64,6 +64,7 @@ func (s *Server) routesPages() {
 	s.app.Get("/me/listings", p.handleMyListings)
 	s.app.Get("/sell", p.handleSellPage)
 	s.app.Post("/sell", p.handleSellForm)
+	p.routesPhotoPages()
 
 	s.app.Get("/admin", p.handleAdminPage)
 	s.app.Post("/admin/auctions/:id/cancel", p.handleAdminCancelForm)
@@ -210,6 +211,8 @@ type cardView struct {
 	ShowWatchers   bool
 	Actions        bool
 	CanEdit        bool
+	Cover          *domain.PhotoView // nil: no photo
+	ManagePhotos   bool              // the seller's list: link to the photo page
 }
 
 // badge is a small labelled state: leading, outbid, won, …
@@ -289,6 +292,9 @@ func (p *pages) handleHome(c *fiber.Ctx) error {
 	for _, a := range list {
 		data.Cards = append(data.Cards, newCard(a, viewer, now))
 	}
+	if err := p.withCovers(c.UserContext(), data.Cards); err != nil {
+		return err
+	}
 	if pg.User != nil {
 		pg.Stream = streamURL(data.Cards)
 		pg.Script = "js/list.js"
@@ -321,6 +327,9 @@ func (p *pages) handleMyBids(c *fiber.Ctx) error {
 		}
 		card.Badge = bidBadge(card.AuctionView, leading)
 		cards = append(cards, card)
+	}
+	if err := p.withCovers(c.UserContext(), cards); err != nil {
+		return err
 	}
 	pg.Stream = streamURL(cards)
 	pg.Script = "js/list.js"
@@ -368,6 +377,7 @@ func (p *pages) handleMyListings(c *fiber.Ctx) error {
 		card := newCard(a, u, pg.ServerTime)
 		card.Actions = true
 		card.CanEdit = domain.CanSellerEdit(a)
+		card.ManagePhotos = p.s.deps.Photos != nil && domain.CanAddPhoto(a, u, 0) == nil
 		switch {
 		case a.Status == domain.StatusClosed && card.Winner != "":
 			card.Badge = &badge{"won", "Sold to " + card.Winner}
@@ -375,6 +385,9 @@ func (p *pages) handleMyListings(c *fiber.Ctx) error {
 			card.Badge = &badge{"lost", "Not sold"}
 		}
 		cards = append(cards, card)
+	}
+	if err := p.withCovers(c.UserContext(), cards); err != nil {
+		return err
 	}
 	pg.Stream = "/stream/me"
 	pg.Script = "js/list.js"

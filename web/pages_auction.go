@@ -24,6 +24,7 @@ type auctionData struct {
 	Form       bidFormData
 	CanStrike  bool       // an admin on a running auction: each bid has a cancel form
 	Strike     strikeForm // a refused bid cancellation, re-rendered
+	Gallery    gallery
 }
 
 // strikeForm is an admin's refused "cancel this bid" form.
@@ -75,6 +76,9 @@ func (p *pages) renderAuction(c *fiber.Ctx, status int, a domain.Auction, form b
 	d.CanBid = pg.User != nil && !d.Seller && running
 	d.CanEdit = d.Seller && domain.CanSellerEdit(a)
 	d.CanStrike = viewer.Admin && !viewer.Suspended && running
+	if d.Gallery, err = p.auctionGallery(c.UserContext(), a, viewer); err != nil {
+		return err
+	}
 	if d.CanBid {
 		if d.Form.Key == "" {
 			d.Form.Key = newFormKey()

@@ -86,6 +86,7 @@ type Deps struct {
 	Bidder   Bidder
 	Reader   AuctionReader
 	Streams  Streams
+	Photos   Photos // optional: nil serves no photos
 	Sessions *scs.SessionManager
 	Checks   map[string]Checker // for /readyz, e.g. "database", "nats"
 	Registry *prometheus.Registry
@@ -124,9 +125,11 @@ type Server struct {
 	now     func() time.Time // cfg.Now in UTC
 	csrf    *http.CrossOriginProtection
 	metrics *httpMetrics
-	// loginLimit is keyed by client IP and email, bidLimit by user id.
+	// loginLimit is keyed by client IP and email, bidLimit and photoLimit
+	// (uploads, API and forms alike) by user id.
 	loginLimit *limiter
 	bidLimit   *limiter
+	photoLimit *limiter
 	// htmlError renders error pages for non-API paths; the pages code sets
 	// it in routesPages. Nil means plain text.
 	htmlError htmlErrorRenderer
@@ -161,6 +164,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		metrics:    metrics,
 		loginLimit: newLimiter(cfg.LoginLimit, cfg.LoginWindow, clock),
 		bidLimit:   newLimiter(cfg.BidLimit, cfg.BidWindow, clock),
+		photoLimit: newLimiter(photoRateLimit, photoRateWindow, clock),
 	}
 	configureSessions(deps.Sessions, cfg, s.log)
 
@@ -169,7 +173,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		// the next request; anything kept past the handler (metric labels,
 		// values passed to services) would change under us.
 		Immutable:             true,
-		BodyLimit:             cfg.BodyLimit,
+		BodyLimit:             max(cfg.BodyLimit, s.uploadLimit()),
 		ErrorHandler:          s.handleError,
 		ReadTimeout:           readTimeout,
 		IdleTimeout:           idleTimeout,
@@ -189,6 +193,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if cfg.Role == RoleAPI || cfg.Role == RoleAll {
 		s.routesAPI()
 		s.routesPages()
+		s.routesPhotos()
 	}
 	if (cfg.Role == RoleRealtime || cfg.Role == RoleAll) && deps.Streams != nil {
 		s.routesStreams()
