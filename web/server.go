@@ -172,13 +172,17 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		// Fiber's zero-allocation strings alias buffers that are reused by
 		// the next request; anything kept past the handler (metric labels,
 		// values passed to services) would change under us.
-		Immutable:             true,
-		BodyLimit:             max(cfg.BodyLimit, s.uploadLimit()),
-		ErrorHandler:          s.handleError,
-		ReadTimeout:           readTimeout,
-		IdleTimeout:           idleTimeout,
-		WriteTimeout:          0, // a write deadline would cut streams; they set their own per write
-		DisableStartupMessage: true,
+		Immutable: true,
+		BodyLimit: max(cfg.BodyLimit, s.uploadLimit()),
+		// Multipart bodies are parsed by readMultipart from the raw bytes;
+		// fasthttp's own parse would run on every such body, before any
+		// handler, and spill large parts to temporary files.
+		DisablePreParseMultipartForm: true,
+		ErrorHandler:                 s.handleError,
+		ReadTimeout:                  readTimeout,
+		IdleTimeout:                  idleTimeout,
+		WriteTimeout:                 0, // a write deadline would cut streams; they set their own per write
+		DisableStartupMessage:        true,
 	})
 	// Stream connections are hijacked and owned by Streams, which closes
 	// them itself when the stream ends.
