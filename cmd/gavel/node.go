@@ -23,6 +23,7 @@ import (
 	"github.com/gavel-auctions/gavel/internal/database"
 	"github.com/gavel-auctions/gavel/internal/natsserver"
 	"github.com/gavel-auctions/gavel/internal/sessionstore"
+	"github.com/gavel-auctions/gavel/media"
 	"github.com/gavel-auctions/gavel/realtime"
 	"github.com/gavel-auctions/gavel/web"
 )
@@ -30,17 +31,19 @@ import (
 // node is one running gavel process: its pools, background jobs and HTTP
 // server. Tests start several in one process.
 type node struct {
-	cfg  config.Config
-	log  *slog.Logger
-	db   *gorm.DB
-	ns   *server.Server // embedded NATS, when NATS_URL is empty
-	nc   *nats.Conn
-	svc  *bidding.Service
-	hub  *realtime.Hub
-	srv  *web.Server
-	ln   net.Listener
-	stop context.CancelFunc // ends relay, scheduler, hub and store jobs
-	jobs sync.WaitGroup
+	cfg config.Config
+	log *slog.Logger
+	db  *gorm.DB
+	ns  *server.Server // embedded NATS, when NATS_URL is empty
+	nc  *nats.Conn
+	svc *bidding.Service
+	hub *realtime.Hub
+	srv *web.Server
+	// media serves photos on API nodes (wire_media.go).
+	media *media.Service
+	ln    net.Listener
+	stop  context.CancelFunc // ends relay, scheduler, hub and store jobs
+	jobs  sync.WaitGroup
 }
 
 // nodeOption adjusts what config.Config does not cover, for benchmarks
@@ -117,6 +120,9 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 		relay := bidding.NewRelay(n.svc, js, bidding.RelayOptions{})
 		n.run(func() { _ = relay.Run(jobCtx) })
 		n.run(func() { _ = n.svc.RunScheduler(jobCtx) })
+		if deps.Photos, err = startMedia(ctx, n, js, jobCtx); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Role.ServesStreams() {
 		n.hub, err = realtime.New(realtime.Config{Node: cfg.NodeName, Heartbeat: cfg.Heartbeat}, n.nc, n.svc, log, reg)

@@ -122,6 +122,7 @@ type Config struct {
 	NodeName     string        // GAVEL_NODE: names this node in logs and NATS
 	Demo         Demo          // GAVEL_DEMO
 	Heartbeat    time.Duration // GAVEL_HEARTBEAT: idle interval between stream comments
+	MediaCacheMB int           // GAVEL_MEDIA_CACHE_MB: photo files an API node keeps in memory
 	LogLevel     slog.Level    // GAVEL_LOG_LEVEL
 	LogFormat    LogFormat     // GAVEL_LOG_FORMAT
 }
@@ -136,6 +137,7 @@ func Default() Config {
 		NATSReplicas: 1,
 		Demo:         DemoAuto,
 		Heartbeat:    15 * time.Second,
+		MediaCacheMB: 64,
 		LogLevel:     slog.LevelInfo,
 		LogFormat:    LogText,
 	}
@@ -201,6 +203,15 @@ func settings() []settingRow {
 					return fmt.Errorf("must be a duration such as 15s (got %q)", v)
 				}
 				c.Heartbeat = d
+				return nil
+			}},
+		{Setting{"GAVEL_MEDIA_CACHE_MB", "", "64", "megabytes of photo files an API node keeps in memory, 1 to 4096"},
+			func(c *Config, v string) error {
+				n, err := strconv.Atoi(strings.TrimSpace(v))
+				if err != nil {
+					return fmt.Errorf("must be a whole number of megabytes from 1 to 4096 (got %q)", v)
+				}
+				c.MediaCacheMB = n
 				return nil
 			}},
 		{Setting{"GAVEL_LOG_LEVEL", "", "info", "debug, info, warn or error"},
@@ -332,6 +343,9 @@ func (c Config) Validate() error {
 	if c.Heartbeat < time.Second || c.Heartbeat > 5*time.Minute {
 		bad("GAVEL_HEARTBEAT", "must be between 1s and 5m (got %s)", c.Heartbeat)
 	}
+	if c.MediaCacheMB < 1 || c.MediaCacheMB > 4096 {
+		bad("GAVEL_MEDIA_CACHE_MB", "must be from 1 to 4096 (got %d)", c.MediaCacheMB)
+	}
 	switch c.LogLevel {
 	case slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError:
 	default:
@@ -411,6 +425,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("node", c.NodeName),
 		slog.String("demo", string(c.Demo)),
 		slog.String("heartbeat", c.Heartbeat.String()),
+		slog.Int("media_cache_mb", c.MediaCacheMB),
 		slog.String("log_level", levelName(c.LogLevel)),
 		slog.String("log_format", string(c.LogFormat)),
 	)
