@@ -49,10 +49,11 @@ func rules() []rule {
 				return (p.standard && !strings.Contains(firstElem(p.path), ".")) || under(module, "domain", p.path)
 			},
 		},
-		{"bidding does not import realtime or web", "./bidding/...", notUnder("realtime", "web")},
-		{"realtime does not import bidding or web", "./realtime/...", notUnder("bidding", "web")},
-		{"web does not import bidding, realtime or media", "./web/...", notUnder("bidding", "realtime", "media")},
-		{"media does not import bidding, realtime or web", "./media/...", notUnder("bidding", "realtime", "web")},
+		{"bidding does not import realtime, web, notify or media", "./bidding/...", notUnder("realtime", "web", "notify", "media")},
+		{"realtime does not import bidding, web, notify or media", "./realtime/...", notUnder("bidding", "web", "notify", "media")},
+		{"web does not import bidding, realtime, notify or media", "./web/...", notUnder("bidding", "realtime", "notify", "media")},
+		{"notify does not import bidding, realtime, web or media", "./notify/...", notUnder("bidding", "realtime", "web", "media")},
+		{"media does not import bidding, realtime, web or notify", "./media/...", notUnder("bidding", "realtime", "web", "notify")},
 		{
 			name:    "production code does not import test helpers",
 			pattern: "./...",
@@ -201,6 +202,11 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"./media/...", pkg{"example.com/gavel/web", false}, true},
 		{"./media/...", pkg{"example.com/gavel/domain", false}, false},
 		{"./media/...", pkg{"gorm.io/gorm", false}, false},
+		{"./web/...", pkg{"example.com/gavel/notify", false}, true},
+		{"./notify/...", pkg{"example.com/gavel/bidding", false}, true},
+		{"./notify/...", pkg{"example.com/gavel/web", false}, true},
+		{"./notify/...", pkg{"example.com/gavel/domain", false}, false},
+		{"./notify/...", pkg{"github.com/wneessen/go-mail", false}, false},
 		{"./...", pkg{"example.com/gavel/internal/testpg", false}, true},
 	}
 	for _, tt := range tests {
