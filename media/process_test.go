@@ -410,3 +410,30 @@ func TestAdmission(t *testing.T) {
 		t.Fatalf("busy error %+v lacks a Retry-After", errBusy)
 	}
 }
+
+// TestBilinear: a flat image stays flat, a horizontal ramp stays a ramp
+// running the same way, and the corners keep their colours.
+func TestBilinear(t *testing.T) {
+	t.Parallel()
+	src := image.NewRGBA(image.Rect(0, 0, 300, 200))
+	for y := range 200 {
+		for x := range 300 {
+			src.SetRGBA(x, y, color.RGBA{uint8(x * 255 / 299), 90, uint8(y), 255})
+		}
+	}
+	dst := bilinear(src, 190, 127)
+	if b := dst.Bounds(); b.Dx() != 190 || b.Dy() != 127 {
+		t.Fatalf("size %v", b)
+	}
+	prev := -1
+	for x := range 190 {
+		c := dst.RGBAAt(x, 60)
+		if int(c.R) < prev || c.G != 90 || c.A != 255 {
+			t.Fatalf("pixel %d = %v after red %d", x, c, prev)
+		}
+		prev = int(c.R)
+	}
+	if l, r := dst.RGBAAt(0, 0).R, dst.RGBAAt(189, 0).R; l > 2 || r < 253 {
+		t.Fatalf("edges: red %d at the left, %d at the right", l, r)
+	}
+}

@@ -126,6 +126,21 @@ func (s *Service) Process(ctx context.Context, upload []byte) (Processed, error)
 		return Processed{}, err
 	}
 	defer release()
+	return process(h, upload)
+}
+
+// Process is Service.Process without the admission control: for tools and
+// benchmarks that bound their own concurrency. A server must not call it
+// per request.
+func Process(upload []byte) (Processed, error) {
+	h, err := inspect(upload)
+	if err != nil {
+		return Processed{}, err
+	}
+	return process(h, upload)
+}
+
+func process(h header, upload []byte) (Processed, error) {
 	img, err := decode(h, upload)
 	if err != nil {
 		return Processed{}, err
