@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gavel-auctions/gavel/internal/bench/benchkit"
 	"github.com/gavel-auctions/gavel/media"
 )
 
@@ -79,7 +80,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	o = o.withDefaults()
 	host, _ := os.Hostname()
 	fmt.Fprintf(out, "## gavel bench photos\n\nhost %s, %d CPUs (GOMAXPROCS %d), %s, load average at start: %s\n\n",
-		host, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), loadAvg())
+		host, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), benchkit.LoadAvg())
 
 	o.Log.Info("drawing a 12 MP test photo")
 	photo := Photo(4000, 3000, 1)
@@ -110,7 +111,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	if err := uploadPhase(ctx, o, srv, api, photo, dir, out); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nload average at the end: %s\n", loadAvg())
+	fmt.Fprintf(out, "\nload average at the end: %s\n", benchkit.LoadAvg())
 	return nil
 }
 
@@ -294,17 +295,4 @@ func statuses(m map[string]int) string {
 		parts = append(parts, fmt.Sprintf("%d × %s", m[k], k))
 	}
 	return strings.Join(parts, ", ")
-}
-
-// loadAvg is the 1, 5 and 15 minute load averages, from /proc/loadavg.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }
