@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gavel-auctions/gavel/domain"
+	"github.com/gavel-auctions/gavel/internal/phototest"
 )
 
 // FuzzProcess feeds arbitrary bytes through the whole upload path: it
@@ -16,11 +17,11 @@ import (
 func FuzzProcess(f *testing.F) {
 	jpg := mustJPEG(f, quadrants(160, 120), 80)
 	f.Add(jpg)
-	f.Add(withMetadata(jpg, 6))
+	f.Add(phototest.WithMetadata(jpg, 6))
 	f.Add(mustPNG(f, quadrants(120, 160)))
 	f.Add(webpSolid(200, 120, color.NRGBA{9, 8, 7, 255}, 0))
 	f.Add(webpSolid(200, 120, color.NRGBA{9, 8, 7, 255}, 5))
-	f.Add(pngHeaderOnly(1, 100_000))
+	f.Add(phototest.PNGHeaderOnly(1, 100_000))
 	f.Add(jpg[:len(jpg)/3])
 	f.Add([]byte("PK\x03\x04"))
 	f.Add([]byte{})
@@ -61,15 +62,15 @@ func FuzzProcess(f *testing.F) {
 
 // FuzzTIFFOrientation: any EXIF block yields an orientation from 1 to 8.
 func FuzzTIFFOrientation(f *testing.F) {
-	f.Add(tiff(6))
-	f.Add(tiff(0))
+	f.Add(phototest.TIFF(6))
+	f.Add(phototest.TIFF(0))
 	f.Add([]byte("MM\x00*\x00\x00\x00\x08\x00\x01\x01\x12\x00\x03\x00\x00\x00\x01\x00\x08"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if o := tiffOrientation(b); o < 1 || o > 8 {
 			t.Fatalf("orientation %d", o)
 		}
 		for _, wrap := range [][]byte{
-			append([]byte("\x89PNG\r\n\x1a\n"), pngChunk("eXIf", b)...),
+			append([]byte("\x89PNG\r\n\x1a\n"), phototest.PNGChunk("eXIf", b)...),
 			append([]byte("RIFF\x00\x00\x00\x00WEBPEXIF\x00\x00\x00\x00"), b...),
 		} {
 			if o := max(pngOrientation(wrap), webpOrientation(wrap)); o < 1 || o > 8 {

@@ -8,6 +8,8 @@ import (
 	"image/jpeg"
 	"image/png"
 	"testing"
+
+	"github.com/gavel-auctions/gavel/internal/phototest"
 )
 
 // Quadrant colours of the test image: orientation tests find each corner
@@ -55,68 +57,6 @@ func mustPNG(tb testing.TB, img image.Image) []byte {
 		tb.Fatal(err)
 	}
 	return b.Bytes()
-}
-
-// Markers the metadata tests look for in every output file.
-const (
-	secretDescription = "SECRET-DESCRIPTION-OF-THE-HOUSE"
-	secretGPS         = "GPS-SECRET-LOCATION"
-	secretComment     = "SECRET-JPEG-COMMENT"
-)
-
-// tiff builds a little-endian TIFF/EXIF block: IFD0 with the orientation
-// (when o > 0), an image description and a pointer to a GPS IFD holding a
-// latitude reference and a processing method, all recognisable strings.
-func tiff(o int) []byte {
-	le := binary.LittleEndian
-	type entry struct {
-		tag, typ uint16
-		count    uint32
-		value    uint32
-	}
-	var ifd0 []entry
-	if o > 0 {
-		ifd0 = append(ifd0, entry{0x0112, 3, 1, uint32(o)})
-	}
-	desc := append([]byte(secretDescription), 0)
-	gpsMethod := []byte(secretGPS)
-	// Layout: header(8) | IFD0 | desc | GPS IFD | gpsMethod.
-	ifd0Size := 2 + 12*(len(ifd0)+2) + 4
-	descOff := 8 + ifd0Size
-	gpsOff := descOff + len(desc)
-	gpsSize := 2 + 12*2 + 4
-	methodOff := gpsOff + gpsSize
-	ifd0 = append(ifd0, entry{0x010E, 2, uint32(len(desc)), uint32(descOff)}, entry{0x8825, 4, 1, uint32(gpsOff)})
-
-	b := []byte("II*\x00")
-	b = le.AppendUint32(b, 8)
-	writeIFD := func(es []entry) {
-		b = le.AppendUint16(b, uint16(len(es)))
-		for _, e := range es {
-			b = le.AppendUint16(b, e.tag)
-			b = le.AppendUint16(b, e.typ)
-			b = le.AppendUint32(b, e.count)
-			b = le.AppendUint32(b, e.value)
-		}
-		b = le.AppendUint32(b, 0)
-	}
-	writeIFD(ifd0)
-	b = append(b, desc...)
-	writeIFD([]entry{{0x0001, 2, 2, uint32('N')}, {0x001B, 7, uint32(len(gpsMethod)), uint32(methodOff)}})
-	return append(b, gpsMethod...)
-}
-
-// withMetadata inserts after a JPEG's SOI an APP1 Exif segment (see tiff)
-// and a comment segment.
-func withMetadata(jpg []byte, o int) []byte {
-	seg := func(marker byte, body []byte) []byte {
-		n := len(body) + 2
-		return append([]byte{0xFF, marker, byte(n >> 8), byte(n)}, body...)
-	}
-	out := append([]byte{}, jpg[:2]...)
-	out = append(out, seg(0xE1, append([]byte("Exif\x00\x00"), tiff(o)...))...)
-	out = append(out, seg(0xFE, []byte(secretComment))...)
-	return append(out, jpg[2:]...)
 }
 
 // bitWriter writes bits least significant first, as VP8L reads them.
@@ -171,7 +111,7 @@ func webpSolid(w, h int, c color.NRGBA, o int) []byte {
 	}
 	body = append(body, chunk("VP8L", bw.buf)...)
 	if o > 0 {
-		body = append(body, chunk("EXIF", tiff(o))...)
+		body = append(body, chunk("EXIF", phototest.TIFF(o))...)
 	}
 	out := append([]byte("RIFF"), binary.LittleEndian.AppendUint32(nil, uint32(4+len(body)))...)
 	out = append(out, "WEBP"...)

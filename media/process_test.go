@@ -2,11 +2,9 @@ package media
 
 import (
 	"bytes"
-	"compress/zlib"
 	"context"
 	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -16,52 +14,13 @@ import (
 	"time"
 
 	"github.com/gavel-auctions/gavel/domain"
+	"github.com/gavel-auctions/gavel/internal/phototest"
 )
 
 // processAll runs the whole pipeline with a private admission.
 func processAll(upload []byte) (Processed, error) {
 	s := &Service{adm: newAdmission(2, DefaultDecodeBudget, 8, 10*time.Second)}
 	return s.Process(context.Background(), upload)
-}
-
-// pngChunk frames one PNG chunk with its CRC.
-func pngChunk(typ string, data []byte) []byte {
-	out := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
-	out = append(out, typ...)
-	out = append(out, data...)
-	return binary.BigEndian.AppendUint32(out, crc32.ChecksumIEEE(append([]byte(typ), data...)))
-}
-
-// pngBomb is a valid 1-bit greyscale PNG of side×side pixels, all zero: a
-// few tens of kilobytes that decode to side² bytes and more.
-func pngBomb(tb testing.TB, side int) []byte {
-	tb.Helper()
-	ihdr := binary.BigEndian.AppendUint32(nil, uint32(side))
-	ihdr = binary.BigEndian.AppendUint32(ihdr, uint32(side))
-	ihdr = append(ihdr, 1, 0, 0, 0, 0) // bit depth 1, greyscale
-	var z bytes.Buffer
-	zw, _ := zlib.NewWriterLevel(&z, zlib.BestCompression)
-	row := make([]byte, 1+(side+7)/8) // filter byte + packed pixels
-	for range side {
-		if _, err := zw.Write(row); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	zw.Close()
-	out := []byte("\x89PNG\r\n\x1a\n")
-	out = append(out, pngChunk("IHDR", ihdr)...)
-	out = append(out, pngChunk("IDAT", z.Bytes())...)
-	return append(out, pngChunk("IEND", nil)...)
-}
-
-// pngHeaderOnly is a PNG that claims w×h and has no pixel data at all.
-func pngHeaderOnly(w, h int) []byte {
-	ihdr := binary.BigEndian.AppendUint32(nil, uint32(w))
-	ihdr = binary.BigEndian.AppendUint32(ihdr, uint32(h))
-	ihdr = append(ihdr, 8, 2, 0, 0, 0)
-	out := []byte("\x89PNG\r\n\x1a\n")
-	out = append(out, pngChunk("IHDR", ihdr)...)
-	return append(out, pngChunk("IEND", nil)...)
 }
 
 // manyScans is a JPEG header followed by n empty progressive scans.
@@ -78,7 +37,7 @@ func manyScans(tb testing.TB, n int) []byte {
 func TestBadUploads(t *testing.T) {
 	t.Parallel()
 	good := mustJPEG(t, quadrants(400, 300), 85)
-	bigPNG := pngBomb(t, 20_000)
+	bigPNG := phototest.PNGBomb(20_000)
 	tests := []struct {
 		name string
 		data []byte
@@ -95,12 +54,12 @@ func TestBadUploads(t *testing.T) {
 		{"GIF", []byte("GIF89a\x01\x00\x01\x00\x00\x00\x00;"), domain.CodeUnsupported, "GIF"},
 		{"HEIC", append([]byte("\x00\x00\x00\x18ftypheic"), make([]byte, 100)...), domain.CodeUnsupported, "HEIC"},
 		{"unknown bytes", bytes.Repeat([]byte{0x00, 0x01}, 100), domain.CodeUnsupported, "not an image"},
-		{"1 x 100,000 px", pngHeaderOnly(1, 100_000), domain.CodeInvalid, "1 × 100,000"},
-		{"100,000 x 1 px", pngHeaderOnly(100_000, 1), domain.CodeInvalid, "at most 20 times"},
+		{"1 x 100,000 px", phototest.PNGHeaderOnly(1, 100_000), domain.CodeInvalid, "1 × 100,000"},
+		{"100,000 x 1 px", phototest.PNGHeaderOnly(100_000, 1), domain.CodeInvalid, "at most 20 times"},
 		{"PNG bomb 20,000 x 20,000", bigPNG, domain.CodeInvalid, "400 megapixels"},
-		{"header claims 65,535 x 65,535", pngHeaderOnly(65_535, 65_535), domain.CodeInvalid, "at most 40 megapixels"},
+		{"header claims 65,535 x 65,535", phototest.PNGHeaderOnly(65_535, 65_535), domain.CodeInvalid, "at most 40 megapixels"},
 		{"too small", mustPNG(t, quadrants(60, 60)), domain.CodeInvalid, "at least 100 pixels"},
-		{"PNG header without pixels", pngHeaderOnly(300, 200), domain.CodeInvalid, ""},
+		{"PNG header without pixels", phototest.PNGHeaderOnly(300, 200), domain.CodeInvalid, ""},
 		{"WebP header only", webpSolid(200, 150, color.NRGBA{1, 2, 3, 255}, 0)[:24], domain.CodeInvalid, ""},
 		{"too many progressive scans", manyScans(t, maxJPEGScans+1), domain.CodeInvalid, "progressive scans"},
 	}
@@ -124,7 +83,7 @@ func TestBadUploads(t *testing.T) {
 // TestBombDoesNotAllocate: the dimensions are refused from the header, so
 // a file that would decode to 50 MB and more allocates almost nothing.
 func TestBombDoesNotAllocate(t *testing.T) {
-	bomb := pngBomb(t, 20_000)
+	bomb := phototest.PNGBomb(20_000)
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -202,7 +161,7 @@ func TestOrientation(t *testing.T) {
 	}
 	src := mustJPEG(t, quadrants(400, 200), 90)
 	for o := 1; o <= 8; o++ {
-		p, err := processAll(withMetadata(src, o))
+		p, err := processAll(phototest.WithMetadata(src, o))
 		if err != nil {
 			t.Fatalf("orientation %d: %v", o, err)
 		}
@@ -228,8 +187,8 @@ func TestOrientation(t *testing.T) {
 // comment survives in any served size.
 func TestMetadataStripped(t *testing.T) {
 	t.Parallel()
-	up := withMetadata(mustJPEG(t, quadrants(640, 480), 90), 1)
-	for _, marker := range []string{secretDescription, secretGPS, secretComment} {
+	up := phototest.WithMetadata(mustJPEG(t, quadrants(640, 480), 90), 1)
+	for _, marker := range []string{phototest.SecretDescription, phototest.SecretGPS, phototest.SecretComment} {
 		if !bytes.Contains(up, []byte(marker)) {
 			t.Fatalf("the upload lacks %q: the test proves nothing", marker)
 		}
@@ -239,7 +198,7 @@ func TestMetadataStripped(t *testing.T) {
 		t.Fatal(err)
 	}
 	for s, v := range p.Variants {
-		for _, marker := range []string{secretDescription, secretGPS, secretComment, "Exif", "GPS"} {
+		for _, marker := range []string{phototest.SecretDescription, phototest.SecretGPS, phototest.SecretComment, "Exif", "GPS"} {
 			if bytes.Contains(v.Data, []byte(marker)) {
 				t.Errorf("size %d contains %q", s, marker)
 			}
@@ -284,7 +243,7 @@ func TestPNGAndWebP(t *testing.T) {
 	t.Run("PNG with eXIf orientation", func(t *testing.T) {
 		raw := mustPNG(t, quadrants(300, 150))
 		// Insert eXIf after IHDR (8 + 25 bytes).
-		up := append(append(append([]byte{}, raw[:33]...), pngChunk("eXIf", tiff(6))...), raw[33:]...)
+		up := append(append(append([]byte{}, raw[:33]...), phototest.PNGChunk("eXIf", phototest.TIFF(6))...), raw[33:]...)
 		p, err := processAll(up)
 		if err != nil {
 			t.Fatal(err)
@@ -326,10 +285,10 @@ func TestTIFFOrientation(t *testing.T) {
 		b    []byte
 		want int
 	}{
-		{"little-endian 6", tiff(6), 6},
+		{"little-endian 6", phototest.TIFF(6), 6},
 		{"big-endian 8", be(8), 8},
 		{"out of range", be(9), 1},
-		{"none", tiff(0), 1},
+		{"none", phototest.TIFF(0), 1},
 		{"empty", nil, 1},
 		{"bad byte order", []byte("XX\x00*\x00\x00\x00\x08"), 1},
 		{"IFD offset past the end", []byte("II*\x00\xff\xff\xff\x7f"), 1},

@@ -62,8 +62,8 @@ func rules() []rule {
 		{
 			name:    "production code does not import test helpers",
 			pattern: "./...",
-			except:  []string{"internal/testpg", "internal/archtest"}, // the helpers themselves; archtest has only tests
-			allowed: func(module string, p pkg) bool { return !under(module, "internal/testpg", p.path) },
+			except:  []string{"internal/testpg", "internal/phototest", "internal/archtest"}, // the helpers themselves; archtest has only tests
+			allowed: notUnder("internal/testpg", "internal/phototest"),
 		},
 		{
 			// Load generators are tools, not the product: only the
@@ -231,6 +231,7 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"./notify/...", pkg{"example.com/gavel/domain", false}, false},
 		{"./notify/...", pkg{"github.com/wneessen/go-mail", false}, false},
 		{"./...", pkg{"example.com/gavel/internal/testpg", false}, true},
+		{"./...", pkg{"example.com/gavel/internal/phototest", false}, true},
 	}
 	for _, tt := range tests {
 		r, ok := byName[tt.pattern]

@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gavel-auctions/gavel/internal/bench/benchkit"
@@ -116,34 +117,45 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 }
 
 // processPhase times media.Process on the 12 MP photo against decoding it
-// alone (the floor any pipeline pays).
+// alone (the floor any pipeline pays). Besides the wall-clock time it
+// reports the CPU time the process spent, which a shared machine inflates
+// far less: on an idle core the two are equal.
 func processPhase(o Options, photo []byte, out io.Writer) error {
 	o.Log.Info("timing the processing", "runs", o.Runs)
-	var decode, process []time.Duration
+	var decode, process, decodeCPU, processCPU []time.Duration
 	var p media.Processed
 	for range o.Runs {
 		runtime.GC()
-		t0 := time.Now()
+		t0, c0 := time.Now(), cpuTime()
 		if _, err := jpeg.Decode(bytes.NewReader(photo)); err != nil {
 			return err
 		}
-		decode = append(decode, time.Since(t0))
+		decode, decodeCPU = append(decode, time.Since(t0)), append(decodeCPU, cpuTime()-c0)
 		runtime.GC()
-		t0 = time.Now()
+		t0, c0 = time.Now(), cpuTime()
 		var err error
 		if p, err = media.Process(photo); err != nil {
 			return err
 		}
-		process = append(process, time.Since(t0))
+		process, processCPU = append(process, time.Since(t0)), append(processCPU, cpuTime()-c0)
 	}
 	med := median(process)
 	fmt.Fprintf(out, "### Processing a 12 MP JPEG (4000 × 3000, %.1f MB) into three sizes, in process, %d runs\n\n", float64(len(photo))/(1<<20), o.Runs)
-	fmt.Fprintf(out, "| step | median | min | max |\n|---|---|---|---|\n")
-	fmt.Fprintf(out, "| baseline: decode only (image/jpeg) | %s | %s | %s |\n", ms(median(decode)), ms(slices.Min(decode)), ms(slices.Max(decode)))
-	fmt.Fprintf(out, "| check, decode, orient, resize, encode 3 sizes | %s | %s | %s |\n\n", ms(med), ms(slices.Min(process)), ms(slices.Max(process)))
-	fmt.Fprintf(out, "Sizes: thumb %s, medium %s, large %s. Target ≤ %s: **%s**.\n\n",
+	fmt.Fprintf(out, "| step | median | min | max | CPU time, median |\n|---|---|---|---|---|\n")
+	fmt.Fprintf(out, "| baseline: decode only (image/jpeg) | %s | %s | %s | %s |\n", ms(median(decode)), ms(slices.Min(decode)), ms(slices.Max(decode)), ms(median(decodeCPU)))
+	fmt.Fprintf(out, "| check, decode, orient, resize, encode 3 sizes | %s | %s | %s | %s |\n\n", ms(med), ms(slices.Min(process)), ms(slices.Max(process)), ms(median(processCPU)))
+	fmt.Fprintf(out, "Sizes: thumb %s, medium %s, large %s. Target ≤ %s (median wall-clock time): **%s**.\n\n",
 		sizeOf(p.Variants[media.Thumb]), sizeOf(p.Variants[media.Medium]), sizeOf(p.Variants[media.Large]), ms(TargetProcess), verdict(med <= TargetProcess))
 	return nil
+}
+
+// cpuTime is the CPU time this process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // thumbPhase measures thumbnails per second from the node's cache, with
