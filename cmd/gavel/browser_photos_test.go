@@ -60,6 +60,7 @@ func TestBrowserPhotos(t *testing.T) {
 	sam := startBrowser(t, "seller", 1280, 900)
 	phone := sam.newProfile("visitor-phone", 375, 812)
 	sam.register(base, "Sam Seller", "sam@example.com", "sam-password", "/sell", "#sell-form")
+	sam.checkA11y("sell page with a photo input")
 
 	// 1. List an item with a photo from /sell.
 	const title = "Walnut writing slope"
@@ -77,6 +78,7 @@ func TestBrowserPhotos(t *testing.T) {
 		t.Errorf("the photo's alt text is %q", alt)
 	}
 	sam.checkImagesHaveAlt("lot page")
+	sam.checkA11y("lot page with a gallery")
 	sam.checkConsole("listed with a photo")
 
 	// 2. The cover is on the card, on the home page and in my listings.
@@ -87,11 +89,13 @@ func TestBrowserPhotos(t *testing.T) {
 			t.Errorf("%s: the cover's alt text is %q, want the title", page, alt)
 		}
 		sam.checkImagesHaveAlt(page)
+		sam.checkA11y("cards with covers")
 	}
 	firstThumb := sam.str(coverOf(id) + `.getAttribute('src')`)
 
 	// 3. Add a second photo from the edit page.
 	sam.open(base+"/auctions/"+id+"/edit", "#sell-form")
+	sam.checkA11y("edit page with a photo input")
 	sam.do("choose another photo", 10*time.Second, chromedp.SetUploadFiles(`#photo`, []string{second}))
 	sam.do("save", 30*time.Second, chromedp.Click(chromedp.CSS("#sell-submit")), chromedp.WaitVisible(chromedp.CSS("#auction")))
 	sam.waitFor("two photos in the gallery", `document.querySelectorAll('#gallery-thumbs .gallery-thumb').length === 2`,
@@ -103,6 +107,7 @@ func TestBrowserPhotos(t *testing.T) {
 	phone.open(base+"/auctions/"+id, "#gallery-thumbs")
 	phone.checkNoHorizontalScroll("lot page with a gallery")
 	phone.checkImagesHaveAlt("lot page with a gallery")
+	phone.checkA11y("lot page with two photos, on a phone")
 	phone.do("focus the first thumbnail", 10*time.Second, chromedp.Focus(`#gallery-thumbs .gallery-thumb[data-index="0"]`))
 	phone.do("arrow right", 10*time.Second, chromedp.KeyEvent(kb.ArrowRight))
 	phone.waitFor("photo 2 shown", `document.getElementById('gallery-caption').textContent === 'Photo 2 of 2' &&
@@ -126,8 +131,9 @@ func TestBrowserPhotos(t *testing.T) {
 
 	// 5. Make the second photo the cover; the cards follow.
 	sam.open(base+"/auctions/"+id+"/photos", "#photo-grid")
+	sam.checkA11y("photo page")
 	sam.do("make photo 2 the cover", 15*time.Second,
-		chromedp.Click(chromedp.CSS(`button[aria-label="Make photo 2 the cover"]`)), chromedp.WaitVisible(chromedp.CSS(".flash")))
+		chromedp.Click(chromedp.CSS(`button[aria-label="Make cover: photo 2"]`)), chromedp.WaitVisible(chromedp.CSS(".flash")))
 	if got := sam.str(`document.querySelector('.flash').textContent.trim()`); got != "The photo is now the cover." {
 		t.Errorf("after choosing the cover: %q", got)
 	}
@@ -147,5 +153,6 @@ func TestBrowserPhotos(t *testing.T) {
 	if got := sam.str(`String(document.querySelectorAll('#photo-grid .photo-item').length)`); got != "2" {
 		t.Errorf("after the refused upload the page shows %s photos, want 2", got)
 	}
+	sam.checkA11y("photo page with a refused upload")
 	sam.checkConsole("photo page")
 }
