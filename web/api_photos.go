@@ -202,7 +202,10 @@ type auctionItem struct {
 // auctionResource is the JSON of one auction: its view and, when the
 // server has Photos, its photos.
 func (s *Server) auctionResource(ctx context.Context, a domain.Auction, viewer domain.User) (any, error) {
-	v := domain.View(a, viewer, s.now())
+	v, err := s.auctionView(ctx, viewer, a, s.now())
+	if err != nil {
+		return nil, err
+	}
 	if s.deps.Photos == nil {
 		return v, nil
 	}

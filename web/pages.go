@@ -83,6 +83,7 @@ func (s *Server) routesPages() {
 // and the server clock.
 func (p *pages) base(c *fiber.Ctx, title, nav string) page {
 	pg := page{Title: title, Nav: nav, ServerTime: p.s.now()}
+	pg.HasSearch, pg.HasWatchlist = p.s.deps.Search != nil, p.s.deps.Watchlist != nil
 	if u, ok := p.s.currentUser(c); ok {
 		pg.User = &u
 	}
@@ -186,6 +187,7 @@ func (p *pages) renderError(c *fiber.Ctx, status int, message string) error {
 	}
 	pg := page{Title: heading, Nav: "error", ServerTime: p.s.now(),
 		Data: errorData{Status: status, Heading: heading, Message: message}}
+	pg.HasSearch, pg.HasWatchlist = p.s.deps.Search != nil, p.s.deps.Watchlist != nil
 	if u, ok := p.s.currentUser(c); ok {
 		pg.User = &u
 	}
@@ -213,10 +215,16 @@ type cardView struct {
 	Mine           bool
 	Badge          *badge
 	ShowWatchers   bool
+	WatcherCount   int
 	Actions        bool
 	CanEdit        bool
 	Cover          *domain.PhotoView // nil: no photo
 	ManagePhotos   bool              // the seller's list: link to the photo page
+	// The watch button: shown when the viewer may watch the lot (or
+	// unwatch it); Back is where its no-JavaScript form returns to.
+	CanWatch bool
+	Watching bool
+	Back     string
 }
 
 // badge is a small labelled state: leading, outbid, won, …
@@ -299,6 +307,9 @@ func (p *pages) handleHome(c *fiber.Ctx) error {
 	if err := p.withCovers(c.UserContext(), data.Cards); err != nil {
 		return err
 	}
+	if err := p.decorateCards(c, viewer, list, data.Cards, data.Self); err != nil {
+		return err
+	}
 	if pg.User != nil {
 		pg.Stream = streamURL(data.Cards)
 		pg.Script = "js/list.js"
@@ -333,6 +344,9 @@ func (p *pages) handleMyBids(c *fiber.Ctx) error {
 		cards = append(cards, card)
 	}
 	if err := p.withCovers(c.UserContext(), cards); err != nil {
+		return err
+	}
+	if err := p.decorateCards(c, u, list, cards, "/me/bids"); err != nil {
 		return err
 	}
 	pg.Stream = streamURL(cards)
@@ -380,6 +394,7 @@ func (p *pages) handleMyListings(c *fiber.Ctx) error {
 	for _, a := range list {
 		card := newCard(a, u, pg.ServerTime)
 		card.Actions = true
+		card.ShowWatchers = p.s.deps.Watchlist != nil
 		card.CanEdit = domain.CanSellerEdit(a)
 		card.ManagePhotos = p.s.deps.Photos != nil && domain.CanAddPhoto(a, u, 0) == nil
 		switch {
@@ -391,6 +406,9 @@ func (p *pages) handleMyListings(c *fiber.Ctx) error {
 		cards = append(cards, card)
 	}
 	if err := p.withCovers(c.UserContext(), cards); err != nil {
+		return err
+	}
+	if err := p.decorateCards(c, u, list, cards, "/me/listings"); err != nil {
 		return err
 	}
 	pg.Stream = "/stream/me"

@@ -94,6 +94,9 @@ type Deps struct {
 	// Optional capabilities (deps_<thing>.go): nil leaves their routes out.
 	Notices    Notices
 	Reinstater Reinstater
+	Categories Categories // categories: tree, browse, admin edits
+	Search     Searcher   // /search and GET /api/v1/search
+	Watchlist  Watchlist  // watch buttons, /me/watching, watcher counts
 }
 
 // check reports the dependencies role needs but deps lacks.
@@ -204,6 +207,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		s.routesPages()
 		s.routesNotify()
 		s.routesPhotos()
+		s.routesDiscovery()
 	}
 	if (cfg.Role == RoleRealtime || cfg.Role == RoleAll) && deps.Streams != nil {
 		s.routesStreams()
