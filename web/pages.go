@@ -304,9 +304,6 @@ func (p *pages) handleHome(c *fiber.Ctx) error {
 	for _, a := range list {
 		data.Cards = append(data.Cards, newCard(a, viewer, now))
 	}
-	if err := p.withCovers(c.UserContext(), data.Cards); err != nil {
-		return err
-	}
 	if err := p.decorateCards(c, viewer, list, data.Cards, data.Self); err != nil {
 		return err
 	}
@@ -342,9 +339,6 @@ func (p *pages) handleMyBids(c *fiber.Ctx) error {
 		}
 		card.Badge = bidBadge(card.AuctionView, leading)
 		cards = append(cards, card)
-	}
-	if err := p.withCovers(c.UserContext(), cards); err != nil {
-		return err
 	}
 	if err := p.decorateCards(c, u, list, cards, "/me/bids"); err != nil {
 		return err
@@ -404,9 +398,6 @@ func (p *pages) handleMyListings(c *fiber.Ctx) error {
 			card.Badge = &badge{"lost", "Not sold"}
 		}
 		cards = append(cards, card)
-	}
-	if err := p.withCovers(c.UserContext(), cards); err != nil {
-		return err
 	}
 	if err := p.decorateCards(c, u, list, cards, "/me/listings"); err != nil {
 		return err
