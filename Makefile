@@ -7,6 +7,7 @@ FUZZTIME = 10s
 # ./realtime:FuzzEncodeEvent ./domain:FuzzApplyBid
 FUZZ     = ./domain:FuzzParseAmount ./domain:FuzzFormatAmount ./domain:FuzzPlaceBid \
            ./realtime:FuzzEncode ./realtime:FuzzParseCursor ./web:FuzzJSONBodies \
+           ./media:FuzzProcess ./media:FuzzTIFFOrientation ./web:FuzzSplitMultipart \
            ./search:FuzzSearchText
 
 .PHONY: all build run test bench lint fuzz clean
@@ -27,11 +28,12 @@ test:
 	$(PGRUN) -- $(GO) test -race -count=1 ./...
 
 # Durable commits (fsync on), so numbers include what a real commit costs.
-# The storm prints a markdown table for docs/BENCHMARKS.md, with its
-# baseline measured in the same run; bench-sse is the realtime fan-out.
+# The storm and photos print markdown tables for docs/BENCHMARKS.md, with
+# their baselines measured in the same run; bench-sse is the realtime fan-out.
 bench: build
 	$(PGRUN) -durable -- ./bin/gavel bench storm --bidders 512 --duration 10s
 	$(PGRUN) -durable -- $(GO) test -run '^$$' -bench . -benchtime=2s ./realtime/
+	$(PGRUN) -durable -- ./bin/gavel bench photos
 
 # Realtime fan-out: 10,000 then 100,000 SSE connections over realtime node
 # processes, with the raw write floor measured in the same run

@@ -92,6 +92,7 @@ type Deps struct {
 	Bidder   Bidder
 	Reader   AuctionReader
 	Streams  Streams
+	Photos   Photos // optional: nil serves no photos
 	Sessions *scs.SessionManager
 	Checks   map[string]Checker // for /readyz, e.g. "database", "nats"
 	Registry *prometheus.Registry
@@ -136,9 +137,11 @@ type Server struct {
 	now     func() time.Time // cfg.Now in UTC
 	csrf    *http.CrossOriginProtection
 	metrics *httpMetrics
-	// loginLimit is keyed by client IP and email, bidLimit by user id.
+	// loginLimit is keyed by client IP and email, bidLimit and photoLimit
+	// (uploads, API and forms alike) by user id.
 	loginLimit *limiter
 	bidLimit   *limiter
+	photoLimit *limiter
 	mailLimit  *limiter // per IP, verification and reset requests (api_notify.go)
 	pages      *pages   // set by routesPages
 	// htmlError renders error pages for non-API paths; the pages code sets
@@ -177,6 +180,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		metrics:    metrics,
 		loginLimit: newLimiter(cfg.LoginLimit, cfg.LoginWindow, clock),
 		bidLimit:   newLimiter(cfg.BidLimit, cfg.BidWindow, clock),
+		photoLimit: newLimiter(photoRateLimit, photoRateWindow, clock),
 	}
 	configureSessions(deps.Sessions, cfg, s.log)
 
@@ -184,13 +188,17 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		// Fiber's zero-allocation strings alias buffers that are reused by
 		// the next request; anything kept past the handler (metric labels,
 		// values passed to services) would change under us.
-		Immutable:             true,
-		BodyLimit:             cfg.BodyLimit,
-		ErrorHandler:          s.handleError,
-		ReadTimeout:           readTimeout,
-		IdleTimeout:           idleTimeout,
-		WriteTimeout:          0, // a write deadline would cut streams; they set their own per write
-		DisableStartupMessage: true,
+		Immutable: true,
+		BodyLimit: max(cfg.BodyLimit, s.uploadLimit()),
+		// Multipart bodies are parsed by readMultipart from the raw bytes;
+		// fasthttp's own parse would run on every such body, before any
+		// handler, and spill large parts to temporary files.
+		DisablePreParseMultipartForm: true,
+		ErrorHandler:                 s.handleError,
+		ReadTimeout:                  readTimeout,
+		IdleTimeout:                  idleTimeout,
+		WriteTimeout:                 0, // a write deadline would cut streams; they set their own per write
+		DisableStartupMessage:        true,
 	})
 	// Stream connections are hijacked and owned by Streams, which closes
 	// them itself when the stream ends.
@@ -207,6 +215,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		s.routesHealth()
 		s.routesPages()
 		s.routesNotify()
+		s.routesPhotos()
 		s.routesDiscovery()
 	}
 	if (cfg.Role == RoleRealtime || cfg.Role == RoleAll) && deps.Streams != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/gavel-auctions/gavel/internal/database"
 	"github.com/gavel-auctions/gavel/internal/natsserver"
 	"github.com/gavel-auctions/gavel/internal/sessionstore"
+	"github.com/gavel-auctions/gavel/media"
 	"github.com/gavel-auctions/gavel/realtime"
 	"github.com/gavel-auctions/gavel/web"
 )
@@ -44,6 +45,8 @@ type node struct {
 	ln   net.Listener
 	stop context.CancelFunc // ends relay, scheduler, hub and store jobs
 	jobs sync.WaitGroup
+	// media serves photos on API nodes (wire_media.go).
+	media *media.Service
 }
 
 // nodeOption adjusts what config.Config does not cover, for benchmarks
@@ -122,6 +125,9 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 		relay := bidding.NewRelay(n.svc, js, bidding.RelayOptions{Name: relayName(cfg.NodeName), DBTimeout: cfg.DependencyTimeout})
 		n.run(func() { _ = relay.Run(jobCtx) })
 		n.run(func() { _ = n.svc.RunScheduler(jobCtx) })
+		if deps.Photos, err = startMedia(ctx, n, js, jobCtx); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Role.ServesStreams() {
 		n.hub, err = realtime.New(realtime.Config{Node: cfg.NodeName, Heartbeat: cfg.Heartbeat}, n.nc, n.svc, log, reg)

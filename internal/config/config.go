@@ -130,6 +130,7 @@ type Config struct {
 	LogLevel          slog.Level // GAVEL_LOG_LEVEL
 	LogFormat         LogFormat  // GAVEL_LOG_FORMAT
 	Mail              Mail       // GAVEL_PUBLIC_URL, GAVEL_SMTP_*, GAVEL_MAIL_FROM (mail.go)
+	MediaCacheMB      int        // GAVEL_MEDIA_CACHE_MB: photo files an API node keeps in memory
 	// Reminders are the watchlist's ending_soon thresholds before a lot's
 	// end (GAVEL_REMINDERS), as given; ReminderDurations parses them. A
 	// string keeps Config comparable.
@@ -150,6 +151,7 @@ func Default() Config {
 		LogLevel:          slog.LevelInfo,
 		LogFormat:         LogText,
 		Reminders:         "15m,1m",
+		MediaCacheMB:      64,
 	}
 }
 
@@ -222,6 +224,15 @@ func settings() []settingRow {
 					return fmt.Errorf("must be a duration such as 5s (got %q)", v)
 				}
 				c.DependencyTimeout = d
+				return nil
+			}},
+		{Setting{"GAVEL_MEDIA_CACHE_MB", "", "64", "megabytes of photo files an API node keeps in memory, 1 to 4096"},
+			func(c *Config, v string) error {
+				n, err := strconv.Atoi(strings.TrimSpace(v))
+				if err != nil {
+					return fmt.Errorf("must be a whole number of megabytes from 1 to 4096 (got %q)", v)
+				}
+				c.MediaCacheMB = n
 				return nil
 			}},
 		{Setting{"GAVEL_LOG_LEVEL", "", "info", "debug, info, warn or error"},
@@ -397,6 +408,9 @@ func (c Config) Validate() error {
 	if c.DependencyTimeout < time.Second || c.DependencyTimeout > time.Minute {
 		bad("GAVEL_DEPENDENCY_TIMEOUT", "must be between 1s and 1m (got %s)", c.DependencyTimeout)
 	}
+	if c.MediaCacheMB < 1 || c.MediaCacheMB > 4096 {
+		bad("GAVEL_MEDIA_CACHE_MB", "must be from 1 to 4096 (got %d)", c.MediaCacheMB)
+	}
 	switch c.LogLevel {
 	case slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError:
 	default:
@@ -481,6 +495,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("demo", string(c.Demo)),
 		slog.String("heartbeat", c.Heartbeat.String()),
 		slog.String("dependency_timeout", c.DependencyTimeout.String()),
+		slog.Int("media_cache_mb", c.MediaCacheMB),
 		slog.String("log_level", levelName(c.LogLevel)),
 		slog.String("log_format", string(c.LogFormat)),
 		slog.String("reminders", c.Reminders),
