@@ -56,3 +56,60 @@ func TestCacheBoundAndNil(t *testing.T) {
 		t.Fatal("a disabled cache returned a value")
 	}
 }
+
+// TestFillFences checks that a read in flight across a write cannot store
+// what it found: the write (a logout, a suspension) must win.
+func TestFillFences(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	tests := []struct {
+		name string
+		run  func(c *Cache[string, int]) bool // returns Fill's answer
+		want bool                             // whether "k" then holds 2
+	}{
+		{"nothing written meanwhile", func(c *Cache[string, int]) bool {
+			r := c.Begin()
+			return c.Fill("k", 2, r, now, time.Time{})
+		}, true},
+		{"forgotten during the read", func(c *Cache[string, int]) bool {
+			r := c.Begin()
+			c.Forget("k")
+			return c.Fill("k", 2, r, now, time.Time{})
+		}, false},
+		{"written during the read", func(c *Cache[string, int]) bool {
+			r := c.Begin()
+			c.Put("k", 1, now, time.Time{})
+			return c.Fill("k", 2, r, now, time.Time{})
+		}, false},
+		{"another key written during the read", func(c *Cache[string, int]) bool {
+			r := c.Begin()
+			c.Forget("other")
+			return c.Fill("k", 2, r, now, time.Time{})
+		}, true},
+		{"forgotten before the read began", func(c *Cache[string, int]) bool {
+			c.Forget("k")
+			r := c.Begin()
+			return c.Fill("k", 2, r, now, time.Time{})
+		}, true},
+		{"fences cleared to stay bounded during the read", func(c *Cache[string, int]) bool {
+			r := c.Begin()
+			for i := range 5 {
+				c.Forget(string(rune('a' + i)))
+			}
+			return c.Fill("k", 2, r, now, time.Time{})
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := New[string, int](time.Minute, 3)
+			if got := tt.run(c); got != tt.want {
+				t.Fatalf("Fill = %v, want %v", got, tt.want)
+			}
+			v, ok := c.Get("k", now)
+			if (ok && v == 2) != tt.want {
+				t.Fatalf("Get = %d, %v; want the read's value stored: %v", v, ok, tt.want)
+			}
+		})
+	}
+}
