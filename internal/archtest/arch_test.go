@@ -46,14 +46,17 @@ func rules() []rule {
 			return true
 		}
 	}
+	stdlibOnly := func(dir string) func(string, pkg) bool {
+		return func(module string, p pkg) bool {
+			return (p.standard && !strings.Contains(firstElem(p.path), ".")) || under(module, dir, p.path)
+		}
+	}
 	return []rule{
-		{
-			name:    "domain imports only the standard library",
-			pattern: "./domain/...",
-			allowed: func(module string, p pkg) bool {
-				return (p.standard && !strings.Contains(firstElem(p.path), ".")) || under(module, "domain", p.path)
-			},
-		},
+		{"domain imports only the standard library", "./domain/...", nil, stdlibOnly("domain")},
+		// Shared by capabilities (sessions, users): they must not drag one
+		// capability's dependencies into another.
+		{"the batched reads import only the standard library", "./internal/groupread/...", nil, stdlibOnly("internal/groupread")},
+		{"the cache imports only the standard library", "./internal/ttlcache/...", nil, stdlibOnly("internal/ttlcache")},
 		{"bidding does not import realtime, web or notify", "./bidding/...", nil, notUnder("realtime", "web", "notify")},
 		{"realtime does not import bidding, web or notify", "./realtime/...", nil, notUnder("bidding", "web", "notify")},
 		{"web does not import bidding, realtime or notify", "./web/...", nil, notUnder("bidding", "realtime", "notify")},
