@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"time"
 
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
@@ -80,16 +79,13 @@ func (s *Service) UserByID(ctx context.Context, id int64) (domain.User, error) {
 	if u, ok := s.users.Get(id, now); ok {
 		return u, nil
 	}
-	var row userRow
-	err := s.db.WithContext(ctx).Take(&row, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return domain.User{}, domain.ErrUserNotFound
-	}
+	u, found, err := s.userReads.Get(ctx, id)
 	if err != nil {
 		return domain.User{}, err
 	}
-	u := row.toDomain()
-	s.users.Put(id, u, now, time.Time{})
+	if !found {
+		return domain.User{}, domain.ErrUserNotFound
+	}
 	return u, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gavel-auctions/gavel/domain"
+	"github.com/gavel-auctions/gavel/internal/groupread"
 	"github.com/gavel-auctions/gavel/internal/ttlcache"
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
@@ -68,6 +69,11 @@ type Service struct {
 	committed chan struct{}
 
 	users *ttlcache.Cache[int64, domain.User] // nil unless Options.UserCacheTTL
+	// userReads batches UserByID's cache misses into one query (userreads.go).
+	userReads *groupread.Reader[int64, domain.User]
+	// userReadDone, if set, runs between a batched user read's query and
+	// caching its rows: tests race a suspension there.
+	userReadDone func()
 }
 
 // New returns a Service on db (already migrated).
@@ -102,6 +108,7 @@ func New(db *gorm.DB, opts Options) *Service {
 		committed: make(chan struct{}, 1),
 		users:     ttlcache.New[int64, domain.User](opts.UserCacheTTL, 100_000),
 	}
+	s.userReads = groupread.New(s.readUsers, groupread.Options{})
 	if sqlDB, err := db.DB(); s.pg && err == nil {
 		if _, ok := sqlDB.Driver().(*stdlib.Driver); ok {
 			s.pgx = sqlDB

@@ -60,3 +60,58 @@ func TestReadCache(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteRacingBatchedRead: a logout (or a rewrite) on this node while a
+// batched read of the same session is in flight must win. The read found
+// the session before the delete; caching it then would bring the session
+// back for the cache's TTL after the user logged out.
+func TestWriteRacingBatchedRead(t *testing.T) {
+	t.Parallel()
+	for _, d := range dialects() {
+		for _, tt := range []struct {
+			name      string
+			write     func(ctx context.Context, s *Store, exp time.Time) error
+			wantData  string
+			wantFound bool
+		}{
+			{"logout", func(ctx context.Context, s *Store, _ time.Time) error { return s.DeleteCtx(ctx, "tok") }, "", false},
+			{"rewrite", func(ctx context.Context, s *Store, exp time.Time) error {
+				return s.CommitCtx(ctx, "tok", []byte("v2"), exp)
+			}, "v2", true},
+		} {
+			t.Run(d.name+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				db := d.open(t)
+				s, clk := mustStore(t, db)
+				WithReadCache(time.Minute, 100)(s)
+				ctx := context.Background()
+				exp := clk.Now().Add(time.Hour)
+				if err := db.Exec("INSERT INTO sessions (token, data, expiry) VALUES ('tok', ?, ?)", []byte("v1"), utc(exp)).Error; err != nil {
+					t.Fatal(err)
+				}
+				reached, release := make(chan struct{}), make(chan struct{})
+				s.readDone = func() { close(reached); <-release }
+				type found struct {
+					data []byte
+					ok   bool
+				}
+				first := make(chan found, 1)
+				go func() { d, ok := mustFind(t, s, "tok"); first <- found{d, ok} }()
+				<-reached // the read has found v1 and not cached it yet
+				s.readDone = nil
+				if err := tt.write(ctx, s, exp); err != nil {
+					t.Fatal(err)
+				}
+				close(release)
+				// The read began before the write: it may answer v1.
+				if f := <-first; !f.ok || string(f.data) != "v1" {
+					t.Fatalf("the racing read = %q, %v; want v1 from before the write", f.data, f.ok)
+				}
+				data, ok := mustFind(t, s, "tok")
+				if ok != tt.wantFound || string(data) != tt.wantData {
+					t.Fatalf("after the %s: Find = %q, %v; want %q, %v", tt.name, data, ok, tt.wantData, tt.wantFound)
+				}
+			})
+		}
+	}
+}
