@@ -90,6 +90,12 @@ func (s *Service) PlaceBid(ctx context.Context, bidder domain.User, auctionID in
 
 func (s *Service) drain(q *shard) {
 	defer s.inflight.Done()
+	// The drain keeps one pooled connection while bids keep coming: a batch
+	// must never queue for the pool behind the reads of the requests that
+	// feed it (sessions, users, pages), which is where HTTP bids used to
+	// wait (docs/BENCHMARKS.md).
+	var held heldConn
+	defer held.release()
 	for {
 		s.seqMu.Lock()
 		if len(q.queue) == 0 {
@@ -102,7 +108,7 @@ func (s *Service) drain(q *shard) {
 		q.queue = append([]*bidCall(nil), q.queue[n:]...)
 		s.seqMu.Unlock()
 
-		results := s.commitBatch(batch)
+		results := s.commitBatch(batch, &held)
 		for i, c := range batch {
 			c.done <- results[i]
 		}
@@ -111,7 +117,7 @@ func (s *Service) drain(q *shard) {
 
 // commitBatch applies a batch of bids, possibly on several auctions, in one
 // transaction, and returns each caller's answer.
-func (s *Service) commitBatch(batch []*bidCall) []bidResult {
+func (s *Service) commitBatch(batch []*bidCall, held *heldConn) []bidResult {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
 	var (
@@ -119,7 +125,7 @@ func (s *Service) commitBatch(batch []*bidCall) []bidResult {
 		err error
 	)
 	if s.pgx != nil {
-		p, err = s.commitBatchPG(ctx, batch)
+		p, err = s.commitBatchPG(ctx, batch, held)
 	} else {
 		p, err = s.commitBatchGORM(ctx, batch)
 	}
