@@ -76,7 +76,10 @@ func (s *Service) Authenticate(ctx context.Context, email, password string) (dom
 // UserByID returns one user.
 func (s *Service) UserByID(ctx context.Context, id int64) (domain.User, error) {
 	now := s.now()
-	if u, ok := s.users.Get(id, now); ok {
+	if u, ok, refresh := s.users.Lookup(id, now); ok {
+		if refresh {
+			s.userReads.Refresh(id) // in the background, with the next batch
+		}
 		return u, nil
 	}
 	u, found, err := s.userReads.Get(ctx, id)

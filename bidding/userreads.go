@@ -29,5 +29,10 @@ func (s *Service) readUsers(ctx context.Context, ids []int64) (map[int64]domain.
 		out[r.ID] = u
 		s.users.Fill(r.ID, u, began, now, time.Time{})
 	}
+	for _, id := range ids {
+		if _, ok := out[id]; !ok {
+			s.users.Miss(id, began)
+		}
+	}
 	return out, nil
 }

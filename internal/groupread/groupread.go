@@ -80,7 +80,30 @@ func New[K cmp.Ordered, V any](read ReadFunc[K, V], opts Options) *Reader[K, V] 
 // false if the read did not return k. If ctx ends first, Get returns its
 // error and the read goes on for the others.
 func (r *Reader[K, V]) Get(ctx context.Context, k K) (v V, found bool, err error) {
+	b := r.join(k)
+	select {
+	case <-b.done:
+	case <-ctx.Done():
+		return v, false, ctx.Err()
+	}
+	if err, bad := b.failed[k]; bad {
+		return v, false, err
+	}
+	v, found = b.got[k]
+	return v, found, nil
+}
+
+// Refresh adds k to the next read without waiting for it, for a caller
+// that only wants the read's side effects (a cache the ReadFunc fills).
+func (r *Reader[K, V]) Refresh(k K) {
+	r.join(k)
+}
+
+// join adds k to the pending batch, starting the reading loop if it is
+// idle, and returns the batch.
+func (r *Reader[K, V]) join(k K) *batch[K, V] {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	b := r.pending
 	if b == nil {
 		b = &batch[K, V]{keys: make(map[K]struct{}), done: make(chan struct{})}
@@ -92,17 +115,7 @@ func (r *Reader[K, V]) Get(ctx context.Context, k K) (v V, found bool, err error
 		r.running = true
 		go r.loop()
 	}
-	r.mu.Unlock()
-	select {
-	case <-b.done:
-	case <-ctx.Done():
-		return v, false, ctx.Err()
-	}
-	if err, bad := b.failed[k]; bad {
-		return v, false, err
-	}
-	v, found = b.got[k]
-	return v, found, nil
+	return b
 }
 
 // Stats returns how many Get calls were made and how many queries served

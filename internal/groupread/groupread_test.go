@@ -234,3 +234,19 @@ func TestCallerLeaves(t *testing.T) {
 		t.Fatal("the reader stopped after a panic")
 	}
 }
+
+// TestRefresh: a refresh joins the next read and returns at once.
+func TestRefresh(t *testing.T) {
+	t.Parallel()
+	s := &store{data: map[int]string{1: "a"}, started: make(chan []int, 1)}
+	r := New(s.read, Options{})
+	r.Refresh(1)
+	select {
+	case keys := <-s.started:
+		if !slices.Equal(keys, []int{1}) {
+			t.Fatalf("refresh read %v", keys)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a refresh started no read")
+	}
+}

@@ -115,3 +115,57 @@ func TestWriteRacingBatchedRead(t *testing.T) {
 		}
 	}
 }
+
+// TestRefreshAhead: a session in use is read again in the background in
+// the last quarter of its cache life, so another node's change shows then,
+// and a hot session never expires under its requests.
+func TestRefreshAhead(t *testing.T) {
+	t.Parallel()
+	for _, d := range dialects() {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			db := d.open(t)
+			s, clk := mustStore(t, db)
+			WithReadCache(time.Second, 100)(s)
+			ctx := context.Background()
+			if err := s.CommitCtx(ctx, "tok", []byte("v1"), clk.Now().Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Exec("UPDATE sessions SET data = ? WHERE token = 'tok'", []byte("v2")).Error; err != nil {
+				t.Fatal(err)
+			}
+			if data, _ := mustFind(t, s, "tok"); string(data) != "v1" {
+				t.Fatalf("fresh entry: %q, want the cached v1", data)
+			}
+			clk.Add(800 * time.Millisecond)
+			// Served from the cache at once; the refresh runs meanwhile.
+			if data, _ := mustFind(t, s, "tok"); string(data) != "v1" {
+				t.Fatalf("entry due for refresh: %q, want v1 while the refresh runs", data)
+			}
+			waitFor(t, s, "v2", true)
+			if err := db.Exec("DELETE FROM sessions WHERE token = 'tok'").Error; err != nil {
+				t.Fatal(err)
+			}
+			clk.Add(800 * time.Millisecond)
+			mustFind(t, s, "tok")
+			waitFor(t, s, "", false)
+		})
+	}
+}
+
+// waitFor polls Find until it answers data, found; the clock stands still,
+// so only a background refresh can change the answer.
+func waitFor(t *testing.T, s *Store, data string, found bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got, ok := mustFind(t, s, "tok")
+		if string(got) == data && ok == found {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Find = %q, %v; want %q, %v after the refresh", got, ok, data, found)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

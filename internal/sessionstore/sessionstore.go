@@ -81,7 +81,12 @@ func utc(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 // token is found=false with no error, as scs expects. Lookups that miss
 // the cache at the same time are read together (readSessions).
 func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
-	if data, ok := s.cache.Get(token, s.now()); ok {
+	if data, ok, refresh := s.cache.Lookup(token, s.now()); ok {
+		if refresh {
+			// Read it again in the background, with the next batch, so
+			// that a session in use never expires under its requests.
+			s.reads.Refresh(token)
+		}
 		return data, true, nil
 	}
 	data, found, err := s.reads.Get(ctx, token)
@@ -121,6 +126,13 @@ func (s *Store) readSessions(ctx context.Context, tokens []string) (map[string][
 		}
 		out[r.Token] = r.Data
 		s.cache.Fill(r.Token, r.Data, began, now, r.Expiry)
+	}
+	for _, t := range tokens {
+		if _, ok := out[t]; !ok {
+			// Deleted or expired meanwhile (a logout on another node): a
+			// refresh must not leave it cached.
+			s.cache.Miss(t, began)
+		}
 	}
 	return out, nil
 }

@@ -36,6 +36,10 @@ type Cache[K comparable, V any] struct {
 type entry[V any] struct {
 	v     V
 	until time.Time
+	// refreshAt is when Lookup starts asking for a new read, a quarter of
+	// the TTL before until; refreshing is set once it has asked.
+	refreshAt  time.Time
+	refreshing bool
 }
 
 // Read marks when a read of the backing store began (Begin); Fill takes
@@ -69,6 +73,32 @@ func (c *Cache[K, V]) Get(k K, now time.Time) (V, bool) {
 		return zero, false
 	}
 	return e.v, true
+}
+
+// Lookup is Get, and also reports, once per stored value, that the entry
+// is in the last quarter of its life: the caller should start a read that
+// refreshes it (Fill), so that hot keys never expire under their readers
+// and a storm of requests never waits on them together.
+func (c *Cache[K, V]) Lookup(k K, now time.Time) (v V, ok, refresh bool) {
+	if c == nil {
+		return v, false, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[k]
+	if !ok {
+		return v, false, false
+	}
+	if !now.Before(e.until) {
+		delete(c.entries, k)
+		return v, false, false
+	}
+	if !e.refreshing && !now.Before(e.refreshAt) {
+		e.refreshing = true
+		c.entries[k] = e
+		refresh = true
+	}
+	return e.v, true, refresh
 }
 
 // Put stores v, which this process has just written, for k until now+ttl,
@@ -112,6 +142,20 @@ func (c *Cache[K, V]) Fill(k K, v V, r Read, now, limit time.Time) bool {
 	return true
 }
 
+// Miss records that a read begun at r did not find k: the entry is
+// dropped, unless k was written since r began.
+func (c *Cache[K, V]) Miss(k K, r Read) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if uint64(r) < c.floor || c.fences[k] > uint64(r) {
+		return
+	}
+	delete(c.entries, k)
+}
+
 // Forget drops k, and keeps reads already in flight from storing it again.
 // Call it after the write that made k stale has committed (and, to stop
 // serving k at once, before it too).
@@ -147,5 +191,5 @@ func (c *Cache[K, V]) store(k K, v V, now, limit time.Time) {
 		// within ttl anyway: start over.
 		clear(c.entries)
 	}
-	c.entries[k] = entry[V]{v: v, until: until}
+	c.entries[k] = entry[V]{v: v, until: until, refreshAt: until.Add(-c.ttl / 4)}
 }

@@ -113,3 +113,43 @@ func TestFillFences(t *testing.T) {
 		})
 	}
 }
+
+// TestLookupRefresh: an entry asks once for a refresh in the last quarter
+// of its life, a refresh that finds the key gone drops it, and one that
+// raced a write leaves the write alone.
+func TestLookupRefresh(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := New[string, int](time.Second, 10)
+	c.Put("k", 1, t0, time.Time{})
+	steps := []struct {
+		at          time.Duration
+		wantOK      bool
+		wantRefresh bool
+	}{
+		{0, true, false},
+		{749 * time.Millisecond, true, false},
+		{750 * time.Millisecond, true, true},
+		{800 * time.Millisecond, true, false}, // asked once already
+		{time.Second, false, false},
+	}
+	for _, st := range steps {
+		_, ok, refresh := c.Lookup("k", t0.Add(st.at))
+		if ok != st.wantOK || refresh != st.wantRefresh {
+			t.Fatalf("at %s: ok %v refresh %v, want %v %v", st.at, ok, refresh, st.wantOK, st.wantRefresh)
+		}
+	}
+
+	c.Put("gone", 1, t0, time.Time{})
+	r := c.Begin()
+	c.Miss("gone", r)
+	if _, ok := c.Get("gone", t0); ok {
+		t.Fatal("a read that did not find the key left it cached")
+	}
+	r = c.Begin()
+	c.Put("rewritten", 2, t0, time.Time{})
+	c.Miss("rewritten", r)
+	if v, ok := c.Get("rewritten", t0); !ok || v != 2 {
+		t.Fatal("a miss from a read begun before a write dropped the write")
+	}
+}
