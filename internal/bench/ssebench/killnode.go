@@ -85,7 +85,9 @@ func (b *sseBench) killPhase(ctx context.Context, stdout io.Writer) error {
 				first = rp.FirstLive
 			}
 		}
-		if open >= r.held || time.Now().After(deadline) {
+		// Done when the killed node's streams are all back; the clients
+		// may not even have seen the kill on the first poll.
+		if (rehomed >= r.victim && open >= r.held) || time.Now().After(deadline) {
 			r.rehomed = rehomed
 			if last > 0 {
 				r.took = time.Unix(0, last).Sub(killed)
