@@ -33,6 +33,7 @@ type killResult struct {
 	bids              int
 	delivered, wanted int64 // deliveries of the last price change
 	load0, load1      string
+	logs              []string // the survivors' slow-SQL warnings and other log lines
 }
 
 // killPhase runs the reconnect storm and prints its report.
@@ -129,6 +130,11 @@ func (b *sseBench) killPhase(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	stopAll(b.nodes[1:])
+	for _, p := range b.nodes[1:] {
+		for _, l := range summarizeLog(p.logPath) {
+			r.logs = append(r.logs, p.name+": "+l)
+		}
+	}
 	b.nodes = nil
 	r.load1 = benchkit.LoadAvg()
 	b.killReport(stdout, r)
@@ -162,4 +168,10 @@ func (b *sseBench) killReport(w io.Writer, r killResult) {
 	fmt.Fprintf(w, "| last price change delivered | %d of %d streams | all |\n", r.delivered, r.wanted)
 	fmt.Fprintf(w, "| price changes during the run | %d | |\n", r.bids)
 	fmt.Fprintf(w, "| set-up retries / failures | %d / %d | |\n", r.retries, r.failed)
+	if len(r.logs) > 0 {
+		fmt.Fprintln(w)
+		for _, l := range r.logs {
+			fmt.Fprintf(w, "- %s\n", l)
+		}
+	}
 }
