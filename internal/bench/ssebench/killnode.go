@@ -28,6 +28,7 @@ type killResult struct {
 	victim            int64 // streams on the killed node
 	rehomed           int64
 	first, took       time.Duration // kill → first and last stream live again
+	cpu               time.Duration // the survivors' CPU from the kill until all were back
 	gaps, dups, open  int64
 	failed, retries   int64
 	bids              int
@@ -65,6 +66,10 @@ func (b *sseBench) killPhase(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	b.logf("killing %s (%d streams) with SIGKILL", victim.name, r.victim)
+	var cpu0 time.Duration
+	for _, p := range b.nodes[1:] {
+		cpu0 += procCPU(p.pid)
+	}
 	killed := time.Now()
 	_ = syscall.Kill(-victim.pid, syscall.SIGKILL)
 	// Price changes keep coming while the watchers move, so each resume
@@ -90,6 +95,10 @@ func (b *sseBench) killPhase(ctx context.Context, stdout io.Writer) error {
 		// may not even have seen the kill on the first poll.
 		if (rehomed >= r.victim && open >= r.held) || time.Now().After(deadline) {
 			r.rehomed = rehomed
+			for _, p := range b.nodes[1:] {
+				r.cpu += procCPU(p.pid)
+			}
+			r.cpu -= cpu0
 			if last > 0 {
 				r.took = time.Unix(0, last).Sub(killed)
 				r.first = time.Unix(0, first).Sub(killed)
@@ -164,6 +173,10 @@ func (b *sseBench) killReport(w io.Writer, r killResult) {
 	fmt.Fprintf(w, "| kill → last watcher streaming again (retry: wait included) | **%s** | ≤ 5 s |\n", r.took.Round(10*time.Millisecond))
 	fmt.Fprintf(w, "| kill → first watcher streaming again | %s | |\n", r.first.Round(10*time.Millisecond))
 	fmt.Fprintf(w, "| set-ups per surviving node per second, first to last (arrivals spread by retry: jitter) | %.0f | ≥ 4,000 |\n", rate)
+	if r.rehomed > 0 {
+		fmt.Fprintf(w, "| survivors' CPU meanwhile (price changes and heartbeats included) | %s, %.0f µs per stream moved | |\n",
+			r.cpu.Round(10*time.Millisecond), float64(r.cpu.Microseconds())/float64(r.rehomed))
+	}
 	fmt.Fprintf(w, "| gaps / duplicates across the move | **%d / %d** | 0 / 0 |\n", r.gaps, r.dups)
 	fmt.Fprintf(w, "| last price change delivered | %d of %d streams | all |\n", r.delivered, r.wanted)
 	fmt.Fprintf(w, "| price changes during the run | %d | |\n", r.bids)
