@@ -35,6 +35,7 @@ type killResult struct {
 	delivered, wanted int64 // deliveries of the last price change
 	load0, load1      string
 	logs              []string // the survivors' slow-SQL warnings and other log lines
+	errs              map[string]int64
 }
 
 // killPhase runs the reconnect storm and prints its report.
@@ -131,7 +132,11 @@ func (b *sseBench) killPhase(ctx context.Context, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	r.errs = map[string]int64{}
 	for _, rp := range replies {
+		for k, v := range rp.Errors {
+			r.errs[k] += v
+		}
 		r.gaps, r.dups, r.open = r.gaps+rp.Gaps, r.dups+rp.Dups, r.open+rp.Open
 		r.failed, r.retries = r.failed+rp.Failed, r.retries+rp.Retries
 	}
@@ -180,7 +185,7 @@ func (b *sseBench) killReport(w io.Writer, r killResult) {
 	fmt.Fprintf(w, "| gaps / duplicates across the move | **%d / %d** | 0 / 0 |\n", r.gaps, r.dups)
 	fmt.Fprintf(w, "| last price change delivered | %d of %d streams | all |\n", r.delivered, r.wanted)
 	fmt.Fprintf(w, "| price changes during the run | %d | |\n", r.bids)
-	fmt.Fprintf(w, "| set-up retries / failures | %d / %d | |\n", r.retries, r.failed)
+	fmt.Fprintf(w, "| set-up retries / failures | %d / %d %v | |\n", r.retries, r.failed, r.errs)
 	if len(r.logs) > 0 {
 		fmt.Fprintln(w)
 		for _, l := range r.logs {
