@@ -38,11 +38,7 @@ func TestSnapshotThenLiveInOrder(t *testing.T) {
 	if snap.Seq != 5 || snap.Reset || !snap.ServerTime.Equal(now) || snap.EndsAt.IsZero() {
 		t.Fatalf("snapshot = %+v", snap)
 	}
-	r := c.retry.Load()
-	for deadline := time.Now().Add(5 * time.Second); r == 0 && time.Now().Before(deadline); r = c.retry.Load() {
-		time.Sleep(time.Millisecond)
-	}
-	if r < 1500 || r > 3000 {
+	if r := c.retryMS(); r < 1500 || r > 3000 {
 		t.Errorf("retry = %d, want 1500..3000 (the default 3s, jittered down to half)", r)
 	}
 	for s := int64(6); s <= 20; s++ {

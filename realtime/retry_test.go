@@ -20,11 +20,7 @@ func TestRetryJittered(t *testing.T) {
 	for range 24 {
 		c := dial(t, h, domain.StreamSpec{AuctionIDs: []int64{1}})
 		c.expect(domain.EventSnapshot, "1:1")
-		// The reader stores retry just after handing over the events it read.
-		r := c.retry.Load()
-		for deadline := time.Now().Add(5 * time.Second); r == 0 && time.Now().Before(deadline); r = c.retry.Load() {
-			time.Sleep(time.Millisecond)
-		}
+		r := c.retryMS()
 		if r < 2000 || r > 4000 {
 			t.Fatalf("retry = %d ms, want 2000..4000", r)
 		}
