@@ -35,6 +35,9 @@ type Config struct {
 	LoginWindow  time.Duration // default 1 minute
 	BidLimit     int           // bids per window per user; default 20
 	BidWindow    time.Duration // default 1 second
+	// StreamSetups bounds the stream set-ups in flight on this node
+	// (session and user reads up to a live stream); default 256.
+	StreamSetups int
 	// Now is the server clock (UTC); tests may replace it.
 	Now func() time.Time
 }
@@ -73,6 +76,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.BidWindow <= 0 {
 		c.BidWindow = DefaultBidWindow
+	}
+	if c.StreamSetups <= 0 {
+		c.StreamSetups = DefaultStreamSetups
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -135,6 +141,10 @@ type Server struct {
 	// htmlError renders error pages for non-API paths; the pages code sets
 	// it in routesPages. Nil means plain text.
 	htmlError htmlErrorRenderer
+
+	// setups holds one token per stream set-up in flight (streamgate.go);
+	// nil when this node serves no streams.
+	setups chan struct{}
 }
 
 // New builds the server for cfg.Role: RoleAPI serves the API, the pages and
@@ -168,6 +178,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		bidLimit:   newLimiter(cfg.BidLimit, cfg.BidWindow, clock),
 	}
 	configureSessions(deps.Sessions, cfg, s.log)
+	if (cfg.Role == RoleRealtime || cfg.Role == RoleAll) && deps.Streams != nil {
+		s.setups = make(chan struct{}, cfg.StreamSetups)
+	}
 
 	s.app = fiber.New(fiber.Config{
 		// Fiber's zero-allocation strings alias buffers that are reused by
@@ -188,7 +201,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	// Order: headers first so every answer has them; observe then sees the
 	// final status of everything inside it (it runs the error adapter);
 	// cross-site requests are refused before the session store is read.
-	s.app.Use(s.securityHeaders, s.observe, s.recoverPanics, s.crossOrigin, s.sessions)
+	// Stream set-ups take their slot before the session store is read.
+	s.app.Use(s.securityHeaders, s.observe, s.recoverPanics, s.crossOrigin, s.gateStreamSetups, s.sessions)
 
 	s.routesOps()
 	if cfg.Role == RoleAPI || cfg.Role == RoleAll {
