@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"time"
 
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
@@ -77,19 +76,19 @@ func (s *Service) Authenticate(ctx context.Context, email, password string) (dom
 // UserByID returns one user.
 func (s *Service) UserByID(ctx context.Context, id int64) (domain.User, error) {
 	now := s.now()
-	if u, ok := s.users.Get(id, now); ok {
+	if u, ok, refresh := s.users.Lookup(id, now); ok {
+		if refresh {
+			s.userReads.Refresh(id) // in the background, with the next batch
+		}
 		return u, nil
 	}
-	var row userRow
-	err := s.db.WithContext(ctx).Take(&row, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return domain.User{}, domain.ErrUserNotFound
-	}
+	u, found, err := s.userReads.Get(ctx, id)
 	if err != nil {
 		return domain.User{}, err
 	}
-	u := row.toDomain()
-	s.users.Put(id, u, now, time.Time{})
+	if !found {
+		return domain.User{}, domain.ErrUserNotFound
+	}
 	return u, nil
 }
 

@@ -88,16 +88,15 @@ var (
 // commitBatchGORM, run on a pooled connection's pgx.Conn in two or three
 // round trips. Through GORM and the simple protocol a 127-bid batch built
 // and PostgreSQL parsed ~200 KB of SQL.
-func (s *Service) commitBatchPG(ctx context.Context, batch []*bidCall) (*batchPlan, error) {
+func (s *Service) commitBatchPG(ctx context.Context, batch []*bidCall, held *heldConn) (*batchPlan, error) {
 	keys := keysOf(batch)
 	var p *batchPlan
 	err := retryTx(ctx, func() error {
-		conn, err := s.pgx.Conn(ctx)
+		conn, err := held.get(ctx, s.pgx)
 		if err != nil {
 			return err
 		}
-		defer conn.Close()
-		return conn.Raw(func(dc any) error {
+		err = conn.Raw(func(dc any) error {
 			sc, ok := dc.(*stdlib.Conn)
 			if !ok {
 				return fmt.Errorf("bidding: driver connection is %T, not pgx", dc)
@@ -112,6 +111,12 @@ func (s *Service) commitBatchPG(ctx context.Context, batch []*bidCall) (*batchPl
 			}
 			return err
 		})
+		if err != nil {
+			// The connection may be broken or mid-transaction: the next
+			// attempt takes a fresh one.
+			held.release()
+		}
+		return err
 	})
 	return p, err
 }

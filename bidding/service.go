@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gavel-auctions/gavel/domain"
+	"github.com/gavel-auctions/gavel/internal/groupread"
 	"github.com/gavel-auctions/gavel/internal/ttlcache"
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
@@ -80,6 +81,11 @@ type Service struct {
 	// stallBatch, if set, runs in a PostgreSQL batch transaction once its
 	// auctions are locked: tests pause a node there.
 	stallBatch func()
+	// userReads batches UserByID's cache misses into one query (userreads.go).
+	userReads *groupread.Reader[int64, domain.User]
+	// userReadDone, if set, runs between a batched user read's query and
+	// caching its rows: tests race a suspension there.
+	userReadDone func()
 }
 
 // New returns a Service on db (already migrated).
@@ -117,6 +123,7 @@ func New(db *gorm.DB, opts Options) *Service {
 		committed: make(chan struct{}, 1),
 		users:     ttlcache.New[int64, domain.User](opts.UserCacheTTL, 100_000),
 	}
+	s.userReads = groupread.New(s.readUsers, groupread.Options{})
 	if sqlDB, err := db.DB(); s.pg && err == nil {
 		if _, ok := sqlDB.Driver().(*stdlib.Driver); ok {
 			s.pgx = sqlDB

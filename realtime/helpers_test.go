@@ -357,6 +357,16 @@ func readStream(t *testing.T, nc net.Conn) *client {
 	return c
 }
 
+// retryMS returns the stream's retry: field in ms, waiting a few seconds
+// for it: the reader stores it just after handing over the events it read.
+func (c *client) retryMS() int32 {
+	r := c.retry.Load()
+	for deadline := time.Now().Add(5 * time.Second); r == 0 && time.Now().Before(deadline); r = c.retry.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	return r
+}
+
 // next returns the next event, failing after a few seconds.
 func (c *client) next() sseEvent {
 	c.t.Helper()

@@ -30,7 +30,7 @@ type Hub struct {
 	logger *slog.Logger
 	m      *metrics
 
-	preamble   []byte // response head + retry, shared by every stream
+	preambles  [][]byte // response head + retry, one per jitter step, shared by the streams
 	tick       time.Duration
 	beatEvery  time.Duration // between heartbeat slices
 	beatSlices int           // slices per Heartbeat
@@ -75,7 +75,7 @@ func New(cfg Config, nc *nats.Conn, log Log, logger *slog.Logger, reg prometheus
 	}
 	h := &Hub{cfg: cfg, nc: nc, log: log, logger: logger, stop: make(chan struct{}), reconnected: make(chan struct{}, 1), statsKick: make(chan struct{}, 1)}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
-	h.preamble = streamPreamble(cfg.Retry)
+	h.preambles = jitteredPreambles(cfg.Retry)
 	// The writers retry full sockets every tick, and visit a slice of their
 	// connections for heartbeats on every beat slot.
 	h.tick = min(max(cfg.Heartbeat/50, 5*time.Millisecond), 100*time.Millisecond)

@@ -38,6 +38,9 @@ type Config struct {
 	// DependencyTimeout bounds how long one request waits on the database
 	// or another dependency before it answers 503; default 5s.
 	DependencyTimeout time.Duration
+	// StreamSetups bounds the stream set-ups in flight on this node
+	// (session and user reads up to a live stream); default 256.
+	StreamSetups int
 	// Now is the server clock (UTC); tests may replace it.
 	Now func() time.Time
 }
@@ -79,6 +82,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DependencyTimeout <= 0 {
 		c.DependencyTimeout = DefaultDependencyTimeout
+	}
+	if c.StreamSetups <= 0 {
+		c.StreamSetups = DefaultStreamSetups
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -149,6 +155,10 @@ type Server struct {
 	htmlError htmlErrorRenderer
 	refusals  refusalLog
 	readiness readyLog
+
+	// setups holds one token per stream set-up in flight (streamgate.go);
+	// nil when this node serves no streams.
+	setups chan struct{}
 }
 
 // New builds the server for cfg.Role: RoleAPI serves the API, the pages and
@@ -183,6 +193,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		photoLimit: newLimiter(photoRateLimit, photoRateWindow, clock),
 	}
 	configureSessions(deps.Sessions, cfg, s.log)
+	if (cfg.Role == RoleRealtime || cfg.Role == RoleAll) && deps.Streams != nil {
+		s.setups = make(chan struct{}, cfg.StreamSetups)
+	}
 
 	s.app = fiber.New(fiber.Config{
 		// Fiber's zero-allocation strings alias buffers that are reused by
@@ -207,7 +220,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	// Order: headers first so every answer has them; observe then sees the
 	// final status of everything inside it (it runs the error adapter);
 	// cross-site requests are refused before the session store is read.
-	s.app.Use(s.securityHeaders, s.observe, s.recoverPanics, s.crossOrigin, s.bounded, s.sessions)
+	// Stream set-ups take their slot before the session store is read,
+	// within the request's bound on waiting.
+	s.app.Use(s.securityHeaders, s.observe, s.recoverPanics, s.crossOrigin, s.bounded, s.gateStreamSetups, s.sessions)
 
 	s.routesOps()
 	if cfg.Role == RoleAPI || cfg.Role == RoleAll {

@@ -40,6 +40,9 @@ func configureSessions(sm *scs.SessionManager, cfg Config, log *slog.Logger) {
 	if sm.Cookie.Path == "" {
 		sm.Cookie.Path = "/"
 	}
+	if _, ok := sm.Codec.(*memoCodec); !ok && sm.Codec != nil {
+		sm.Codec = newMemoCodec(sm.Codec, maxDecodedSessions)
+	}
 	if sm.IdleTimeout > 0 {
 		log.Warn("session IdleTimeout > 0 writes the session store on every request", slog.Duration("idle_timeout", sm.IdleTimeout))
 	}

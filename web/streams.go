@@ -155,7 +155,13 @@ func (s *Server) openStream(c *fiber.Ctx, spec domain.StreamSpec, u domain.User)
 	// Only serve is captured: the hijack func runs after Fiber has recycled
 	// c for another request, so it must not touch c.
 	fctx := c.Context()
+	release := handOverSetup(c)
 	fctx.HijackSetNoResponse(true)
-	fctx.Hijack(func(conn net.Conn) { serve(conn) })
+	fctx.Hijack(func(conn net.Conn) {
+		serve(conn)
+		if release != nil {
+			release() // the stream is live: its set-up slot is free
+		}
+	})
 	return nil
 }

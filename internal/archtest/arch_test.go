@@ -46,14 +46,17 @@ func rules() []rule {
 			return true
 		}
 	}
+	stdlibOnly := func(dir string) func(string, pkg) bool {
+		return func(module string, p pkg) bool {
+			return (p.standard && !strings.Contains(firstElem(p.path), ".")) || under(module, dir, p.path)
+		}
+	}
 	rs := []rule{
-		{
-			name:    "domain imports only the standard library",
-			pattern: "./domain/...",
-			allowed: func(module string, p pkg) bool {
-				return (p.standard && !strings.Contains(firstElem(p.path), ".")) || under(module, "domain", p.path)
-			},
-		},
+		{"domain imports only the standard library", "./domain/...", nil, stdlibOnly("domain")},
+		// Shared by capabilities (sessions, users): they must not drag one
+		// capability's dependencies into another.
+		{"the batched reads import only the standard library", "./internal/groupread/...", nil, stdlibOnly("internal/groupread")},
+		{"the cache imports only the standard library", "./internal/ttlcache/...", nil, stdlibOnly("internal/ttlcache")},
 		{"the fault suite talks to Gavel only over HTTP, SQL and NATS", "./internal/chaos/...", nil, notUnder(append(capabilities(), "cmd")...)},
 		{
 			name:    "production code does not import test helpers or the fault suite",
