@@ -90,6 +90,9 @@ type Deps struct {
 	Checks   map[string]Checker // for /readyz, e.g. "database", "nats"
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
+	// Optional capabilities (deps_<thing>.go): nil leaves their routes out.
+	Notices    Notices
+	Reinstater Reinstater
 }
 
 // check reports the dependencies role needs but deps lacks.
@@ -127,6 +130,8 @@ type Server struct {
 	// loginLimit is keyed by client IP and email, bidLimit by user id.
 	loginLimit *limiter
 	bidLimit   *limiter
+	mailLimit  *limiter // per IP, verification and reset requests (api_notify.go)
+	pages      *pages   // set by routesPages
 	// htmlError renders error pages for non-API paths; the pages code sets
 	// it in routesPages. Nil means plain text.
 	htmlError htmlErrorRenderer
@@ -189,6 +194,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if cfg.Role == RoleAPI || cfg.Role == RoleAll {
 		s.routesAPI()
 		s.routesPages()
+		s.routesNotify()
 	}
 	if (cfg.Role == RoleRealtime || cfg.Role == RoleAll) && deps.Streams != nil {
 		s.routesStreams()

@@ -49,9 +49,10 @@ func rules() []rule {
 				return (p.standard && !strings.Contains(firstElem(p.path), ".")) || under(module, "domain", p.path)
 			},
 		},
-		{"bidding does not import realtime or web", "./bidding/...", notUnder("realtime", "web")},
-		{"realtime does not import bidding or web", "./realtime/...", notUnder("bidding", "web")},
-		{"web does not import bidding or realtime", "./web/...", notUnder("bidding", "realtime")},
+		{"bidding does not import realtime, web or notify", "./bidding/...", notUnder("realtime", "web", "notify")},
+		{"realtime does not import bidding, web or notify", "./realtime/...", notUnder("bidding", "web", "notify")},
+		{"web does not import bidding, realtime or notify", "./web/...", notUnder("bidding", "realtime", "notify")},
+		{"notify does not import bidding, realtime or web", "./notify/...", notUnder("bidding", "realtime", "web")},
 		{
 			name:    "production code does not import test helpers",
 			pattern: "./...",
@@ -195,6 +196,11 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"./realtime/...", pkg{"example.com/gavel/webhooks", false}, false},
 		{"./web/...", pkg{"example.com/gavel/realtime", false}, true},
 		{"./web/...", pkg{"example.com/gavel/web", false}, false},
+		{"./web/...", pkg{"example.com/gavel/notify", false}, true},
+		{"./notify/...", pkg{"example.com/gavel/bidding", false}, true},
+		{"./notify/...", pkg{"example.com/gavel/web", false}, true},
+		{"./notify/...", pkg{"example.com/gavel/domain", false}, false},
+		{"./notify/...", pkg{"github.com/wneessen/go-mail", false}, false},
 		{"./...", pkg{"example.com/gavel/internal/testpg", false}, true},
 	}
 	for _, tt := range tests {
