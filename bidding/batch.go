@@ -85,6 +85,7 @@ type batchPlan struct {
 	// bids.
 	accepted   []int
 	bids       []bidRow
+	autos      []autoBidRow // the automatic bids the accepted bids caused
 	bidIndex   map[bidKey]int
 	newBidders []bidderRow
 	// events are the auction-channel events and personal the users' ones,
@@ -166,7 +167,10 @@ func applyBatch(batch []*bidCall, auctions map[int64]domain.Auction, st batchSta
 		b := out.Bid
 		p.bidIndex[bidKey{c.auctionID, b.Seq}] = len(p.bids)
 		p.bids = append(p.bids, bidRow{AuctionID: c.auctionID, BidderID: b.BidderID, Amount: b.Amount, MaxAmount: b.MaxAmount,
-			BuyNow: b.BuyNow, Seq: b.Seq, ReceivedAt: b.ReceivedAt})
+			BuyNow: b.BuyNow, Raised: b.Raise, Seq: b.Seq, ReceivedAt: b.ReceivedAt})
+		if len(out.Auto) > 0 {
+			p.autos = append(p.autos, autoBidRows(c.auctionID, b.Seq, out.Auto)...)
+		}
 		for _, e := range out.Events {
 			e.CommittedAt = now
 			if e.Type.Personal() {

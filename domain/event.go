@@ -127,7 +127,10 @@ type Event struct {
 	// The bid that caused a price event, for live bid histories.
 	BidID     int64  `json:"bid_id,omitempty"`
 	BidAmount int64  `json:"bid_amount,omitempty"`
-	Bidder    string `json:"bidder,omitempty"` // alias
+	Bidder    string `json:"bidder,omitempty"` // alias; "" for a leader's raise, which is no public line
+	// Auto are the automatic bids the price event's bid caused, in order:
+	// the history shows them after the bid, marked automatic.
+	Auto []AutoBid `json:"auto,omitempty"`
 
 	PreviousEndsAt *time.Time `json:"previous_ends_at,omitempty"` // extended
 	Winner         string     `json:"winner,omitempty"`           // closed: alias; "" when unsold
