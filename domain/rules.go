@@ -3,6 +3,7 @@ package domain
 import (
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -487,6 +488,9 @@ func ValidateAuctionInput(in AuctionInput, now time.Time) error {
 		fields["title"] = "Keep the title under 200 characters."
 	case !utf8.ValidString(in.Title):
 		fields["title"] = "The title is not valid text."
+	case strings.ContainsFunc(title, unicode.IsControl):
+		// A title is one line: it heads cards, tables, emails and tabs.
+		fields["title"] = "Keep the title on one line, without tabs or line breaks."
 	}
 	if utf8.RuneCountInString(in.Description) > MaxDescriptionLen || !utf8.ValidString(in.Description) {
 		fields["description"] = "Keep the description under 10,000 characters of valid text."

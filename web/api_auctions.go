@@ -214,7 +214,11 @@ func (s *Server) handleAuctionGet(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(c, fiber.StatusOK, domain.View(a, viewer, s.now()))
+	v, err := s.viewOf(c, a, viewer)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, fiber.StatusOK, v)
 }
 
 // auctionList is the listing response.

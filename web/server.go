@@ -93,6 +93,7 @@ type Deps struct {
 	// Optional capabilities (deps_<thing>.go): nil leaves their routes out.
 	Notices    Notices
 	Reinstater Reinstater
+	Bidders    Bidders
 }
 
 // check reports the dependencies role needs but deps lacks.
@@ -195,6 +196,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		s.routesAPI()
 		s.routesPages()
 		s.routesNotify()
+		s.routesHistory()
 	}
 	if (cfg.Role == RoleRealtime || cfg.Role == RoleAll) && deps.Streams != nil {
 		s.routesStreams()

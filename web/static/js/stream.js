@@ -282,24 +282,76 @@
 
   // --- Times and countdowns ----------------------------------------------
 
+  // localTime shows a time in the viewer's zone, always naming the zone
+  // ("10:53 CET"), with the date unless it is today.
+  var timeFormats = {};
+  function timeFormat(withDate) {
+    var key = withDate ? 'd' : 't';
+    if (!(key in timeFormats)) {
+      var o = { hour: '2-digit', minute: '2-digit', timeZoneName: 'short' };
+      if (withDate) { o.day = 'numeric'; o.month = 'short'; o.year = 'numeric'; }
+      try { timeFormats[key] = new Intl.DateTimeFormat(undefined, o); } catch (e) { timeFormats[key] = null; }
+    }
+    return timeFormats[key];
+  }
   G.localTime = function (iso) {
     var d = new Date(iso);
     if (isNaN(d.getTime())) { return iso; }
-    return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+    var today = new Date(G.now()).toDateString() === d.toDateString();
+    var f = timeFormat(!today);
+    return f ? f.format(d) : d.toUTCString();
   };
 
-  G.timeEl = function (iso) {
+  // relTime says how far a time is from now ("in 4 minutes", "2 hours
+  // ago"), or '' beyond a day, where the date says enough.
+  var relFormat = null;
+  try { relFormat = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' }); } catch (e) { relFormat = null; }
+  G.relTime = function (iso) {
+    var ms = Date.parse(iso) - G.now();
+    if (isNaN(ms) || !relFormat) { return ''; }
+    var s = Math.round(ms / 1000);
+    var abs = Math.abs(s);
+    if (abs >= 86400) { return ''; }
+    if (abs < 60) { return relFormat.format(s, 'second'); }
+    if (abs < 3600) { return relFormat.format(Math.round(s / 60), 'minute'); }
+    return relFormat.format(Math.round(s / 3600), 'hour');
+  };
+
+  G.timeEl = function (iso, relative) {
     var t = document.createElement('time');
     t.dateTime = iso;
     t.setAttribute('data-local', '');
+    if (relative) { t.setAttribute('data-relative', ''); }
     t.textContent = G.localTime(iso);
     return t;
   };
+
+  // relSpan keeps the relative-time companion of a time[data-relative].
+  function relSpan(t) {
+    var rel = t.nextElementSibling;
+    if (!rel || !rel.classList.contains('rel-time')) {
+      rel = document.createElement('span');
+      rel.className = 'rel-time';
+      t.parentNode.insertBefore(rel, t.nextSibling);
+    }
+    return rel;
+  }
+
+  function relativize(root) {
+    (root || document).querySelectorAll('time[data-relative]').forEach(function (t) {
+      if (!t.parentNode) { return; }
+      var r = G.relTime(t.getAttribute('datetime'));
+      var rel = relSpan(t);
+      var text = r ? ' (' + r + ')' : '';
+      if (rel.textContent !== text) { rel.textContent = text; }
+    });
+  }
 
   G.localize = function (root) {
     (root || document).querySelectorAll('time[data-local]').forEach(function (t) {
       t.textContent = G.localTime(t.getAttribute('datetime'));
     });
+    relativize(root);
     (root || document).querySelectorAll('.money[data-amount]').forEach(function (m) {
       var host = m.closest('[data-currency]');
       if (host && host.dataset.currency) { m.textContent = G.money(m.dataset.amount, host.dataset.currency, host.dataset.exp); }
@@ -338,7 +390,13 @@
       }
       if (el.textContent !== text) { el.textContent = text; }
     });
+    relativize(document);
+    tickHooks.forEach(function (fn) { fn(now); });
   };
+
+  // onTick registers fn(now) to run after every countdown redraw.
+  var tickHooks = [];
+  G.onTick = function (fn) { tickHooks.push(fn); };
 
   // --- Start-up ----------------------------------------------------------
 
