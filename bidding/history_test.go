@@ -140,3 +140,21 @@ func TestHistoryExplainsPriceStored(t *testing.T) {
 		}
 	})
 }
+
+func TestSettings(t *testing.T) {
+	dialects(t, func(t *testing.T, db *gorm.DB) {
+		s := mustService(t, db, newClock(t0))
+		ctx := context.Background()
+		if v, err := s.Setting(ctx, "demo"); err != nil || v != "" {
+			t.Fatalf("unset: %q, %v", v, err)
+		}
+		for _, want := range []string{"true", "false"} {
+			if err := s.PutSetting(ctx, "demo", want); err != nil {
+				t.Fatal(err)
+			}
+			if v, err := s.Setting(ctx, "demo"); err != nil || v != want {
+				t.Fatalf("after putting %q: %q, %v", want, v, err)
+			}
+		}
+	})
+}
