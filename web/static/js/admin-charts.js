@@ -21,6 +21,7 @@
 
   var KEEP = 15 * 60; // seconds of samples kept
   var TICK = 5; // seconds between samples of bids per minute and lag
+  var WHOLE = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6];
   var PALETTE = ['#0b5cad', '#a4161a', '#1d6b34', '#7a4b00', '#6a3d9a', '#00727a', '#b0006d', '#4a4f57'];
 
   function nowS() { return G.now() / 1000; }
@@ -29,7 +30,7 @@
 
   // Chart is one uPlot time chart in the figure #id: x is the server's
   // time in seconds, each series one line with its own label.
-  function Chart(id, yLabel, fmt, stepped) {
+  function Chart(id, yLabel, fmt, stepped, whole) {
     this.id = id;
     this.fig = $(id);
     this.host = this.fig.querySelector('.chart-canvas');
@@ -37,6 +38,8 @@
     this.yLabel = yLabel;
     this.fmt = fmt;
     this.stepped = !!stepped;
+    // whole: counts, whose axis ticks are whole numbers.
+    this.whole = !!whole;
     this.labels = [];
     this.xs = [];
     this.ys = [];
@@ -66,7 +69,7 @@
       series: series,
       axes: [
         { label: 'Time', labelSize: 20, stroke: '#4a4f57' },
-        { label: this.yLabel, labelSize: 20, size: 70, stroke: '#4a4f57',
+        { label: this.yLabel, labelSize: 20, size: 70, stroke: '#4a4f57', incrs: this.whole ? WHOLE : undefined,
           values: function (u, vals) { return vals.map(function (v) { return v == null ? '' : self.fmt(v); }); } }
       ],
       legend: { live: true }
@@ -116,9 +119,9 @@
     if (this.plot) { this.plot.setSize({ width: this.width(), height: 200 }); }
   };
 
-  var bidsChart = new Chart('chart-bids', 'bids / minute', fixed(0));
+  var bidsChart = new Chart('chart-bids', 'bids / minute', fixed(0), false, true);
   var rateChart = new Chart('chart-rate', 'events / second', fixed(1));
-  var watchChart = new Chart('chart-watchers', 'watchers', fixed(0));
+  var watchChart = new Chart('chart-watchers', 'watchers', fixed(0), false, true);
   var lagChart = new Chart('chart-lag', 'lag (ms)', fixed(0));
   var priceChart = new Chart('chart-price', 'price', fixed(2), true);
   var charts = [bidsChart, rateChart, watchChart, lagChart, priceChart];
@@ -208,7 +211,16 @@
       select.appendChild(o);
     });
     if (keep && want.some(function (w) { return w[0] === keep; })) { select.value = keep; }
-    if (!priceAuction && want.length) { choose(want[0][0]); }
+    if (!priceAuction && want.length) {
+      // Start with the busiest auction: a chart with a line in it.
+      var best = want[0][0];
+      var most = -1;
+      rows.forEach(function (tr) {
+        var bids = Number((tr.querySelector('.bids') || {}).textContent) || 0;
+        if (bids > most) { most = bids; best = tr.dataset.auctionId; }
+      });
+      choose(best);
+    }
   }
 
   // choose charts auction id: its history from the API, then live prices.
@@ -281,7 +293,13 @@
     resizeTimer = setTimeout(function () { charts.forEach(function (c) { c.resize(); }); }, 150);
   });
 
-  G.adminCharts = { event: event, stats: stats, choose: choose };
+  G.adminCharts = { event: event, stats: stats, choose: choose,
+    // yLabels names each chart's value axis (drawn on the canvas).
+    yLabels: function () {
+      var out = {};
+      charts.forEach(function (c) { out[c.id] = c.plot ? c.plot.axes[1].label : ''; });
+      return out;
+    } };
   fillSelect();
   setInterval(fillSelect, 2000);
   sample();
