@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	_ "embed"
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // axeSource is axe-core, vendored for the tests only (testdata/axe): the
@@ -58,14 +61,21 @@ func (b *tab) checkA11y(step string) {
 // page as it is now.
 func (b *tab) a11yViolations(step string) []axeViolation {
 	b.t.Helper()
+	// A loaded machine takes its time parsing 650 KB of script and
+	// walking a large page: these evaluations get a minute.
+	eval := func(what, expr string) {
+		ctx, cancel := context.WithTimeout(b.ctx, time.Minute)
+		defer cancel()
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[[]byte](expr)); err != nil {
+			b.t.Fatalf("%s: %s: %s: %v", b.name, step, what, err)
+		}
+	}
 	if b.str(`typeof axe`) != "object" {
 		// Runtime.evaluate is not bound by the page's CSP, so this works on
 		// pages whose script-src allows only their own files.
-		if _, err := b.evalErr(axeSource + ";'loaded'"); err != nil {
-			b.t.Fatalf("%s: %s: inject axe-core: %v", b.name, step, err)
-		}
+		eval("inject axe-core", axeSource+";'loaded'")
 	}
-	b.str(a11yRun)
+	eval("start axe", a11yRun)
 	b.waitFor("axe on "+step, `window.__axeDone === true`, `String(window.__axeDone)`, 60*time.Second)
 	raw := b.str(`window.__axeResult`)
 	if strings.HasPrefix(raw, "axe failed") {

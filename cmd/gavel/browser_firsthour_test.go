@@ -88,8 +88,6 @@ func TestBrowserFirstHour(t *testing.T) {
 	}
 	url := func(a domain.Auction) string { return base + "/auctions/" + strconv.FormatInt(a.ID, 10) }
 	clock := list("Brass ship's clock", 1000, time.Hour, 120)
-	globe := list("Antique globe", 1000, 5*time.Minute+12*time.Second, 120)
-	camera := list("Vintage film camera", 1000, 100*time.Second, 120)
 	list("A very long title for a lot of six-digit value that keeps on going well past any card's width", 12_170_000, time.Hour, 120)
 
 	visitor := startBrowser(t, "visitor", 1280, 900)
@@ -107,13 +105,33 @@ func TestBrowserFirstHour(t *testing.T) {
 	}
 
 	// Announcements need no login: the visitor watches the globe cross
-	// 5 minutes left; Cy, who will bid, the camera cross 1 minute.
+	// 5 minutes left (checked at the end). A threshold passed before the
+	// page loaded is not announced, so each auction leaves its page time
+	// to load, however loaded the machine.
+	globe := list("Antique globe", 1000, 5*time.Minute+40*time.Second, 120)
 	visitor.open(url(globe), "#bid-history")
 	visitor.recordAnnouncements()
+	if left := time.Until(globe.EndsAt); left < 5*time.Minute+time.Second {
+		t.Fatalf("the globe's page took until %v before the end to load: the machine is too slow for this test", left)
+	}
+
+	// Cy, who bids, hears "1 minute left" on the camera, then his late bid
+	// extends it.
+	camera := list("Vintage film camera", 1000, 100*time.Second, 120)
 	cy.login(base, "cy@example.com", "correct horse", "/auctions/"+strconv.FormatInt(camera.ID, 10), "#bid-form")
-	cy.waitLive()
 	cy.recordAnnouncements()
-	t.Logf("%s: listeners on the globe and the camera", sinceStart(start))
+	if left := time.Until(camera.EndsAt); left < 61*time.Second {
+		t.Fatalf("the camera's page took until %v before the end to load: the machine is too slow for this test", left)
+	}
+	cy.waitLive()
+	cy.waitSaid("1 minute left", `^1 minute left\. The current price is `, time.Until(camera.EndsAt.Add(-50*time.Second)))
+	cy.bid("10.00")
+	cy.waitSaid("extension announced", `^Extended: a late bid moved the end to `, 10*time.Second)
+	said := cy.str(`JSON.stringify(window.__said)`)
+	if strings.Contains(said, "5 minutes left") {
+		t.Errorf("cy: a threshold passed before the page loaded was announced: %s", said)
+	}
+	t.Logf("%s: the camera's page said %s", sinceStart(start), said)
 
 	// 1. The history explains the price, live, on every page.
 	ann.login(base, "ann@example.com", "correct horse", "/auctions/"+strconv.FormatInt(clock.ID, 10), "#bid-form")
@@ -130,7 +148,7 @@ func TestBrowserFirstHour(t *testing.T) {
 	for _, b := range []*tab{ann, bob, sam} {
 		b.waitFor("automatic bid shown live", `document.querySelector('#bid-history li') && document.querySelector('#bid-history li').classList.contains('bid-auto') &&
 			document.querySelector('#bid-history li .money').dataset.amount === '2050' && document.querySelectorAll('#bid-history li').length === 3`,
-			`document.getElementById('bid-history').textContent`, 5*time.Second)
+			`document.getElementById('bid-history').textContent`, 15*time.Second)
 		got := b.lines()
 		if !strings.HasPrefix(got, want) || !strings.Contains(got, "Bidder 2 2000") || !strings.Contains(got, "Bidder 1 1000") {
 			t.Errorf("%s: history %q, want it to start with %q, then Bob's 20.00 and Ann's 10.00", b.name, got, want)
@@ -143,7 +161,7 @@ func TestBrowserFirstHour(t *testing.T) {
 		}
 	}
 	bob.waitFor("his own line marked", `document.querySelector('#bid-history li.bid-mine .bidder').textContent === 'Bidder 2'`,
-		`document.getElementById('bid-history').innerHTML`, 5*time.Second)
+		`document.getElementById('bid-history').innerHTML`, 15*time.Second)
 	t.Logf("%s: step 1: history %q on all three pages", sinceStart(start), ann.lines())
 
 	// 2. Ann raises her maximum: one line, hers alone.
@@ -151,13 +169,13 @@ func TestBrowserFirstHour(t *testing.T) {
 	ann.fill("bid-max", "80.00")
 	ann.do("raise", 10*time.Second, chromedp.Click(chromedp.CSS("#bid-submit")))
 	ann.waitFor("raise shown to Ann", `document.querySelector('#bid-history li.bid-raise') !== null`,
-		`document.getElementById('bid-history').innerHTML + document.getElementById('bid-result').textContent`, 5*time.Second)
+		`document.getElementById('bid-history').innerHTML + document.getElementById('bid-result').textContent`, 15*time.Second)
 	if got := ann.str(`document.querySelector('#bid-history li.bid-raise').textContent`); !strings.Contains(got, "raised their maximum to") ||
 		!strings.Contains(got, "80.00") || !strings.Contains(got, "only you see this") {
 		t.Errorf("ann: raise line %q", got)
 	}
 	for _, b := range []*tab{bob, sam} {
-		b.waitFor("the raise counted", `document.getElementById('bid-count').textContent.trim() === '3'`, priceState, 5*time.Second)
+		b.waitFor("the raise counted", `document.getElementById('bid-count').textContent.trim() === '3'`, priceState, 15*time.Second)
 		time.Sleep(500 * time.Millisecond) // a reload of the history would come by now
 		if got := b.lines(); strings.Contains(got, "raise") || strings.Contains(got, "8000") || strings.Count(got, "|") != 2 {
 			t.Errorf("%s: the raise reached the public history: %q", b.name, got)
@@ -167,7 +185,7 @@ func TestBrowserFirstHour(t *testing.T) {
 	t.Logf("%s: step 2: the raise is Ann's alone", sinceStart(start))
 
 	// 3. The seller (and the admin) see who is behind each alias, live too.
-	sam.waitFor("identities", `document.querySelectorAll('#bid-history li .identity').length === 3`, `document.getElementById('bid-history').innerHTML`, 5*time.Second)
+	sam.waitFor("identities", `document.querySelectorAll('#bid-history li .identity').length === 3`, `document.getElementById('bid-history').innerHTML`, 15*time.Second)
 	if got := sam.lines(); !strings.Contains(got, "(Ann Archer, ann@example.com)") || !strings.Contains(got, "(Bob Baker, bob@example.com)") {
 		t.Errorf("seller: %q", got)
 	}
@@ -181,9 +199,9 @@ func TestBrowserFirstHour(t *testing.T) {
 	bob.bid("85.00")
 	sam.waitFor("a live line identified", `document.querySelector('#bid-history li .identity') !== null &&
 		document.querySelector('#bid-history li .bidder').textContent === 'Bidder 2' && /Bob Baker/.test(document.querySelector('#bid-history li').textContent)`,
-		`document.getElementById('bid-history').innerHTML`, 5*time.Second)
+		`document.getElementById('bid-history').innerHTML`, 15*time.Second)
 	ada.waitFor("feed names the bidder", `/Bidder 2 \(Bob Baker, bob@example\.com\) bid/.test(document.getElementById('admin-feed').textContent)`,
-		`document.getElementById('admin-feed').textContent`, 5*time.Second)
+		`document.getElementById('admin-feed').textContent`, 15*time.Second)
 	t.Logf("%s: step 3: identities for the seller and the admin", sinceStart(start))
 
 	// 4. The admin monitor draws charts with units and legends.
@@ -203,20 +221,7 @@ func TestBrowserFirstHour(t *testing.T) {
 	ada.checkA11y("admin monitor with charts")
 	t.Logf("%s: step 4: charts drawn", sinceStart(start))
 
-	// 5. Cy, on the camera: "1 minute left", then his late bid extends it.
-	cy.waitSaid("1 minute left", `^1 minute left\.`, time.Until(camera.EndsAt.Add(-50*time.Second))+10*time.Second)
-	if time.Until(camera.EndsAt) < 5*time.Second {
-		t.Fatalf("the camera ends in %v: too late to bid; the machine is too slow for this test", time.Until(camera.EndsAt))
-	}
-	cy.bid("10.00")
-	cy.waitSaid("extension announced", `^Extended: a late bid moved the end to `, 5*time.Second)
-	said := cy.str(`JSON.stringify(window.__said)`)
-	if strings.Contains(said, "5 minutes left") {
-		t.Errorf("cy: a threshold passed before the page loaded was announced: %s", said)
-	}
-	t.Logf("%s: step 5: camera page said %s", sinceStart(start), said)
-
-	// 6. Times carry their zone, and how far off they are.
+	// 5. Times carry their zone, and how far off they are.
 	if _, err := chromedp.Run(ann.ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		_, err := chromedp.Call(ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Europe/Paris"})
 		return err
@@ -234,9 +239,9 @@ func TestBrowserFirstHour(t *testing.T) {
 	if bid := ann.str(`document.querySelector('#bid-history li time').textContent`); !regexp.MustCompile(`(CET|CEST|GMT\+1|GMT\+2)`).MatchString(bid) {
 		t.Errorf("ann: bid time %q has no zone", bid)
 	}
-	t.Logf("%s: step 6: ends %q%q", sinceStart(start), ends, rel)
+	t.Logf("%s: step 5: ends %q%q", sinceStart(start), ends, rel)
 
-	// 7. Six-digit prices never wrap; titles keep to one line, even on a
+	// 6. Six-digit prices never wrap; titles keep to one line, even on a
 	// phone.
 	bob.do("phone", 10*time.Second, chromedp.EmulateViewport(360, 780))
 	bob.open(base+"/", ".auction-card")
@@ -256,7 +261,7 @@ func TestBrowserFirstHour(t *testing.T) {
 	bob.checkNoHorizontalScroll("home on a phone")
 	bob.checkA11y("home on a phone")
 
-	// 8. Ann wins a short auction: the page turns into its result, with
+	// 7. Ann wins a short auction: the page turns into its result, with
 	// nothing stale, and the live region says so.
 	vase := list("Blue glass vase", 1000, 14*time.Second, 0)
 	ann.open(url(vase), "#bid-form")
@@ -265,7 +270,7 @@ func TestBrowserFirstHour(t *testing.T) {
 	ann.bid("10.00")
 	ann.waitSaid("close announced", `^Bidding has closed\. Sold to Bidder 1 for .*10\.00`, time.Until(vase.EndsAt)+10*time.Second)
 	ann.waitFor("won", `document.getElementById('your-status').textContent === 'You won this auction!'`,
-		`document.getElementById('your-status').textContent`, 5*time.Second)
+		`document.getElementById('your-status').textContent`, 15*time.Second)
 	if got := ann.str(`[document.getElementById('min-next-fact').hidden, document.getElementById('bid-form').hidden,
 		document.getElementById('bid-result').textContent, document.getElementById('ends-at-label').textContent,
 		document.getElementById('result').textContent].join(' / ')`); got != "true / true /  / Ended at / Sold to Bidder 1 for €10.00." {
@@ -277,7 +282,7 @@ func TestBrowserFirstHour(t *testing.T) {
 	ann.checkA11y("won auction")
 
 	// The globe's visitor heard "5 minutes left" long ago, and nothing else.
-	visitor.waitSaid("5 minutes left", `^5 minutes left\. The current price is `, time.Until(globe.EndsAt.Add(-4*time.Minute)))
+	visitor.waitSaid("5 minutes left", `^5 minutes left\. The current price is `, time.Until(globe.EndsAt.Add(-4*time.Minute-30*time.Second)))
 	if got := visitor.str(`JSON.stringify(window.__said)`); strings.Contains(got, "1 minute") {
 		t.Errorf("visitor: %s", got)
 	}
