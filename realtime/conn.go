@@ -50,7 +50,8 @@ type conn struct {
 	user  int64
 	all   bool      // admin stream: no ids, every auction
 	chans []chanPos // fixed once the connection is set up
-	widx  int       // slot in w.conns; owned by the writer goroutine
+	widx  int32     // slot in w.buckets[bucket], or -1; owned by the writer goroutine
+	beat  int32     // w's heartbeat bucket; owned by the writer goroutine
 	fd    int32     // socket watched by w's departures, or -1; owned by the writer goroutine
 
 	mu       sync.Mutex
