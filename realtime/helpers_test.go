@@ -267,18 +267,18 @@ func (e *env) seed(id, n int64) {
 
 // client is a test SSE client on a real loopback TCP connection.
 type client struct {
-	t       *testing.T
-	nc      net.Conn
-	events  chan sseEvent
-	done    chan struct{} // closed at EOF
-	head    chan string
-	hb      atomic.Int32
-	retry   atomic.Int32
+	t      *testing.T
+	nc     net.Conn
+	events chan sseEvent
+	done   chan struct{} // closed at EOF
+	head   chan string
+	hb     atomic.Int32
+	retry  atomic.Int32
 	// lastRead and maxGap (Unix nanos, nanos) measure the longest silence
 	// between two reads since resetGap.
 	lastRead atomic.Int64
 	maxGap   atomic.Int64
-	readErr error
+	readErr  error
 }
 
 // tcpPair returns both ends of a loopback TCP connection. rcvbuf > 0 shrinks
