@@ -35,8 +35,8 @@ type writer struct {
 	blocked  []*conn                                 // connections whose socket buffer was full
 	spare    struct{ ready, closing, added []*conn } // the hand-over lists' other halves
 	buf      []byte
-	dep      *departures  // nil where the heartbeat's peek must do
-	done     func(*frame) // counts a written event frame (Hub.onDelivered)
+	dep      *departures        // nil where the heartbeat's peek must do
+	done     func(*frame, bool) // counts a written event frame (Hub.onDelivered)
 }
 
 func newWriter(h *Hub, idx int) *writer {
