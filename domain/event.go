@@ -69,6 +69,8 @@ const (
 	// its watchers, such as a suspension that closes a user's streams.
 	ControlSubjects        = "gavel.control.>"
 	ControlSuspendedPrefix = "gavel.control.suspended."
+	// ControlLogoutSubject carries a SessionEnded: a logout, on any node.
+	ControlLogoutSubject = "gavel.control.logout"
 	// StatsSubjectPrefix + node name: each realtime node's periodic stats,
 	// on core NATS only (outside the stream: they are not worth keeping).
 	StatsSubjectPrefix = "gavelnode.stats."

@@ -48,15 +48,18 @@ type item struct {
 // writer owns its socket, and topics append to its queue. Keep it small;
 // there are tens of thousands.
 type conn struct {
-	nc    net.Conn
-	rc    syscall.RawConn // nil when nc has no file descriptor
-	w     *writer
-	user  int64
-	all   bool      // admin stream: no ids, every auction
-	chans []chanPos // fixed once the connection is set up
-	widx  int32     // slot in w.buckets[bucket], or -1; owned by the writer goroutine
-	beat  int32     // w's heartbeat bucket; owned by the writer goroutine
-	fd    int32     // socket watched by w's departures, or -1; owned by the writer goroutine
+	nc   net.Conn
+	rc   syscall.RawConn // nil when nc has no file descriptor
+	w    *writer
+	user int64
+	// session is domain.SessionHash of the stream's session token ("" for
+	// none); fixed at setup.
+	session string
+	all     bool      // admin stream: no ids, every auction
+	chans   []chanPos // fixed once the connection is set up
+	widx    int32     // slot in w.buckets[bucket], or -1; owned by the writer goroutine
+	beat    int32     // w's heartbeat bucket; owned by the writer goroutine
+	fd      int32     // socket watched by w's departures, or -1; owned by the writer goroutine
 
 	mu       sync.Mutex
 	state    connState

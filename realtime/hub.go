@@ -37,6 +37,7 @@ type Hub struct {
 	shards     []*shard
 	writers    []*writer
 	users      [userShards]userShard
+	sessions   [sessionShards]sessionShard
 	fills      fillQueue
 	snaps      snapBatcher
 	nextW      atomic.Uint32

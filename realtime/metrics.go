@@ -22,6 +22,7 @@ type metrics struct {
 	badMessages prometheus.Counter
 	reconnects  prometheus.Counter
 	suspensions prometheus.Counter
+	logouts     prometheus.Counter
 	rejected    *prometheus.CounterVec
 }
 
@@ -48,6 +49,7 @@ func newMetrics(h *Hub, reg prometheus.Registerer) (*metrics, error) {
 		badMessages: counter("bad_messages_total", "NATS messages that could not be decoded or were misrouted."),
 		reconnects:  counter("nats_reconnects_total", "NATS reconnects after which every topic caught up from the log."),
 		suspensions: counter("suspensions_total", "Suspension events that closed a user's streams."),
+		logouts:     counter("logouts_total", "Logouts that closed a session's streams."),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gavel_realtime_rejected_total",
 			Help: "Streams refused by a connection cap (reason: user or node).",
@@ -61,7 +63,7 @@ func newMetrics(h *Hub, reg prometheus.Registerer) (*metrics, error) {
 	}
 	cs := []prometheus.Collector{
 		m.lag, m.replayAge, m.duplicates, m.gapFills, m.gapsSkipped, m.resets, m.logErrors,
-		m.badMessages, m.reconnects, m.suspensions, m.rejected,
+		m.badMessages, m.reconnects, m.suspensions, m.logouts, m.rejected,
 		gauge("connections", "Open stream connections.", func() float64 { return float64(h.conns.Load()) }),
 		gauge("watchers", "Channel memberships of open streams (a stream of three auctions counts three).",
 			func() float64 { return float64(h.watchers.Load()) }),

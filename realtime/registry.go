@@ -32,6 +32,10 @@ func (h *Hub) Open(spec domain.StreamSpec) (serve func(net.Conn), err error) {
 		h.conns.Add(-1)
 		return nil, domain.ErrSuspended
 	}
+	if spec.Session != "" && h.sessionShard(spec.Session).isEnded(spec.Session, h.cfg.Now()) {
+		h.conns.Add(-1)
+		return nil, errSessionEnded
+	}
 	if spec.UserID != 0 && !h.userShard(spec.UserID).admit(spec.UserID, h.cfg.MaxConnsPerUser) {
 		h.conns.Add(-1)
 		h.m.rejected.WithLabelValues("user").Inc()
@@ -52,6 +56,9 @@ func (h *Hub) Open(spec domain.StreamSpec) (serve func(net.Conn), err error) {
 		h.serve(spec, chans, nc)
 	}, nil
 }
+
+// errSessionEnded refuses a stream of a session that was logged out.
+var errSessionEnded = &domain.Error{Code: domain.CodeUnauthorized, Message: "Your session has ended. Please log in again."}
 
 // unadmit returns an admission that never became a stream.
 func (h *Hub) unadmit(user int64) {
@@ -76,6 +83,9 @@ func (h *Hub) detach(c *conn) {
 func (h *Hub) unadmitConn(c *conn) {
 	if c.user != 0 {
 		h.userShard(c.user).leave(c.user, c)
+	}
+	if c.session != "" {
+		h.sessionShard(c.session).leave(c)
 	}
 	h.conns.Add(-1)
 }

@@ -94,6 +94,8 @@ type Deps struct {
 	Notices    Notices
 	Reinstater Reinstater
 	Bidders    Bidders
+	// SessionEnder closes a logged-out session's streams on every node.
+	SessionEnder SessionEnder
 }
 
 // check reports the dependencies role needs but deps lacks.

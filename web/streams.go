@@ -148,6 +148,9 @@ func (s *Server) openStream(c *fiber.Ctx, spec domain.StreamSpec, u domain.User)
 		return err
 	}
 	spec.UserID, spec.Admin, spec.LastEventID = u.ID, u.Admin, last
+	if sessionLoaded(c) {
+		spec.Session = domain.SessionHash(s.deps.Sessions.Token(c.UserContext()))
+	}
 	serve, err := s.deps.Streams.Open(spec)
 	if err != nil {
 		return err
