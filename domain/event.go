@@ -78,6 +78,9 @@ const (
 	// streams, every stats interval. Nodes publish stats only while some
 	// node asks, so a cluster that nobody is watching sends none.
 	StatsWantSubject = "gavelnode.statswant"
+	// WatchersSubject asks every realtime node how many streams watch some
+	// auctions (a WatchersRequest); each answers with a WatchersReply.
+	WatchersSubject = "gavelnode.watchers"
 )
 
 // Subject is the NATS subject the relay publishes e on.

@@ -25,6 +25,23 @@ type StreamSpec struct {
 	Session string
 }
 
+// WatchersRequest asks realtime nodes how many streams watch each of some
+// auctions, not counting ExcludeUser's own (the seller asking).
+type WatchersRequest struct {
+	AuctionIDs  []int64 `json:"auction_ids"`
+	ExcludeUser int64   `json:"exclude_user,omitempty"`
+}
+
+// WatchersReply is one node's answer: streams per auction, only those
+// with any.
+type WatchersReply struct {
+	Node     string          `json:"node"`
+	Watchers map[int64]int64 `json:"watchers"`
+}
+
+// MaxWatchersRequest bounds the auctions of one WatchersRequest.
+const MaxWatchersRequest = 500
+
 // SessionEnded is the control message (ControlLogoutSubject) a logout
 // publishes: every realtime node closes the streams of that session.
 type SessionEnded struct {

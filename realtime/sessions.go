@@ -21,9 +21,34 @@ const sessionShards = 16
 const endedMemory = time.Minute
 
 type sessionShard struct {
-	mu    sync.Mutex
-	m     map[string][]*conn
-	ended map[string]time.Time // session → until when its logout is remembered
+	mu     sync.Mutex
+	m      map[string][]*conn
+	ended  map[string]time.Time // session → until when its logout is remembered
+	guests map[string]int       // guest session → admitted streams, for its cap
+}
+
+// admitGuest counts one more stream of a guest session (no user, so the
+// per-user cap cannot apply) and reports false past limit.
+func (s *sessionShard) admitGuest(session string, limit int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.guests == nil {
+		s.guests = map[string]int{}
+	}
+	if s.guests[session] >= limit {
+		return false
+	}
+	s.guests[session]++
+	return true
+}
+
+// leaveGuest returns a guest admission.
+func (s *sessionShard) leaveGuest(session string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.guests[session]--; s.guests[session] <= 0 {
+		delete(s.guests, session)
+	}
 }
 
 var sessionSeed = maphash.MakeSeed()
