@@ -293,8 +293,8 @@ func (p *pages) handleHome(c *fiber.Ctx) error {
 	for _, a := range list {
 		data.Cards = append(data.Cards, newCard(a, viewer, now))
 	}
-	if pg.User != nil {
-		pg.Stream = streamURL(data.Cards)
+	p.s.publicStream(c, &pg, streamURL(data.Cards))
+	if pg.Stream != "" || pg.User != nil {
 		pg.Script = "js/list.js"
 	}
 	pg.Data = data

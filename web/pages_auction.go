@@ -91,8 +91,8 @@ func (p *pages) renderAuction(c *fiber.Ctx, status int, a domain.Auction, form b
 		}
 		d.BuyNowKey = newFormKey()
 	}
-	if pg.User != nil {
-		pg.Stream = "/stream/auctions/" + strconv.FormatInt(a.ID, 10)
+	if running || pg.User != nil {
+		p.s.publicStream(c, &pg, "/stream/auctions/"+strconv.FormatInt(a.ID, 10))
 	}
 	pg.Script = "js/auction.js"
 	pg.Data = d

@@ -24,9 +24,12 @@ func TestHomeAnonymous(t *testing.T) {
 	mustContain(t, res.body,
 		`data-auction-id="`+strconv.FormatInt(a.ID, 10)+`"`,
 		"Brass telescope", "Old clock", `class="price"`, `class="bid-count"`, `class="countdown" role="timer"`,
-		"10.00 EUR", `id="live-note"`, "to see live updates", `data-stream=""`, `href="/login"`)
-	// No stream and no live indicator for anonymous visitors.
-	mustNotContain(t, res.body, `id="conn-status"`, "js/list.js", "Log out")
+		"10.00 EUR", `data-stream="/stream/auctions?ids=`, "js/list.js", `href="/login"`)
+	// Guests watch live (a guest session): no note that prices stand still.
+	mustNotContain(t, res.body, `id="live-note"`, "to see live updates", "Log out")
+	if sessionCookie(res) == "" {
+		t.Error("no guest session for the page's stream")
+	}
 }
 
 func TestHomeLoggedInIsLive(t *testing.T) {
@@ -90,7 +93,7 @@ func TestAuctionPage(t *testing.T) {
 			t.Fatalf("status %d", res.StatusCode)
 		}
 		mustContain(t, res.body, live...)
-		mustContain(t, res.body, "Log in</a> to bid", `data-stream=""`)
+		mustContain(t, res.body, "Log in</a> to bid", `data-stream="/stream/auctions/`+strconv.FormatInt(a.ID, 10)+`"`)
 		mustNotContain(t, res.body, `id="bid-form"`)
 	})
 	t.Run("bidder", func(t *testing.T) {

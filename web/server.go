@@ -37,6 +37,8 @@ type Config struct {
 	BidWindow    time.Duration // default 1 second
 	// Now is the server clock (UTC); tests may replace it.
 	Now func() time.Time
+	// DemoAccounts are listed on the login page (the demo is running).
+	DemoAccounts []DemoAccount
 }
 
 // Defaults for zero Config fields and fixed server timeouts.

@@ -213,6 +213,8 @@ func (s *Server) login(c *fiber.Ctx, user domain.User) error {
 	if err := s.deps.Sessions.RenewToken(ctx); err != nil {
 		return fmt.Errorf("renew session token: %w", err)
 	}
+	// RenewToken also restores the full lifetime a guest session lacked.
+	s.deps.Sessions.Remove(ctx, sessionGuestKey)
 	s.deps.Sessions.Put(ctx, sessionUserKey, user.ID)
 	s.deps.Sessions.Put(ctx, sessionAuthKey, user.AuthVersion)
 	c.Locals(localsUser, userLookup{user: user, ok: true})

@@ -19,9 +19,10 @@ const (
 	maxLastEventID = 4096
 )
 
-// handleAuctionStream streams one auction's public events.
+// handleAuctionStream streams one auction's public events, to a user or a
+// guest session.
 func (s *Server) handleAuctionStream(c *fiber.Ctx) error {
-	u, err := s.streamUser(c)
+	u, err := s.publicStreamViewer(c)
 	if err != nil {
 		return err
 	}
@@ -35,7 +36,7 @@ func (s *Server) handleAuctionStream(c *fiber.Ctx) error {
 // handleAuctionsStream streams several auctions (a listing page):
 // ?ids=1,2,3, at most 100 distinct positive ids.
 func (s *Server) handleAuctionsStream(c *fiber.Ctx) error {
-	u, err := s.streamUser(c)
+	u, err := s.publicStreamViewer(c)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/gavel-auctions/gavel/bidding"
 	"github.com/gavel-auctions/gavel/domain"
 	"github.com/gavel-auctions/gavel/internal/config"
+	"github.com/gavel-auctions/gavel/web"
 )
 
 // Demo accounts, printed at start-up and in the README.
@@ -19,6 +20,13 @@ const (
 	demoBidder    = "bidder@gavel.local"
 	demoOpenCount = 4
 )
+
+// demoAccounts are listed on the login page while the demo runs.
+var demoAccounts = []web.DemoAccount{
+	{Role: "Bidder", Email: demoBidder, Password: demoPassword},
+	{Role: "Seller (owns the demo auctions)", Email: demoSeller, Password: demoPassword},
+	{Role: "Admin (opens the monitor)", Email: demoAdmin, Password: demoPassword},
+}
 
 var demoItems = []struct {
 	title, desc string

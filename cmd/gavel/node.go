@@ -130,7 +130,11 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 		n.run(func() { _ = n.hub.Run(jobCtx) })
 		deps.Streams = n.hub
 	}
+	demo := cfg.Role.ServesAPI() && demoEnabled(ctx, cfg, n.svc)
 	wcfg := web.Config{Role: web.Role(cfg.Role), CookieSecure: cfg.CookieSecure}
+	if demo {
+		wcfg.DemoAccounts = demoAccounts
+	}
 	for _, o := range opts {
 		o(&wcfg)
 	}
@@ -138,7 +142,7 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Role.ServesAPI() && demoEnabled(ctx, cfg, n.svc) {
+	if demo {
 		if err := startDemo(ctx, n, jobCtx); err != nil {
 			return nil, err
 		}

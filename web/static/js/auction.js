@@ -558,8 +558,11 @@
     });
   }
 
+  // Guests watch too: the page gave them a guest session (data-stream).
+  if (document.body.dataset.stream) {
+    G.connect(document.body.dataset.stream, onEvent);
+  }
   if (loggedIn) {
-    G.connect('/stream/auctions/' + id, onEvent);
     G.me.subscribe(function (type, ev) {
       if (String(ev.auction_id) === String(id) && (type === 'outbid' || type === 'won')) { refreshYou(); }
     });

@@ -112,7 +112,11 @@
   }
 
   var own = document.body.dataset.stream || '';
-  if (!document.body.dataset.userId) { return; }
+  if (!document.body.dataset.userId) {
+    // A guest watches the listing's public stream; nothing is personal.
+    if (own && own !== '/stream/me') { G.connect(own, onEvent); }
+    return;
+  }
   if (own === '/stream/me') {
     G.me.subscribe(onEvent);
   } else if (own) {
