@@ -211,7 +211,9 @@ type cardView struct {
 	MyAlias        string // the viewer's alias here, when known (they lead)
 	Mine           bool
 	Badge          *badge
-	ShowWatchers   bool
+	ShowWatchers   bool  // My listings: "Watching now", live (list.js polls)
+	Watching       int64 // people with this auction open now, when known
+	WatchingKnown  bool
 	Actions        bool
 	CanEdit        bool
 }
@@ -380,6 +382,7 @@ func (p *pages) handleMyListings(c *fiber.Ctx) error {
 		}
 		cards = append(cards, card)
 	}
+	p.s.addWatchers(c, u, cards)
 	pg.Stream = "/stream/me"
 	pg.Script = "js/list.js"
 	pg.Data = struct{ Cards []cardView }{cards}

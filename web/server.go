@@ -98,6 +98,8 @@ type Deps struct {
 	Bidders    Bidders
 	// SessionEnder closes a logged-out session's streams on every node.
 	SessionEnder SessionEnder
+	// Watchers counts who has a seller's auctions open (deps_watchers.go).
+	Watchers Watchers
 }
 
 // check reports the dependencies role needs but deps lacks.
@@ -201,6 +203,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		s.routesPages()
 		s.routesNotify()
 		s.routesHistory()
+		s.routesWatchers()
 	}
 	if (cfg.Role == RoleRealtime || cfg.Role == RoleAll) && deps.Streams != nil {
 		s.routesStreams()

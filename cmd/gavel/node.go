@@ -97,7 +97,7 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 
 	deps := web.Deps{
 		Accounts: n.svc, Bidder: n.svc, Reader: n.svc, Bidders: n.svc, Sessions: sessions, Registry: reg, Logger: log,
-		SessionEnder: natsSessionEnder{n.nc},
+		SessionEnder: natsSessionEnder{n.nc}, Watchers: natsWatchers{n.nc},
 		Checks: map[string]web.Checker{
 			"database": func(ctx context.Context) error { return database.Ping(ctx, n.db) },
 			"nats": func(context.Context) error {
