@@ -154,7 +154,6 @@ func TestBrowserOneConnectionForAllTabs(t *testing.T) {
 	}
 }
 
-
 // TestBrowserTabsWithoutSharedWorker: where SharedWorker is missing, each
 // tab keeps a stream of its own and still shows bids placed elsewhere.
 // (One tab elected to hold the connection for the others, with Web Locks
