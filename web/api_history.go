@@ -56,7 +56,10 @@ func (s *Server) handleBidderList(c *fiber.Ctx) error {
 // alone: the viewer's own alias, so pages and clients can tell whether
 // they have bid.
 func (s *Server) viewOf(c *fiber.Ctx, a domain.Auction, viewer domain.User) (domain.AuctionView, error) {
-	v := domain.View(a, viewer, s.now())
+	v, err := s.auctionView(c.UserContext(), viewer, a, s.now())
+	if err != nil {
+		return v, err
+	}
 	if v.You == nil || v.You.Seller || s.deps.Bidders == nil || a.BidderCount == 0 {
 		return v, nil
 	}

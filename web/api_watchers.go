@@ -64,7 +64,7 @@ func (s *Server) sellerWatchers(ctx context.Context, u domain.User) (map[int64]i
 	return counts, nil
 }
 
-// addWatchers shows "Watching now" on the running cards of a seller's
+// addWatchers shows "Viewing now" on the running cards of a seller's
 // listings, with the counts when the cluster answers ("–" until list.js
 // gets them otherwise).
 func (s *Server) addWatchers(c *fiber.Ctx, u domain.User, cards []cardView) {
@@ -76,9 +76,9 @@ func (s *Server) addWatchers(c *fiber.Ctx, u domain.User, cards []cardView) {
 		if st := cards[i].Status; st != domain.StatusOpen && st != domain.StatusScheduled {
 			continue
 		}
-		cards[i].ShowWatchers = true
+		cards[i].ShowViewers = true
 		if err == nil {
-			cards[i].Watching, cards[i].WatchingKnown = counts[cards[i].ID], true
+			cards[i].Viewing, cards[i].ViewingKnown = counts[cards[i].ID], true
 		}
 	}
 }

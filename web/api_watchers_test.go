@@ -55,8 +55,8 @@ func TestMyWatchers(t *testing.T) {
 	e.do(req{method: "GET", path: "/api/v1/me/watchers"}).wantProblem(t, http.StatusUnauthorized, domain.CodeUnauthorized)
 
 	page := string(e.do(req{method: "GET", path: "/me/listings", cookie: sel}).wantStatus(t, http.StatusOK).body)
-	if !strings.Contains(page, `<dt>Watching now</dt><dd class="watchers" data-watchers>3</dd>`) ||
-		!strings.Contains(page, `<dt>Watching now</dt><dd class="watchers" data-watchers>0</dd>`) || !strings.Contains(page, `id="watching-note"`) {
+	if !strings.Contains(page, `<dt>Viewing now</dt><dd class="viewers" data-viewers>3</dd>`) ||
+		!strings.Contains(page, `<dt>Viewing now</dt><dd class="viewers" data-viewers>0</dd>`) || !strings.Contains(page, `id="watching-note"`) {
 		t.Errorf("My listings lacks the watcher counts (3 and 0) or their explanation:\n%s", page)
 	}
 
@@ -69,7 +69,7 @@ func TestMyWatchers(t *testing.T) {
 		t.Error("503 without Retry-After")
 	}
 	page = string(e.do(req{method: "GET", path: "/me/listings", cookie: sel}).wantStatus(t, http.StatusOK).body)
-	if !strings.Contains(page, `data-watchers>–</dd>`) {
+	if !strings.Contains(page, `data-viewers>–</dd>`) {
 		t.Error("My listings with counts unavailable should show a dash, not a zero")
 	}
 }
@@ -82,7 +82,7 @@ func TestMyWatchersNotWired(t *testing.T) {
 	sel := e.mustLogin("sel@example.com")
 	e.mustAuction(sel, "")
 	e.do(req{method: "GET", path: "/api/v1/me/watchers", cookie: sel}).wantStatus(t, http.StatusNotFound)
-	if page := string(e.do(req{method: "GET", path: "/me/listings", cookie: sel}).body); strings.Contains(page, "Watching now") {
+	if page := string(e.do(req{method: "GET", path: "/me/listings", cookie: sel}).body); strings.Contains(page, "Viewing now") {
 		t.Error("My listings shows watcher counts it cannot get")
 	}
 }

@@ -26,6 +26,7 @@ type auctionData struct {
 	Strike     strikeForm // a refused bid cancellation, re-rendered
 	Ended      bool       // closed or cancelled: a result, no bidding facts
 	Identify   bool       // the seller or an admin: identities behind aliases
+	Watch      cardView   // the watch button's state (CanWatch: shown)
 }
 
 // strikeForm is an admin's refused "cancel this bid" form.
@@ -82,6 +83,8 @@ func (p *pages) renderAuction(c *fiber.Ctx, status int, a domain.Auction, form b
 	d.CanBid = pg.User != nil && !d.Seller && running
 	d.CanEdit = d.Seller && domain.CanSellerEdit(a)
 	d.CanStrike = viewer.Admin && !viewer.Suspended && running
+	d.Watch = cardView{AuctionView: v, Watching: v.You != nil && v.You.Watching, Back: requestPath(c)}
+	d.Watch.CanWatch = p.s.deps.Watchlist != nil && pg.User != nil && !d.Seller && (running || d.Watch.Watching)
 	if d.CanBid {
 		if d.Form.Key == "" {
 			d.Form.Key = newFormKey()

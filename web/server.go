@@ -100,6 +100,9 @@ type Deps struct {
 	SessionEnder SessionEnder
 	// Watchers counts who has a seller's auctions open (deps_watchers.go).
 	Watchers Watchers
+	Categories Categories // categories: tree, browse, admin edits
+	Search     Searcher   // /search and GET /api/v1/search
+	Watchlist  Watchlist  // watch buttons, /me/watching, watcher counts
 }
 
 // check reports the dependencies role needs but deps lacks.
@@ -204,6 +207,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		s.routesNotify()
 		s.routesHistory()
 		s.routesWatchers()
+		s.routesDiscovery()
 	}
 	if (cfg.Role == RoleRealtime || cfg.Role == RoleAll) && deps.Streams != nil {
 		s.routesStreams()

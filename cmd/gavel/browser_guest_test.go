@@ -41,7 +41,7 @@ func TestBrowserGuestWatchesLive(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	watching := `document.querySelector('[data-auction-id="` + id + `"] [data-watchers]').textContent`
+	watching := `document.querySelector('[data-auction-id="` + id + `"] [data-viewers]').textContent`
 
 	sam := startBrowser(t, "seller", 1280, 900)
 	sam.login(base, "sam@example.com", "correct horse", "/me/listings", "#conn-status")

@@ -173,7 +173,7 @@ func (b *tab) do(step string, timeout time.Duration, actions ...chromedp.Action[
 // generous: the machine that runs the tests is shared and often loaded.
 func (b *tab) open(url, sel string) {
 	b.t.Helper()
-	b.do("open "+url, 30*time.Second, chromedp.Navigate(url), chromedp.WaitVisible(sel))
+	b.do("open "+url, 60*time.Second, chromedp.Navigate(url), chromedp.WaitVisible(sel))
 }
 
 // evalErr evaluates a JavaScript expression and returns its value as JSON.

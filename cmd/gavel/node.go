@@ -130,6 +130,7 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 		n.run(func() { _ = n.hub.Run(jobCtx) })
 		deps.Streams = n.hub
 	}
+	n.wireDiscovery(&deps, jobCtx)
 	demo := cfg.Role.ServesAPI() && demoEnabled(ctx, cfg, n.svc)
 	wcfg := web.Config{Role: web.Role(cfg.Role), CookieSecure: cfg.CookieSecure}
 	if demo {

@@ -107,14 +107,15 @@
   }
 
   function onEvent(type, ev) {
-    if (type === 'stats') { return; }
+    // Watch notices are toasts (stream.js) and counts (watch.js), not state.
+    if (type === 'stats' || G.WATCH_NOTICES[type]) { return; }
     apply(type, ev);
   }
 
-  // My listings: "Watching now" (people with the auction open), polled;
+  // My listings: "Viewing now" (people with the auction open), polled;
   // the counts change with every page opened anywhere, too often and too
   // widely to be events of their own.
-  if (list.querySelector('[data-watchers]')) {
+  if (list.querySelector('[data-viewers]')) {
     var pollWatchers = function () {
       if (document.hidden) { return; }
       fetch('/api/v1/me/watchers', { credentials: 'same-origin', headers: { Accept: 'application/json' } })
@@ -122,7 +123,7 @@
         .then(function (m) {
           if (!m || !m.watchers) { return; }
           list.querySelectorAll('[data-auction-id]').forEach(function (row) {
-            var el = row.querySelector('[data-watchers]');
+            var el = row.querySelector('[data-viewers]');
             if (!el) { return; }
             var text = String(m.watchers[row.dataset.auctionId] || 0);
             if (el.textContent !== text) { el.textContent = text; }
