@@ -99,7 +99,7 @@ type Deps struct {
 	// SessionEnder closes a logged-out session's streams on every node.
 	SessionEnder SessionEnder
 	// Watchers counts who has a seller's auctions open (deps_watchers.go).
-	Watchers Watchers
+	Watchers   Watchers
 	Categories Categories // categories: tree, browse, admin edits
 	Search     Searcher   // /search and GET /api/v1/search
 	Watchlist  Watchlist  // watch buttons, /me/watching, watcher counts
