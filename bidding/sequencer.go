@@ -213,6 +213,11 @@ func (s *Service) commitBatchGORM(ctx context.Context, batch []*bidCall) (*batch
 		if err := tx.CreateInBatches(&p.bids, 500).Error; err != nil {
 			return err
 		}
+		if len(p.autos) > 0 {
+			if err := tx.CreateInBatches(&p.autos, 500).Error; err != nil {
+				return err
+			}
+		}
 		p.setBidIDs()
 		if err := s.writeEvents(tx, slices.Concat(p.events, p.personal)); err != nil {
 			return err

@@ -37,6 +37,7 @@ type Hub struct {
 	shards     []*shard
 	writers    []*writer
 	users      [userShards]userShard
+	sessions   [sessionShards]sessionShard
 	fills      fillQueue
 	snaps      snapBatcher
 	nextW      atomic.Uint32
@@ -126,7 +127,12 @@ func (h *Hub) Run(ctx context.Context) error {
 		_, _ = ctl.Unsubscribe(), st.Unsubscribe()
 		return fmt.Errorf("subscribe %s: %w", domain.StatsWantSubject, err)
 	}
-	defer func() { _, _, _ = ctl.Unsubscribe(), st.Unsubscribe(), want.Unsubscribe() }()
+	watch, err := h.nc.Subscribe(domain.WatchersSubject, h.onWatchers)
+	if err != nil {
+		_, _, _ = ctl.Unsubscribe(), st.Unsubscribe(), want.Unsubscribe()
+		return fmt.Errorf("subscribe %s: %w", domain.WatchersSubject, err)
+	}
+	defer func() { _, _, _, _ = ctl.Unsubscribe(), st.Unsubscribe(), want.Unsubscribe(), watch.Unsubscribe() }()
 	// React to a reconnect at once; maintain's poll is the backstop.
 	prev := h.nc.ReconnectHandler()
 	h.nc.SetReconnectHandler(func(c *nats.Conn) {

@@ -438,7 +438,7 @@ func TestMetricsAreRegistered(t *testing.T) {
 	defer func() { _ = h.Shutdown(context.Background()) }()
 	ev := auctionEvent(1, 1, domain.EventPrice)
 	ev.CommittedAt = time.Now().Add(-30 * time.Millisecond)
-	h.onDelivered(mustFrame(t, ev, "1:1"))
+	h.onDelivered(mustFrame(t, ev, "1:1"), false)
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -455,7 +455,7 @@ func TestMetricsAreRegistered(t *testing.T) {
 	for _, name := range []string{
 		"gavel_realtime_connections", "gavel_realtime_watchers", "gavel_realtime_topics",
 		"gavel_realtime_events_delivered_total", "gavel_realtime_slow_consumers_total",
-		"gavel_realtime_delivery_lag_seconds",
+		"gavel_realtime_delivery_lag_seconds", "gavel_realtime_replay_age_seconds",
 	} {
 		if !got[name] {
 			t.Errorf("metric %s not registered", name)

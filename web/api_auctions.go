@@ -229,7 +229,7 @@ func (s *Server) handleAuctionGet(c *fiber.Ctx) error {
 
 // writeAuction answers with one auction as viewer sees it, with its photos.
 func (s *Server) writeAuction(c *fiber.Ctx, status int, viewer domain.User, a domain.Auction) error {
-	res, err := s.auctionResource(c.UserContext(), a, viewer)
+	res, err := s.auctionResource(c, a, viewer)
 	if err != nil {
 		return err
 	}

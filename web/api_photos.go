@@ -201,8 +201,9 @@ type auctionItem struct {
 
 // auctionResource is the JSON of one auction: its view and, when the
 // server has Photos, its photos.
-func (s *Server) auctionResource(ctx context.Context, a domain.Auction, viewer domain.User) (any, error) {
-	v, err := s.auctionView(ctx, viewer, a, s.now())
+func (s *Server) auctionResource(c *fiber.Ctx, a domain.Auction, viewer domain.User) (any, error) {
+	ctx := c.UserContext()
+	v, err := s.viewOf(c, a, viewer)
 	if err != nil {
 		return nil, err
 	}

@@ -216,6 +216,9 @@ type cardView struct {
 	Badge          *badge
 	ShowWatchers   bool
 	WatcherCount   int
+	ShowViewers    bool  // My listings: "Viewing now", live (list.js polls)
+	Viewing        int64 // people with this auction open now, when known
+	ViewingKnown   bool
 	Actions        bool
 	CanEdit        bool
 	Cover          *domain.PhotoView // nil: no photo
@@ -307,8 +310,8 @@ func (p *pages) handleHome(c *fiber.Ctx) error {
 	if err := p.decorateCards(c, viewer, list, data.Cards, data.Self); err != nil {
 		return err
 	}
-	if pg.User != nil {
-		pg.Stream = streamURL(data.Cards)
+	p.s.publicStream(c, &pg, streamURL(data.Cards))
+	if pg.Stream != "" || pg.User != nil {
 		pg.Script = "js/list.js"
 	}
 	pg.Data = data
@@ -402,6 +405,7 @@ func (p *pages) handleMyListings(c *fiber.Ctx) error {
 	if err := p.decorateCards(c, u, list, cards, "/me/listings"); err != nil {
 		return err
 	}
+	p.s.addWatchers(c, u, cards)
 	pg.Stream = "/stream/me"
 	pg.Script = "js/list.js"
 	pg.Data = struct{ Cards []cardView }{cards}

@@ -14,6 +14,7 @@ type accountForm struct {
 	Values map[string]string
 	Errors map[string]string
 	Error  string
+	Demo   []DemoAccount // the login page lists them while the demo runs
 }
 
 // nextParam reads ?next= (or the form's next field) and keeps it only if
@@ -35,6 +36,9 @@ func redirectNext(c *fiber.Ctx, next string) error {
 
 func (p *pages) renderAccount(c *fiber.Ctx, status int, name, title string, f accountForm) error {
 	pg := p.base(c, title, name)
+	if name == "login" {
+		f.Demo = p.s.cfg.DemoAccounts
+	}
 	pg.Data = f
 	return p.r.render(c, status, name, pg)
 }

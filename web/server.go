@@ -43,6 +43,8 @@ type Config struct {
 	StreamSetups int
 	// Now is the server clock (UTC); tests may replace it.
 	Now func() time.Time
+	// DemoAccounts are listed on the login page (the demo is running).
+	DemoAccounts []DemoAccount
 }
 
 // Defaults for zero Config fields and fixed server timeouts.
@@ -106,6 +108,11 @@ type Deps struct {
 	// Optional capabilities (deps_<thing>.go): nil leaves their routes out.
 	Notices    Notices
 	Reinstater Reinstater
+	Bidders    Bidders
+	// SessionEnder closes a logged-out session's streams on every node.
+	SessionEnder SessionEnder
+	// Watchers counts who has a seller's auctions open (deps_watchers.go).
+	Watchers   Watchers
 	Categories Categories // categories: tree, browse, admin edits
 	Search     Searcher   // /search and GET /api/v1/search
 	Watchlist  Watchlist  // watch buttons, /me/watching, watcher counts
@@ -231,6 +238,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		s.routesPages()
 		s.routesNotify()
 		s.routesPhotos()
+		s.routesHistory()
+		s.routesWatchers()
 		s.routesDiscovery()
 	}
 	if (cfg.Role == RoleRealtime || cfg.Role == RoleAll) && deps.Streams != nil {
@@ -280,4 +289,5 @@ func (s *Server) routesStreams() {
 	s.app.Get("/stream/auctions", s.handleAuctionsStream)
 	s.app.Get("/stream/me", s.handleMeStream)
 	s.app.Get("/stream/admin", s.handleAdminStream)
+	s.routesMux()
 }

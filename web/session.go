@@ -217,6 +217,8 @@ func (s *Server) login(c *fiber.Ctx, user domain.User) error {
 	if err := s.deps.Sessions.RenewToken(ctx); err != nil {
 		return fmt.Errorf("renew session token: %w", err)
 	}
+	// RenewToken also restores the full lifetime a guest session lacked.
+	s.deps.Sessions.Remove(ctx, sessionGuestKey)
 	s.deps.Sessions.Put(ctx, sessionUserKey, user.ID)
 	s.deps.Sessions.Put(ctx, sessionAuthKey, user.AuthVersion)
 	c.Locals(localsUser, userLookup{user: user, ok: true})
@@ -224,10 +226,20 @@ func (s *Server) login(c *fiber.Ctx, user domain.User) error {
 }
 
 // logout destroys the session; the middleware then expires the cookie.
+// Every node then closes the streams opened with it: they were
+// authenticated by this session, which no longer exists.
 func (s *Server) logout(c *fiber.Ctx) error {
+	session := domain.SessionHash(s.deps.Sessions.Token(c.UserContext()))
 	if err := s.deps.Sessions.Destroy(c.UserContext()); err != nil {
 		return fmt.Errorf("destroy session: %w", err)
 	}
 	c.Locals(localsUser, userLookup{})
+	if session != "" && s.deps.SessionEnder != nil {
+		// The logout itself has succeeded; a stream left open (NATS down)
+		// still ends at its next reconnect, which the session store refuses.
+		if err := s.deps.SessionEnder.SessionEnded(c.UserContext(), session); err != nil {
+			s.log.Warn("logout: streams not told", slog.Any("err", err))
+		}
+	}
 	return nil
 }

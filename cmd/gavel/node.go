@@ -115,7 +115,8 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 	sessions.Lifetime = 7 * 24 * time.Hour
 
 	deps := web.Deps{
-		Accounts: n.svc, Bidder: n.svc, Reader: n.svc, Sessions: sessions, Registry: reg, Logger: log,
+		Accounts: n.svc, Bidder: n.svc, Reader: n.svc, Bidders: n.svc, Sessions: sessions, Registry: reg, Logger: log,
+		SessionEnder: natsSessionEnder{n.nc}, Watchers: natsWatchers{n.nc},
 		Checks: n.checks(),
 	}
 	if cfg.Role.ServesAPI() {
@@ -138,7 +139,11 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 		deps.Streams = n.hub
 	}
 	n.wireDiscovery(&deps, jobCtx)
+	demo := cfg.Role.ServesAPI() && demoEnabled(ctx, cfg, n.svc)
 	wcfg := web.Config{Role: web.Role(cfg.Role), CookieSecure: cfg.CookieSecure, DependencyTimeout: cfg.DependencyTimeout}
+	if demo {
+		wcfg.DemoAccounts = demoAccounts
+	}
 	for _, o := range opts {
 		o(&wcfg)
 	}
@@ -146,7 +151,7 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Role.ServesAPI() && demoEnabled(ctx, cfg, n.svc) {
+	if demo {
 		if err := startDemo(ctx, n, jobCtx); err != nil {
 			return nil, err
 		}

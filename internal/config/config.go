@@ -58,7 +58,7 @@ type Demo string
 
 // The demo modes.
 const (
-	DemoAuto Demo = "auto" // on only with SQLite (no DATABASE_URL) and an empty database
+	DemoAuto Demo = "auto" // on only with SQLite (no DATABASE_URL), on an empty or demo database
 	DemoOn   Demo = "on"
 	DemoOff  Demo = "off"
 )
@@ -206,7 +206,7 @@ func settings() []settingRow {
 			parseBool(func(c *Config) *bool { return &c.CookieSecure })},
 		{Setting{"GAVEL_NODE", "", "(the hostname)", "name of this node in logs and NATS"},
 			func(c *Config, v string) error { c.NodeName = v; return nil }},
-		{Setting{"GAVEL_DEMO", "", "auto", "seed demo data: auto (only with SQLite and an empty database), on or off"},
+		{Setting{"GAVEL_DEMO", "", "auto", "run the demo: auto (only with SQLite, on an empty or demo database), on or off"},
 			func(c *Config, v string) error { return c.Demo.Set(v) }},
 		{Setting{"GAVEL_HEARTBEAT", "", "15s", "interval of keep-alive comments on idle streams"},
 			func(c *Config, v string) error {
