@@ -30,11 +30,16 @@ const (
 type Config struct {
 	Role         Role // default RoleAll
 	CookieSecure bool
-	BodyLimit    int           // bytes; default 64 KiB
-	LoginLimit   int           // login attempts per window per client; default 10
-	LoginWindow  time.Duration // default 1 minute
-	BidLimit     int           // bids per window per user; default 20
-	BidWindow    time.Duration // default 1 second
+	BodyLimit    int // bytes; default 64 KiB (every route but uploads)
+	// UploadLimit caps the body of any upload route (uploadRoute); default
+	// DefaultUploadLimit. MaxUploads bounds the upload bodies read at once;
+	// default DefaultMaxUploads.
+	UploadLimit int
+	MaxUploads  int
+	LoginLimit  int           // login attempts per window per client; default 10
+	LoginWindow time.Duration // default 1 minute
+	BidLimit    int           // bids per window per user; default 20
+	BidWindow   time.Duration // default 1 second
 	// Now is the server clock (UTC); tests may replace it.
 	Now func() time.Time
 }
@@ -61,6 +66,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.BodyLimit <= 0 {
 		c.BodyLimit = DefaultBodyLimit
+	}
+	if c.UploadLimit <= 0 {
+		c.UploadLimit = DefaultUploadLimit
+	}
+	if c.MaxUploads <= 0 {
+		c.MaxUploads = DefaultMaxUploads
 	}
 	if c.LoginLimit <= 0 {
 		c.LoginLimit = DefaultLoginLimit
@@ -132,6 +143,11 @@ type Server struct {
 	bidLimit   *limiter
 	mailLimit  *limiter // per IP, verification and reset requests (api_notify.go)
 	pages      *pages   // set by routesPages
+	// uploads are the routes whose bodies may exceed cfg.BodyLimit, and
+	// uploadSlots bounds how many of those bodies are read at once.
+	uploads     []uploadRule
+	uploadSlots chan struct{}
+	uploadWait  time.Duration
 	// htmlError renders error pages for non-API paths; the pages code sets
 	// it in routesPages. Nil means plain text.
 	htmlError htmlErrorRenderer
@@ -166,6 +182,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		metrics:    metrics,
 		loginLimit: newLimiter(cfg.LoginLimit, cfg.LoginWindow, clock),
 		bidLimit:   newLimiter(cfg.BidLimit, cfg.BidWindow, clock),
+
+		uploadSlots: make(chan struct{}, cfg.MaxUploads),
+		uploadWait:  defaultUploadWait,
 	}
 	configureSessions(deps.Sessions, cfg, s.log)
 
@@ -173,13 +192,17 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		// Fiber's zero-allocation strings alias buffers that are reused by
 		// the next request; anything kept past the handler (metric labels,
 		// values passed to services) would change under us.
-		Immutable:             true,
-		BodyLimit:             cfg.BodyLimit,
-		ErrorHandler:          s.handleError,
-		ReadTimeout:           readTimeout,
-		IdleTimeout:           idleTimeout,
-		WriteTimeout:          0, // a write deadline would cut streams; they set their own per write
-		DisableStartupMessage: true,
+		Immutable: true,
+		// Bodies stream: bodyGuard bounds each by its route's limit
+		// (body.go), so BodyLimit only sizes fasthttp's first read.
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		BodyLimit:                    cfg.BodyLimit,
+		ErrorHandler:                 s.handleError,
+		ReadTimeout:                  readTimeout,
+		IdleTimeout:                  idleTimeout,
+		WriteTimeout:                 0, // a write deadline would cut streams; they set their own per write
+		DisableStartupMessage:        true,
 	})
 	// Stream connections are hijacked and owned by Streams, which closes
 	// them itself when the stream ends.
@@ -187,8 +210,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 
 	// Order: headers first so every answer has them; observe then sees the
 	// final status of everything inside it (it runs the error adapter);
-	// cross-site requests are refused before the session store is read.
-	s.app.Use(s.securityHeaders, s.observe, s.recoverPanics, s.crossOrigin, s.sessions)
+	// bodies are bounded before anything can read them; cross-site
+	// requests are refused before the session store is read.
+	s.app.Use(s.securityHeaders, s.observe, s.bodyGuard, s.recoverPanics, s.crossOrigin, s.sessions)
 
 	s.routesOps()
 	if cfg.Role == RoleAPI || cfg.Role == RoleAll {
