@@ -5,7 +5,7 @@ PGRUN    = $(GO) run ./internal/testpg/pgrun
 FUZZTIME = 10s
 # Fuzz targets as package:FuzzName, space-separated, e.g.
 # ./realtime:FuzzEncodeEvent ./domain:FuzzApplyBid
-FUZZ     = ./domain:FuzzParseAmount ./domain:FuzzFormatAmount ./domain:FuzzPlaceBid \
+FUZZ     = ./domain:FuzzParseAmount ./domain:FuzzFormatAmount ./domain:FuzzPlaceBid ./domain:FuzzTextProblem \
            ./realtime:FuzzEncode ./realtime:FuzzParseCursor ./web:FuzzJSONBodies
 
 .PHONY: all build run test bench lint fuzz clean
