@@ -39,6 +39,7 @@ type node struct {
 	hub  *realtime.Hub
 	srv  *web.Server
 	ln   net.Listener
+	edge edge               // wire_edge.go
 	stop context.CancelFunc // ends relay, scheduler, hub and store jobs
 	jobs sync.WaitGroup
 }
@@ -83,6 +84,7 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 	n.stop = stop
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	n.startMetrics(reg)
 	// Every request reads its session and user; a second of caching takes
 	// those reads off the database under load. The price: a logout or
 	// suspension on another node takes up to that long to show here (bids
@@ -130,6 +132,7 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 		deps.Streams = n.hub
 	}
 	wcfg := web.Config{Role: web.Role(cfg.Role), CookieSecure: cfg.CookieSecure}
+	edgeWebConfig(cfg, &wcfg)
 	for _, o := range opts {
 		o(&wcfg)
 	}
@@ -142,15 +145,10 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 			return nil, err
 		}
 	}
-	n.ln, err = net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("GAVEL_ADDR %s: %w", cfg.Addr, err)
+	if err := n.listen(); err != nil {
+		return nil, err
 	}
-	go func() {
-		if err := n.srv.App().Listener(n.ln); err != nil {
-			log.Error("http server stopped", "err", err)
-		}
-	}()
+	n.serveHTTP()
 	return n, nil
 }
 
@@ -207,6 +205,7 @@ func (n *node) close() {
 	if n.ln != nil {
 		_ = n.ln.Close()
 	}
+	n.closeEdge()
 	if n.nc != nil {
 		_ = n.nc.Drain()
 	}

@@ -125,6 +125,7 @@ type Config struct {
 	LogLevel     slog.Level    // GAVEL_LOG_LEVEL
 	LogFormat    LogFormat     // GAVEL_LOG_FORMAT
 	Mail         Mail          // GAVEL_PUBLIC_URL, GAVEL_SMTP_*, GAVEL_MAIL_FROM (mail.go)
+	Edge         Edge          // GAVEL_MAX_CONNS*, GAVEL_TRUSTED_PROXIES, GAVEL_METRICS_ADDR (edge.go)
 }
 
 // Default returns the configuration used when nothing is set.
@@ -139,6 +140,7 @@ func Default() Config {
 		Heartbeat:    15 * time.Second,
 		LogLevel:     slog.LevelInfo,
 		LogFormat:    LogText,
+		Edge:         DefaultEdge(),
 	}
 }
 
@@ -215,7 +217,7 @@ func settings() []settingRow {
 			}},
 		{Setting{"GAVEL_LOG_FORMAT", "", "text", "text or json"},
 			func(c *Config, v string) error { return c.LogFormat.Set(v) }},
-	}, mailSettings()...)
+	}, append(mailSettings(), edgeSettings()...)...)
 }
 
 func parseBool(field func(c *Config) *bool) func(c *Config, v string) error {
@@ -342,6 +344,7 @@ func (c Config) Validate() error {
 		bad("GAVEL_LOG_FORMAT", "must be one of %s (got %q)", joinNames(LogFormats()), c.LogFormat)
 	}
 	c.Mail.validate(bad)
+	c.Edge.validate(bad)
 	// Split roles only make sense when every node sees the same data and
 	// events; an embedded NATS or a local SQLite file is private to one
 	// process, so an api node's bids would never reach a realtime node.
@@ -415,7 +418,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("heartbeat", c.Heartbeat.String()),
 		slog.String("log_level", levelName(c.LogLevel)),
 		slog.String("log_format", string(c.LogFormat)),
-	}, c.Mail.logAttrs()...)...)
+	}, append(c.Mail.logAttrs(), c.Edge.logAttrs()...)...)...)
 }
 
 // String prints every setting as key=value pairs, secrets masked.

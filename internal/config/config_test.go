@@ -60,6 +60,7 @@ func TestFromEnv(t *testing.T) {
 					Heartbeat:    20 * time.Second,
 					LogLevel:     slog.LevelDebug,
 					LogFormat:    LogJSON,
+					Edge:         DefaultEdge(),
 				}
 				if c != want {
 					t.Errorf("got %+v, want %+v", c, want)
