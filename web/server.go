@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -36,21 +37,38 @@ type Config struct {
 	// default DefaultMaxUploads.
 	UploadLimit int
 	MaxUploads  int
-	LoginLimit  int           // login attempts per window per client; default 10
-	LoginWindow time.Duration // default 1 minute
-	BidLimit    int           // bids per window per user; default 20
-	BidWindow   time.Duration // default 1 second
+	// LoginLimit is the failed logins an account may have within
+	// LoginWindow (default 10 in 15 minutes), from anywhere; LoginIPLimit
+	// the login attempts of one client IP within LoginIPWindow (default 30
+	// a minute), whatever the accounts.
+	LoginLimit    int
+	LoginWindow   time.Duration
+	LoginIPLimit  int
+	LoginIPWindow time.Duration
+	// RegisterLimit is the registrations of one client IP within
+	// RegisterWindow; default 20 an hour.
+	RegisterLimit  int
+	RegisterWindow time.Duration
+	// TrustedProxies are the proxies whose X-Forwarded-For names the
+	// client (clientip.go). Empty: every request is from its peer.
+	TrustedProxies []netip.Prefix
+	BidLimit       int           // bids per window per user; default 20
+	BidWindow      time.Duration // default 1 second
 	// Now is the server clock (UTC); tests may replace it.
 	Now func() time.Time
 }
 
 // Defaults for zero Config fields and fixed server timeouts.
 const (
-	DefaultBodyLimit   = 64 << 10
-	DefaultLoginLimit  = 10
-	DefaultLoginWindow = time.Minute
-	DefaultBidLimit    = 20
-	DefaultBidWindow   = time.Second
+	DefaultBodyLimit      = 64 << 10
+	DefaultLoginLimit     = 10
+	DefaultLoginWindow    = 15 * time.Minute
+	DefaultLoginIPLimit   = 30
+	DefaultLoginIPWindow  = time.Minute
+	DefaultRegisterLimit  = 20
+	DefaultRegisterWindow = time.Hour
+	DefaultBidLimit       = 20
+	DefaultBidWindow      = time.Second
 
 	// readTimeout bounds reading one request (head and body), so a slow
 	// client cannot hold a worker; streams are hijacked after the request
@@ -78,6 +96,18 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LoginWindow <= 0 {
 		c.LoginWindow = DefaultLoginWindow
+	}
+	if c.LoginIPLimit <= 0 {
+		c.LoginIPLimit = DefaultLoginIPLimit
+	}
+	if c.LoginIPWindow <= 0 {
+		c.LoginIPWindow = DefaultLoginIPWindow
+	}
+	if c.RegisterLimit <= 0 {
+		c.RegisterLimit = DefaultRegisterLimit
+	}
+	if c.RegisterWindow <= 0 {
+		c.RegisterWindow = DefaultRegisterWindow
 	}
 	if c.BidLimit <= 0 {
 		c.BidLimit = DefaultBidLimit
@@ -138,11 +168,14 @@ type Server struct {
 	now     func() time.Time // cfg.Now in UTC
 	csrf    *http.CrossOriginProtection
 	metrics *httpMetrics
-	// loginLimit is keyed by client IP and email, bidLimit by user id.
-	loginLimit *limiter
-	bidLimit   *limiter
-	mailLimit  *limiter // per IP, verification and reset requests (api_notify.go)
-	pages      *pages   // set by routesPages
+	// loginLimit is keyed by account (email), loginIPLimit and
+	// registerLimit by client IP (limits.go), bidLimit by user id.
+	loginLimit    *limiter
+	loginIPLimit  *limiter
+	registerLimit *limiter
+	bidLimit      *limiter
+	mailLimit     *limiter // per IP, verification and reset requests (api_notify.go)
+	pages         *pages   // set by routesPages
 	// uploads are the routes whose bodies may exceed cfg.BodyLimit, and
 	// uploadSlots bounds how many of those bodies are read at once.
 	uploads     []uploadRule
@@ -174,14 +207,16 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	clock := cfg.Now
 	s := &Server{
-		cfg:        cfg,
-		deps:       deps,
-		log:        deps.Logger,
-		now:        func() time.Time { return clock().UTC() },
-		csrf:       http.NewCrossOriginProtection(),
-		metrics:    metrics,
-		loginLimit: newLimiter(cfg.LoginLimit, cfg.LoginWindow, clock),
-		bidLimit:   newLimiter(cfg.BidLimit, cfg.BidWindow, clock),
+		cfg:           cfg,
+		deps:          deps,
+		log:           deps.Logger,
+		now:           func() time.Time { return clock().UTC() },
+		csrf:          http.NewCrossOriginProtection(),
+		metrics:       metrics,
+		loginLimit:    newLimiter(cfg.LoginLimit, cfg.LoginWindow, clock),
+		loginIPLimit:  newLimiter(cfg.LoginIPLimit, cfg.LoginIPWindow, clock),
+		registerLimit: newLimiter(cfg.RegisterLimit, cfg.RegisterWindow, clock),
+		bidLimit:      newLimiter(cfg.BidLimit, cfg.BidWindow, clock),
 
 		uploadSlots: make(chan struct{}, cfg.MaxUploads),
 		uploadWait:  defaultUploadWait,
@@ -229,11 +264,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 // App returns the Fiber app, for Listen, Shutdown and app.Test.
 func (s *Server) App() *fiber.App { return s.app }
 
-// routesOps registers the probes and metrics every node serves.
+// routesOps registers the probes every node serves. Metrics have a
+// listener of their own (MetricsHandler).
 func (s *Server) routesOps() {
 	s.app.Get("/healthz", s.handleHealthz)
 	s.app.Get("/readyz", s.handleReadyz)
-	s.app.Get("/metrics", s.handleMetrics())
 }
 
 // routesAPI registers the JSON API; docs/API.md documents it.
