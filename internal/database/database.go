@@ -112,14 +112,14 @@ func gormLogger(log *slog.Logger) logger.Interface {
 	if log == nil {
 		return logger.Discard
 	}
-	return logger.NewSlogLogger(log, logger.Config{
+	return expectedErrors{logger.NewSlogLogger(log, logger.Config{
 		SlowThreshold:             500 * time.Millisecond,
 		LogLevel:                  logger.Warn,
 		IgnoreRecordNotFoundError: true,
 		// Log SQL with placeholders, never with values: values include
 		// password hashes and session data.
 		ParameterizedQueries: true,
-	})
+	})}
 }
 
 func openPostgres(databaseURL string, cfg *gorm.Config) (*gorm.DB, error) {
