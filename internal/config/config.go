@@ -344,7 +344,7 @@ func (c Config) Validate() error {
 		bad("GAVEL_LOG_FORMAT", "must be one of %s (got %q)", joinNames(LogFormats()), c.LogFormat)
 	}
 	c.Mail.validate(bad)
-	c.Edge.validate(bad)
+	c.Edge.validate(c.Port(), bad)
 	// Split roles only make sense when every node sees the same data and
 	// events; an embedded NATS or a local SQLite file is private to one
 	// process, so an api node's bids would never reach a realtime node.

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -138,7 +139,8 @@ func edgeSettings() []settingRow {
 	}
 }
 
-func (e Edge) validate(bad func(key, format string, args ...any)) {
+// validate checks e; sitePort is the port of GAVEL_ADDR.
+func (e Edge) validate(sitePort string, bad func(key, format string, args ...any)) {
 	if e.MaxConns != 0 && e.MaxConns < minMaxConns {
 		bad("GAVEL_MAX_CONNS", "must be auto or at least %d (got %d)", minMaxConns, e.MaxConns)
 	}
@@ -151,6 +153,8 @@ func (e Edge) validate(bad func(key, format string, args ...any)) {
 	if e.MetricsAddr != "" {
 		if err := checkAddr(e.MetricsAddr); err != nil {
 			bad("GAVEL_METRICS_ADDR", "%v, or off", err)
+		} else if _, port, _ := net.SplitHostPort(e.MetricsAddr); port != "0" && port == sitePort {
+			bad("GAVEL_METRICS_ADDR", "must not use the site's port %s (GAVEL_ADDR): metrics are served apart from the site", port)
 		}
 	}
 }

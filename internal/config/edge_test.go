@@ -23,6 +23,7 @@ func TestEdgeSettings(t *testing.T) {
 		{name: "too few conns", env: map[string]string{"GAVEL_MAX_CONNS": "3"}, wantErr: "GAVEL_MAX_CONNS: must be auto or a whole number of at least 16"},
 		{name: "negative per IP", env: map[string]string{"GAVEL_MAX_CONNS_PER_IP": "-1"}, wantErr: "GAVEL_MAX_CONNS_PER_IP: must be a whole number"},
 		{name: "bad proxy", env: map[string]string{"GAVEL_TRUSTED_PROXIES": "10.0.0.0/8,caddy"}, wantErr: `GAVEL_TRUSTED_PROXIES: must be CIDRs or addresses separated by commas, such as 10.0.0.0/8,192.168.1.5 (got "caddy")`},
+		{name: "metrics on the site's port", env: map[string]string{"GAVEL_ADDR": "127.0.0.1:8080", "GAVEL_METRICS_ADDR": ":8080"}, wantErr: "GAVEL_METRICS_ADDR: must not use the site's port 8080"},
 		{name: "bad metrics addr", env: map[string]string{"GAVEL_METRICS_ADDR": "9464"}, wantErr: "GAVEL_METRICS_ADDR: must be host:port"},
 	}
 	for _, tt := range tests {
