@@ -21,6 +21,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	log.Info("gavel is ready", "url", n.URL())
+	return n.serveUntil(ctx, log)
+}
+
+// serveUntil waits until ctx ends or the node can no longer serve, then shuts the
+// node down; it returns why the node stopped serving, if it did.
+func (n *node) serveUntil(ctx context.Context, log *slog.Logger) error {
 	var served error
 	select {
 	case <-ctx.Done():
