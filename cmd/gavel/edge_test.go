@@ -1,14 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gavel-auctions/gavel/internal/config"
+	"github.com/gavel-auctions/gavel/web"
 )
 
 // A node whose HTTP server stops serving must exit with an error, so that
@@ -36,5 +40,27 @@ func TestNodeExitsWhenItCannotServe(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "http server stopped") {
 		t.Errorf("serveUntil = %v, want it to say the http server stopped", err)
+	}
+}
+
+// gavel routes prints the route table of a real node, which the
+// hostile-client suite turns into its authorization matrix.
+func TestRoutesCommand(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"routes", "--role", "api"}, envOf(nil), &stdout, &stderr); err != nil {
+		t.Fatalf("gavel routes: %v\n%s", err, stderr.String())
+	}
+	var routes []web.Route
+	if err := json.Unmarshal(stdout.Bytes(), &routes); err != nil {
+		t.Fatalf("gavel routes printed %q: %v", stdout.String(), err)
+	}
+	for _, want := range []web.Route{{Method: "POST", Path: "/api/v1/auctions/:id/bids"}, {Method: "GET", Path: "/admin"}} {
+		if !slices.ContainsFunc(routes, func(r web.Route) bool { return r.Method == want.Method && r.Path == want.Path }) {
+			t.Errorf("gavel routes --role api lacks %s %s", want.Method, want.Path)
+		}
+	}
+	if slices.ContainsFunc(routes, func(r web.Route) bool { return strings.HasPrefix(r.Path, "/stream/") }) {
+		t.Error("an api node's routes include streams")
 	}
 }
