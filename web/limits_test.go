@@ -67,12 +67,18 @@ func TestLoginFloodLeavesHonestLoginsAlone(t *testing.T) {
 		if ok, _ := e.srv.loginIPLimit.allow(ipKey(ip)); !ok {
 			t.Fatalf("attempt %d refused by the IP limit", i)
 		}
-		if ok, _ := e.srv.loginLimit.allow(accountKey(fmt.Sprintf("flood%d@example.com", i))); !ok {
+		account := accountKey(fmt.Sprintf("flood%d@example.com", i))
+		if ok, _ := e.srv.loginLimit.allow(account + " " + ipKey(ip)); !ok {
+			t.Fatalf("attempt %d refused by the account and address limit", i)
+		}
+		if ok, _ := e.srv.loginAccountLimit.allow(account); !ok {
 			t.Fatalf("attempt %d refused by the account limit", i)
 		}
 	}
-	if n := e.srv.loginLimit.size(); n != defaultLimiterKeys {
-		t.Fatalf("account limiter holds %d keys, want it full (%d)", n, defaultLimiterKeys)
+	for _, l := range []*limiter{e.srv.loginIPLimit, e.srv.loginLimit, e.srv.loginAccountLimit} {
+		if n := l.size(); n != defaultLimiterKeys {
+			t.Fatalf("a login limiter holds %d keys, want it full (%d)", n, defaultLimiterKeys)
+		}
 	}
 	loginFrom(e, "192.0.2.7", "honest@example.com", testPassword).wantStatus(t, http.StatusOK)
 }
@@ -100,8 +106,8 @@ func TestLoginFloodFromOneAddress(t *testing.T) {
 	if limited != 20 {
 		t.Errorf("%d attempts limited, want 20 (the limit is %d)", limited, DefaultLoginIPLimit)
 	}
-	if n := e.srv.loginLimit.size(); n > DefaultLoginIPLimit {
-		t.Errorf("the account limiter holds %d keys; refused attempts must not reach it", n)
+	if n := e.srv.loginLimit.size() + e.srv.loginAccountLimit.size(); n > 2*DefaultLoginIPLimit {
+		t.Errorf("the account limiters hold %d keys; refused attempts must not reach them", n)
 	}
 	loginFrom(e, "192.0.2.7", "honest@example.com", testPassword).wantStatus(t, http.StatusOK)
 	// An empty password is checked like any other (same cost, same
@@ -114,26 +120,51 @@ func TestLoginFloodFromOneAddress(t *testing.T) {
 	}
 }
 
-// Guessing one account from many addresses is limited per account, by
-// failures only: its owner's successful logins spend nothing.
-func TestLoginLimitPerAccount(t *testing.T) {
+// Guessing one account from one address is limited per account and
+// address, by failures only: its owner's successful logins spend nothing,
+// and the guesser cannot lock the owner out.
+func TestLoginLimitPerAccountAndAddress(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, behindProxy)
 	e.mustUser("owner@example.com", "Owner", false)
 	for range DefaultLoginLimit + 5 {
 		loginFrom(e, "192.0.2.1", "owner@example.com", testPassword).wantStatus(t, http.StatusOK)
 	}
-	for i := range DefaultLoginLimit {
-		loginFrom(e, fmt.Sprintf("203.0.113.%d", i+1), "OWNER@example.com", "guess").wantStatus(t, http.StatusUnauthorized)
+	for range DefaultLoginLimit {
+		loginFrom(e, "203.0.113.9", "OWNER@example.com", "guess").wantStatus(t, http.StatusUnauthorized)
+	}
+	r := loginFrom(e, "203.0.113.9", "owner@example.com", "guess")
+	r.wantProblem(t, http.StatusTooManyRequests, domain.CodeRateLimited)
+	if !strings.Contains(string(r.body), "to this account from your network") {
+		t.Errorf("account limit answer: %s", r.body)
+	}
+	// Even the right password is refused from the guesser's address...
+	loginFrom(e, "203.0.113.9", "owner@example.com", testPassword).wantStatus(t, http.StatusTooManyRequests)
+	// ...but the owner, elsewhere, is not locked out.
+	loginFrom(e, "192.0.2.1", "owner@example.com", testPassword).wantStatus(t, http.StatusOK)
+	// The window refills the address.
+	e.clock.advance(DefaultLoginWindow)
+	loginFrom(e, "203.0.113.9", "owner@example.com", testPassword).wantStatus(t, http.StatusOK)
+}
+
+// Guessing one account from many addresses meets the account's ceiling.
+func TestLoginLimitPerAccount(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, behindProxy, func(c *Config, _ *Deps) { c.LoginAccountLimit = 25 })
+	e.mustUser("owner@example.com", "Owner", false)
+	for i := range 25 {
+		loginFrom(e, fmt.Sprintf("203.0.113.%d", i+1), "owner@example.com", "guess").wantStatus(t, http.StatusUnauthorized)
 	}
 	r := loginFrom(e, "203.0.113.200", "owner@example.com", "guess")
 	r.wantProblem(t, http.StatusTooManyRequests, domain.CodeRateLimited)
-	if !strings.Contains(string(r.body), "for this account") {
-		t.Errorf("account limit answer: %s", r.body)
+	if !strings.Contains(string(r.body), "to this account.") || r.header.Get("Retry-After") == "" {
+		t.Errorf("account ceiling answer: %s %v", r.body, r.header)
 	}
-	// The window refills the account.
-	e.clock.advance(DefaultLoginWindow)
-	loginFrom(e, "192.0.2.1", "owner@example.com", testPassword).wantStatus(t, http.StatusOK)
+	// A refusal by the ceiling spends nothing of the address's own budget.
+	e.clock.advance(DefaultLoginAccountWindow)
+	for range DefaultLoginLimit {
+		loginFrom(e, "203.0.113.200", "owner@example.com", "guess").wantStatus(t, http.StatusUnauthorized)
+	}
 }
 
 func TestRegistrationLimitPerIP(t *testing.T) {

@@ -37,14 +37,19 @@ type Config struct {
 	// default DefaultMaxUploads.
 	UploadLimit int
 	MaxUploads  int
-	// LoginLimit is the failed logins an account may have within
-	// LoginWindow (default 10 in 15 minutes), from anywhere; LoginIPLimit
-	// the login attempts of one client IP within LoginIPWindow (default 30
-	// a minute), whatever the accounts.
-	LoginLimit    int
-	LoginWindow   time.Duration
-	LoginIPLimit  int
-	LoginIPWindow time.Duration
+	// LoginLimit is the failed logins one client IP may have on one
+	// account within LoginWindow (default 10 in 15 minutes);
+	// LoginAccountLimit the failed logins of one account from anywhere
+	// within LoginAccountWindow (default 100 an hour), the ceiling on
+	// guessing from many addresses; LoginIPLimit the login attempts of one
+	// client IP within LoginIPWindow (default 30 a minute), whatever the
+	// accounts.
+	LoginLimit         int
+	LoginWindow        time.Duration
+	LoginAccountLimit  int
+	LoginAccountWindow time.Duration
+	LoginIPLimit       int
+	LoginIPWindow      time.Duration
 	// RegisterLimit is the registrations of one client IP within
 	// RegisterWindow; default 20 an hour.
 	RegisterLimit  int
@@ -60,15 +65,17 @@ type Config struct {
 
 // Defaults for zero Config fields and fixed server timeouts.
 const (
-	DefaultBodyLimit      = 64 << 10
-	DefaultLoginLimit     = 10
-	DefaultLoginWindow    = 15 * time.Minute
-	DefaultLoginIPLimit   = 30
-	DefaultLoginIPWindow  = time.Minute
-	DefaultRegisterLimit  = 20
-	DefaultRegisterWindow = time.Hour
-	DefaultBidLimit       = 20
-	DefaultBidWindow      = time.Second
+	DefaultBodyLimit          = 64 << 10
+	DefaultLoginLimit         = 10
+	DefaultLoginWindow        = 15 * time.Minute
+	DefaultLoginAccountLimit  = 100
+	DefaultLoginAccountWindow = time.Hour
+	DefaultLoginIPLimit       = 30
+	DefaultLoginIPWindow      = time.Minute
+	DefaultRegisterLimit      = 20
+	DefaultRegisterWindow     = time.Hour
+	DefaultBidLimit           = 20
+	DefaultBidWindow          = time.Second
 
 	// readTimeout bounds reading one request (head and body), so a slow
 	// client cannot hold a worker; streams are hijacked after the request
@@ -96,6 +103,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LoginWindow <= 0 {
 		c.LoginWindow = DefaultLoginWindow
+	}
+	if c.LoginAccountLimit <= 0 {
+		c.LoginAccountLimit = DefaultLoginAccountLimit
+	}
+	if c.LoginAccountWindow <= 0 {
+		c.LoginAccountWindow = DefaultLoginAccountWindow
 	}
 	if c.LoginIPLimit <= 0 {
 		c.LoginIPLimit = DefaultLoginIPLimit
@@ -168,14 +181,16 @@ type Server struct {
 	now     func() time.Time // cfg.Now in UTC
 	csrf    *http.CrossOriginProtection
 	metrics *httpMetrics
-	// loginLimit is keyed by account (email), loginIPLimit and
-	// registerLimit by client IP (limits.go), bidLimit by user id.
-	loginLimit    *limiter
-	loginIPLimit  *limiter
-	registerLimit *limiter
-	bidLimit      *limiter
-	mailLimit     *limiter // per IP, verification and reset requests (api_notify.go)
-	pages         *pages   // set by routesPages
+	// loginLimit is keyed by account (email) and client IP,
+	// loginAccountLimit by account, loginIPLimit and registerLimit by
+	// client IP (limits.go), bidLimit by user id.
+	loginLimit        *limiter
+	loginAccountLimit *limiter
+	loginIPLimit      *limiter
+	registerLimit     *limiter
+	bidLimit          *limiter
+	mailLimit         *limiter // per IP, verification and reset requests (api_notify.go)
+	pages             *pages   // set by routesPages
 	// uploads are the routes whose bodies may exceed cfg.BodyLimit, and
 	// uploadSlots bounds how many of those bodies are read at once.
 	uploads     []uploadRule
@@ -207,16 +222,17 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	clock := cfg.Now
 	s := &Server{
-		cfg:           cfg,
-		deps:          deps,
-		log:           deps.Logger,
-		now:           func() time.Time { return clock().UTC() },
-		csrf:          http.NewCrossOriginProtection(),
-		metrics:       metrics,
-		loginLimit:    newLimiter(cfg.LoginLimit, cfg.LoginWindow, clock),
-		loginIPLimit:  newLimiter(cfg.LoginIPLimit, cfg.LoginIPWindow, clock),
-		registerLimit: newLimiter(cfg.RegisterLimit, cfg.RegisterWindow, clock),
-		bidLimit:      newLimiter(cfg.BidLimit, cfg.BidWindow, clock),
+		cfg:               cfg,
+		deps:              deps,
+		log:               deps.Logger,
+		now:               func() time.Time { return clock().UTC() },
+		csrf:              http.NewCrossOriginProtection(),
+		metrics:           metrics,
+		loginLimit:        newLimiter(cfg.LoginLimit, cfg.LoginWindow, clock),
+		loginAccountLimit: newLimiter(cfg.LoginAccountLimit, cfg.LoginAccountWindow, clock),
+		loginIPLimit:      newLimiter(cfg.LoginIPLimit, cfg.LoginIPWindow, clock),
+		registerLimit:     newLimiter(cfg.RegisterLimit, cfg.RegisterWindow, clock),
+		bidLimit:          newLimiter(cfg.BidLimit, cfg.BidWindow, clock),
 
 		uploadSlots: make(chan struct{}, cfg.MaxUploads),
 		uploadWait:  defaultUploadWait,
