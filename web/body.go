@@ -9,6 +9,7 @@ import (
 
 	"github.com/gavel-auctions/gavel/domain"
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 )
 
 // How request bodies are bounded.
@@ -176,7 +177,24 @@ func drain(c *fiber.Ctx) bool {
 // Transfer-Encoding other than chunked. These are how request smuggling
 // starts.
 func checkFraming(c *fiber.Ctx) error {
-	raw := c.Request().Header.RawHeaders()
+	return framingProblem(c.Request().Header.RawHeaders())
+}
+
+// holdAmbiguousBodies is fasthttp's HeaderReceived hook. fasthttp reads up
+// to 8 KiB of a body (as long as its last Content-Length says) before any
+// handler runs; for a request whose framing checkFraming will refuse, it
+// lets fasthttp read one byte instead, so that the 400 comes at once
+// rather than after a wait for a body that, by the other reading of the
+// headers, is not coming.
+func holdAmbiguousBodies(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	if framingProblem(h.RawHeaders()) != nil {
+		return fasthttp.RequestConfig{MaxRequestBodySize: 1}
+	}
+	return fasthttp.RequestConfig{}
+}
+
+// framingProblem reads raw request headers for checkFraming.
+func framingProblem(raw []byte) error {
 	var lengths, encodings int
 	var te string
 	for len(raw) > 0 {

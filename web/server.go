@@ -255,6 +255,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		WriteTimeout:                 0, // a write deadline would cut streams; they set their own per write
 		DisableStartupMessage:        true,
 	})
+	s.app.Server().HeaderReceived = holdAmbiguousBodies
 	// Stream connections are hijacked and owned by Streams, which closes
 	// them itself when the stream ends.
 	s.app.Server().KeepHijackedConns = true
