@@ -42,6 +42,15 @@ bench-sse:
 	$(PGRUN) -durable -- ./bin/gavel bench sse --conns 10000
 	$(PGRUN) -durable -- ./bin/gavel bench sse --conns 100000
 
+# The hostile-client suite (internal/hostile, docs/SECURITY.md) in full,
+# against bin/gavel on SQLite and on a throwaway PostgreSQL; it prints a
+# table and fails if any scenario found something wrong. About 10-15
+# minutes on a quiet machine. A short version runs in make test
+# (TestHostileShort).
+.PHONY: security
+security: build
+	$(PGRUN) -- $(GO) run ./internal/hostile/cmd/hostile -gavel bin/gavel
+
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt -l:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...

@@ -3,6 +3,7 @@ package hostile
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,8 +16,11 @@ import (
 // The world's node runs with these caps, so that a flood reaches them
 // without the suite running out of file descriptors itself.
 const (
-	floodMaxConns      = 2000
-	floodMaxConnsPerIP = 256
+	floodMaxConns      = 600
+	floodMaxConnsPerIP = 128
+	// loginIPLimit is the node's default login attempts per address per
+	// minute (web.DefaultLoginIPLimit).
+	loginIPLimit = 30
 )
 
 // dialFrom opens a TCP connection from ip.
@@ -31,7 +35,7 @@ func openConns(addr string, ips []net.IP, n int) (conns []net.Conn, refused map[
 	refused = map[int]int{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, 64)
+	sem := make(chan struct{}, 128)
 	for i := range n {
 		sem <- struct{}{}
 		wg.Go(func() {
@@ -47,11 +51,19 @@ func openConns(addr string, ips []net.IP, n int) (conns []net.Conn, refused map[
 			// admitted one stays quiet until it sends a request.
 			_ = c.SetReadDeadline(time.Now().Add(1500 * time.Millisecond))
 			buf := make([]byte, 512)
-			k, _ := io.ReadAtLeast(c, buf, 12)
+			k, err := io.ReadAtLeast(c, buf, 12)
 			mu.Lock()
 			defer mu.Unlock()
 			if code := statusOf(string(buf[:k])); code != 0 {
 				refused[code]++
+				c.Close()
+				return
+			}
+			var ne net.Error
+			if err != nil && !(errors.As(err, &ne) && ne.Timeout()) {
+				// Closed without an answer: the node refuses that way
+				// when too many refusals are being written at once.
+				refused[-1]++
 				c.Close()
 				return
 			}
@@ -87,20 +99,25 @@ func (r *runner) connFlood(ctx context.Context) (int, string, []string) {
 	}
 	c.close()
 	perIP := len(conns)
-	// Many addresses, past the node's cap.
+	// Many addresses, past the node's cap. An idle connection is closed
+	// by the node once its read timeout (15 s) passes, so on a loaded
+	// machine not all of them are open at once: the node's own count of
+	// refusals is the measure, and the clients must have seen the canned
+	// 503 at least once.
 	var ips []net.IP
 	for range 12 {
 		ips = append(ips, r.w.pool.take())
 	}
-	total := r.scale(floodMaxConns+300, floodMaxConns+100)
+	m0, _ := r.w.node.Metrics()
+	total := r.scale(floodMaxConns+300, floodMaxConns+200)
 	more, refusedNode, errs2 := openConns(addr, ips, total)
 	conns = append(conns, more...)
-	if refusedNode[503] < 50 {
-		failures = append(failures, fmt.Sprintf("%d more connections from 12 addresses (node cap %d, %d open): %d refused with 503 (%v), %d errors",
-			total, floodMaxConns, perIP, refusedNode[503], refusedNode, errs2))
-	}
 	m, _ := r.w.node.Metrics()
 	closeAll(conns)
+	if byNode := m["gavel_conns_refused_node_total"] - m0["gavel_conns_refused_node_total"]; byNode < 50 || refusedNode[503] == 0 {
+		failures = append(failures, fmt.Sprintf("%d more connections from 12 addresses (node cap %d, %d open): the node refused %.0f, clients saw %d×503 (%v), %d errors",
+			total, floodMaxConns, perIP, byNode, refusedNode[503], refusedNode, errs2))
+	}
 	summary := fmt.Sprintf("%d+%d connections: %d×429 at the per-IP cap, %d×503 at the node cap (gavel_conns_refused_*: %.0f IP, %.0f node)",
 		floodMaxConnsPerIP+100, total, refused[429], refusedNode[503], m["gavel_conns_refused_ip_total"], m["gavel_conns_refused_node_total"])
 	return floodMaxConnsPerIP + 100 + total, summary, failures
@@ -237,6 +254,7 @@ func (r *runner) loginFlood(ctx context.Context) (int, string, []string) {
 	n := r.scale(300, 60)
 	c := newClient(r.w.node.URL, r.w.pool.take(), 4)
 	counts := map[int]int{}
+	start := time.Now()
 	for i := range n {
 		resp := c.do(ctx, request{Method: "POST", Path: "/api/v1/session", Body: loginBody(fmt.Sprintf("guess%d-%s@hostile.example", i, r.w.tag), "")})
 		counts[resp.Status]++
@@ -245,8 +263,13 @@ func (r *runner) loginFlood(ctx context.Context) (int, string, []string) {
 		}
 	}
 	c.close()
-	if counts[429] < n-40 {
-		failures = append(failures, fmt.Sprintf("%d logins from one address: %v; want all but the first 30 refused with 429", n, counts))
+	// The address may spend 30 at once, and earns one more every 2 s
+	// (30 a minute): on a loaded machine the flood takes long enough for
+	// that to count.
+	allowed := loginIPLimit + int(time.Since(start)/(time.Minute/loginIPLimit)) + 1
+	if n-counts[429] > allowed {
+		failures = append(failures, fmt.Sprintf("%d logins from one address in %s: %v; want at most %d admitted (30 at once, then 30 a minute), the rest refused with 429",
+			n, time.Since(start).Round(time.Second), counts, allowed))
 	}
 	// Guesses at one account: from one address they are cut after 10,
 	// and the owner, elsewhere, still logs in; from many addresses they

@@ -30,14 +30,17 @@ import (
 type Options struct {
 	// Gavel is the binary to attack (bin/gavel).
 	Gavel string
-	// PostgresAdmin is a PostgreSQL URL allowed to CREATE DATABASE; empty
-	// runs on SQLite only.
-	PostgresAdmin string
+	// PostgresAdmin is a PostgreSQL URL allowed to CREATE DATABASE, on
+	// which the run creates a database of its own; PostgresURL, instead,
+	// is an empty database to use as it is. With neither, the run is on
+	// SQLite only.
+	PostgresAdmin, PostgresURL string
 	// SQLite runs on SQLite too.
 	SQLite bool
 	// Short scales every scenario down for `make test`.
 	Short bool
-	// Only, if set, runs only the scenarios whose names contain it.
+	// Only, if set, runs only the scenarios whose names contain one of
+	// its comma-separated parts.
 	Only string
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
@@ -119,7 +122,7 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 	if o.SQLite {
 		dbs = append(dbs, "sqlite")
 	}
-	if o.PostgresAdmin != "" {
+	if o.PostgresAdmin != "" || o.PostgresURL != "" {
 		dbs = append(dbs, "postgres")
 	}
 	var results []Result
@@ -135,7 +138,9 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 
 func runOn(ctx context.Context, o Options, db string, routes []Route) ([]Result, error) {
 	r := &runner{o: o, db: db, routes: routes}
-	if db == "postgres" {
+	if db == "postgres" && o.PostgresURL != "" {
+		r.dbURL = o.PostgresURL
+	} else if db == "postgres" {
 		url, drop, err := freshDatabase(ctx, o.PostgresAdmin)
 		if err != nil {
 			return nil, err
@@ -154,7 +159,7 @@ func runOn(ctx context.Context, o Options, db string, routes []Route) ([]Result,
 	r.logf("node up and world built in %s", time.Since(start).Round(time.Millisecond))
 	var results []Result
 	for _, s := range scenarios() {
-		if o.Only != "" && !strings.Contains(s.name, o.Only) {
+		if !selected(o.Only, s.name) {
 			continue
 		}
 		if ctx.Err() != nil {
@@ -163,6 +168,21 @@ func runOn(ctx context.Context, o Options, db string, routes []Route) ([]Result,
 		results = append(results, r.runScenario(ctx, s))
 	}
 	return results, nil
+}
+
+// selected reports whether the scenario name is among only's
+// comma-separated parts (each a substring of a name); all are when only is
+// empty.
+func selected(only, name string) bool {
+	if only == "" {
+		return true
+	}
+	for part := range strings.SplitSeq(only, ",") {
+		if part = strings.TrimSpace(part); part != "" && strings.Contains(name, part) {
+			return true
+		}
+	}
+	return false
 }
 
 // runScenario runs s, then checks that the node still serves and that

@@ -66,7 +66,7 @@ func (w *world) scanLeaks(seen []exchange) []string {
 			}
 			text := e.resp.Body + "\n" + headerText(e.resp)
 			for _, f := range s.forms {
-				if i := strings.Index(text, f); i >= 0 {
+				if i := indexWhole(text, f); i >= 0 {
 					key := s.what + e.actor + e.what
 					if !found[key] {
 						found[key] = true
@@ -78,6 +78,28 @@ func (w *world) scanLeaks(seen []exchange) []string {
 		}
 	}
 	return out
+}
+
+// indexWhole is strings.Index, except that a form that begins or ends
+// with a digit must not be part of a longer number: an amount is not
+// found inside a timestamp's nanoseconds.
+func indexWhole(text, form string) int {
+	isDigit := func(b byte) bool { return b >= '0' && b <= '9' }
+	for from := 0; from < len(text); {
+		i := strings.Index(text[from:], form)
+		if i < 0 {
+			return -1
+		}
+		i += from
+		end := i + len(form)
+		digitBefore := i > 0 && isDigit(form[0]) && isDigit(text[i-1])
+		digitAfter := end < len(text) && isDigit(form[len(form)-1]) && isDigit(text[end])
+		if !digitBefore && !digitAfter {
+			return i
+		}
+		from = i + 1
+	}
+	return -1
 }
 
 func headerText(r response) string {
