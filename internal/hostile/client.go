@@ -164,12 +164,19 @@ func rawExchange(addr string, ip net.IP, raw []byte, wait time.Duration) (string
 	var werr error
 	var wg sync.WaitGroup
 	wg.Go(func() { _, werr = conn.Write(raw) })
-	b, rerr := io.ReadAll(io.LimitReader(conn, 64<<10))
-	wg.Wait()
-	if len(b) == 0 {
+	// One response is the answer: reading on would wait for the node to
+	// close a connection it may rightly keep open.
+	resp, rerr := http.ReadResponse(bufio.NewReader(io.LimitReader(conn, 1<<20)), nil)
+	if rerr != nil {
+		_ = conn.Close()
+		wg.Wait()
 		return "", fmt.Errorf("no answer (write: %v, read: %v)", werr, rerr)
 	}
-	return string(b), nil
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	_ = conn.Close()
+	wg.Wait()
+	return fmt.Sprintf("HTTP/1.1 %d %s\r\n\r\n%s", resp.StatusCode, http.StatusText(resp.StatusCode), body), nil
 }
 
 // statusOf returns the status code of a raw HTTP answer, or 0.
