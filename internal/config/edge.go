@@ -27,6 +27,9 @@ type Edge struct {
 	// MetricsAddr is GAVEL_METRICS_ADDR, where /metrics is served; empty
 	// (the value "off") serves no metrics.
 	MetricsAddr string
+	// HashConcurrency is GAVEL_HASH_CONCURRENCY, the password hashes
+	// (bcrypt) a node runs at once; 0 means auto, half the cores.
+	HashConcurrency int
 }
 
 // Edge defaults.
@@ -127,6 +130,19 @@ func edgeSettings() []settingRow {
 				c.Edge.TrustedProxies = strings.Join(parts, ",")
 				return nil
 			}},
+		{Setting{"GAVEL_HASH_CONCURRENCY", "", "auto", "password hashes (bcrypt) run at once; the rest wait up to 2 s, then 503; auto: half the cores"},
+			func(c *Config, v string) error {
+				if strings.EqualFold(strings.TrimSpace(v), "auto") {
+					c.Edge.HashConcurrency = 0
+					return nil
+				}
+				n, err := strconv.Atoi(strings.TrimSpace(v))
+				if err != nil || n < 1 {
+					return fmt.Errorf("must be auto or a whole number of at least 1 (got %q)", v)
+				}
+				c.Edge.HashConcurrency = n
+				return nil
+			}},
 		{Setting{"GAVEL_METRICS_ADDR", "", DefaultMetricsAddr, "host:port serving /metrics, apart from the site; off: none"},
 			func(c *Config, v string) error {
 				v = strings.TrimSpace(v)
@@ -168,8 +184,13 @@ func (e Edge) logAttrs() []slog.Attr {
 	if metrics == "" {
 		metrics = "off"
 	}
+	hashes := "auto"
+	if e.HashConcurrency > 0 {
+		hashes = strconv.Itoa(e.HashConcurrency)
+	}
 	return []slog.Attr{
 		slog.String("max_conns", maxConns),
+		slog.String("hash_concurrency", hashes),
 		slog.Int("max_conns_per_ip", e.ConnsPerIP()),
 		slog.String("trusted_proxies", e.TrustedProxies),
 		slog.String("metrics_addr", metrics),
