@@ -90,7 +90,9 @@ func (r *runner) connFlood(ctx context.Context) (int, string, []string) {
 	// One address over its cap; meanwhile others are served.
 	one := []net.IP{r.w.pool.take()}
 	conns, refused, errs := openConns(addr, one, floodMaxConnsPerIP+100)
-	if refused[429] < 90 {
+	// Past the cap each connection gets the canned 429, or is closed at
+	// once while the node is already writing many refusals.
+	if refused[429] == 0 || refused[429]+refused[-1] < 90 {
 		failures = append(failures, fmt.Sprintf("one address opened %d connections (cap %d): %d refused with 429 (%v), %d errors", floodMaxConnsPerIP+100, floodMaxConnsPerIP, refused[429], refused, errs))
 	}
 	c := newClient(r.w.node.URL, r.w.pool.take(), 1)
@@ -256,7 +258,14 @@ func (r *runner) loginFlood(ctx context.Context) (int, string, []string) {
 	counts := map[int]int{}
 	start := time.Now()
 	for i := range n {
-		resp := c.do(ctx, request{Method: "POST", Path: "/api/v1/session", Body: loginBody(fmt.Sprintf("guess%d-%s@hostile.example", i, r.w.tag), "")})
+		// As reported: many accounts, empty passwords. The short run's
+		// emails are not text, so that no password is checked and the
+		// run stays short; the address's limit counts them all the same.
+		email := fmt.Sprintf("guess%d-%s@hostile.example", i, r.w.tag)
+		if r.o.Short {
+			email = "guess\u0001" + email
+		}
+		resp := c.do(ctx, request{Method: "POST", Path: "/api/v1/session", Body: loginBody(email, "")})
 		counts[resp.Status]++
 		if resp.Status == 429 && resp.Header.Get("Retry-After") == "" {
 			failures = append(failures, "a 429 without Retry-After")

@@ -39,7 +39,7 @@ type Options struct {
 	SQLite bool
 	// Short scales every scenario down for `make test`.
 	Short bool
-	// Only, if set, runs only the scenarios whose names contain one of
+	// Only, if set, runs only the scenarios whose names begin with one of
 	// its comma-separated parts.
 	Only string
 	// Log receives progress lines; nil discards them.
@@ -170,15 +170,14 @@ func runOn(ctx context.Context, o Options, db string, routes []Route) ([]Result,
 	return results, nil
 }
 
-// selected reports whether the scenario name is among only's
-// comma-separated parts (each a substring of a name); all are when only is
-// empty.
+// selected reports whether the scenario name begins with one of only's
+// comma-separated parts; all are when only is empty.
 func selected(only, name string) bool {
 	if only == "" {
 		return true
 	}
 	for part := range strings.SplitSeq(only, ",") {
-		if part = strings.TrimSpace(part); part != "" && strings.Contains(name, part) {
+		if part = strings.TrimSpace(part); part != "" && strings.HasPrefix(name, part) {
 			return true
 		}
 	}

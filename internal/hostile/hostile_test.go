@@ -110,8 +110,9 @@ func TestSelected(t *testing.T) {
 	}{
 		{"", "leak scan", true},
 		{"leak", "leak scan", true},
-		{"bombs, leak", "leak scan", true},
+		{"decompression, leak", "leak scan", true},
 		{"bombs,matrix", "leak scan", false},
+		{"login flood", "page latency under a login flood", false},
 	} {
 		if got := selected(tc.only, tc.name); got != tc.want {
 			t.Errorf("selected(%q, %q) = %v, want %v", tc.only, tc.name, got, tc.want)

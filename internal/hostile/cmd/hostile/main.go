@@ -26,7 +26,7 @@ func main() {
 func run() int {
 	gavel := flag.String("gavel", "bin/gavel", "the gavel binary to attack")
 	short := flag.Bool("short", false, "the short version, as in make test")
-	only := flag.String("only", "", "run only the scenarios whose names contain one of these comma-separated words")
+	only := flag.String("only", "", "run only the scenarios whose names begin with one of these, comma-separated")
 	dbs := flag.String("db", "sqlite,postgres", "databases to run on")
 	quiet := flag.Bool("q", false, "print only the table")
 	flag.Parse()
