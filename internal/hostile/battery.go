@@ -325,13 +325,13 @@ func (r *runner) battery(ctx context.Context) (int, string, []string) {
 // doPolitely sends req as an honest client would: a 503 with Retry-After
 // (the node busy hashing passwords, say, which is the bounded answer to
 // overload the node is meant to give) is retried after the time it asks,
-// up to three times. Only what comes back then counts.
+// up to five times. Only what comes back then counts.
 func doPolitely(ctx context.Context, c *client, req request) (response, int) {
 	var retried int
 	for {
 		resp := c.do(ctx, req)
 		after, err := strconv.Atoi(resp.Header.Get("Retry-After"))
-		if resp.Status != 503 || err != nil || retried == 3 || ctx.Err() != nil {
+		if resp.Status != 503 || err != nil || retried == 5 || ctx.Err() != nil {
 			return resp, retried
 		}
 		retried++
