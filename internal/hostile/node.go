@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -15,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -258,17 +256,3 @@ type Route struct {
 }
 
 func (r Route) String() string { return r.Method + " " + r.Path }
-
-// logWriter collects lines safely from several goroutines.
-type logWriter struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (w *logWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
-var _ io.Writer = (*logWriter)(nil)
