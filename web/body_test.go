@@ -341,3 +341,31 @@ func TestNoUnboundedBodyReads(t *testing.T) {
 		}
 	}
 }
+
+// A request whose last Content-Length promises more than comes (the other
+// reading of its headers says the body is complete) is refused at once:
+// fasthttp must not wait out the read timeout (15 s) for bytes that, by
+// the first Content-Length, are not coming (holdAmbiguousBodies).
+func TestAmbiguousFramingRefusedWithoutWaiting(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	addr := strings.TrimPrefix(e.listen(), "http://")
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := `{"email":"a@example.com","password":"correct horse","name":"A"}`
+	// Well under the read timeout, and far above the milliseconds the
+	// answer takes even on a loaded machine.
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "POST /api/v1/users HTTP/1.1\r\nHost: gavel.test\r\nContent-Type: application/json\r\nContent-Length: %d\r\nContent-Length: 100000\r\n\r\n%s", len(body), body)
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer before the body the last Content-Length promised: %v", err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 400 {
+		t.Fatalf("status = %d, want 400", res.StatusCode)
+	}
+}
