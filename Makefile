@@ -6,7 +6,8 @@ FUZZTIME = 10s
 # Fuzz targets as package:FuzzName, space-separated, e.g.
 # ./realtime:FuzzEncodeEvent ./domain:FuzzApplyBid
 FUZZ     = ./domain:FuzzParseAmount ./domain:FuzzFormatAmount ./domain:FuzzPlaceBid ./domain:FuzzTextProblem \
-           ./realtime:FuzzEncode ./realtime:FuzzParseCursor ./web:FuzzJSONBodies
+           ./realtime:FuzzEncode ./realtime:FuzzParseCursor ./web:FuzzJSONBodies \
+           ./search:FuzzSearchText
 
 .PHONY: all build run test bench lint fuzz clean
 
@@ -50,6 +51,13 @@ bench-sse:
 .PHONY: security
 security: build
 	$(PGRUN) -- $(GO) run ./internal/hostile/cmd/hostile -gavel bin/gavel
+
+# Search over 1,000,000 lots: seeds them by COPY (~10 minutes here), then
+# times each query shape with the old title LIKE listing as the same-run
+# baseline (docs/BENCHMARKS.md, docs/SEARCH.md).
+.PHONY: bench-search
+bench-search: build
+	$(PGRUN) -durable -- ./bin/gavel bench search
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt -l:"; echo "$$out"; exit 1; fi

@@ -36,6 +36,7 @@ type auctionRow struct {
 	Title               string
 	Description         string
 	Currency            string
+	CategoryID          *int64
 	StartPrice          int64
 	ReservePrice        int64
 	BuyNowPrice         int64
@@ -72,6 +73,9 @@ func (r auctionRow) toDomain() domain.Auction {
 	if r.LeaderID != nil {
 		a.LeaderID = *r.LeaderID
 	}
+	if r.CategoryID != nil {
+		a.CategoryID = *r.CategoryID
+	}
 	return a
 }
 
@@ -88,6 +92,10 @@ func auctionToRow(a domain.Auction) auctionRow {
 	if a.LeaderID != 0 {
 		id := a.LeaderID
 		r.LeaderID = &id
+	}
+	if a.CategoryID != 0 {
+		id := a.CategoryID
+		r.CategoryID = &id
 	}
 	return r
 }

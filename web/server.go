@@ -147,6 +147,9 @@ type Deps struct {
 	// Optional capabilities (deps_<thing>.go): nil leaves their routes out.
 	Notices    Notices
 	Reinstater Reinstater
+	Categories Categories // categories: tree, browse, admin edits
+	Search     Searcher   // /search and GET /api/v1/search
+	Watchlist  Watchlist  // watch buttons, /me/watching, watcher counts
 }
 
 // check reports the dependencies role needs but deps lacks.
@@ -271,6 +274,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		s.routesAPI()
 		s.routesPages()
 		s.routesNotify()
+		s.routesDiscovery()
 	}
 	if (cfg.Role == RoleRealtime || cfg.Role == RoleAll) && deps.Streams != nil {
 		s.routesStreams()

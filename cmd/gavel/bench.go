@@ -17,6 +17,7 @@ const benchUsage = `Usage: gavel bench storm [--bidders N] [--duration D] [--auc
        gavel bench sse [--conns N] [--nodes K] [--clients C] [--bids M] [--heartbeat D]
                        [--short-heartbeat D] [--idle D] [--skip-floor]   (see gavel bench sse -h)
        gavel bench notify [--notices N] [--bidders N] [--duration D] [--workers N]
+       gavel bench search [--lots N] [--iterations N] [--keep | --seeded URL]
 
 Load generators whose results docs/BENCHMARKS.md records; make bench runs
 them against a durable throwaway PostgreSQL (TEST_DATABASE_URL).
@@ -37,6 +38,8 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		err = ssebench.Main(ctx, args[1:], getenv, stdout, stderr, startBenchNode)
 	case "notify":
 		err = benchNotify(ctx, args[1:], getenv, stdout, log)
+	case "search":
+		err = benchSearch(ctx, args[1:], getenv, stdout)
 	default:
 		return &usageError{msg: "unknown bench scenario " + args[0], usage: benchUsage}
 	}

@@ -132,6 +132,7 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 		n.run(func() { _ = n.hub.Run(jobCtx) })
 		deps.Streams = n.hub
 	}
+	n.wireDiscovery(&deps, jobCtx)
 	wcfg := web.Config{Role: web.Role(cfg.Role), CookieSecure: cfg.CookieSecure}
 	edgeWebConfig(cfg, &wcfg)
 	for _, o := range opts {
