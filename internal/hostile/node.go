@@ -234,9 +234,16 @@ func (u Usage) String() string {
 
 // Routes runs `gavel routes` and returns the route table.
 func Routes(ctx context.Context, gavel string) ([]Route, error) {
-	out, err := runGavel(ctx, gavel, append(os.Environ(), "GAVEL_LOG_LEVEL=error"), "routes")
+	// Stdout only: a log line on stderr (a port in use, say) is not JSON.
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, gavel, "routes")
+	cmd.Env = append(os.Environ(), "GAVEL_LOG_LEVEL=error", "GAVEL_METRICS_ADDR=off")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("gavel routes: %w\n%s", err, out)
+		return nil, fmt.Errorf("gavel routes: %w\n%s", err, stderr.Bytes())
 	}
 	var routes []Route
 	if err := json.NewDecoder(bytes.NewReader(out)).Decode(&routes); err != nil {
