@@ -59,6 +59,25 @@ security: build
 bench-search: build
 	$(PGRUN) -durable -- ./bin/gavel bench search
 
+# The fault suite (docs/RELIABILITY.md): the shape of docker-compose.yml
+# on loopback from processes (PostgreSQL with fsync on, three NATS servers,
+# two API and two realtime nodes), a bid storm and SSE watchers through
+# every fault, the checks as a table, and the self-test that shows each
+# checker can fail. About eight minutes. `make cluster` starts the same
+# cluster for a person, until Ctrl-C.
+.PHONY: chaos cluster chaos-bin
+chaos-bin:
+	mkdir -p bin
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/gavel ./cmd/gavel
+	$(GO) build -o bin/natsd ./internal/chaos/cmd/natsd
+	$(GO) build -o bin/chaos ./internal/chaos/cmd/chaos
+
+chaos: chaos-bin
+	./bin/chaos run
+
+cluster: chaos-bin
+	./bin/chaos cluster
+
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt -l:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...

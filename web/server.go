@@ -59,6 +59,9 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	BidLimit       int           // bids per window per user; default 20
 	BidWindow      time.Duration // default 1 second
+	// DependencyTimeout bounds how long one request waits on the database
+	// or another dependency before it answers 503; default 5s.
+	DependencyTimeout time.Duration
 	// Now is the server clock (UTC); tests may replace it.
 	Now func() time.Time
 }
@@ -127,6 +130,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.BidWindow <= 0 {
 		c.BidWindow = DefaultBidWindow
+	}
+	if c.DependencyTimeout <= 0 {
+		c.DependencyTimeout = DefaultDependencyTimeout
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -202,6 +208,8 @@ type Server struct {
 	// htmlError renders error pages for non-API paths; the pages code sets
 	// it in routesPages. Nil means plain text.
 	htmlError htmlErrorRenderer
+	refusals  refusalLog
+	readiness readyLog
 }
 
 // New builds the server for cfg.Role: RoleAPI serves the API, the pages and
@@ -267,11 +275,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	// final status of everything inside it (it runs the error adapter);
 	// bodies are bounded before anything can read them; cross-site
 	// requests are refused before the session store is read.
-	s.app.Use(s.securityHeaders, s.observe, s.bodyGuard, s.recoverPanics, s.crossOrigin, s.sessions)
+	s.app.Use(s.securityHeaders, s.observe, s.bodyGuard, s.recoverPanics, s.crossOrigin, s.bounded, s.sessions)
 
 	s.routesOps()
 	if cfg.Role == RoleAPI || cfg.Role == RoleAll {
 		s.routesAPI()
+		s.routesHealth()
 		s.routesPages()
 		s.routesNotify()
 		s.routesDiscovery()

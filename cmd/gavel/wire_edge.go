@@ -25,20 +25,16 @@ type edge struct {
 	served chan error
 }
 
-// listen binds GAVEL_ADDR behind the connection caps.
-func (n *node) listen() error {
-	ln, err := net.Listen("tcp", n.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("GAVEL_ADDR %s: %w", n.cfg.Addr, err)
-	}
+// guard wraps the site's listener in the node's connection caps and its
+// EMFILE-proof Accept (internal/netguard).
+func (n *node) guard(ln net.Listener) net.Listener {
 	maxConns := n.cfg.Edge.MaxConns
 	if maxConns == 0 {
 		maxConns = config.AutoMaxConns(fileLimit())
 	}
 	n.edge.guard = netguard.Wrap(ln, netguard.Options{MaxConns: maxConns, MaxConnsPerIP: n.cfg.Edge.ConnsPerIP(), Logger: n.log})
-	n.ln = n.edge.guard
 	n.log.Info("connection caps", "max_conns", maxConns, "max_conns_per_ip", n.cfg.Edge.ConnsPerIP())
-	return nil
+	return n.edge.guard
 }
 
 // fileLimit is the process's open-file limit (Go raises the soft limit to
@@ -51,17 +47,17 @@ func fileLimit() uint64 {
 	return r.Cur
 }
 
-// serveHTTP serves the site until shutdown. Serve returning any other way
-// (fasthttp gives up on some accept errors) is reported on served.
-func (n *node) serveHTTP() {
-	n.edge.served = make(chan error, 1)
-	go func() {
-		err := n.srv.App().Listener(n.ln)
-		if err == nil {
-			err = errors.New("the listener closed")
-		}
-		n.edge.served <- fmt.Errorf("http server stopped: %w", err)
-	}()
+// served reports why the site's HTTP server stopped serving: serve exits
+// on it (serve.go), so that a node that cannot serve is restarted rather
+// than staying up and deaf.
+func (n *node) served(err error) {
+	if err == nil {
+		err = errors.New("the listener closed")
+	}
+	select {
+	case n.edge.served <- fmt.Errorf("http server stopped: %w", err):
+	default:
+	}
 }
 
 // edgeMetrics counts the listener's connections and refusals.

@@ -64,11 +64,16 @@ func rules() []rule {
 		{"category imports no other capability", "./category/...", nil, notUnder("bidding", "realtime", "web", "notify", "search", "watchlist")},
 		{"search imports no other capability", "./search/...", nil, notUnder("bidding", "realtime", "web", "notify", "category", "watchlist")},
 		{"watchlist imports no other capability", "./watchlist/...", nil, notUnder("bidding", "realtime", "web", "notify", "category", "search")},
+		{"the fault suite talks to Gavel only over HTTP, SQL and NATS", "./internal/chaos/...", nil, notUnder("bidding", "realtime", "web", "notify", "category", "search", "watchlist", "cmd")},
 		{
-			name:    "production code does not import test helpers",
+			name:    "production code does not import test helpers or the fault suite",
 			pattern: "./...",
-			except:  []string{"internal/testpg", "internal/archtest"}, // the helpers themselves; archtest has only tests
-			allowed: func(module string, p pkg) bool { return !under(module, "internal/testpg", p.path) },
+			// the helpers themselves, the fault suite (a tool built on
+			// them), and archtest, which has only tests
+			except: []string{"internal/testpg", "internal/chaos", "internal/archtest"},
+			allowed: func(module string, p pkg) bool {
+				return !under(module, "internal/testpg", p.path) && !under(module, "internal/chaos", p.path)
+			},
 		},
 		{
 			// Load generators are tools, not the product: only the
