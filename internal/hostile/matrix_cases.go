@@ -220,6 +220,7 @@ func cases() []caseSpec {
 		{route: "POST /api/v1/auctions/:id/buy-now", want: "anon=401 seller,suspended=403 *=201", build: onFreshAuction("POST", "/api/v1/auctions/%d/buy-now", `"buy_now_price": 5000`, "")},
 
 		// Administration.
+		{route: "GET /api/v1/admin/health", want: adminAPI, build: get("/api/v1/admin/health")},
 		{route: "GET /admin", want: adminPage, build: get("/admin")},
 		{route: "GET /admin/mail", want: adminPage, build: get("/admin/mail")},
 		{route: "GET /admin/mail/:id", want: adminPage, build: get("/admin/mail/{M}")},

@@ -137,14 +137,21 @@ func (n *Node) waitReady(ctx context.Context, limit time.Duration) error {
 			return ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
-		if resp, err := hc.Get(n.URL + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+		// Ready, and past its start-up server: an ordinary read answers.
+		if ok(hc, n.URL+"/readyz") && ok(hc, n.URL+"/api/v1/auctions") {
+			return nil
 		}
 	}
 	return fmt.Errorf("gavel not ready after %s:\n%s", limit, n.LogTail(40))
+}
+
+func ok(hc *http.Client, url string) bool {
+	resp, err := hc.Get(url)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // Exited reports whether the process has ended, and how.
