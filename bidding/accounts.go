@@ -37,7 +37,7 @@ func (s *Service) createUser(ctx context.Context, email, password, name string, 
 	if err := domain.ValidateRegistration(email, password, name); err != nil {
 		return domain.User{}, err
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.opts.PasswordCost)
+	hash, err := s.hashPassword(ctx, password)
 	if err != nil {
 		return domain.User{}, err
 	}
@@ -56,21 +56,42 @@ func (s *Service) createUser(ctx context.Context, email, password, name string, 
 }
 
 // Authenticate checks an email and password. The error never says which of
-// the two was wrong.
+// the two was wrong, and every password (empty, wrong, or for an unknown
+// email) costs one bcrypt comparison through the hashing gate, so neither
+// the time taken nor the load caused tells them apart. An email that is
+// not even text is refused before the database sees it.
 func (s *Service) Authenticate(ctx context.Context, email, password string) (domain.User, error) {
-	var row userRow
-	err := s.db.WithContext(ctx).Where("lower(email) = lower(?)", strings.TrimSpace(email)).Take(&row).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+	email = strings.TrimSpace(email)
+	if domain.CheckText(email, domain.EmailText) != nil {
 		return domain.User{}, domain.ErrBadCredentials
 	}
-	if err != nil {
+	var row userRow
+	err := s.db.WithContext(ctx).Where("lower(email) = lower(?)", email).Take(&row).Error
+	hash := []byte(row.PasswordHash)
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		hash = dummyHash
+	case err != nil:
 		return domain.User{}, err
 	}
-	if bcrypt.CompareHashAndPassword([]byte(row.PasswordHash), []byte(password)) != nil {
+	var mismatch error
+	if err := s.hash.run(ctx, func() { mismatch = bcrypt.CompareHashAndPassword(hash, []byte(password)) }); err != nil {
+		return domain.User{}, err
+	}
+	if mismatch != nil || row.ID == 0 {
 		return domain.User{}, domain.ErrBadCredentials
 	}
 	return row.toDomain(), nil
+}
+
+// hashPassword hashes a new password through the hashing gate.
+func (s *Service) hashPassword(ctx context.Context, password string) ([]byte, error) {
+	var hash []byte
+	var herr error
+	if err := s.hash.run(ctx, func() { hash, herr = bcrypt.GenerateFromPassword([]byte(password), s.opts.PasswordCost) }); err != nil {
+		return nil, err
+	}
+	return hash, herr
 }
 
 // UserByID returns one user.

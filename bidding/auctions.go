@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -479,8 +478,8 @@ func (s *Service) countingBids(tx *gorm.DB, auctionID int64) ([]domain.Bid, erro
 // non-Latin characters would pass the form and fail here.
 func cleanReason(reason string) (string, error) {
 	reason = strings.TrimSpace(reason)
-	if utf8.RuneCountInString(reason) > 500 || !utf8.ValidString(reason) {
-		return "", domain.Invalid("reason", "Keep the reason to 500 characters of valid text.")
+	if err := domain.CheckText(reason, domain.ReasonText); err != nil {
+		return "", err
 	}
 	return reason, nil
 }

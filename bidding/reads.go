@@ -34,6 +34,9 @@ func (s *Service) Auction(ctx context.Context, id int64) (domain.Auction, error)
 // Auctions lists auctions matching f: running ones ending soonest first,
 // then the rest newest first.
 func (s *Service) Auctions(ctx context.Context, f domain.AuctionFilter) ([]domain.Auction, error) {
+	if err := domain.CheckText(strings.TrimSpace(f.Query), domain.SearchText); err != nil {
+		return nil, err
+	}
 	q := strings.Builder{}
 	q.WriteString(auctionSelect + " WHERE 1=1")
 	var args []any

@@ -3,7 +3,6 @@ package domain
 import (
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -427,7 +426,7 @@ func NewAuction(sellerID int64, in AuctionInput, now time.Time) (Auction, error)
 	a := Auction{
 		SellerID:     sellerID,
 		Title:        strings.TrimSpace(in.Title),
-		Description:  strings.TrimSpace(in.Description),
+		Description:  strings.TrimSpace(strings.ReplaceAll(in.Description, "\r\n", "\n")),
 		Currency:     in.Currency,
 		StartPrice:   in.StartPrice,
 		ReservePrice: in.ReservePrice,
@@ -492,14 +491,15 @@ func ValidateAuctionInput(in AuctionInput, now time.Time) error {
 		fields["title"] = "Enter a title."
 	case utf8.RuneCountInString(title) > MaxTitleLen:
 		fields["title"] = "Keep the title under 200 characters."
-	case !utf8.ValidString(in.Title):
-		fields["title"] = "The title is not valid text."
-	case strings.ContainsFunc(title, unicode.IsControl):
-		// A title is one line: it heads cards, tables, emails and tabs.
-		fields["title"] = "Keep the title on one line, without tabs or line breaks."
+	default:
+		if msg := TextProblem(title, TitleText); msg != "" {
+			fields["title"] = msg
+		}
 	}
-	if utf8.RuneCountInString(in.Description) > MaxDescriptionLen || !utf8.ValidString(in.Description) {
-		fields["description"] = "Keep the description under 10,000 characters of valid text."
+	if utf8.RuneCountInString(in.Description) > MaxDescriptionLen {
+		fields["description"] = "Keep the description under 10,000 characters."
+	} else if msg := TextProblem(in.Description, DescriptionText); msg != "" {
+		fields["description"] = msg
 	}
 	if _, ok := LookupCurrency(in.Currency); !ok {
 		fields["currency"] = "Choose a currency by its ISO 4217 code, such as EUR or USD."

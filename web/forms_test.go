@@ -329,7 +329,7 @@ func TestLoginFormRateLimit(t *testing.T) {
 	if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" {
 		t.Fatalf("status %d, Retry-After %q", res.StatusCode, res.Header.Get("Retry-After"))
 	}
-	mustContain(t, res.body, "Too many login attempts.")
+	mustContain(t, res.body, "Too many failed logins to this account from your network.")
 }
 
 func TestRegisterForm(t *testing.T) {

@@ -59,12 +59,12 @@ func (s *Server) routesPages() {
 	s.app.Get("/auctions/:id", p.handleAuctionPage)
 	s.app.Post("/auctions/:id/bid", p.handleBidForm)
 	s.app.Get("/auctions/:id/edit", p.handleEditPage)
-	s.app.Post("/auctions/:id/edit", p.handleEditForm)
+	p.listingRoute("/auctions/:id/edit", p.handleEditForm)
 	s.app.Post("/auctions/:id/cancel", p.handleCancelForm)
 	s.app.Get("/me/bids", p.handleMyBids)
 	s.app.Get("/me/listings", p.handleMyListings)
 	s.app.Get("/sell", p.handleSellPage)
-	s.app.Post("/sell", p.handleSellForm)
+	p.listingRoute("/sell", p.handleSellForm)
 	p.routesPhotoPages()
 
 	s.app.Get("/admin", p.handleAdminPage)
@@ -268,11 +268,12 @@ func streamURL(cards []cardView) string {
 
 // homeData is the home page's Data.
 type homeData struct {
-	Query    string
-	Status   string
-	Statuses []domain.Status
-	Cards    []cardView
-	Self     string
+	Query      string
+	QueryError string // why the search was refused
+	Status     string
+	Statuses   []domain.Status
+	Cards      []cardView
+	Self       string
 }
 
 // handleHome lists open and upcoming auctions (or those of ?status=),
@@ -283,9 +284,6 @@ func (p *pages) handleHome(c *fiber.Ctx) error {
 		return err
 	}
 	q := strings.TrimSpace(c.Query("q"))
-	if len([]rune(q)) > maxQueryRunes {
-		q = string([]rune(q)[:maxQueryRunes])
-	}
 	f := domain.AuctionFilter{Query: q, Limit: homeListLimit}
 	status := c.Query("status")
 	switch st := domain.Status(status); st {
@@ -296,13 +294,19 @@ func (p *pages) handleHome(c *fiber.Ctx) error {
 		status = ""
 		f.Status = []domain.Status{domain.StatusOpen, domain.StatusScheduled}
 	}
-	list, err := p.s.deps.Reader.Auctions(c.UserContext(), f)
-	if err != nil {
+	code := fiber.StatusOK
+	var list []domain.Auction
+	// Text no title can hold matches nothing: the form says why, beside
+	// the box, and the database never sees it.
+	queryError := domain.TextProblem(q, domain.SearchText)
+	if queryError != "" {
+		code = fiber.StatusUnprocessableEntity
+	} else if list, err = p.s.deps.Reader.Auctions(c.UserContext(), f); err != nil {
 		return err
 	}
 	pg := p.base(c, "Auctions", "home")
 	now := pg.ServerTime
-	data := homeData{Query: q, Status: status, Self: requestPath(c),
+	data := homeData{Query: q, QueryError: queryError, Status: status, Self: requestPath(c),
 		Statuses: []domain.Status{domain.StatusOpen, domain.StatusScheduled, domain.StatusClosed, domain.StatusCancelled}}
 	for _, a := range list {
 		data.Cards = append(data.Cards, newCard(a, viewer, now))
@@ -315,7 +319,7 @@ func (p *pages) handleHome(c *fiber.Ctx) error {
 		pg.Script = "js/list.js"
 	}
 	pg.Data = data
-	return p.r.render(c, fiber.StatusOK, "home", pg)
+	return p.r.render(c, code, "home", pg)
 }
 
 // handleMyBids lists the auctions the viewer has bid on, with a

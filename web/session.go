@@ -57,7 +57,13 @@ func (s *Server) sessions(c *fiber.Ctx) error {
 		return c.Next()
 	}
 	sm := s.deps.Sessions
-	ctx, err := sm.Load(c.UserContext(), c.Cookies(sm.Cookie.Name))
+	token := c.Cookies(sm.Cookie.Name)
+	if !tokenShaped(token) {
+		// Not a token scs could have made: no session, and the store
+		// (whose database may refuse the bytes) never sees it.
+		token = ""
+	}
+	ctx, err := sm.Load(c.UserContext(), token)
 	if err != nil {
 		return fmt.Errorf("load session: %w", err)
 	}
@@ -85,6 +91,25 @@ func (s *Server) sessions(c *fiber.Ctx) error {
 		s.writeSessionCookie(c, "", time.Time{})
 	}
 	return err
+}
+
+// sessionTokenLen is the length of an scs token: 32 random bytes in
+// unpadded URL-safe base64.
+const sessionTokenLen = 43
+
+// tokenShaped reports whether token looks like an scs session token.
+func tokenShaped(token string) bool {
+	if len(token) != sessionTokenLen {
+		return false
+	}
+	for i := 0; i < len(token); i++ {
+		switch c := token[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // skipSession lists paths that never need a session, to spare the store a

@@ -144,14 +144,14 @@ func gormLogger(log *slog.Logger) logger.Interface {
 	if log == nil {
 		return logger.Discard
 	}
-	return quietOutages{logger.NewSlogLogger(log, logger.Config{
+	return quietOutages{expectedErrors{logger.NewSlogLogger(log, logger.Config{
 		SlowThreshold:             500 * time.Millisecond,
 		LogLevel:                  logger.Warn,
 		IgnoreRecordNotFoundError: true,
 		// Log SQL with placeholders, never with values: values include
 		// password hashes and session data.
 		ParameterizedQueries: true,
-	})}
+	})}}
 }
 
 // quietOutages keeps GORM from logging, as an error, every statement that

@@ -111,7 +111,7 @@ func (b *sseBench) mainPhase(ctx context.Context, r *sseResult) error {
 	}
 	for i, p := range b.nodes {
 		r.nodes[i].rssConn = procRSS(p.pid)
-		m := nodeMetrics(p.addr)
+		m := nodeMetrics(p.metricsAddr)
 		r.nodes[i].held = m["gavel_realtime_connections"]
 		r.nodes[i].snapReqs, r.nodes[i].snapReads = m["gavel_realtime_snapshot_requests_total"], m["gavel_realtime_snapshot_reads_total"]
 		if fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.pid)); err == nil {
@@ -161,7 +161,7 @@ func (b *sseBench) mainPhase(ctx context.Context, r *sseResult) error {
 		r.floor.loops, r.floor.shortWrites = loops, short
 	}
 	for i, p := range b.nodes {
-		m := nodeMetrics(p.addr)
+		m := nodeMetrics(p.metricsAddr)
 		r.nodes[i].delivered = m["gavel_realtime_events_delivered_total"]
 		r.nodes[i].slow = m["gavel_realtime_slow_consumers_total"]
 		r.nodes[i].rejected = m[`gavel_realtime_rejected_total{reason="node"}`] + m[`gavel_realtime_rejected_total{reason="user"}`]
