@@ -5,9 +5,10 @@ PGRUN    = $(GO) run ./internal/testpg/pgrun
 FUZZTIME = 10s
 # Fuzz targets as package:FuzzName, space-separated, e.g.
 # ./realtime:FuzzEncodeEvent ./domain:FuzzApplyBid
-FUZZ     = ./domain:FuzzParseAmount ./domain:FuzzFormatAmount ./domain:FuzzPlaceBid \
+FUZZ     = ./domain:FuzzParseAmount ./domain:FuzzFormatAmount ./domain:FuzzPlaceBid ./domain:FuzzTextProblem \
            ./realtime:FuzzEncode ./realtime:FuzzParseCursor ./web:FuzzJSONBodies \
            ./invoicing:FuzzCSVCell \
+           ./media:FuzzProcess ./media:FuzzTIFFOrientation ./web:FuzzSplitMultipart \
            ./search:FuzzSearchText
 
 .PHONY: all build run test bench lint fuzz clean
@@ -28,12 +29,13 @@ test:
 	$(PGRUN) -- $(GO) test -race -count=1 ./...
 
 # Durable commits (fsync on), so numbers include what a real commit costs.
-# The storm prints a markdown table for docs/BENCHMARKS.md, with its
-# baseline measured in the same run; bench-sse is the realtime fan-out.
+# The storm and photos print markdown tables for docs/BENCHMARKS.md, with
+# their baselines measured in the same run; bench-sse is the realtime fan-out.
 bench: build
 	$(PGRUN) -durable -- ./bin/gavel bench storm --bidders 512 --duration 10s
 	$(PGRUN) -durable -- $(GO) test -run '^$$' -bench . -benchtime=2s ./realtime/
 	$(GO) test -run '^$$' -bench BenchmarkJudgeBatch -benchtime 2000x -count 3 ./bidding/
+	$(PGRUN) -durable -- ./bin/gavel bench photos
 
 # Realtime fan-out: 10,000 then 100,000 SSE connections over realtime node
 # processes, with the raw write floor measured in the same run
@@ -44,6 +46,15 @@ bench-sse:
 	$(GO) build -o bin/gavel ./cmd/gavel
 	$(PGRUN) -durable -- ./bin/gavel bench sse --conns 10000
 	$(PGRUN) -durable -- ./bin/gavel bench sse --conns 100000
+
+# The hostile-client suite (internal/hostile, docs/SECURITY.md) in full,
+# against bin/gavel on SQLite and on a throwaway PostgreSQL; it prints a
+# table and fails if any scenario found something wrong. About 10-15
+# minutes on a quiet machine. A short version runs in make test
+# (TestHostileShort).
+.PHONY: security
+security: build
+	$(PGRUN) -- $(GO) run ./internal/hostile/cmd/hostile -gavel bin/gavel
 
 # Search over 1,000,000 lots: seeds them by COPY (~10 minutes here), then
 # times each query shape with the old title LIKE listing as the same-run

@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gavel-auctions/gavel/domain"
 	"github.com/gofiber/fiber/v2"
@@ -15,8 +14,6 @@ import (
 const (
 	defaultListLimit = 50
 	maxListLimit     = 100
-	maxQueryRunes    = 200
-	maxReasonRunes   = 500
 )
 
 // auctionBody is the JSON a seller sends to create or edit an auction.
@@ -89,8 +86,8 @@ func bodyReason(c *fiber.Ctx) (string, error) {
 // reason validates an optional free-text reason.
 func (b reasonBody) reason() (string, error) {
 	r := strings.TrimSpace(b.Reason)
-	if utf8.RuneCountInString(r) > maxReasonRunes || !utf8.ValidString(r) {
-		return "", domain.Invalid("reason", "Keep the reason to 500 characters of valid text.")
+	if err := domain.CheckText(r, domain.ReasonText); err != nil {
+		return "", err
 	}
 	return r, nil
 }
@@ -231,19 +228,19 @@ func (s *Server) handleAuctionGet(c *fiber.Ctx) error {
 	return s.writeAuction(c, fiber.StatusOK, viewer, a)
 }
 
-// writeAuction answers with one auction as viewer sees it.
+// writeAuction answers with one auction as viewer sees it, with its photos.
 func (s *Server) writeAuction(c *fiber.Ctx, status int, viewer domain.User, a domain.Auction) error {
-	v, err := s.auctionView(c.UserContext(), viewer, a, s.now())
+	res, err := s.auctionResource(c, a, viewer)
 	if err != nil {
 		return err
 	}
-	return writeJSON(c, status, v)
+	return writeJSON(c, status, res)
 }
 
 // auctionList is the listing response.
 type auctionList struct {
-	Auctions   []domain.AuctionView `json:"auctions"`
-	ServerTime time.Time            `json:"server_time"`
+	Auctions   []auctionItem `json:"auctions"`
+	ServerTime time.Time     `json:"server_time"`
 }
 
 // handleAuctionList lists auctions by status, seller, bidder and title.
@@ -270,7 +267,11 @@ func (s *Server) writeAuctionList(c *fiber.Ctx, viewer domain.User, list []domai
 	if err != nil {
 		return err
 	}
-	return writeJSON(c, fiber.StatusOK, auctionList{Auctions: views, ServerTime: now})
+	items, err := s.auctionItems(c.UserContext(), views)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, fiber.StatusOK, auctionList{Auctions: items, ServerTime: now})
 }
 
 // auctionFilter reads the listing's query parameters.
@@ -288,8 +289,8 @@ func (s *Server) auctionFilter(c *fiber.Ctx, viewer domain.User) (domain.Auction
 		return f, err
 	}
 	q := strings.TrimSpace(c.Query("q"))
-	if utf8.RuneCountInString(q) > maxQueryRunes || !utf8.ValidString(q) {
-		return f, domain.Invalid("q", "Keep the search to 200 characters.")
+	if err := domain.CheckText(q, domain.SearchText); err != nil {
+		return f, err
 	}
 	f.Query = q
 	if f.Limit, err = queryLimit(c, defaultListLimit, maxListLimit); err != nil {

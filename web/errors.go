@@ -20,9 +20,9 @@ import (
 // describes. They live in the same table as the domain codes so that one
 // place decides every status.
 const (
-	codeMalformed   domain.Code = "malformed"              // 400: not parseable
-	codeTooLarge    domain.Code = "too_large"              // 413
-	codeUnsupported domain.Code = "unsupported_media_type" // 415
+	codeMalformed   domain.Code = "malformed"            // 400: not parseable
+	codeTooLarge                = domain.CodeTooLarge    // 413
+	codeUnsupported             = domain.CodeUnsupported // 415
 )
 
 // problemKind is how one code is presented over HTTP.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/gavel-auctions/gavel/internal/bench/benchkit"
+	"github.com/gavel-auctions/gavel/internal/bench/photobench"
 	"github.com/gavel-auctions/gavel/internal/bench/ssebench"
 	"github.com/gavel-auctions/gavel/internal/bench/stormbench"
 	"github.com/gavel-auctions/gavel/internal/config"
@@ -17,6 +18,7 @@ const benchUsage = `Usage: gavel bench storm [--bidders N] [--duration D] [--auc
        gavel bench sse [--conns N] [--nodes K] [--clients C] [--bids M] [--heartbeat D]
                        [--short-heartbeat D] [--idle D] [--skip-floor]   (see gavel bench sse -h)
        gavel bench notify [--notices N] [--bidders N] [--duration D] [--workers N]
+       gavel bench photos [--runs N] [--conns C] [--duration D] [--uploads N] [--client-nice N]
        gavel bench search [--lots N] [--iterations N] [--keep | --seeded URL]
 
 Load generators whose results docs/BENCHMARKS.md records; make bench runs
@@ -38,6 +40,8 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		err = ssebench.Main(ctx, args[1:], getenv, stdout, stderr, startBenchNode)
 	case "notify":
 		err = benchNotify(ctx, args[1:], getenv, stdout, log)
+	case "photos":
+		err = photobench.Main(ctx, args[1:], getenv, stdout, log)
 	case "search":
 		err = benchSearch(ctx, args[1:], getenv, stdout)
 	default:
@@ -50,10 +54,16 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 }
 
 // startBenchNode is the benchkit.StartNode that the load generators drive.
-// The per-user bid limit protects production from one runaway client; a
-// benchmark's bidders fire as fast as they can on purpose.
+// The per-user bid limit, the login and registration limits per IP and the
+// per-IP connection cap protect production from one runaway client; a
+// benchmark's clients all come from loopback and fire as fast as they can
+// on purpose. Its metrics are not served: benchmarks run beside other
+// nodes, which may hold the default metrics port.
 func startBenchNode(ctx context.Context, cfg config.Config, log *slog.Logger) (benchkit.Node, error) {
-	n, err := startNode(ctx, cfg, log, func(w *web.Config) { w.BidLimit = 1 << 30 })
+	cfg.Edge.MaxConnsPerIP, cfg.Edge.MetricsAddr = 0, ""
+	n, err := startNode(ctx, cfg, log, func(w *web.Config) {
+		w.BidLimit, w.LoginIPLimit, w.RegisterLimit = 1<<30, 1<<30, 1<<30
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -73,6 +73,7 @@ func TestBrowserInvoice(t *testing.T) {
 	// computed in the page as the server computes it (100.00 + 20.00
 	// premium + 5.00 VAT).
 	buyer.open(lotURL, "#bid-form")
+	buyer.checkA11y("lot page with its fees")
 	if terms := buyer.text("fee-terms"); !strings.Contains(terms, "20% of the hammer price up to 1000.00 EUR, 15% above") || !strings.Contains(terms, "VAT: 25%") {
 		t.Errorf("terms on the lot page: %q", terms)
 	}
@@ -111,6 +112,7 @@ func TestBrowserInvoice(t *testing.T) {
 	if invoiceURL == "" {
 		t.Fatal("no invoice listed for the winner")
 	}
+	buyer.checkA11y("the buyer's invoices")
 	buyer.open(invoiceURL, "#invoice")
 	if total := buyer.text("invoice-total"); !strings.Contains(total, wantText) || !strings.Contains(shown, wantText) {
 		t.Errorf("invoice total %q, the page showed %q before the bid", total, shown)
@@ -122,6 +124,7 @@ func TestBrowserInvoice(t *testing.T) {
 		t.Errorf("payment instructions %q", how)
 	}
 	buyer.checkPrint()
+	buyer.checkA11y("invoice awaiting payment, with checkout")
 
 	// Collection: the total stays; the choice is shown.
 	buyer.do("choose collection", 45*time.Second, chromedp.Click(chromedp.CSS("#option-0")), chromedp.Click(chromedp.CSS("#checkout-submit")),
@@ -140,6 +143,7 @@ func TestBrowserInvoice(t *testing.T) {
 	house.fill("email", "hammer@example.com")
 	house.fill("password", "house-password")
 	house.do("seller logs in", 45*time.Second, chromedp.Click(chromedp.CSS("#login-submit")), chromedp.WaitVisible(chromedp.CSS("#mark-paid")))
+	house.checkA11y("the seller's invoice page")
 	house.do("mark paid", 45*time.Second, chromedp.Click(chromedp.CSS("#mark-paid")), chromedp.WaitVisible(chromedp.CSS("#mark-collected")))
 	took := buyer.waitFor("paid, live", `document.getElementById('invoice-status').textContent === 'Paid'`,
 		`document.getElementById('invoice-status').textContent`, 45*time.Second)
@@ -153,6 +157,7 @@ func TestBrowserInvoice(t *testing.T) {
 	buyer.waitFor("collected, live", `document.getElementById('invoice-status').textContent === 'Collected'`,
 		`document.getElementById('invoice-status').textContent`, 45*time.Second)
 	house.checkConsole("seller steps")
+	buyer.checkA11y("collected invoice")
 	buyer.checkConsole("live status")
 
 	// The PDF is served to the buyer.

@@ -24,6 +24,7 @@ import (
 	"github.com/gavel-auctions/gavel/internal/natsserver"
 	"github.com/gavel-auctions/gavel/internal/sessionstore"
 	"github.com/gavel-auctions/gavel/invoicing"
+	"github.com/gavel-auctions/gavel/media"
 	"github.com/gavel-auctions/gavel/realtime"
 	"github.com/gavel-auctions/gavel/web"
 )
@@ -44,8 +45,11 @@ type node struct {
 	hub  *realtime.Hub
 	srv  *web.Server
 	ln   net.Listener
+	edge edge               // wire_edge.go
 	stop context.CancelFunc // ends relay, scheduler, hub and store jobs
 	jobs sync.WaitGroup
+	// media serves photos on API nodes (wire_media.go).
+	media *media.Service
 }
 
 // nodeOption adjusts what config.Config does not cover, for benchmarks
@@ -94,6 +98,7 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 	log.Info("using", "database", database.Describe(cfg.DatabaseURL, cfg.DataDir), "nats", natsDesc, "role", cfg.Role, "node", cfg.NodeName)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	n.startMetrics(reg)
 	if err := n.awaitDependencies(ctx, js, reg); err != nil {
 		return nil, err
 	}
@@ -105,7 +110,7 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 	// suspension on another node takes up to that long to show here (bids
 	// re-check suspension in their own transaction).
 	n.svc = bidding.New(n.db, bidding.Options{Logger: log, UserCacheTTL: time.Second, RequireVerifiedEmail: cfg.Mail.VerificationRequired(),
-		DefaultFees: n.defaultFees, BatchTimeout: cfg.DependencyTimeout})
+		DefaultFees: n.defaultFees, BatchTimeout: cfg.DependencyTimeout, HashConcurrency: cfg.Edge.HashConcurrency})
 	n.newInvoicing()
 
 	store := sessionstore.New(n.db, sessionstore.WithLogger(log), sessionstore.WithReadCache(time.Second, 100_000))
@@ -115,7 +120,8 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 	sessions.Lifetime = 7 * 24 * time.Hour
 
 	deps := web.Deps{
-		Accounts: n.svc, Bidder: n.svc, Reader: n.svc, Sessions: sessions, Registry: reg, Logger: log,
+		Accounts: n.svc, Bidder: n.svc, Reader: n.svc, Bidders: n.svc, Sessions: sessions, Registry: reg, Logger: log,
+		SessionEnder: natsSessionEnder{n.nc}, Watchers: natsWatchers{n.nc},
 		Checks: n.checks(),
 	}
 	if cfg.Role.ServesAPI() {
@@ -126,6 +132,9 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 		relay := bidding.NewRelay(n.svc, js, bidding.RelayOptions{Name: relayName(cfg.NodeName), DBTimeout: cfg.DependencyTimeout})
 		n.run(func() { _ = relay.Run(jobCtx) })
 		n.run(func() { _ = n.svc.RunScheduler(jobCtx) })
+		if deps.Photos, err = startMedia(ctx, n, js, jobCtx); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Role.ServesStreams() {
 		n.hub, err = realtime.New(realtime.Config{Node: cfg.NodeName, Heartbeat: cfg.Heartbeat}, n.nc, n.svc, log, reg)
@@ -136,7 +145,12 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 		deps.Streams = n.hub
 	}
 	n.wireDiscovery(&deps, jobCtx)
+	demo := cfg.Role.ServesAPI() && demoEnabled(ctx, cfg, n.svc)
 	wcfg := web.Config{Role: web.Role(cfg.Role), CookieSecure: cfg.CookieSecure, DependencyTimeout: cfg.DependencyTimeout}
+	edgeWebConfig(cfg, &wcfg)
+	if demo {
+		wcfg.DemoAccounts = demoAccounts
+	}
 	for _, o := range opts {
 		o(&wcfg)
 	}
@@ -144,7 +158,7 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Role.ServesAPI() && demoEnabled(ctx, cfg, n.svc) {
+	if demo {
 		if err := startDemo(ctx, n, jobCtx); err != nil {
 			return nil, err
 		}
@@ -214,6 +228,7 @@ func (n *node) close() {
 	if n.ln != nil {
 		_ = n.ln.Close()
 	}
+	n.closeEdge()
 	if n.nc != nil {
 		_ = n.nc.Drain()
 	}

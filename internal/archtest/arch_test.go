@@ -35,6 +35,9 @@ func under(module, dir, path string) bool {
 // product.
 const benchRule = "only cmd imports the load generators"
 
+// hostileRule keeps the hostile-client suite out of everything else.
+const hostileRule = "nothing imports the hostile-client suite"
+
 func rules() []rule {
 	notUnder := func(dirs ...string) func(string, pkg) bool {
 		return func(module string, p pkg) bool {
@@ -46,32 +49,25 @@ func rules() []rule {
 			return true
 		}
 	}
-	return []rule{
-		{
-			name:    "domain imports only the standard library",
-			pattern: "./domain/...",
-			allowed: func(module string, p pkg) bool {
-				return (p.standard && !strings.Contains(firstElem(p.path), ".")) || under(module, "domain", p.path)
-			},
-		},
-		{"bidding does not import realtime, web, notify or invoicing", "./bidding/...", nil, notUnder("realtime", "web", "notify", "invoicing", "category", "search", "watchlist")},
-		{"realtime does not import bidding, web or notify", "./realtime/...", nil, notUnder("bidding", "web", "notify", "invoicing", "category", "search", "watchlist")},
-		{"web does not import bidding, realtime, notify or invoicing", "./web/...", nil, notUnder("bidding", "realtime", "notify", "invoicing", "category", "search", "watchlist")},
-		{"notify does not import bidding, realtime, web or invoicing", "./notify/...", nil, notUnder("bidding", "realtime", "web", "invoicing", "category", "search", "watchlist")},
-		{"invoicing imports no other capability", "./invoicing/...", nil, notUnder("bidding", "realtime", "web", "notify", "category", "search", "watchlist")},
-		{"category imports no other capability", "./category/...", nil, notUnder("bidding", "realtime", "web", "notify", "invoicing", "search", "watchlist")},
-		{"search imports no other capability", "./search/...", nil, notUnder("bidding", "realtime", "web", "notify", "invoicing", "category", "watchlist")},
-		{"watchlist imports no other capability", "./watchlist/...", nil, notUnder("bidding", "realtime", "web", "notify", "invoicing", "category", "search")},
-		{"the fault suite talks to Gavel only over HTTP, SQL and NATS", "./internal/chaos/...", nil, notUnder("bidding", "realtime", "web", "notify", "invoicing", "category", "search", "watchlist", "cmd")},
+	stdlibOnly := func(dir string) func(string, pkg) bool {
+		return func(module string, p pkg) bool {
+			return (p.standard && !strings.Contains(firstElem(p.path), ".")) || under(module, dir, p.path)
+		}
+	}
+	rs := []rule{
+		{"domain imports only the standard library", "./domain/...", nil, stdlibOnly("domain")},
+		// Shared by capabilities (sessions, users): they must not drag one
+		// capability's dependencies into another.
+		{"the batched reads import only the standard library", "./internal/groupread/...", nil, stdlibOnly("internal/groupread")},
+		{"the cache imports only the standard library", "./internal/ttlcache/...", nil, stdlibOnly("internal/ttlcache")},
+		{"the fault suite talks to Gavel only over HTTP, SQL and NATS", "./internal/chaos/...", nil, notUnder(append(capabilities(), "cmd")...)},
 		{
 			name:    "production code does not import test helpers or the fault suite",
 			pattern: "./...",
 			// the helpers themselves, the fault suite (a tool built on
 			// them), and archtest, which has only tests
-			except: []string{"internal/testpg", "internal/chaos", "internal/archtest"},
-			allowed: func(module string, p pkg) bool {
-				return !under(module, "internal/testpg", p.path) && !under(module, "internal/chaos", p.path)
-			},
+			except:  []string{"internal/testpg", "internal/phototest", "internal/chaos", "internal/archtest"},
+			allowed: notUnder("internal/testpg", "internal/phototest", "internal/chaos"),
 		},
 		{
 			// Load generators are tools, not the product: only the
@@ -81,7 +77,45 @@ func rules() []rule {
 			except:  []string{"cmd", "internal/bench"},
 			allowed: notUnder("internal/bench"),
 		},
+		{
+			// The hostile-client suite attacks a node from outside, as a
+			// stranger would: it may not reach into the product.
+			name:    "internal/hostile reaches the node only over the network",
+			pattern: "./internal/hostile/...",
+			allowed: notUnder(append(capabilities(), "domain", "cmd", "internal/netguard", "internal/config", "internal/database")...),
+		},
+		{
+			name:    hostileRule,
+			pattern: "./...",
+			except:  []string{"internal/hostile"},
+			allowed: notUnder("internal/hostile"),
+		},
+		{
+			name:    "netguard imports only the standard library",
+			pattern: "./internal/netguard/...",
+			allowed: func(module string, p pkg) bool {
+				return (p.standard && !strings.Contains(firstElem(p.path), ".")) || under(module, "internal/netguard", p.path)
+			},
+		},
 	}
+	// Each capability imports domain and never a sibling: only cmd wires
+	// them together.
+	for _, c := range capabilities() {
+		var others []string
+		for _, o := range capabilities() {
+			if o != c {
+				others = append(others, o)
+			}
+		}
+		rs = append(rs, rule{c + " imports no other capability", "./" + c + "/...", nil, notUnder(others...)})
+	}
+	return rs
+}
+
+// capabilities are the product's capability packages. A new capability
+// adds its directory here.
+func capabilities() []string {
+	return []string{"bidding", "realtime", "web", "notify", "media", "category", "search", "watchlist", "invoicing"}
 }
 
 func notUnderAny(module, path string, dirs []string) bool {
@@ -205,7 +239,9 @@ func TestRulesCatchViolations(t *testing.T) {
 	const mod = "example.com/gavel"
 	byName := map[string]rule{}
 	for _, r := range rules() {
-		if r.name != benchRule { // TestBenchRule checks it; it shares the pattern "./..."
+		// TestBenchRule checks the bench rule, and the cases below the
+		// hostile-suite rule; they share the pattern "./...".
+		if r.name != benchRule && r.name != hostileRule {
 			byName[r.pattern] = r
 		}
 	}
@@ -228,6 +264,11 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"./realtime/...", pkg{"example.com/gavel/webhooks", false}, false},
 		{"./web/...", pkg{"example.com/gavel/realtime", false}, true},
 		{"./web/...", pkg{"example.com/gavel/web", false}, false},
+		{"./web/...", pkg{"example.com/gavel/media", false}, true},
+		{"./media/...", pkg{"example.com/gavel/bidding", false}, true},
+		{"./media/...", pkg{"example.com/gavel/web", false}, true},
+		{"./media/...", pkg{"example.com/gavel/domain", false}, false},
+		{"./media/...", pkg{"gorm.io/gorm", false}, false},
 		{"./web/...", pkg{"example.com/gavel/notify", false}, true},
 		{"./notify/...", pkg{"example.com/gavel/bidding", false}, true},
 		{"./invoicing/...", pkg{"example.com/gavel/bidding", false}, true},
@@ -239,6 +280,22 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"./notify/...", pkg{"example.com/gavel/domain", false}, false},
 		{"./notify/...", pkg{"github.com/wneessen/go-mail", false}, false},
 		{"./...", pkg{"example.com/gavel/internal/testpg", false}, true},
+		{"./...", pkg{"example.com/gavel/internal/phototest", false}, true},
+		{"./internal/hostile/...", pkg{"example.com/gavel/web", false}, true},
+		{"./internal/hostile/...", pkg{"example.com/gavel/internal/netguard", false}, true},
+		{"./internal/hostile/...", pkg{"github.com/jackc/pgx/v5", false}, false},
+		{"./internal/netguard/...", pkg{"example.com/gavel/domain", false}, true},
+		{"./internal/netguard/...", pkg{"net", true}, false},
+	}
+	for _, r := range rules() {
+		if r.name == hostileRule {
+			if len(violations(mod, r, []pkg{{path: mod + "/internal/hostile"}})) == 0 {
+				t.Error("importing internal/hostile is not a violation")
+			}
+			if len(violations(mod, r, []pkg{{path: mod + "/internal/hostilex"}})) != 0 {
+				t.Error("importing internal/hostilex is a violation")
+			}
+		}
 	}
 	for _, tt := range tests {
 		r, ok := byName[tt.pattern]

@@ -58,7 +58,7 @@ type Demo string
 
 // The demo modes.
 const (
-	DemoAuto Demo = "auto" // on only with SQLite (no DATABASE_URL) and an empty database
+	DemoAuto Demo = "auto" // on only with SQLite (no DATABASE_URL), on an empty or demo database
 	DemoOn   Demo = "on"
 	DemoOff  Demo = "off"
 )
@@ -130,6 +130,8 @@ type Config struct {
 	LogLevel          slog.Level // GAVEL_LOG_LEVEL
 	LogFormat         LogFormat  // GAVEL_LOG_FORMAT
 	Mail              Mail       // GAVEL_PUBLIC_URL, GAVEL_SMTP_*, GAVEL_MAIL_FROM (mail.go)
+	MediaCacheMB      int        // GAVEL_MEDIA_CACHE_MB: photo files an API node keeps in memory
+	Edge              Edge       // GAVEL_MAX_CONNS*, GAVEL_TRUSTED_PROXIES, GAVEL_METRICS_ADDR, GAVEL_HASH_CONCURRENCY (edge.go)
 	// CommissionBPS is GAVEL_COMMISSION_BPS (invoicing.go).
 	CommissionBPS int64
 	// Reminders are the watchlist's ending_soon thresholds before a lot's
@@ -151,7 +153,9 @@ func Default() Config {
 		DependencyTimeout: 5 * time.Second,
 		LogLevel:          slog.LevelInfo,
 		LogFormat:         LogText,
+		Edge:              DefaultEdge(),
 		Reminders:         "15m,1m",
+		MediaCacheMB:      64,
 	}
 }
 
@@ -206,7 +210,7 @@ func settings() []settingRow {
 			parseBool(func(c *Config) *bool { return &c.CookieSecure })},
 		{Setting{"GAVEL_NODE", "", "(the hostname)", "name of this node in logs and NATS"},
 			func(c *Config, v string) error { c.NodeName = v; return nil }},
-		{Setting{"GAVEL_DEMO", "", "auto", "seed demo data: auto (only with SQLite and an empty database), on or off"},
+		{Setting{"GAVEL_DEMO", "", "auto", "run the demo: auto (only with SQLite, on an empty or demo database), on or off"},
 			func(c *Config, v string) error { return c.Demo.Set(v) }},
 		{Setting{"GAVEL_HEARTBEAT", "", "15s", "interval of keep-alive comments on idle streams"},
 			func(c *Config, v string) error {
@@ -224,6 +228,15 @@ func settings() []settingRow {
 					return fmt.Errorf("must be a duration such as 5s (got %q)", v)
 				}
 				c.DependencyTimeout = d
+				return nil
+			}},
+		{Setting{"GAVEL_MEDIA_CACHE_MB", "", "64", "megabytes of photo files an API node keeps in memory, 1 to 4096"},
+			func(c *Config, v string) error {
+				n, err := strconv.Atoi(strings.TrimSpace(v))
+				if err != nil {
+					return fmt.Errorf("must be a whole number of megabytes from 1 to 4096 (got %q)", v)
+				}
+				c.MediaCacheMB = n
 				return nil
 			}},
 		{Setting{"GAVEL_LOG_LEVEL", "", "info", "debug, info, warn or error"},
@@ -245,7 +258,7 @@ func settings() []settingRow {
 				c.Reminders = strings.TrimSpace(v)
 				return nil
 			}},
-	}, append(mailSettings(), invoicingSettings()...)...)
+	}, append(append(mailSettings(), edgeSettings()...), invoicingSettings()...)...)
 }
 
 // Bounds of GAVEL_REMINDERS.
@@ -399,6 +412,9 @@ func (c Config) Validate() error {
 	if c.DependencyTimeout < time.Second || c.DependencyTimeout > time.Minute {
 		bad("GAVEL_DEPENDENCY_TIMEOUT", "must be between 1s and 1m (got %s)", c.DependencyTimeout)
 	}
+	if c.MediaCacheMB < 1 || c.MediaCacheMB > 4096 {
+		bad("GAVEL_MEDIA_CACHE_MB", "must be from 1 to 4096 (got %d)", c.MediaCacheMB)
+	}
 	switch c.LogLevel {
 	case slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError:
 	default:
@@ -411,6 +427,7 @@ func (c Config) Validate() error {
 		bad("GAVEL_REMINDERS", "%v", err)
 	}
 	c.Mail.validate(bad)
+	c.Edge.validate(c.Port(), bad)
 	// Split roles only make sense when every node sees the same data and
 	// events; an embedded NATS or a local SQLite file is private to one
 	// process, so an api node's bids would never reach a realtime node.
@@ -483,10 +500,11 @@ func (c Config) LogValue() slog.Value {
 		slog.String("demo", string(c.Demo)),
 		slog.String("heartbeat", c.Heartbeat.String()),
 		slog.String("dependency_timeout", c.DependencyTimeout.String()),
+		slog.Int("media_cache_mb", c.MediaCacheMB),
 		slog.String("log_level", levelName(c.LogLevel)),
 		slog.String("log_format", string(c.LogFormat)),
 		slog.String("reminders", c.Reminders),
-	}, append(c.Mail.logAttrs(), slog.Int64("commission_bps", c.CommissionBPS))...)...)
+	}, append(append(c.Mail.logAttrs(), c.Edge.logAttrs()...), slog.Int64("commission_bps", c.CommissionBPS))...)...)
 }
 
 // String prints every setting as key=value pairs, secrets masked.

@@ -48,6 +48,7 @@ func TestFromEnv(t *testing.T) {
 				"GAVEL_LOG_LEVEL":          "DEBUG",
 				"GAVEL_LOG_FORMAT":         "json",
 				"GAVEL_REMINDERS":          "30m, 5m,1h",
+				"GAVEL_MEDIA_CACHE_MB":     "128",
 			},
 			check: func(t *testing.T, c Config) {
 				want := Config{
@@ -64,7 +65,9 @@ func TestFromEnv(t *testing.T) {
 					DependencyTimeout: 3 * time.Second,
 					LogLevel:          slog.LevelDebug,
 					LogFormat:         LogJSON,
+					Edge:              DefaultEdge(),
 					Reminders:         "30m, 5m,1h",
+					MediaCacheMB:      128,
 				}
 				if got := c.ReminderDurations(); !slices.Equal(got, []time.Duration{time.Hour, 30 * time.Minute, 5 * time.Minute}) {
 					t.Errorf("reminders %v", got)
@@ -93,6 +96,11 @@ func TestFromEnv(t *testing.T) {
 			name:    "bad duration",
 			env:     map[string]string{"GAVEL_HEARTBEAT": "15"},
 			wantErr: []string{"GAVEL_HEARTBEAT: must be a duration"},
+		},
+		{
+			name:    "bad media cache",
+			env:     map[string]string{"GAVEL_MEDIA_CACHE_MB": "64MB"},
+			wantErr: []string{"GAVEL_MEDIA_CACHE_MB: must be a whole number of megabytes"},
 		},
 		{
 			name:    "bad level",
@@ -174,6 +182,8 @@ func TestValidate(t *testing.T) {
 		{"heartbeat too long", func(c *Config) { c.Heartbeat = time.Hour }, "GAVEL_HEARTBEAT: must be between 1s and 5m"},
 		{"dependency timeout too short", func(c *Config) { c.DependencyTimeout = 100 * time.Millisecond }, "GAVEL_DEPENDENCY_TIMEOUT: must be between 1s and 1m"},
 		{"dependency timeout too long", func(c *Config) { c.DependencyTimeout = time.Hour }, "GAVEL_DEPENDENCY_TIMEOUT: must be between 1s and 1m"},
+		{"no media cache", func(c *Config) { c.MediaCacheMB = 0 }, "GAVEL_MEDIA_CACHE_MB: must be from 1 to 4096 (got 0)"},
+		{"media cache too big", func(c *Config) { c.MediaCacheMB = 5000 }, "GAVEL_MEDIA_CACHE_MB: must be from 1 to 4096"},
 		{"odd level", func(c *Config) { c.LogLevel = slog.LevelInfo + 2 }, "GAVEL_LOG_LEVEL"},
 		{"bad format", func(c *Config) { c.LogFormat = "xml" }, "GAVEL_LOG_FORMAT"},
 		{"bad demo", func(c *Config) { c.Demo = "yes" }, "GAVEL_DEMO"},
