@@ -25,7 +25,7 @@ run: build
 
 # One throwaway PostgreSQL for every package (or TEST_DATABASE_URL if set).
 test:
-	$(PGRUN) -- $(GO) test -race -count=1 ./...
+	$(PGRUN) -- $(GO) test -race -count=1 -timeout 45m ./...
 
 # Durable commits (fsync on), so numbers include what a real commit costs.
 # The storm and photos print markdown tables for docs/BENCHMARKS.md, with
