@@ -21,6 +21,24 @@ const (
 	EventWon       EventType = "won"
 	EventSuspended EventType = "suspended"
 	EventStats     EventType = "stats" // made by realtime nodes, never stored
+
+	// A lot's clock stopped or restarted with its sale (sales #14).
+	EventPaused  EventType = "paused"
+	EventResumed EventType = "resumed"
+
+	// Sale-level events (sales #14), on the sale's own log. The ones that
+	// change many lots at once (opened, paused, resumed, extended,
+	// cancelled) stand, for a sale's watchers, for the lots' own events.
+	EventSaleScheduled EventType = "sale_scheduled"
+	EventSaleUpdated   EventType = "sale_updated"
+	EventSaleOpened    EventType = "sale_opened"
+	EventSaleClosing   EventType = "sale_closing"
+	EventSaleClosed    EventType = "sale_closed"
+	EventSaleCancelled EventType = "sale_cancelled"
+	EventSalePaused    EventType = "sale_paused"
+	EventSaleResumed   EventType = "sale_resumed"
+	EventSaleExtended  EventType = "sale_extended"
+	EventSaleSnapshot  EventType = "sale_snapshot" // made by realtime nodes, never stored
 )
 
 // Personal reports whether events of this type belong to one user.
