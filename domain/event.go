@@ -2,6 +2,7 @@ package domain
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -41,6 +42,12 @@ const (
 	EventSaleSnapshot  EventType = "sale_snapshot" // made by realtime nodes, never stored
 )
 
+// SaleLevel reports whether events of this type belong to a sale's own log
+// rather than to one auction's.
+func (t EventType) SaleLevel() bool {
+	return strings.HasPrefix(string(t), "sale_")
+}
+
 // Personal reports whether events of this type belong to one user.
 func (t EventType) Personal() bool {
 	return t == EventOutbid || t == EventWon || t == EventSuspended
@@ -54,6 +61,9 @@ type ChannelKind string
 const (
 	ChannelAuction ChannelKind = "auction"
 	ChannelUser    ChannelKind = "user"
+	// ChannelSale is a sale's log: its lots' events and its own, ordered by
+	// the sale's seq (Event.SaleSeq), so one cursor resumes them all.
+	ChannelSale ChannelKind = "sale"
 )
 
 // Channel identifies one ordered event log.
@@ -88,11 +98,21 @@ const (
 
 // Subject is the NATS subject the relay publishes e on.
 func (e Event) Subject() string {
-	if e.Type == EventSuspended {
+	switch {
+	case e.Type == EventSuspended:
 		return ControlSuspendedPrefix + strconv.FormatInt(e.UserID, 10)
+	case e.Type.SaleLevel():
+		return SaleSubjectPrefix + strconv.FormatInt(e.SaleID, 10) + ".state"
 	}
 	return e.Channel().Subject()
 }
+
+// SaleSubjectPrefix starts the subjects of a sale's own events:
+// gavel.sale.<sale>.state.
+const SaleSubjectPrefix = "gavel.sale."
+
+// SaleChannel is the log of one sale.
+func SaleChannel(id int64) Channel { return Channel{Kind: ChannelSale, ID: id} }
 
 // AuctionChannel is the channel of one auction.
 func AuctionChannel(id int64) Channel { return Channel{Kind: ChannelAuction, ID: id} }
@@ -151,20 +171,63 @@ type Event struct {
 	// Reset marks a snapshot sent because the client's Last-Event-ID was
 	// older than the retained log.
 	Reset bool `json:"reset,omitempty"`
+
+	// Sales. A lot's events carry its sale and lot number; SaleSeq is the
+	// event's position in the sale's log, 0 for a lot event that a
+	// sale-level event stands for (see Covered).
+	SaleID    int64      `json:"sale_id,omitempty"`
+	SaleSeq   int64      `json:"sale_seq,omitempty"`
+	LotNumber int        `json:"lot_number,omitempty"`
+	PausedAt  *time.Time `json:"paused_at,omitempty"` // the lot's sale is paused
+	// Sale-level events: the sale's state after the change, and what
+	// moved. sale_extended moves every unclosed lot numbered above
+	// AfterLot by ShiftMS, except the Capped ones, which reached their
+	// limit and end where listed; sale_resumed moves every unclosed lot
+	// by ShiftMS.
+	SaleStatus SaleStatus `json:"sale_status,omitempty"`
+	ShiftMS    int64      `json:"shift_ms,omitempty"`
+	AfterLot   int        `json:"after_lot,omitempty"`
+	Capped     []LotEnd   `json:"capped,omitempty"`
+	// Sale snapshots (made by realtime nodes): the sale and every lot.
+	Sale *SaleView `json:"sale,omitempty"`
+	Lots []Event   `json:"lots,omitempty"`
+
+	// Covered marks a lot event that one sale-level event stands for in
+	// the sale's log (the lots a cascade, pause, resume or opening moves
+	// all at once), so a sale's watchers get one event instead of
+	// thousands. It is not sent: such events have no SaleSeq.
+	Covered bool `json:"-"`
+}
+
+// LotEnd is one lot's end time, in a sale_extended event.
+type LotEnd struct {
+	AuctionID int64     `json:"auction_id"`
+	EndsAt    time.Time `json:"ends_at"`
+}
+
+// InSaleLog reports whether e takes a position in its sale's log.
+func (e Event) InSaleLog() bool {
+	return e.SaleID != 0 && !e.Type.Personal() && !e.Covered
 }
 
 // Channel returns the log the event belongs to.
 func (e Event) Channel() Channel {
-	if e.Type.Personal() {
+	switch {
+	case e.Type.Personal():
 		return UserChannel(e.UserID)
+	case e.Type.SaleLevel():
+		return SaleChannel(e.SaleID)
 	}
 	return AuctionChannel(e.AuctionID)
 }
 
 // ChannelSeq returns the event's position in its channel.
 func (e Event) ChannelSeq() int64 {
-	if e.Type.Personal() {
+	switch {
+	case e.Type.Personal():
 		return e.UserSeq
+	case e.Type.SaleLevel():
+		return e.SaleSeq
 	}
 	return e.Seq
 }
@@ -193,6 +256,12 @@ func StateEvent(t EventType, a Auction, at time.Time) Event {
 		EndsAt:       a.EndsAt.UTC(),
 		SellerID:     a.SellerID,
 		CommittedAt:  at.UTC(),
+		SaleID:       a.SaleID,
+		LotNumber:    a.LotNumber,
+	}
+	if !a.PausedAt.IsZero() {
+		p := a.PausedAt.UTC()
+		e.PausedAt = &p
 	}
 	if BuyNowAvailable(a) {
 		e.BuyNowPrice = a.BuyNowPrice

@@ -29,6 +29,13 @@ type AuctionView struct {
 	ServerTime       time.Time  `json:"server_time"`
 	Seq              int64      `json:"seq"`
 	You              *ViewerRel `json:"you,omitempty"`
+
+	// Lots of a sale only.
+	SaleID       int64      `json:"sale_id,omitempty"`
+	LotNumber    int        `json:"lot_number,omitempty"`
+	LowEstimate  int64      `json:"low_estimate,omitempty"`
+	HighEstimate int64      `json:"high_estimate,omitempty"`
+	PausedAt     *time.Time `json:"paused_at,omitempty"` // while the sale is paused
 }
 
 // UserRef names a user to those allowed to know who they are.
@@ -68,6 +75,14 @@ func View(a Auction, viewer User, now time.Time) AuctionView {
 		SoftCloseSeconds: a.SoftCloseSeconds,
 		ServerTime:       now.UTC(),
 		Seq:              a.Seq,
+		SaleID:           a.SaleID,
+		LotNumber:        a.LotNumber,
+		LowEstimate:      a.LowEstimate,
+		HighEstimate:     a.HighEstimate,
+	}
+	if !a.PausedAt.IsZero() {
+		p := a.PausedAt.UTC()
+		v.PausedAt = &p
 	}
 	if BuyNowAvailable(a) {
 		v.BuyNowPrice = a.BuyNowPrice
