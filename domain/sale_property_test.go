@@ -56,7 +56,7 @@ func (m *saleSim) closeDue() {
 		}
 		m.lots[i] = next
 		m.closed = append(m.closed, next.LotNumber)
-		m.sale, _ = domain.LotFinished(m.sale, m.unclosed(), m.now)
+		m.sale, _ = domain.SaleProgress(m.sale, len(m.closed), m.unclosed(), m.now)
 	}
 }
 

@@ -99,13 +99,14 @@ func OpenSale(s Sale, lots []Auction, now time.Time) (Sale, []Auction, []Event, 
 	return s, changed, append(events, SaleEvent(EventSaleOpened, s, now)), true
 }
 
-// LotFinished updates a sale after one of its lots closed or was
-// withdrawn: an open sale is closing from its first close, and a sale
-// with no unclosed lot left (unclosed counts them) is closed.
-func LotFinished(s Sale, unclosed int, now time.Time) (Sale, []Event) {
+// SaleProgress moves a sale along as its lots finish: an open sale is
+// closing from its first lot's close (closed counts the closed lots), and
+// a closing sale with no unclosed lot left is closed. The scheduler calls
+// it after lots close, are bought outright or are withdrawn.
+func SaleProgress(s Sale, closed, unclosed int, now time.Time) (Sale, []Event) {
 	now = now.UTC()
 	var events []Event
-	if s.Status == SaleOpen || (s.Status == SaleScheduled && unclosed == 0) {
+	if s.Status == SaleOpen && (closed > 0 || unclosed == 0) {
 		s.Status = SaleClosing
 		s.UpdatedAt = now
 		events = append(events, SaleEvent(EventSaleClosing, s, now))

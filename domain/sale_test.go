@@ -310,23 +310,30 @@ func TestPauseAndResumeShiftRemainingEnds(t *testing.T) {
 	}
 }
 
-func TestLotFinished(t *testing.T) {
+func TestSaleProgress(t *testing.T) {
 	t.Parallel()
 	s := domain.Sale{ID: 1, Status: domain.SaleOpen}
-	s, evs := domain.LotFinished(s, 2, t0)
+	if s2, evs := domain.SaleProgress(s, 0, 3, t0); s2.Status != domain.SaleOpen || len(evs) != 0 {
+		t.Fatalf("nothing closed: %s %v", s2.Status, eventTypes(evs))
+	}
+	s, evs := domain.SaleProgress(s, 1, 2, t0)
 	if s.Status != domain.SaleClosing || !slices.Equal(eventTypes(evs), []domain.EventType{domain.EventSaleClosing}) {
 		t.Fatalf("first close: %s %v", s.Status, eventTypes(evs))
 	}
-	if s2, evs := domain.LotFinished(s, 1, t0); s2.Status != domain.SaleClosing || len(evs) != 0 {
+	if s2, evs := domain.SaleProgress(s, 2, 1, t0); s2.Status != domain.SaleClosing || len(evs) != 0 {
 		t.Fatalf("middle close: %s %v", s2.Status, eventTypes(evs))
 	}
-	s, evs = domain.LotFinished(s, 0, t0)
+	s, evs = domain.SaleProgress(s, 3, 0, t0)
 	if s.Status != domain.SaleClosed || !slices.Equal(eventTypes(evs), []domain.EventType{domain.EventSaleClosed}) {
 		t.Fatalf("last close: %s %v", s.Status, eventTypes(evs))
 	}
 	open := domain.Sale{ID: 1, Status: domain.SaleOpen}
-	if s, evs := domain.LotFinished(open, 0, t0); s.Status != domain.SaleClosed || len(evs) != 2 {
-		t.Fatalf("only lot: %s %v", s.Status, eventTypes(evs))
+	if s, evs := domain.SaleProgress(open, 0, 0, t0); s.Status != domain.SaleClosed || len(evs) != 2 {
+		t.Fatalf("every lot withdrawn: %s %v", s.Status, eventTypes(evs))
+	}
+	sched := domain.Sale{ID: 1, Status: domain.SaleScheduled}
+	if s, evs := domain.SaleProgress(sched, 0, 0, t0); s.Status != domain.SaleScheduled || len(evs) != 0 {
+		t.Fatalf("a scheduled sale moved: %s %v", s.Status, eventTypes(evs))
 	}
 }
 
