@@ -49,6 +49,10 @@ type auctionRow struct {
 	LeaderAlias         string
 	BidderCount         int
 	Seq                 int64
+	SaleID              *int64
+	LotNumber           *int
+	LowEstimate         int64
+	HighEstimate        int64
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
 }
@@ -68,6 +72,13 @@ func (r auctionRow) toDomain() domain.Auction {
 	if r.LeaderID != nil {
 		a.LeaderID = *r.LeaderID
 	}
+	if r.SaleID != nil {
+		a.SaleID = *r.SaleID
+	}
+	if r.LotNumber != nil {
+		a.LotNumber = *r.LotNumber
+	}
+	a.LowEstimate, a.HighEstimate = r.LowEstimate, r.HighEstimate
 	return a
 }
 
@@ -85,6 +96,11 @@ func auctionToRow(a domain.Auction) auctionRow {
 		id := a.LeaderID
 		r.LeaderID = &id
 	}
+	if a.SaleID != 0 {
+		id, n := a.SaleID, a.LotNumber
+		r.SaleID, r.LotNumber = &id, &n
+	}
+	r.LowEstimate, r.HighEstimate = a.LowEstimate, a.HighEstimate
 	return r
 }
 
@@ -140,6 +156,9 @@ type eventRow struct {
 	Payload     string
 	CreatedAt   time.Time
 	PublishedAt *time.Time
+	// The event's place in its sale's log; NULL outside any.
+	SaleID  *int64
+	SaleSeq *int64
 }
 
 func (eventRow) TableName() string { return "events" }

@@ -175,10 +175,12 @@ type Event struct {
 	// Sales. A lot's events carry its sale and lot number; SaleSeq is the
 	// event's position in the sale's log, 0 for a lot event that a
 	// sale-level event stands for (see Covered).
-	SaleID    int64      `json:"sale_id,omitempty"`
-	SaleSeq   int64      `json:"sale_seq,omitempty"`
-	LotNumber int        `json:"lot_number,omitempty"`
-	PausedAt  *time.Time `json:"paused_at,omitempty"` // the lot's sale is paused
+	SaleID       int64      `json:"sale_id,omitempty"`
+	SaleSeq      int64      `json:"sale_seq,omitempty"`
+	LotNumber    int        `json:"lot_number,omitempty"`
+	LowEstimate  int64      `json:"low_estimate,omitempty"`  // sale snapshots
+	HighEstimate int64      `json:"high_estimate,omitempty"` // sale snapshots
+	PausedAt     *time.Time `json:"paused_at,omitempty"`     // the lot's sale is paused
 	// Sale-level events: the sale's state after the change, and what
 	// moved. sale_extended moves every unclosed lot numbered above
 	// AfterLot by ShiftMS, except the Capped ones, which reached their

@@ -325,3 +325,28 @@ func CheckSchedule(s Sale, n int, now time.Time) error {
 	}
 	return nil
 }
+
+// LotResult is one lot's outcome, for a sale's results export.
+type LotResult struct {
+	AuctionID int64
+	LotNumber int
+	Title     string
+	Currency  string
+	Status    Status
+	Sold      bool
+	Hammer    int64 // the winning price; 0 when unsold
+	Bids      int
+	// The buyer, for the seller's eyes only.
+	BuyerID    int64
+	BuyerName  string
+	BuyerEmail string
+}
+
+// ResultOf is a closed lot's outcome; buyer details are the caller's.
+func ResultOf(a Auction) LotResult {
+	r := LotResult{AuctionID: a.ID, LotNumber: a.LotNumber, Title: a.Title, Currency: a.Currency, Status: a.Status, Bids: a.BidCount}
+	if w := Winner(a); w != 0 {
+		r.Sold, r.Hammer, r.BuyerID = true, a.CurrentPrice, w
+	}
+	return r
+}

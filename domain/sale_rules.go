@@ -291,3 +291,11 @@ func maxTime(a, b time.Time) time.Time {
 	}
 	return b
 }
+
+// LotSnapshot is a lot's state as a sale snapshot carries it: its
+// snapshot event plus what a catalogue shows (title, estimates).
+func LotSnapshot(a Auction) Event {
+	e := StateEvent(EventSnapshot, a, a.UpdatedAt)
+	e.LowEstimate, e.HighEstimate = a.LowEstimate, a.HighEstimate
+	return e
+}
