@@ -6,7 +6,8 @@ FUZZTIME = 10s
 # Fuzz targets as package:FuzzName, space-separated, e.g.
 # ./realtime:FuzzEncodeEvent ./domain:FuzzApplyBid
 FUZZ     = ./domain:FuzzParseAmount ./domain:FuzzFormatAmount ./domain:FuzzPlaceBid \
-           ./realtime:FuzzEncode ./realtime:FuzzParseCursor ./web:FuzzJSONBodies
+           ./realtime:FuzzEncode ./realtime:FuzzParseCursor ./web:FuzzJSONBodies \
+           ./salecsv:FuzzParse
 
 .PHONY: all build run test bench lint fuzz clean
 
