@@ -56,6 +56,10 @@ func (s *Service) Auctions(ctx context.Context, f domain.AuctionFilter) ([]domai
 		}
 		q.WriteString(" AND a.status IN ?")
 		args = append(args, st)
+	} else {
+		// The lots of a draft sale are its seller's work in progress:
+		// they are listed only through the sale (Lots).
+		q.WriteString(" AND a.status <> 'draft'")
 	}
 	if f.SellerID != 0 {
 		q.WriteString(" AND a.seller_id = ?")
@@ -144,7 +148,7 @@ func (s *Service) Snapshots(ctx context.Context, ids []int64) ([]domain.Event, e
 		return nil, nil
 	}
 	var rows []auctionWithLeader
-	if err := s.db.WithContext(ctx).Raw(auctionSelect+" WHERE a.id IN ? ORDER BY a.id", ids).Scan(&rows).Error; err != nil {
+	if err := s.db.WithContext(ctx).Raw(auctionSelect+" WHERE a.id IN ? AND a.status <> 'draft' ORDER BY a.id", ids).Scan(&rows).Error; err != nil {
 		return nil, err
 	}
 	return snapshots(rows), nil

@@ -46,6 +46,10 @@ type Result struct {
 	Lots     []Lot
 	Problems []Problem
 	Omitted  int
+	// Valid holds the rows that passed on their own, even when others did
+	// not, so that a caller can check them further (against the lots the
+	// sale has) and still list every problem at once.
+	Valid []Lot
 }
 
 // OK reports whether the file is valid as a whole.
@@ -68,6 +72,7 @@ var amountColumns = map[string]bool{"start_price": true, "reserve": true, "low_e
 // with its row and column, and lots are returned only when there is none.
 func Parse(data []byte, currency string) Result {
 	r := parse(data, currency)
+	r.Valid = r.Lots
 	if !r.OK() {
 		r.Lots = nil
 	}
@@ -124,8 +129,8 @@ func parse(data []byte, currency string) Result {
 		}
 		if len(r.Lots)+1 > MaxLots {
 			n := len(r.Lots) + 1 + countRest(cr)
+			r.Problems, r.Omitted, r.Lots = nil, 0, nil
 			add(0, "", fmt.Sprintf("The file has %d lots; a file may have at most %d. Split it in two.", n, MaxLots))
-			r.Lots = nil
 			return r
 		}
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
@@ -284,7 +289,7 @@ func readRow(rec []string, cols map[string]int, row int, currency string, add fu
 		}
 		amount, err := domain.ParseAmount(v, currency)
 		if err != nil {
-			add(row, name, domain.ErrorMessage(err)+" (got "+strconv.Quote(truncate(v, 20))+"; amounts are in "+currency+", such as 12.50)")
+			add(row, name, domain.ErrorMessage(err)+" (got "+strconv.Quote(truncate(v, 20))+"; amounts are in "+currency+")")
 			bad = true
 			continue
 		}

@@ -214,7 +214,16 @@ func (s *Server) handleAuctionGet(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if hiddenDraft(a, viewer) {
+		return domain.ErrAuctionNotFound
+	}
 	return writeJSON(c, fiber.StatusOK, domain.View(a, viewer, s.now()))
+}
+
+// hiddenDraft reports whether a is a lot of an unpublished sale that
+// viewer may not see: only its seller and admins may.
+func hiddenDraft(a domain.Auction, viewer domain.User) bool {
+	return a.Status == domain.StatusDraft && (viewer.ID == 0 || (!viewer.Admin && viewer.ID != a.SellerID))
 }
 
 // auctionList is the listing response.

@@ -44,6 +44,9 @@ func (p *pages) handleAuctionPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if viewer, _ := p.s.currentUser(c); hiddenDraft(a, viewer) {
+		return domain.ErrAuctionNotFound
+	}
 	form := bidFormData{Result: p.pop(c, sessionBidResultKey)}
 	if form.Result != "" {
 		form.ResultKind = "ok"

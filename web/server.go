@@ -90,6 +90,7 @@ type Deps struct {
 	Checks   map[string]Checker // for /readyz, e.g. "database", "nats"
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
+	Sales    SaleService // optional: catalogue sales (deps_sales.go)
 }
 
 // check reports the dependencies role needs but deps lacks.
@@ -169,7 +170,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		// the next request; anything kept past the handler (metric labels,
 		// values passed to services) would change under us.
 		Immutable:             true,
-		BodyLimit:             cfg.BodyLimit,
+		BodyLimit:             max(cfg.BodyLimit, deps.uploadLimit()),
 		ErrorHandler:          s.handleError,
 		ReadTimeout:           readTimeout,
 		IdleTimeout:           idleTimeout,
@@ -188,6 +189,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.routesOps()
 	if cfg.Role == RoleAPI || cfg.Role == RoleAll {
 		s.routesAPI()
+		s.routesSalesAPI()
 		s.routesPages()
 	}
 	if (cfg.Role == RoleRealtime || cfg.Role == RoleAll) && deps.Streams != nil {

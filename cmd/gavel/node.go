@@ -107,6 +107,7 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 			},
 		},
 	}
+	wireSales(&deps, n.svc)
 	if cfg.Role.ServesAPI() {
 		ensureCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		_, err = natsserver.EnsureStream(ensureCtx, js, cfg.NATSReplicas)
