@@ -192,3 +192,28 @@ func (s *Service) SaleSnapshot(ctx context.Context, saleID int64) (domain.Sale, 
 	}, opts)
 	return sale, lots, err
 }
+
+// SaleAliases returns the aliases a user bids under in a sale's lots, by
+// lot: the lots they have bid on.
+func (s *Service) SaleAliases(ctx context.Context, saleID, userID int64) (map[int64]string, error) {
+	var rows []bidderRow
+	err := s.db.WithContext(ctx).Raw(`SELECT ab.* FROM auction_bidders ab JOIN auctions a ON a.id = ab.auction_id
+		WHERE a.sale_id = ? AND ab.user_id = ?`, saleID, userID).Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]string, len(rows))
+	for _, r := range rows {
+		out[r.AuctionID] = r.Alias
+	}
+	return out, nil
+}
+
+// SaleBidCount counts the bids that still count on a sale's lots received
+// since a time: the seller's dashboard shows bids per minute.
+func (s *Service) SaleBidCount(ctx context.Context, saleID int64, since time.Time) (int, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Raw(`SELECT COUNT(*) FROM bids b JOIN auctions a ON a.id = b.auction_id
+		WHERE a.sale_id = ? AND b.received_at >= ? AND NOT b.voided`, saleID, since.UTC()).Scan(&n).Error
+	return int(n), err
+}

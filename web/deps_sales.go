@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"time"
 
 	"github.com/gavel-auctions/gavel/domain"
 )
@@ -26,6 +27,10 @@ type SaleService interface {
 	// Lots returns a sale's lots in lot order.
 	Lots(ctx context.Context, saleID int64) ([]domain.Auction, error)
 	SaleResults(ctx context.Context, saleID int64) ([]domain.LotResult, error)
+	// SaleAliases maps the lots a user has bid on to their alias there.
+	SaleAliases(ctx context.Context, saleID, userID int64) (map[int64]string, error)
+	// SaleBidCount counts the bids on a sale's lots received since a time.
+	SaleBidCount(ctx context.Context, saleID int64, since time.Time) (int, error)
 }
 
 // csvBodyLimit bounds a lots file: 5,000 lots with descriptions of about

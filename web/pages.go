@@ -75,6 +75,7 @@ func (s *Server) routesPages() {
 	s.app.Get("/register", p.handleRegisterPage)
 	s.app.Post("/register", p.handleRegisterForm)
 	s.app.Post("/logout", p.handleLogoutForm)
+	p.routesSalePages()
 }
 
 // base starts a page for the request: the viewer, a pending flash message

@@ -173,6 +173,11 @@ func (p *pages) handleBidForm(c *fiber.Ctx) error {
 	if err != nil {
 		return p.refusedBid(c, a, form, err)
 	}
+	if next := safeNext(c.FormValue("next")); next != "" {
+		// A bid from a sale's catalogue row returns to the catalogue.
+		p.flash(c, sessionFlashKey, "Lot "+strconv.Itoa(a.LotNumber)+": "+receiptMessage(r, in.BuyNow))
+		return seeOther(c, next)
+	}
 	p.flash(c, sessionBidResultKey, receiptMessage(r, in.BuyNow))
 	return seeOther(c, back)
 }

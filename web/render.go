@@ -25,7 +25,8 @@ var assetFS embed.FS
 
 // pageNames lists the page templates; each is parsed with the layout and
 // the partials into its own set, so every page may define "content".
-var pageNames = []string{"home", "auction", "mybids", "listings", "sell", "admin", "login", "register", "error"}
+var pageNames = []string{"home", "auction", "mybids", "listings", "sell", "admin", "login", "register", "error",
+	"sales", "sale", "saledash", "saleform", "saleimport", "lotform"}
 
 // Cache lifetimes of static assets. A URL with the current ?v= content
 // hash never changes, so it may be cached for a year; any other URL (an old
@@ -117,10 +118,12 @@ func (r *renderer) funcs() template.FuncMap {
 			}
 			return strings.Join(pairs, " ")
 		},
-		"rfc3339":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"utc":         func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") },
-		"statusLabel": statusLabel,
-		"shownPrice":  shownPrice,
+		"rfc3339":         func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"utc":             func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") },
+		"statusLabel":     statusLabel,
+		"shownPrice":      shownPrice,
+		"saleStatusLabel": saleStatusLabel,
+		"filterLabel":     filterLabel,
 	}
 }
 

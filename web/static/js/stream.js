@@ -24,7 +24,9 @@
   document.documentElement.classList.add('js');
 
   var TYPES = ['snapshot', 'opened', 'price', 'extended', 'closed', 'cancelled',
-    'outbid', 'won', 'suspended', 'stats'];
+    'outbid', 'won', 'suspended', 'stats',
+    'paused', 'resumed', 'sale_snapshot', 'sale_scheduled', 'sale_updated', 'sale_opened', 'sale_closing',
+    'sale_closed', 'sale_cancelled', 'sale_paused', 'sale_resumed', 'sale_extended'];
   var PERSONAL = { outbid: true, won: true, suspended: true };
 
   G.offset = 0; // server clock minus local clock, in ms
@@ -50,8 +52,19 @@
   // accept reports whether an event is new, and records it. A snapshot
   // always replaces state; other auction events apply only above the last
   // applied seq, which makes replays after a reconnect harmless.
+  var lastSaleSeq = {};
+
   G.accept = function (type, ev) {
     if (type === 'stats') { return true; }
+    if (type.indexOf('sale_') === 0) {
+      // A sale's own events, by position in the sale's log.
+      var sseq = Number(ev.sale_seq) || 0;
+      var sid = ev.sale_id || (ev.sale && ev.sale.id);
+      if (!sid || !sseq) { return true; }
+      if (type !== 'sale_snapshot' && sid in lastSaleSeq && sseq <= lastSaleSeq[sid]) { return false; }
+      lastSaleSeq[sid] = sseq;
+      return true;
+    }
     if (PERSONAL[type]) {
       if (!ev.id) { return true; }
       if (seenIds[ev.id]) { return false; }
@@ -215,6 +228,23 @@
       G.toast('Your account has been suspended.', '', 'suspended');
     }
   }
+
+  // --- Bid results ---------------------------------------------------------
+
+  // bidReceiptText tells a bidder what their committed bid achieved, in the
+  // words of the server's pages (web/pages_auction.go receiptMessage).
+  G.bidReceiptText = function (r, currency, exp) {
+    var amount = G.money(r.amount, currency, exp);
+    if (r.status === 'closed' && r.leading) { return 'You bought it for ' + amount + '!'; }
+    if (r.leading) { return 'Bid placed: ' + amount + '. You are the highest bidder.'; }
+    return 'Bid placed: ' + amount + ', but another bidder’s maximum is higher. You have been outbid.';
+  };
+
+  // bidProblemText is the message of a refused bid: the server's own.
+  G.bidProblemText = function (status, p) {
+    if (status === 429) { return 'Too many bids at once. Wait a moment and try again.'; }
+    return (p && (p.detail || p.title)) || 'Your bid was not accepted.';
+  };
 
   // --- Money -------------------------------------------------------------
 
