@@ -1,0 +1,132 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/gavel-auctions/gavel/domain"
+)
+
+// rowCond is a condition on the catalogue row of an auction.
+func rowCond(id int64, cond string) string {
+	return `(function (tr) { return !!tr && (` + cond + `); })(document.getElementById('lot-` + strconv.FormatInt(id, 10) + `'))`
+}
+
+// rowState describes a catalogue row for failure messages.
+func rowState(id int64) string {
+	return `(function (tr) { if (!tr) { return 'no row'; } return tr.dataset.status + ' | ' + tr.textContent.replace(/\s+/g, ' ').trim() +
+		' | class ' + tr.className; })(document.getElementById('lot-` + strconv.FormatInt(id, 10) + `'))`
+}
+
+// expectConsole waits for the console to report what step expects (the
+// browser logs every 4xx answer to a fetch, even one the page handles) and
+// forgets it, so that checkConsole still catches everything else.
+func (b *tab) expectConsole(step, substr string) {
+	b.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b.mu.Lock()
+		for i := b.seen; i < len(b.problems); i++ {
+			if strings.Contains(b.problems[i], substr) {
+				b.problems = append(b.problems[:i], b.problems[i+1:]...)
+				b.mu.Unlock()
+				return
+			}
+		}
+		b.mu.Unlock()
+		if time.Now().After(deadline) {
+			b.t.Fatalf("%s: %s: the console never reported %q", b.name, step, substr)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// TestBrowserSaleCatalogue opens a sale's live catalogue in real browsers
+// against a real node: a bid placed elsewhere shows on its row, a bid
+// placed from a row shows its result in the row, and when a lot closes the
+// next one is highlighted as the lot closing now. A phone-sized tab shows
+// the catalogue without horizontal scroll.
+func TestBrowserSaleCatalogue(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a real-browser test of about a minute")
+	}
+	requireChromium(t)
+	n, _, _ := startBrowserNode(t)
+	base := n.URL()
+	api := base + "/api/v1"
+	seller := mustClient(t, base, "house@example.com")
+	other := mustClient(t, base, "bob@example.com")
+
+	// Three lots 8 s apart; the first closes once the browsers are ready.
+	firstClose := time.Now().Add(35 * time.Second).UTC()
+	var sale domain.SaleView
+	seller.json(http.MethodPost, api+"/sales", map[string]any{"title": "Toy sale", "currency": "EUR",
+		"first_close_at": firstClose.Format(time.RFC3339), "gap_seconds": 8, "soft_close_seconds": 2, "soft_close_mode": "cascade"},
+		http.StatusCreated, &sale)
+	saleURL := fmt.Sprintf("%s/sales/%d", api, sale.ID)
+	var lots []domain.AuctionView
+	for i, title := range []string{"Tin robot", "Yo-yo", "Kite"} {
+		var lot domain.AuctionView
+		seller.json(http.MethodPost, saleURL+"/lots", map[string]any{"lot_number": i + 1, "title": title, "start_price": 1000,
+			"low_estimate": 1500, "high_estimate": 2500}, http.StatusCreated, &lot)
+		lots = append(lots, lot)
+	}
+	seller.json(http.MethodPost, saleURL+"/publish", nil, http.StatusOK, &sale)
+	if sale.Status != domain.SaleOpen {
+		t.Fatalf("sale is %s after publishing with no opening time", sale.Status)
+	}
+
+	alice := startBrowser(t, "alice", 1280, 1000)
+	phone := alice.newProfile("phone", 375, 812)
+	alice.register(base, "Alice", "alice@example.com", "alice-password", "/", "#conn-status")
+	page := fmt.Sprintf("%s/sales/%d", base, sale.ID)
+	alice.open(page, "#catalogue")
+	alice.waitLive()
+	alice.waitFor("lot 1 is the lot closing now", rowCond(lots[0].ID, `tr.classList.contains('closing-now')`), rowState(lots[0].ID), 5*time.Second)
+
+	// A bid placed elsewhere shows on its row.
+	other.json(http.MethodPost, fmt.Sprintf("%s/auctions/%d/bids", api, lots[1].ID), map[string]any{"amount": 1200}, http.StatusCreated, nil)
+	alice.waitFor("another bidder's bid on lot 2", rowCond(lots[1].ID,
+		`tr.querySelector('.price .money').dataset.amount === '1200' && tr.querySelector('.bid-count').textContent.trim() === '1'`),
+		rowState(lots[1].ID), 5*time.Second)
+
+	// A bid from a row: its result shows in the row, in the lot page's words.
+	id := strconv.FormatInt(lots[0].ID, 10)
+	alice.fill("bid-"+id, "11")
+	alice.do("bid from lot 1's row", 10*time.Second, chromedp.Click(chromedp.CSS("#lot-"+id+" .row-bid button")))
+	alice.waitFor("lot 1's bid result", rowCond(lots[0].ID,
+		`tr.querySelector('.row-result').textContent.indexOf('You are the highest bidder.') >= 0 && tr.querySelector('.you').dataset.kind === 'leading'`),
+		rowState(lots[0].ID), 10*time.Second)
+	alice.fill("bid-"+id, "11")
+	alice.do("a bid too low from the row", 10*time.Second, chromedp.Click(chromedp.CSS("#lot-"+id+" .row-bid button")))
+	alice.waitFor("lot 1's refusal", rowCond(lots[0].ID,
+		`tr.querySelector('.row-result').dataset.kind === 'error' && tr.querySelector('.row-result').textContent.indexOf('You are already the highest bidder') >= 0`),
+		rowState(lots[0].ID), 10*time.Second)
+	alice.expectConsole("a refused bid", "409")
+	// Outbid from elsewhere, the row says so.
+	other.json(http.MethodPost, fmt.Sprintf("%s/auctions/%d/bids", api, lots[0].ID), map[string]any{"amount": 5000}, http.StatusCreated, nil)
+	alice.waitFor("outbid on lot 1", rowCond(lots[0].ID, `tr.querySelector('.you').dataset.kind === 'outbid' && tr.querySelector('.you').textContent === 'Outbid'`),
+		rowState(lots[0].ID), 5*time.Second)
+	alice.checkConsole("bids")
+
+	phone.register(base, "Pat", "pat@example.com", "pat-password", "/", "#conn-status")
+	phone.open(page, "#catalogue")
+	phone.checkNoHorizontalScroll("catalogue on a phone")
+	phone.checkConsole("catalogue on a phone")
+
+	// Lot 1 closes (its end plus the close grace): the next lot is the one
+	// closing now.
+	wait := time.Until(firstClose) + 15*time.Second
+	alice.waitFor("lot 1 closed", rowCond(lots[0].ID, `tr.dataset.status === 'closed' && tr.querySelector('.you').textContent === 'Lost'`),
+		rowState(lots[0].ID), wait)
+	alice.waitFor("lot 2 is highlighted next", rowCond(lots[1].ID, `tr.classList.contains('closing-now')`)+
+		` && !document.getElementById('lot-`+id+`').classList.contains('closing-now') && document.getElementById('closing-now').textContent.indexOf('lot 2') >= 0`,
+		rowState(lots[1].ID), 5*time.Second)
+	alice.checkConsole("close")
+}
