@@ -269,7 +269,9 @@ func (p *pages) handleHome(c *fiber.Ctx) error {
 	if len([]rune(q)) > maxQueryRunes {
 		q = string([]rune(q)[:maxQueryRunes])
 	}
-	f := domain.AuctionFilter{Query: q, Limit: homeListLimit}
+	// Browsing shows single listings; a sale's lots are in its catalogue
+	// (/sales). A search finds both.
+	f := domain.AuctionFilter{Query: q, Limit: homeListLimit, NoLots: q == ""}
 	status := c.Query("status")
 	switch st := domain.Status(status); st {
 	case domain.StatusOpen, domain.StatusScheduled, domain.StatusClosed, domain.StatusCancelled:
@@ -359,7 +361,7 @@ func (p *pages) handleMyListings(c *fiber.Ctx) error {
 		}
 		return err
 	}
-	list, err := p.s.deps.Reader.Auctions(c.UserContext(), domain.AuctionFilter{SellerID: u.ID, Limit: myListingsLimit})
+	list, err := p.s.deps.Reader.Auctions(c.UserContext(), domain.AuctionFilter{SellerID: u.ID, Limit: myListingsLimit, NoLots: true})
 	if err != nil {
 		return err
 	}

@@ -51,7 +51,7 @@
   function setYou(tr, kind, text) {
     var el = tr.querySelector('.you');
     if (!el || (el.dataset.kind === kind && el.textContent === text)) { return; }
-    el.className = 'you badge badge-' + kind;
+    el.className = kind ? 'you badge badge-' + kind : 'you';
     el.dataset.kind = kind;
     el.textContent = text;
   }
