@@ -20,13 +20,19 @@ const bcryptCost = bcrypt.DefaultCost
 // takes as long whether or not the account exists.
 var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("gavel-timing-equalizer"), bcryptCost)
 
-// Register creates a user who may bid and sell.
+// Register creates a user whose email address is not yet verified: while
+// Options.RequireVerifiedEmail is set they may watch but not bid or sell.
 func (s *Service) Register(ctx context.Context, email, password, name string) (domain.User, error) {
-	return s.CreateUser(ctx, email, password, name, false)
+	return s.createUser(ctx, email, password, name, false, false)
 }
 
-// CreateUser creates a user; admin marks an administrator (gavel user create --admin).
+// CreateUser creates a verified user; admin marks an administrator (gavel
+// user create --admin, the demo accounts).
 func (s *Service) CreateUser(ctx context.Context, email, password, name string, admin bool) (domain.User, error) {
+	return s.createUser(ctx, email, password, name, admin, true)
+}
+
+func (s *Service) createUser(ctx context.Context, email, password, name string, admin, verified bool) (domain.User, error) {
 	email = strings.TrimSpace(email)
 	name = strings.TrimSpace(name)
 	if err := domain.ValidateRegistration(email, password, name); err != nil {
@@ -36,7 +42,11 @@ func (s *Service) CreateUser(ctx context.Context, email, password, name string, 
 	if err != nil {
 		return domain.User{}, err
 	}
-	row := userRow{Email: email, Name: name, PasswordHash: string(hash), Admin: admin, CreatedAt: s.now()}
+	now := s.now()
+	row := userRow{Email: email, Name: name, PasswordHash: string(hash), Admin: admin, TimeZone: "UTC", CreatedAt: now}
+	if verified {
+		row.EmailVerifiedAt = &now
+	}
 	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
 		if uniqueViolation(err) {
 			return domain.User{}, domain.ErrEmailTaken

@@ -19,6 +19,9 @@ func (s *Service) CreateAuction(ctx context.Context, seller domain.User, in doma
 	if err := mayAct(seller); err != nil {
 		return domain.Auction{}, err
 	}
+	if err := s.mayTrade(seller); err != nil {
+		return domain.Auction{}, err
+	}
 	now := s.now()
 	a, err := domain.NewAuction(seller.ID, in, now)
 	if err != nil {
@@ -389,6 +392,9 @@ func (s *Service) CancelBid(ctx context.Context, admin domain.User, auctionID, b
 			return err
 		}
 		if out, err = s.recompute(tx, a); err != nil {
+			return err
+		}
+		if err := s.writeEvents(tx, []domain.Event{bidCancelledEvent(out, bid, reason, out.UpdatedAt)}); err != nil {
 			return err
 		}
 		return tx.Create(&auditRow{ActorID: admin.ID, Action: "cancel_bid", TargetID: bidID, Reason: reason, CreatedAt: out.UpdatedAt}).Error

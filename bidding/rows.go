@@ -10,20 +10,24 @@ import (
 // so that domain carries no storage tags.
 
 type userRow struct {
-	ID           int64 `gorm:"primaryKey"`
-	Email        string
-	Name         string
-	PasswordHash string
-	Admin        bool
-	Suspended    bool
-	EventSeq     int64
-	CreatedAt    time.Time
+	ID              int64 `gorm:"primaryKey"`
+	Email           string
+	Name            string
+	PasswordHash    string
+	Admin           bool
+	Suspended       bool
+	EventSeq        int64
+	EmailVerifiedAt *time.Time // 00008
+	TimeZone        string     // 00008
+	AuthVersion     int64      // 00008
+	CreatedAt       time.Time
 }
 
 func (userRow) TableName() string { return "users" }
 
 func (r userRow) toDomain() domain.User {
-	return domain.User{ID: r.ID, Email: r.Email, Name: r.Name, Admin: r.Admin, Suspended: r.Suspended, CreatedAt: r.CreatedAt.UTC()}
+	return domain.User{ID: r.ID, Email: r.Email, Name: r.Name, Admin: r.Admin, Suspended: r.Suspended,
+		EmailVerified: r.EmailVerifiedAt != nil, TimeZone: r.TimeZone, AuthVersion: r.AuthVersion, CreatedAt: r.CreatedAt.UTC()}
 }
 
 type auctionRow struct {

@@ -52,6 +52,8 @@ func (s *Service) PlaceBid(ctx context.Context, bidder domain.User, auctionID in
 		return domain.Receipt{}, domain.ErrUnauthorized
 	case bidder.Suspended:
 		return domain.Receipt{}, domain.ErrSuspended
+	case s.opts.RequireVerifiedEmail && !bidder.EmailVerified:
+		return domain.Receipt{}, domain.ErrNotVerified
 	case len(in.IdempotencyKey) > 200:
 		return domain.Receipt{}, domain.Invalid("Idempotency-Key", "The Idempotency-Key must be at most 200 characters.")
 	}

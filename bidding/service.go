@@ -39,7 +39,10 @@ type Options struct {
 	// another node shows here within it; bids re-check suspension in their
 	// own transaction regardless.
 	UserCacheTTL time.Duration
-	Logger       *slog.Logger
+	// RequireVerifiedEmail refuses bids and listings from users whose email
+	// address is not verified (they may still watch).
+	RequireVerifiedEmail bool
+	Logger               *slog.Logger
 }
 
 // Service implements accounts, bidding, reads and the realtime log on one

@@ -10,7 +10,8 @@ import (
 type EventType string
 
 // The event types. Auction events go to every watcher of the auction;
-// personal events (outbid, won, suspended) only to one user.
+// personal events (outbid, won, suspended, reinstated, bid_cancelled) only
+// to one user.
 const (
 	EventSnapshot  EventType = "snapshot" // made by realtime nodes on connect, never stored
 	EventOpened    EventType = "opened"
@@ -21,7 +22,12 @@ const (
 	EventOutbid    EventType = "outbid"
 	EventWon       EventType = "won"
 	EventSuspended EventType = "suspended"
-	EventStats     EventType = "stats" // made by realtime nodes, never stored
+	// EventReinstated tells a user their suspension was lifted.
+	EventReinstated EventType = "reinstated"
+	// EventBidCancelled tells a bidder an admin struck one of their bids;
+	// Reason says why, BidID and BidAmount which bid.
+	EventBidCancelled EventType = "bid_cancelled"
+	EventStats        EventType = "stats" // made by realtime nodes, never stored
 
 	// A lot's clock stopped or restarted with its sale (sales #14).
 	EventPaused  EventType = "paused"
@@ -50,7 +56,11 @@ func (t EventType) SaleLevel() bool {
 
 // Personal reports whether events of this type belong to one user.
 func (t EventType) Personal() bool {
-	return t == EventOutbid || t == EventWon || t == EventSuspended
+	switch t {
+	case EventOutbid, EventWon, EventSuspended, EventReinstated, EventBidCancelled:
+		return true
+	}
+	return false
 }
 
 // ChannelKind says which log an event belongs to.
@@ -160,7 +170,7 @@ type Event struct {
 	PreviousEndsAt *time.Time `json:"previous_ends_at,omitempty"` // extended
 	Winner         string     `json:"winner,omitempty"`           // closed: alias; "" when unsold
 	WinnerID       int64      `json:"winner_id,omitempty"`        // won (personal) only
-	Reason         string     `json:"reason,omitempty"`           // cancelled, suspended
+	Reason         string     `json:"reason,omitempty"`           // cancelled, suspended, reinstated, bid_cancelled
 
 	// CommittedAt is when the change committed (server clock, UTC); the
 	// realtime node measures delivery lag from it.

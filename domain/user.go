@@ -62,7 +62,17 @@ type User struct {
 	Name      string
 	Admin     bool
 	Suspended bool
-	CreatedAt time.Time
+	// EmailVerified is set once the user followed the verification link
+	// (or was created verified: `gavel user create`, the demo accounts).
+	EmailVerified bool
+	// TimeZone is an IANA name ("Europe/Paris") that email times are shown
+	// in; "" means UTC.
+	TimeZone string
+	// AuthVersion changes whenever the password does; a session started
+	// under another version is no longer valid, and a reset link signed
+	// for another version is spent.
+	AuthVersion int64
+	CreatedAt   time.Time
 }
 
 // AuditEntry is one append-only record of an administrator's action.
@@ -70,7 +80,7 @@ type AuditEntry struct {
 	ID        int64     `json:"id"`
 	ActorID   int64     `json:"actor_id"`
 	Actor     string    `json:"actor"`
-	Action    string    `json:"action"` // "cancel_auction", "cancel_bid", "suspend_user"
+	Action    string    `json:"action"` // "cancel_auction", "cancel_bid", "suspend_user", "unsuspend_user"
 	TargetID  int64     `json:"target_id"`
 	Reason    string    `json:"reason"`
 	CreatedAt time.Time `json:"created_at"`

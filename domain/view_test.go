@@ -118,6 +118,8 @@ func TestEventChannels(t *testing.T) {
 		{e: domain.Event{Type: evOutbid, AuctionID: 7, Seq: 4, UserID: 3, UserSeq: 11}, personal: true, subject: "gavel.user.3", channelSeq: 11, wantChannel: domain.UserChannel(3)},
 		{e: domain.Event{Type: evWon, AuctionID: 7, Seq: 9, UserID: 2, UserSeq: 5}, personal: true, subject: "gavel.user.2", channelSeq: 5, wantChannel: domain.UserChannel(2)},
 		{e: domain.Event{Type: domain.EventSuspended, UserID: 3, UserSeq: 1}, personal: true, subject: "gavel.control.suspended.3", channelSeq: 1, wantChannel: domain.UserChannel(3)},
+		{e: domain.Event{Type: domain.EventReinstated, UserID: 3, UserSeq: 2}, personal: true, subject: "gavel.user.3", channelSeq: 2, wantChannel: domain.UserChannel(3)},
+		{e: domain.Event{Type: domain.EventBidCancelled, AuctionID: 7, Seq: 5, UserID: 4, UserSeq: 6}, personal: true, subject: "gavel.user.4", channelSeq: 6, wantChannel: domain.UserChannel(4)},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.e.Type), func(t *testing.T) {

@@ -12,16 +12,20 @@ import (
 
 // userJSON is the user resource.
 type userJSON struct {
-	ID        int64     `json:"id"`
-	Email     string    `json:"email"`
-	Name      string    `json:"name"`
-	Admin     bool      `json:"admin"`
-	Suspended bool      `json:"suspended,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
+	ID        int64  `json:"id"`
+	Email     string `json:"email"`
+	Name      string `json:"name"`
+	Admin     bool   `json:"admin"`
+	Suspended bool   `json:"suspended,omitempty"`
+	// EmailVerified is false until the user follows the verification link.
+	EmailVerified bool      `json:"email_verified"`
+	TimeZone      string    `json:"time_zone,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
 }
 
 func toUserJSON(u domain.User) userJSON {
-	return userJSON{ID: u.ID, Email: u.Email, Name: u.Name, Admin: u.Admin, Suspended: u.Suspended, CreatedAt: u.CreatedAt.UTC()}
+	return userJSON{ID: u.ID, Email: u.Email, Name: u.Name, Admin: u.Admin, Suspended: u.Suspended,
+		EmailVerified: u.EmailVerified, TimeZone: u.TimeZone, CreatedAt: u.CreatedAt.UTC()}
 }
 
 type registerBody struct {
@@ -49,6 +53,7 @@ func (s *Server) handleUserCreate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	s.sendVerification(c, u)
 	return writeJSON(c, fiber.StatusCreated, toUserJSON(u))
 }
 

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/gavel-auctions/gavel/domain"
 	"github.com/gofiber/fiber/v2"
@@ -27,6 +28,8 @@ func (s *Server) crossOrigin(c *fiber.Ctx) error {
 		Method: c.Method(),
 		Host:   string(c.Request().Host()),
 		Header: http.Header{},
+		// The path, for the bypass patterns (only the RFC 8058 unsubscribe).
+		URL: &url.URL{Path: c.Path()},
 	}
 	if v := c.Get("Sec-Fetch-Site"); v != "" {
 		req.Header.Set("Sec-Fetch-Site", v)

@@ -47,6 +47,7 @@ func (s *Server) routesPages() {
 		panic(err)
 	}
 	p := &pages{s: s, r: r}
+	s.pages = p
 	s.htmlError = p.renderError
 
 	s.app.Get("/static/*", r.handleStatic)
@@ -86,6 +87,9 @@ func (p *pages) base(c *fiber.Ctx, title, nav string) page {
 		pg.User = &u
 	}
 	pg.Flash = p.pop(c, sessionFlashKey)
+	pg.VerifyNotice = p.verifyNotice(pg.User)
+	pg.Mail = p.s.deps.Notices != nil
+	pg.Self = requestPath(c)
 	return pg
 }
 

@@ -45,7 +45,11 @@ func (p *pages) handleLoginPage(c *fiber.Ctx) error {
 	if _, ok := p.s.currentUser(c); ok {
 		return redirectNext(c, next)
 	}
-	return p.renderAccount(c, fiber.StatusOK, "login", "Log in", accountForm{Next: next})
+	f := accountForm{Next: next}
+	if c.Query("reset") != "" {
+		f.Values = map[string]string{"reset": "yes"}
+	}
+	return p.renderAccount(c, fiber.StatusOK, "login", "Log in", f)
 }
 
 // handleLoginForm logs in, with the same per-client limit as the API, and
@@ -125,6 +129,7 @@ func (p *pages) handleRegisterForm(c *fiber.Ctx) error {
 	if err := p.s.login(c, u); err != nil {
 		return err
 	}
+	p.s.sendVerification(c, u)
 	p.flash(c, sessionFlashKey, "Welcome to Gavel, "+u.Name+".")
 	return redirectNext(c, f.Next)
 }

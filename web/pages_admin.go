@@ -18,6 +18,7 @@ type adminData struct {
 	Errors        map[string]string
 	SuspendUserID int64
 	SuspendReason string
+	CanReinstate  bool // the reinstatement form is wired (Deps.Reinstater)
 }
 
 // adminUser returns the administrator, or redirects an anonymous visitor to
@@ -52,6 +53,7 @@ func (p *pages) renderAdmin(c *fiber.Ctx, status int, d adminData) error {
 	if d.Audit, err = p.s.deps.Reader.Audit(ctx, adminAuditLimit); err != nil {
 		return err
 	}
+	d.CanReinstate = p.s.deps.Reinstater != nil
 	pg := p.base(c, "Admin monitor", "admin")
 	admin := domain.User{}
 	if pg.User != nil {

@@ -85,7 +85,7 @@ func newRenderer() (*renderer, error) {
 		return nil, fmt.Errorf("load static assets: %w", err)
 	}
 	funcs := r.funcs()
-	for _, name := range pageNames {
+	for _, name := range append(pageNames, notifyPageNames...) {
 		t, err := template.New(name).Funcs(funcs).ParseFS(assetFS,
 			"templates/layout.html", "templates/partials.html", "templates/"+name+".html")
 		if err != nil {
@@ -165,7 +165,14 @@ type page struct {
 	Stream     string // URL of the page's one EventSource; "" for none
 	Script     string // the page's script below static/, if any
 	ServerTime time.Time
-	Data       any
+	// VerifyNotice asks an unverified user to verify their address, with a
+	// resend button; "" for everyone else (pages_notify.go).
+	VerifyNotice string
+	// Mail is set when email is wired: the navigation links to the
+	// preferences (and, for admins, the mailbox).
+	Mail bool
+	Self string // this page's path and query, to come back to after a form
+	Data any
 }
 
 // render executes the named page into a buffer and only then writes it, so

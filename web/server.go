@@ -90,7 +90,10 @@ type Deps struct {
 	Checks   map[string]Checker // for /readyz, e.g. "database", "nats"
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
-	Sales    SaleService // optional: catalogue sales (deps_sales.go)
+	// Optional capabilities (deps_<thing>.go): nil leaves their routes out.
+	Notices    Notices
+	Reinstater Reinstater
+	Sales      SaleService
 }
 
 // check reports the dependencies role needs but deps lacks.
@@ -128,6 +131,8 @@ type Server struct {
 	// loginLimit is keyed by client IP and email, bidLimit by user id.
 	loginLimit *limiter
 	bidLimit   *limiter
+	mailLimit  *limiter // per IP, verification and reset requests (api_notify.go)
+	pages      *pages   // set by routesPages
 	// htmlError renders error pages for non-API paths; the pages code sets
 	// it in routesPages. Nil means plain text.
 	htmlError htmlErrorRenderer
@@ -191,6 +196,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		s.routesAPI()
 		s.routesSalesAPI()
 		s.routesPages()
+		s.routesNotify()
 	}
 	if (cfg.Role == RoleRealtime || cfg.Role == RoleAll) && deps.Streams != nil {
 		s.routesStreams()

@@ -17,6 +17,9 @@ const (
 	sessionCookieName = "gavel_session"
 	// sessionUserKey holds the logged-in user's id (int64) in the session.
 	sessionUserKey = "user_id"
+	// sessionAuthKey holds the user's AuthVersion at login: a password
+	// reset moves it on, which ends every session started before.
+	sessionAuthKey = "auth_version"
 	// localsUser caches the request's user lookup in c.Locals.
 	localsUser = "gavel.user"
 	// localsSession marks a request whose session was loaded; scs panics
@@ -141,6 +144,8 @@ func (s *Server) lookupUser(c *fiber.Ctx) userLookup {
 		if id > 0 {
 			u, err := s.deps.Accounts.UserByID(c.UserContext(), id)
 			switch {
+			case err == nil && u.AuthVersion != s.deps.Sessions.GetInt64(c.UserContext(), sessionAuthKey):
+				// Signed in before a password reset: anonymous now.
 			case err == nil:
 				l = userLookup{user: u, ok: true}
 			case domain.ErrorCode(err) == domain.CodeNotFound:
@@ -209,6 +214,7 @@ func (s *Server) login(c *fiber.Ctx, user domain.User) error {
 		return fmt.Errorf("renew session token: %w", err)
 	}
 	s.deps.Sessions.Put(ctx, sessionUserKey, user.ID)
+	s.deps.Sessions.Put(ctx, sessionAuthKey, user.AuthVersion)
 	c.Locals(localsUser, userLookup{user: user, ok: true})
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 const benchUsage = `Usage: gavel bench storm [--bidders N] [--duration D] [--auctions N] [--skip-http]
        gavel bench sse [--conns N] [--nodes K] [--clients C] [--bids M] [--heartbeat D]
                        [--short-heartbeat D] [--idle D] [--skip-floor]   (see gavel bench sse -h)
+       gavel bench notify [--notices N] [--bidders N] [--duration D] [--workers N]
 
 Load generators whose results docs/BENCHMARKS.md records; make bench runs
 them against a durable throwaway PostgreSQL (TEST_DATABASE_URL).
@@ -24,6 +25,8 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		return benchStorm(ctx, args[1:], getenv, stdout, log)
 	case "sse":
 		return benchSSE(ctx, args[1:], getenv, stdout, stderr)
+	case "notify":
+		return benchNotify(ctx, args[1:], getenv, stdout, log)
 	}
 	return &usageError{msg: "unknown bench scenario " + args[0], usage: benchUsage}
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -22,29 +21,6 @@ func rowCond(id int64, cond string) string {
 func rowState(id int64) string {
 	return `(function (tr) { if (!tr) { return 'no row'; } return tr.dataset.status + ' | ' + tr.textContent.replace(/\s+/g, ' ').trim() +
 		' | class ' + tr.className; })(document.getElementById('lot-` + strconv.FormatInt(id, 10) + `'))`
-}
-
-// expectConsole waits for the console to report what step expects (the
-// browser logs every 4xx answer to a fetch, even one the page handles) and
-// forgets it, so that checkConsole still catches everything else.
-func (b *tab) expectConsole(step, substr string) {
-	b.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		b.mu.Lock()
-		for i := b.seen; i < len(b.problems); i++ {
-			if strings.Contains(b.problems[i], substr) {
-				b.problems = append(b.problems[:i], b.problems[i+1:]...)
-				b.mu.Unlock()
-				return
-			}
-		}
-		b.mu.Unlock()
-		if time.Now().After(deadline) {
-			b.t.Fatalf("%s: %s: the console never reported %q", b.name, step, substr)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
 }
 
 // TestBrowserSaleCatalogue opens a sale's live catalogue in real browsers

@@ -87,7 +87,7 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 	// those reads off the database under load. The price: a logout or
 	// suspension on another node takes up to that long to show here (bids
 	// re-check suspension in their own transaction).
-	n.svc = bidding.New(n.db, bidding.Options{Logger: log, UserCacheTTL: time.Second})
+	n.svc = bidding.New(n.db, bidding.Options{Logger: log, UserCacheTTL: time.Second, RequireVerifiedEmail: cfg.Mail.VerificationRequired()})
 
 	store := sessionstore.New(n.db, sessionstore.WithLogger(log), sessionstore.WithReadCache(time.Second, 100_000))
 	n.run(func() { store.RunCleanup(jobCtx, 5*time.Minute) })
@@ -113,6 +113,9 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 		_, err = natsserver.EnsureStream(ensureCtx, js, cfg.NATSReplicas)
 		cancel()
 		if err != nil {
+			return nil, err
+		}
+		if err := n.startNotify(ctx, js, jobCtx, &deps); err != nil {
 			return nil, err
 		}
 		relay := bidding.NewRelay(n.svc, js, bidding.RelayOptions{})

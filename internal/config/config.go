@@ -124,6 +124,7 @@ type Config struct {
 	Heartbeat    time.Duration // GAVEL_HEARTBEAT: idle interval between stream comments
 	LogLevel     slog.Level    // GAVEL_LOG_LEVEL
 	LogFormat    LogFormat     // GAVEL_LOG_FORMAT
+	Mail         Mail          // GAVEL_PUBLIC_URL, GAVEL_SMTP_*, GAVEL_MAIL_FROM (mail.go)
 }
 
 // Default returns the configuration used when nothing is set.
@@ -168,7 +169,7 @@ type settingRow struct {
 // settings is the single table FromEnv, EnvKeys and Settings are built
 // from. It is a function, not a variable, so nothing can mutate it.
 func settings() []settingRow {
-	return []settingRow{
+	return append([]settingRow{
 		{Setting{"GAVEL_ADDR", "addr", ":8080", "host:port to listen on"},
 			func(c *Config, v string) error { c.Addr = v; return nil }},
 		{Setting{"GAVEL_ROLE", "role", "all", "which parts to run: all, api (pages, JSON API, jobs) or realtime (/stream/* only)"},
@@ -214,7 +215,7 @@ func settings() []settingRow {
 			}},
 		{Setting{"GAVEL_LOG_FORMAT", "", "text", "text or json"},
 			func(c *Config, v string) error { return c.LogFormat.Set(v) }},
-	}
+	}, mailSettings()...)
 }
 
 func parseBool(field func(c *Config) *bool) func(c *Config, v string) error {
@@ -340,6 +341,7 @@ func (c Config) Validate() error {
 	if !c.LogFormat.Valid() {
 		bad("GAVEL_LOG_FORMAT", "must be one of %s (got %q)", joinNames(LogFormats()), c.LogFormat)
 	}
+	c.Mail.validate(bad)
 	// Split roles only make sense when every node sees the same data and
 	// events; an embedded NATS or a local SQLite file is private to one
 	// process, so an api node's bids would never reach a realtime node.
@@ -400,7 +402,7 @@ func (c Config) Port() string {
 // LogValue prints every setting, with passwords and tokens masked, so the
 // whole Config can be logged at start-up.
 func (c Config) LogValue() slog.Value {
-	return slog.GroupValue(
+	return slog.GroupValue(append([]slog.Attr{
 		slog.String("addr", c.Addr),
 		slog.String("role", string(c.Role)),
 		slog.String("data_dir", c.DataDir),
@@ -413,7 +415,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("heartbeat", c.Heartbeat.String()),
 		slog.String("log_level", levelName(c.LogLevel)),
 		slog.String("log_format", string(c.LogFormat)),
-	)
+	}, c.Mail.logAttrs()...)...)
 }
 
 // String prints every setting as key=value pairs, secrets masked.
