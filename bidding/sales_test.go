@@ -153,7 +153,10 @@ func TestSaleLifecycle(t *testing.T) {
 		if got, _ := s.Auctions(ctx, domain.AuctionFilter{NoLots: true, SellerID: seller.ID}); len(got) != 1 || got[0].ID != single.ID {
 			t.Fatalf("NoLots listing: %d auctions", len(got))
 		}
-		if got, _ := s.Auctions(ctx, domain.AuctionFilter{SaleID: sale.ID}); len(got) != 4 {
+		if got, _ := s.Auctions(ctx, domain.AuctionFilter{SaleID: sale.ID}); len(got) != 0 {
+			t.Fatalf("a draft's lots are listed: %d auctions", len(got))
+		}
+		if got, _ := s.Auctions(ctx, domain.AuctionFilter{SaleID: sale.ID, Status: []domain.Status{domain.StatusDraft}}); len(got) != 4 {
 			t.Fatalf("a sale's lots: %d auctions", len(got))
 		}
 		if _, err := s.UpdateAuction(ctx, seller, lots[0].ID, domain.AuctionInput{Title: "x", Currency: "EUR", StartPrice: 1, EndsAt: t0.Add(time.Hour)}); domain.ErrorCode(err) != domain.CodeConflict {
