@@ -309,7 +309,8 @@ func (s *Service) AddLots(ctx context.Context, actor domain.User, saleID int64, 
 	return added, nil
 }
 
-// UpdateLot lets the seller change a lot until its sale opens.
+// UpdateLot lets the seller change a lot until its first bid; its number
+// (its place) only until the sale opens.
 func (s *Service) UpdateLot(ctx context.Context, actor domain.User, saleID, lotID int64, in domain.LotInput) (domain.Auction, error) {
 	if err := mayAct(actor); err != nil {
 		return domain.Auction{}, err
@@ -345,6 +346,16 @@ func (s *Service) UpdateLot(ctx context.Context, actor domain.User, saleID, lotI
 			return err
 		}
 		lots[idx] = next
+		if !domain.CanEditSale(sale, now) {
+			// The sale is running: the lot keeps its place and times, and
+			// its watchers redraw from the event, as for any auction.
+			next.Seq++
+			out = next
+			if err := s.saveLots(tx, []domain.Auction{next}); err != nil {
+				return err
+			}
+			return s.writeEvents(tx, []domain.Event{domain.StateEvent(domain.EventPrice, next, now)})
+		}
 		changed := domain.Schedule(sale, lots, now)
 		if !containsLot(changed, lotID) {
 			changed = append(changed, next)

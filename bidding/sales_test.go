@@ -188,10 +188,21 @@ func TestSaleLifecycle(t *testing.T) {
 		if got := mustSaleGet(t, s, sale.ID); got.Status != domain.SaleOpen {
 			t.Fatalf("sale %s at its opening", got.Status)
 		}
-		if _, err := s.UpdateLot(ctx, seller, sale.ID, lots[0].ID, domain.LotInput{LotNumber: 1, Title: "x", StartPrice: 1}); domain.ErrorCode(err) != domain.CodeConflict {
-			t.Fatalf("edit after opening: %v", err)
+		// Until its first bid a lot may change, but not its place.
+		if _, err := s.UpdateLot(ctx, seller, sale.ID, lots[0].ID, domain.LotInput{LotNumber: 2, Title: "First", StartPrice: 1000}); domain.ErrorCode(err) != domain.CodeInvalid {
+			t.Fatalf("renumbering after opening: %v", err)
+		}
+		edited, err := s.UpdateLot(ctx, seller, sale.ID, lots[0].ID, domain.LotInput{LotNumber: 1, Title: "First, brass", StartPrice: 1000})
+		if err != nil || edited.Title != "First, brass" || !edited.EndsAt.Equal(lots[0].EndsAt) {
+			t.Fatalf("edit after opening: %+v %v", edited, err)
+		}
+		if evs := eventsOf(t, s, domain.AuctionChannel(lots[0].ID)); evs[len(evs)-1].Type != domain.EventPrice || evs[len(evs)-1].Seq != edited.Seq {
+			t.Fatalf("the edit did not reach the lot's watchers: %v", typesOf(evs))
 		}
 		mustBid(t, s, bidder, lots[0].ID, 1500, 0)
+		if _, err := s.UpdateLot(ctx, seller, sale.ID, lots[0].ID, domain.LotInput{LotNumber: 1, Title: "x", StartPrice: 1}); domain.ErrorCode(err) != domain.CodeConflict {
+			t.Fatalf("edit after the first bid: %v", err)
+		}
 		mustBid(t, s, bidder, lots[3].ID, 1000, 0) // under its reserve
 
 		c.set(lots[0].EndsAt.Add(3 * time.Second))

@@ -123,16 +123,23 @@ func applyLotInput(a *Auction, s Sale, in LotInput) {
 	a.SoftCloseSeconds = s.SoftCloseSeconds
 }
 
-// EditLot applies a seller's changes to a lot before its sale opens (and
-// so before its first bid). Its place may change with its number: the
-// caller reschedules the sale.
+// EditLot applies a seller's changes to a lot until its first bid, as for
+// any auction. Before the sale opens its number may change too (the caller
+// reschedules the sale); after, the number is its place and stays.
 func EditLot(s Sale, a Auction, in LotInput, now time.Time) (Auction, error) {
 	now = now.UTC()
-	if !CanEditSale(s, now) {
-		return a, saleEditError(s)
-	}
 	if a.Status == StatusCancelled {
 		return a, &Error{Code: CodeGone, Message: "This lot was withdrawn and can no longer be changed."}
+	}
+	if !CanEditSale(s, now) {
+		switch {
+		case s.Status == SaleClosed || s.Status == SaleCancelled || a.Status == StatusClosed:
+			return a, ErrSaleFinished
+		case !CanSellerEdit(a):
+			return a, &Error{Code: CodeConflict, Message: "This lot already has bids, so it can no longer be changed."}
+		case in.LotNumber != a.LotNumber:
+			return a, Invalid("lot_number", "Bidding on this sale has started: a lot's number is its place in the sale and can no longer change.")
+		}
 	}
 	if err := checkLot(in); err != nil {
 		return a, err

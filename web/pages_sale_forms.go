@@ -341,12 +341,27 @@ func importFields(c *fiber.Ctx, body []byte) (file []byte, pasted string, checkO
 	}
 }
 
-// lotForm is the one-lot form's Data.
+// lotForm is the one-lot form's Data (new and edit).
 type lotForm struct {
-	Sale   domain.SaleView
-	Values map[string]string
-	Errors map[string]string
-	Error  string
+	Sale    domain.SaleView
+	Heading string
+	Action  string
+	Submit  string
+	Values  map[string]string
+	Errors  map[string]string
+	Error   string
+}
+
+func newLotForm(sale domain.SaleView) lotForm {
+	return lotForm{Sale: sale, Heading: "New lot in “" + sale.Title + "”", Submit: "Add the lot",
+		Action: "/sales/" + strconv.FormatInt(sale.ID, 10) + "/lots/new", Values: map[string]string{}, Errors: map[string]string{}}
+}
+
+func editLotForm(sale domain.SaleView, lotID int64) lotForm {
+	f := newLotForm(sale)
+	f.Heading, f.Submit = "Edit a lot of “"+sale.Title+"”", "Save changes"
+	f.Action = "/sales/" + strconv.FormatInt(sale.ID, 10) + "/lots/" + strconv.FormatInt(lotID, 10) + "/edit"
+	return f
 }
 
 // lotField is one input of the lot form.
@@ -369,7 +384,7 @@ var lotFormFields = []lotField{
 func (lotForm) Fields() []lotField { return lotFormFields }
 
 func (p *pages) renderLotForm(c *fiber.Ctx, status int, f lotForm) error {
-	pg := p.base(c, "New lot: "+f.Sale.Title, "sales")
+	pg := p.base(c, f.Heading, "sales")
 	pg.Data = f
 	return p.r.render(c, status, "lotform", pg)
 }
@@ -379,7 +394,7 @@ func (p *pages) handleLotNewPage(c *fiber.Ctx) error {
 	if done || err != nil {
 		return err
 	}
-	return p.renderLotForm(c, fiber.StatusOK, lotForm{Sale: sale.View(nil, p.s.now()), Values: map[string]string{}})
+	return p.renderLotForm(c, fiber.StatusOK, newLotForm(sale.View(nil, p.s.now())))
 }
 
 func (p *pages) handleLotNewForm(c *fiber.Ctx) error {
@@ -387,7 +402,92 @@ func (p *pages) handleLotNewForm(c *fiber.Ctx) error {
 	if done || err != nil {
 		return err
 	}
-	f := lotForm{Sale: sale.View(nil, p.s.now()), Values: map[string]string{}, Errors: map[string]string{}}
+	f := newLotForm(sale.View(nil, p.s.now()))
+	in, ok := parseLotForm(c, &f, sale.Currency)
+	if !ok {
+		return p.renderLotForm(c, fiber.StatusUnprocessableEntity, f)
+	}
+	_, err = p.s.deps.Sales.AddLots(c.UserContext(), u, sale.ID, []domain.LotInput{in})
+	if err == nil {
+		p.flash(c, sessionFlashKey, "Lot "+strconv.Itoa(in.LotNumber)+" is added.")
+		return seeOther(c, dashboardURL(sale.ID))
+	}
+	return p.refusedLotForm(c, f, err)
+}
+
+// lotOf reads a lot of sale the seller is editing.
+func (p *pages) lotOf(c *fiber.Ctx, sale domain.Sale) (domain.Auction, error) {
+	lotID, ok := parseID(c.Params("lot"))
+	if !ok {
+		return domain.Auction{}, domain.ErrLotNotFound
+	}
+	a, err := p.s.deps.Reader.Auction(c.UserContext(), lotID)
+	if err != nil || a.SaleID != sale.ID {
+		return a, domain.ErrLotNotFound
+	}
+	return a, nil
+}
+
+// handleLotEditPage shows a lot's form, filled in, until its first bid.
+func (p *pages) handleLotEditPage(c *fiber.Ctx) error {
+	_, sale, done, err := p.managedSale(c)
+	if done || err != nil {
+		return err
+	}
+	a, err := p.lotOf(c, sale)
+	if err != nil {
+		return err
+	}
+	f := editLotForm(sale.View(nil, p.s.now()), a.ID)
+	amount := func(v int64) string {
+		if v == 0 {
+			return ""
+		}
+		return domain.FormatAmount(v, a.Currency)
+	}
+	f.Values = map[string]string{"lot_number": strconv.Itoa(a.LotNumber), "title": a.Title, "description": a.Description,
+		"start_price": domain.FormatAmount(a.StartPrice, a.Currency), "reserve": amount(a.ReservePrice),
+		"low_estimate": amount(a.LowEstimate), "high_estimate": amount(a.HighEstimate), "buy_now": amount(a.BuyNowPrice)}
+	return p.renderLotForm(c, fiber.StatusOK, f)
+}
+
+func (p *pages) handleLotEditForm(c *fiber.Ctx) error {
+	u, sale, done, err := p.managedSale(c)
+	if done || err != nil {
+		return err
+	}
+	a, err := p.lotOf(c, sale)
+	if err != nil {
+		return err
+	}
+	f := editLotForm(sale.View(nil, p.s.now()), a.ID)
+	in, ok := parseLotForm(c, &f, sale.Currency)
+	if !ok {
+		return p.renderLotForm(c, fiber.StatusUnprocessableEntity, f)
+	}
+	in.Increment = a.Increment
+	if _, err := p.s.deps.Sales.UpdateLot(c.UserContext(), u, sale.ID, a.ID, in); err != nil {
+		return p.refusedLotForm(c, f, err)
+	}
+	p.flash(c, sessionFlashKey, "Lot "+strconv.Itoa(in.LotNumber)+" is saved.")
+	return seeOther(c, dashboardURL(sale.ID))
+}
+
+// refusedLotForm re-renders the lot form with a 4xx, or hands a server
+// failure on.
+func (p *pages) refusedLotForm(c *fiber.Ctx, f lotForm, err error) error {
+	pr, ok := pageProblem(err)
+	if !ok {
+		return err
+	}
+	f.Errors = mergeFields(f.Errors, pr.fields)
+	f.Error = pr.detail
+	return p.renderLotForm(c, pr.status, f)
+}
+
+// parseLotForm reads the lot form into f (values and problems) and the
+// input; ok is false when it has problems.
+func parseLotForm(c *fiber.Ctx, f *lotForm, currency string) (domain.LotInput, bool) {
 	in := domain.LotInput{Description: strings.ReplaceAll(c.FormValue("description"), "\r\n", "\n")}
 	f.Values["description"] = in.Description
 	targets := map[string]*int64{"start_price": &in.StartPrice, "reserve": &in.Reserve, "low_estimate": &in.LowEstimate,
@@ -405,7 +505,7 @@ func (p *pages) handleLotNewForm(c *fiber.Ctx) error {
 		case fld.Name == "title":
 			in.Title = v
 		case fld.Money && v != "":
-			amount, err := domain.ParseAmount(v, sale.Currency)
+			amount, err := domain.ParseAmount(v, currency)
 			if err != nil {
 				f.Errors[fld.Name] = domain.ErrorMessage(err)
 			}
@@ -417,21 +517,7 @@ func (p *pages) handleLotNewForm(c *fiber.Ctx) error {
 			f.Errors[name] = msg
 		}
 	}
-	if len(f.Errors) == 0 {
-		_, err = p.s.deps.Sales.AddLots(c.UserContext(), u, sale.ID, []domain.LotInput{in})
-		if err == nil {
-			p.flash(c, sessionFlashKey, "Lot "+strconv.Itoa(in.LotNumber)+" is added.")
-			return seeOther(c, dashboardURL(sale.ID))
-		}
-		pr, ok := pageProblem(err)
-		if !ok {
-			return err
-		}
-		f.Errors = mergeFields(f.Errors, pr.fields)
-		f.Error = pr.detail
-		return p.renderLotForm(c, pr.status, f)
-	}
-	return p.renderLotForm(c, fiber.StatusUnprocessableEntity, f)
+	return in, len(f.Errors) == 0
 }
 
 // handleSaleActionForm runs a dashboard button: publish, cancel, pause or

@@ -32,6 +32,8 @@ func (p *pages) routesSalePages() {
 	app.Post("/sales/:id/import", p.handleImportForm)
 	app.Get("/sales/:id/lots/new", p.handleLotNewPage)
 	app.Post("/sales/:id/lots/new", p.handleLotNewForm)
+	app.Get("/sales/:id/lots/:lot/edit", p.handleLotEditPage)
+	app.Post("/sales/:id/lots/:lot/edit", p.handleLotEditForm)
 	app.Post("/sales/:id/lots/:lot/withdraw", p.handleLotWithdrawForm)
 	app.Post("/sales/:id/:action", p.handleSaleActionForm)
 }
@@ -124,6 +126,7 @@ type lotRow struct {
 	BidValue string
 	Leader   string // the leader's name, for the seller and admins
 	CanPull  bool   // may be withdrawn from this page
+	CanEdit  bool   // the seller, before the lot's first bid
 }
 
 // catalogueData is the catalogue page's (and the dashboard's) Data.
@@ -248,6 +251,7 @@ func newLotRow(a domain.Auction, viewer domain.User, aliases map[int64]string, n
 	if manage {
 		r.Leader = a.LeaderName
 		r.CanPull = running && (viewer.Admin || domain.CanSellerEdit(a))
+		r.CanEdit = viewer.ID == a.SellerID && domain.CanSellerEdit(a)
 	}
 	return r
 }

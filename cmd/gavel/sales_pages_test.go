@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -34,6 +35,15 @@ func (c *client) noRedirect(req *http.Request) (int, string, string) {
 	var b bytes.Buffer
 	_, _ = b.ReadFrom(resp.Body)
 	return resp.StatusCode, b.String(), resp.Header.Get("Location")
+}
+
+func mustRequest(t *testing.T, method, target string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, target, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
 }
 
 func (c *client) page(target string, want int, contains ...string) string {
@@ -112,11 +122,22 @@ func TestSalePages(t *testing.T) {
 	if code, _ = upload(lotsHeader+"2,Yo-yo,,3,,,,\n3,Kite,,4.5,,5,8,\n", false); code != http.StatusSeeOther {
 		t.Fatalf("upload: %d", code)
 	}
+	// Lots are edited on a form of their own, until their first bid.
+	var lots struct{ Lots []domain.AuctionView }
+	seller.json(http.MethodGet, base+"/api/v1"+strings.TrimPrefix(saleURL, base)+"/lots", nil, http.StatusOK, &lots)
+	editURL := fmt.Sprintf("%s/lots/%d/edit", saleURL, lots.Lots[0].ID)
+	seller.page(editURL, http.StatusOK, `value="Tin robot"`, `value="12.50"`)
+	if code, _, loc := seller.noRedirect(mustRequest(t, http.MethodGet, fmt.Sprintf("%s/auctions/%d/edit", base, lots.Lots[0].ID))); code != http.StatusFound || !strings.HasSuffix(loc, "/edit") || !strings.Contains(loc, "/lots/") {
+		t.Fatalf("a lot's auction edit page: %d %s", code, loc)
+	}
+	if code, _, _ = seller.form(editURL, url.Values{"lot_number": {"1"}, "title": {"Tin robot, boxed"}, "start_price": {"12.5"}}); code != http.StatusSeeOther {
+		t.Fatalf("lot edit: %d", code)
+	}
 	code, _, _ = seller.form(saleURL+"/publish", nil)
 	if code != http.StatusSeeOther {
 		t.Fatalf("publish: %d", code)
 	}
-	page := bidder.page(saleURL, http.StatusOK, "Tin robot", "Yo-yo", "Kite", `data-lot-number="3"`, "Not bid", "5.00 EUR</span> – <span class=\"money\" data-amount=\"800\">8.00 EUR")
+	page := bidder.page(saleURL, http.StatusOK, "Tin robot, boxed", "Yo-yo", "Kite", `data-lot-number="3"`, "Not bid", "5.00 EUR</span> – <span class=\"money\" data-amount=\"800\">8.00 EUR")
 	if strings.Index(page, "Tin robot") > strings.Index(page, "Kite") {
 		t.Errorf("lots are not in lot order")
 	}
