@@ -1,108 +1,11 @@
 package realtime
 
 import (
-	"context"
-	"slices"
-	"sort"
 	"sync"
 	"time"
 
 	"github.com/gavel-auctions/gavel/domain"
 )
-
-// Bounds of gap filling.
-const (
-	maxPending    = 256 // early events a track keeps; beyond that the Log is read instead
-	fillBatch     = 256 // events per Log.After call
-	maxEmptyFills = 8   // Log reads that may come back empty before a gap is given up
-)
-
-// track follows one channel's sequence on a topic: what has been delivered,
-// what is known to exist, and what arrived early. It is guarded by the
-// topic's mutex.
-type track struct {
-	key     int64          // auction id on the admin topic; 0 otherwise
-	last    int64          // last seq delivered to watchers; -1 until a baseline is known
-	want    int64          // highest seq known to exist
-	pending []domain.Event // events after a gap, sorted by seq, at most maxPending
-	filling bool           // a fill worker owns this track's gap
-	head    bool           // the fill worker must ask the Log for the head (after an outage)
-}
-
-// hold keeps an event that cannot be delivered yet. An event that does not
-// fit is not lost: want remembers it exists and the fill reads it back.
-func (tr *track) hold(ev domain.Event) {
-	seq := ev.ChannelSeq()
-	tr.want = max(tr.want, seq)
-	if tr.last >= 0 && seq <= tr.last {
-		return
-	}
-	i := sort.Search(len(tr.pending), func(i int) bool { return tr.pending[i].ChannelSeq() >= seq })
-	if i < len(tr.pending) && tr.pending[i].ChannelSeq() == seq || len(tr.pending) >= maxPending {
-		return
-	}
-	tr.pending = slices.Insert(tr.pending, i, ev)
-}
-
-// drain delivers the pending events that now follow tr.last without a gap
-// and forgets those already delivered. The caller holds t.mu.
-func (t *topic) drain(tr *track) {
-	n := 0
-	for ; n < len(tr.pending); n++ {
-		seq := tr.pending[n].ChannelSeq()
-		if seq <= tr.last {
-			continue
-		}
-		if seq != tr.last+1 {
-			break
-		}
-		t.deliver(tr, &tr.pending[n])
-	}
-	k := copy(tr.pending, tr.pending[n:])
-	clear(tr.pending[k:])
-	tr.pending = tr.pending[:k]
-	if k == 0 {
-		tr.pending = nil
-	}
-}
-
-// setBaseline gives a track with no baseline its first position, read from
-// the Log by the first joiner; held events after it are delivered or filled.
-func (t *topic) setBaseline(tr *track, seq int64) {
-	tr.last = seq
-	t.drain(tr)
-	if tr.want > tr.last || len(tr.pending) > 0 {
-		t.startFill(tr)
-	}
-}
-
-// startFill hands the track's gap to a fill worker, once. The caller holds t.mu.
-func (t *topic) startFill(tr *track) {
-	if tr.filling {
-		return
-	}
-	tr.filling = true
-	t.h.fills.push(fillReq{t: t, key: tr.key})
-}
-
-// catchUp makes the track ask the Log for its head and deliver whatever it
-// missed, for when NATS may have lost messages silently (an outage, a full
-// subscription channel). The caller holds t.mu.
-func (t *topic) catchUp() {
-	if t.multi != nil {
-		for _, tr := range t.multi {
-			if tr.last >= 0 {
-				tr.head = true
-				t.startFill(tr)
-			}
-		}
-		return
-	}
-	if t.tr.last >= 0 {
-		t.tr.head = true
-		t.startFill(&t.tr)
-	}
-}
 
 // fillReq names a track that has a gap.
 type fillReq struct {
@@ -172,116 +75,211 @@ func (h *Hub) fillWorker(stop <-chan struct{}) {
 // lost nothing. If the Log no longer has the events (retention), auction
 // watchers get a fresh snapshot with reset:true instead.
 func (h *Hub) fill(t *topic, key int64) {
+	j := newFillJob(h, t, key)
+	for j.step() {
+	}
+}
+
+// fillStart is the first wait after a failed or empty Log read; it doubles
+// up to a second.
+const fillStart = 20 * time.Millisecond
+
+// fillJob is one fill worker's pass over a track's gap: which track, the
+// channel its Log is read on, and how patient to be with the Log.
+type fillJob struct {
+	h       *Hub
+	t       *topic
+	key     int64
+	ch      domain.Channel // the admin topic reads each auction's own channel
+	backoff time.Duration
+	empty   int // Log reads in a row that found nothing after the track
+}
+
+func newFillJob(h *Hub, t *topic, key int64) *fillJob {
 	ch := t.ch
 	if t.all {
 		ch = domain.AuctionChannel(key)
 	}
-	backoff := 20 * time.Millisecond
-	empty := 0
-	for {
-		t.mu.Lock()
-		tr := t.trackFor(key, false)
-		if t.dead || tr == nil {
-			t.mu.Unlock()
-			return
-		}
-		t.drain(tr)
-		from, askHead := tr.last, tr.head
-		tr.head = false
-		if !askHead && tr.want <= from && len(tr.pending) == 0 {
-			tr.filling = false
-			t.mu.Unlock()
-			return
-		}
-		t.mu.Unlock()
+	return &fillJob{h: h, t: t, key: key, ch: ch, backoff: fillStart}
+}
 
-		if askHead {
-			head, err := h.logHead(ch)
-			t.mu.Lock()
-			if tr := t.trackFor(key, false); tr != nil {
-				if err != nil {
-					tr.head = true
-				} else {
-					tr.want = max(tr.want, head)
-				}
-			}
-			t.mu.Unlock()
-			if err != nil && !h.pause(&backoff, "head", ch, err) {
-				return
-			}
-			continue
-		}
+// step does one round of the fill: settle what the track holds, then ask
+// the Log for the head or for the events after the track. It reports false
+// when the fill is over: the gap is closed, the topic is gone, or the hub
+// is stopping.
+func (j *fillJob) step() bool {
+	from, askHead, ok := j.t.nextFill(j.key)
+	switch {
+	case !ok:
+		return false
+	case askHead:
+		return j.readHead()
+	}
+	return j.readAfter(from)
+}
 
-		evs, err := h.logAfter(ch, from, fillBatch)
+// nextFill delivers the held events that now follow the track and says what
+// the fill must read next: the head (after an outage), or the events after
+// from. ok is false when there is nothing left to fill (the track is then
+// free for another fill) or the track is gone.
+func (t *topic) nextFill(key int64) (from int64, askHead, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	tr := t.trackFor(key, false)
+	if t.dead || tr == nil {
+		return 0, false, false
+	}
+	t.drain(tr)
+	askHead, tr.head = tr.head, false
+	if !askHead && tr.want <= tr.last && len(tr.pending) == 0 {
+		tr.filling = false
+		return 0, false, false
+	}
+	return tr.last, askHead, true
+}
+
+// readHead learns how far the channel goes, so that the next round reads
+// up to there. A failure asks again after a pause.
+func (j *fillJob) readHead() bool {
+	head, err := j.h.logHead(j.ch)
+	j.t.noteHead(j.key, head, err)
+	if err != nil {
+		return j.h.pause(&j.backoff, "head", j.ch, err)
+	}
+	return true
+}
+
+// noteHead records the Log's head as an event known to exist, or keeps
+// the head to ask for when the read failed.
+func (t *topic) noteHead(key, head int64, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if tr := t.trackFor(key, false); tr != nil {
 		if err != nil {
-			if !h.pause(&backoff, "after", ch, err) {
-				return
-			}
-			continue
+			tr.head = true
+		} else {
+			tr.want = max(tr.want, head)
 		}
-		trimmed := len(evs) > 0 && evs[0].ChannelSeq() > from+1
-		var reset *domain.Event
-		if trimmed && ch.Kind == domain.ChannelAuction {
-			reset, err = h.resetSnapshot(ch.ID)
-			if err != nil {
-				if !h.pause(&backoff, "snapshot", ch, err) {
-					return
-				}
-				continue
-			}
-		}
+	}
+}
 
-		t.mu.Lock()
-		tr = t.trackFor(key, false)
-		if t.dead || tr == nil {
-			t.mu.Unlock()
-			return
+// fillRead is what one Log read found after a track's position.
+type fillRead struct {
+	evs     []domain.Event
+	trimmed bool          // the Log no longer starts right after the position
+	reset   *domain.Event // an auction's state, when trimmed
+}
+
+// readAfter reads the events after from and applies them, pacing itself
+// while the Log errs or has nothing yet.
+func (j *fillJob) readAfter(from int64) bool {
+	rd, op, err := j.read(from)
+	if err != nil {
+		return j.h.pause(&j.backoff, op, j.ch, err)
+	}
+	switch j.apply(from, rd) {
+	case fillStop:
+		return false
+	case fillStale:
+		return true
+	case fillWait:
+		j.empty++
+		return j.h.pause(&j.backoff, "", j.ch, nil)
+	case fillSkip:
+		j.empty++
+	}
+	if len(rd.evs) > 0 {
+		j.empty = 0
+		j.backoff = fillStart
+	}
+	return true
+}
+
+// read asks the Log for a batch after from and, if retention trimmed an
+// auction's older events, for its current state. op names the failed call.
+func (j *fillJob) read(from int64) (rd fillRead, op string, err error) {
+	rd.evs, err = j.h.logAfter(j.ch, from, fillBatch)
+	if err != nil {
+		return rd, "after", err
+	}
+	rd.trimmed = len(rd.evs) > 0 && rd.evs[0].ChannelSeq() > from+1
+	if rd.trimmed && j.ch.Kind == domain.ChannelAuction {
+		if rd.reset, err = j.h.resetSnapshot(j.ch.ID); err != nil {
+			return rd, "snapshot", err
 		}
-		if tr.last != from {
-			t.mu.Unlock()
-			continue
+	}
+	return rd, "", nil
+}
+
+// fillOutcome is what a fill does with one Log read.
+type fillOutcome uint8
+
+const (
+	fillStop    fillOutcome = iota // the topic or track is gone
+	fillStale                      // the track moved while the Log was read: read again
+	fillWait                       // nothing after the track yet: wait, read again
+	fillSkip                       // nothing after the track, too often: give up on the gap
+	fillReset                      // trimmed: deliver the auction's state instead
+	fillDeliver                    // deliver the events that follow the track
+)
+
+// judgeRead decides what a Log read taken at from means for the track now.
+// empty counts the reads before it that found nothing.
+func judgeRead(tr *track, from int64, rd fillRead, empty int) fillOutcome {
+	switch {
+	case tr.last != from:
+		return fillStale
+	case len(rd.evs) == 0 && empty+1 < maxEmptyFills:
+		return fillWait
+	case len(rd.evs) == 0:
+		return fillSkip
+	case rd.reset != nil && rd.reset.Seq > tr.last:
+		return fillReset
+	}
+	return fillDeliver
+}
+
+// apply judges a Log read under the topic's lock and delivers what it can.
+func (j *fillJob) apply(from int64, rd fillRead) fillOutcome {
+	t := j.t
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	tr := t.trackFor(j.key, false)
+	if t.dead || tr == nil {
+		return fillStop
+	}
+	out := judgeRead(tr, from, rd, j.empty)
+	switch out {
+	case fillSkip:
+		// The Log keeps saying there is nothing after from, yet NATS
+		// delivered later events: give up on the gap rather than stall
+		// the channel forever.
+		j.h.m.gapsSkipped.Inc()
+		j.h.logger.Warn("realtime: gap not in the log; skipping", "channel", j.ch.Subject(), "after", from, "want", tr.want)
+		tr.skipGap()
+	case fillReset:
+		// Watchers cannot be told what they missed: they get the
+		// auction's current state, and the track moves on from it.
+		j.h.m.resets.Inc()
+		t.deliver(tr, rd.reset)
+	case fillDeliver:
+		j.h.m.gapFills.Inc()
+		t.deliverRead(tr, rd)
+	}
+	return out
+}
+
+// deliverRead delivers the events of a read that follow the track, in
+// order; a trimmed read moves the track to just before its first event.
+// The caller holds t.mu.
+func (t *topic) deliverRead(tr *track, rd fillRead) {
+	if rd.trimmed {
+		tr.last = rd.evs[0].ChannelSeq() - 1
+	}
+	for i := range rd.evs {
+		if rd.evs[i].ChannelSeq() == tr.last+1 {
+			t.deliver(tr, &rd.evs[i])
 		}
-		switch {
-		case len(evs) == 0:
-			empty++
-			if empty < maxEmptyFills {
-				t.mu.Unlock()
-				if !h.pause(&backoff, "", ch, nil) {
-					return
-				}
-				continue
-			}
-			// The Log keeps saying there is nothing after from, yet NATS
-			// delivered later events: give up on the gap rather than stall
-			// the channel forever.
-			h.m.gapsSkipped.Inc()
-			h.logger.Warn("realtime: gap not in the log; skipping", "channel", ch.Subject(), "after", from, "want", tr.want)
-			if len(tr.pending) > 0 {
-				tr.last = tr.pending[0].ChannelSeq() - 1
-			} else {
-				tr.want = tr.last
-			}
-		case reset != nil && reset.Seq > tr.last:
-			// Watchers cannot be told what they missed: they get the
-			// auction's current state, and the track moves on from it.
-			h.m.resets.Inc()
-			t.deliver(tr, reset)
-		default:
-			if trimmed {
-				tr.last = evs[0].ChannelSeq() - 1
-			}
-			h.m.gapFills.Inc()
-			for i := range evs {
-				if evs[i].ChannelSeq() == tr.last+1 {
-					t.deliver(tr, &evs[i])
-				}
-			}
-		}
-		if len(evs) > 0 {
-			empty = 0
-			backoff = 20 * time.Millisecond
-		}
-		t.mu.Unlock()
 	}
 }
 
@@ -316,73 +314,4 @@ func (h *Hub) pause(backoff *time.Duration, op string, ch domain.Channel, err er
 	}
 	*backoff = min(*backoff*2, time.Second)
 	return true
-}
-
-// catchUpAll makes every topic check the Log for events NATS may have lost.
-func (h *Hub) catchUpAll() {
-	for _, t := range h.allTopics() {
-		t.mu.Lock()
-		if !t.dead {
-			t.catchUp()
-		}
-		t.mu.Unlock()
-	}
-}
-
-// checkDropped catches up topics whose subscription dropped messages
-// (nats.go drops when a subscription's channel is full).
-func (h *Hub) checkDropped() {
-	for _, t := range h.allTopics() {
-		d, err := t.sub.Dropped()
-		if err != nil {
-			continue
-		}
-		t.mu.Lock()
-		if d != t.dropped && !t.dead {
-			t.dropped = d
-			t.catchUp()
-		}
-		t.mu.Unlock()
-	}
-}
-
-// allTopics lists the live topics.
-func (h *Hub) allTopics() []*topic {
-	var out []*topic
-	for _, s := range h.shards {
-		s.mu.RLock()
-		for _, t := range s.topics {
-			out = append(out, t)
-		}
-		s.mu.RUnlock()
-	}
-	return out
-}
-
-// Log calls bounded by a timeout, so that a hung database cannot pin a
-// worker or a joining connection forever.
-const logTimeout = 5 * time.Second
-
-func (h *Hub) logAfter(ch domain.Channel, after int64, limit int) ([]domain.Event, error) {
-	ctx, cancel := context.WithTimeout(h.ctx, logTimeout)
-	defer cancel()
-	return h.log.After(ctx, ch, after, limit)
-}
-
-func (h *Hub) logHead(ch domain.Channel) (int64, error) {
-	ctx, cancel := context.WithTimeout(h.ctx, logTimeout)
-	defer cancel()
-	return h.log.Head(ctx, ch)
-}
-
-func (h *Hub) logSnapshots(ids []int64) ([]domain.Event, error) {
-	ctx, cancel := context.WithTimeout(h.ctx, logTimeout)
-	defer cancel()
-	return h.log.Snapshots(ctx, ids)
-}
-
-func (h *Hub) logRunning() ([]domain.Event, error) {
-	ctx, cancel := context.WithTimeout(h.ctx, logTimeout)
-	defer cancel()
-	return h.log.Running(ctx)
 }

@@ -544,11 +544,20 @@ func TestStatsOnDemand(t *testing.T) {
 
 	_ = c.nc.Close()
 	waitFor(t, "admin gone", func() bool { return !h1.hasAdminStreams() })
-	// n2 keeps publishing for three intervals after the last request.
-	time.Sleep(5 * interval)
-	before := published.Load()
-	time.Sleep(6 * interval)
-	if n := published.Load() - before; n != 0 {
-		t.Fatalf("%d stats published after the last admin left", n)
+	// n2 keeps publishing for three intervals after the last request, then
+	// falls quiet. A loaded machine may run a round late, so look for a
+	// quiet window of six intervals within a generous deadline rather than
+	// at one fixed moment.
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		before := published.Load()
+		time.Sleep(6 * interval)
+		n := published.Load() - before
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d stats published in the last %v, long after the last admin left", n, 6*interval)
+		}
 	}
 }

@@ -16,7 +16,7 @@ const snapChunk = 1000
 // same time (a page everyone opens, a node's watchers reconnecting to
 // another after a new deploy) into one Log read per batch, like a group
 // commit. The read must start after each waiter's topics were attached
-// (stream.go's atHead trust), so a stream never joins a read already in
+// (resume.go's atHead trust), so a stream never joins a read already in
 // flight: it waits for the next one, which starts as soon as the current
 // one returns and serves every stream that arrived meanwhile. One auction
 // opened by 16,000 browsers at once costs a handful of queries instead of

@@ -2,8 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
+
+	"github.com/gavel-auctions/gavel/internal/bench/benchkit"
+	"github.com/gavel-auctions/gavel/internal/bench/ssebench"
+	"github.com/gavel-auctions/gavel/internal/bench/stormbench"
+	"github.com/gavel-auctions/gavel/internal/config"
+	"github.com/gavel-auctions/gavel/web"
 )
 
 const benchUsage = `Usage: gavel bench storm [--bidders N] [--duration D] [--auctions N] [--skip-http]
@@ -16,20 +23,46 @@ Load generators whose results docs/BENCHMARKS.md records; make bench runs
 them against a durable throwaway PostgreSQL (TEST_DATABASE_URL).
 `
 
+// runBench is `gavel bench`: a thin front to the load generators, which
+// live under internal/bench.
 func runBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return &usageError{msg: "bench needs a scenario", usage: benchUsage}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var err error
 	switch args[0] {
 	case "storm":
-		return benchStorm(ctx, args[1:], getenv, stdout, log)
+		err = stormbench.Main(ctx, args[1:], getenv, stdout, log, startBenchNode)
 	case "sse":
-		return benchSSE(ctx, args[1:], getenv, stdout, stderr)
+		err = ssebench.Main(ctx, args[1:], getenv, stdout, stderr, startBenchNode)
 	case "notify":
-		return benchNotify(ctx, args[1:], getenv, stdout, log)
+		err = benchNotify(ctx, args[1:], getenv, stdout, log)
 	case "sale":
-		return benchSale(ctx, args[1:], getenv, stdout, log)
+		err = benchSale(ctx, args[1:], getenv, stdout, log)
+	default:
+		return &usageError{msg: "unknown bench scenario " + args[0], usage: benchUsage}
 	}
-	return &usageError{msg: "unknown bench scenario " + args[0], usage: benchUsage}
+	if ue, ok := errors.AsType[*benchkit.UsageError](err); ok {
+		return &usageError{msg: ue.Msg, usage: ue.Usage}
+	}
+	return err
 }
+
+// startBenchNode is the benchkit.StartNode that the load generators drive.
+// The per-user bid limit protects production from one runaway client; a
+// benchmark's bidders fire as fast as they can on purpose.
+func startBenchNode(ctx context.Context, cfg config.Config, log *slog.Logger) (benchkit.Node, error) {
+	n, err := startNode(ctx, cfg, log, func(w *web.Config) { w.BidLimit = 1 << 30 })
+	if err != nil {
+		return nil, err
+	}
+	return benchNode{n}, nil
+}
+
+// benchNode is a node seen by a load generator.
+type benchNode struct{ *node }
+
+func (n benchNode) Shutdown(ctx context.Context) error { return n.shutdown(ctx) }
+
+var _ benchkit.Node = benchNode{}

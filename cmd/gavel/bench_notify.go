@@ -2,14 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"io"
 	"log/slog"
 	"time"
 
+	"github.com/gavel-auctions/gavel/internal/bench/benchkit"
 	"github.com/gavel-auctions/gavel/internal/bench/notifybench"
-	"github.com/gavel-auctions/gavel/internal/database"
 )
 
 // benchNotify runs internal/bench/notifybench on a fresh database of the
@@ -23,25 +22,10 @@ func benchNotify(ctx context.Context, args []string, getenv func(string) string,
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	admin := getenv("DATABASE_URL")
-	if admin == "" {
-		admin = getenv("TEST_DATABASE_URL")
-	}
-	if admin == "" {
-		return errors.New("bench notify needs PostgreSQL: set DATABASE_URL or TEST_DATABASE_URL (make bench starts a durable throwaway cluster)")
-	}
-	dbURL, drop, err := freshDatabase(ctx, admin)
+	fresh, err := benchkit.OpenFresh(ctx, getenv, "bench notify", "make bench")
 	if err != nil {
 		return err
 	}
-	defer drop()
-	db, d, err := database.Open(ctx, dbURL, "")
-	if err != nil {
-		return err
-	}
-	defer database.Close(db)
-	if err := database.Migrate(ctx, db, d); err != nil {
-		return err
-	}
-	return notifybench.Run(ctx, db, notifybench.Options{Notices: *notices, Bidders: *bidders, Duration: *dur, Workers: *workers, Log: log}, stdout)
+	defer fresh.Close()
+	return notifybench.Run(ctx, fresh.DB, notifybench.Options{Notices: *notices, Bidders: *bidders, Duration: *dur, Workers: *workers, Log: log}, stdout)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/gavel-auctions/gavel/internal/bench/benchkit"
 	"github.com/gavel-auctions/gavel/internal/bench/salebench"
 	"github.com/gavel-auctions/gavel/internal/config"
 	"github.com/gavel-auctions/gavel/web"
@@ -37,13 +37,6 @@ func benchSale(ctx context.Context, args []string, getenv func(string) string, s
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	admin := getenv("DATABASE_URL")
-	if admin == "" {
-		admin = getenv("TEST_DATABASE_URL")
-	}
-	if admin == "" {
-		return errors.New("bench sale needs PostgreSQL: set DATABASE_URL or TEST_DATABASE_URL (make bench starts a durable throwaway cluster)")
-	}
 	exe, err := os.Executable()
 	if err != nil {
 		return err
@@ -53,13 +46,13 @@ func benchSale(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	dbURL, drop, err := freshDatabase(ctx, admin)
+	fresh, err := benchkit.OpenFresh(ctx, getenv, "bench sale", "make bench")
 	if err != nil {
 		return err
 	}
-	defer drop()
+	defer fresh.Close()
 	cfg := config.Default()
-	cfg.Addr, cfg.Role, cfg.DatabaseURL, cfg.NATSURL = "127.0.0.1:0", config.RoleAll, dbURL, ""
+	cfg.Addr, cfg.Role, cfg.DatabaseURL, cfg.NATSURL = "127.0.0.1:0", config.RoleAll, fresh.URL, ""
 	cfg.DataDir, cfg.Demo, cfg.NodeName = filepath.Join(tmp, "node"), config.DemoOff, "bench-sale"
 	n, err := startNode(ctx, cfg, log, func(w *web.Config) { w.BidLimit = 1 << 30 })
 	if err != nil {
@@ -72,6 +65,6 @@ func benchSale(ctx context.Context, args []string, getenv func(string) string, s
 	}()
 	o.Log = log
 	return salebench.Run(ctx, salebench.Env{Svc: n.svc, DB: n.db, BaseURL: n.URL(), Exe: exe, TmpDir: tmp,
-		Notes: fmt.Sprintf("%d CPUs, load %s at the start; one node (API and realtime, embedded NATS) in the benchmark's process", runtime.NumCPU(), loadavg())},
+		Notes: fmt.Sprintf("%d CPUs, load %s at the start; one node (API and realtime, embedded NATS) in the benchmark's process", runtime.NumCPU(), benchkit.LoadAvg())},
 		o, stdout)
 }

@@ -61,6 +61,14 @@ func TestRunUsage(t *testing.T) {
 			[]string{"missing --password, --name", "Usage: gavel user create"}},
 		{"user create bad env", []string{"user", "create", "--email", "a@b.c", "--password", "pw", "--name", "A"},
 			map[string]string{"GAVEL_LOG_LEVEL": "loud"}, 1, "", []string{"GAVEL_LOG_LEVEL"}},
+		{"bench without scenario", []string{"bench"}, nil, 2, "", []string{"bench needs a scenario", "gavel bench storm"}},
+		{"bench unknown scenario", []string{"bench", "frob"}, nil, 2, "", []string{"unknown bench scenario frob"}},
+		{"bench sse -h", []string{"bench", "sse", "-h"}, nil, 0, "Usage: gavel bench sse", nil},
+		{"bench sse bad flag", []string{"bench", "sse", "--conns", "0"}, nil, 2, "",
+			[]string{"--conns, --bids, --per-user and --dial must be positive", "Usage: gavel bench sse"}},
+		{"bench sse without PostgreSQL", []string{"bench", "sse", "--conns", "10"}, nil, 1, "", []string{"make bench-sse starts"}},
+		{"bench storm without PostgreSQL", []string{"bench", "storm"}, nil, 1, "", []string{"bench storm needs PostgreSQL"}},
+		{"bench notify without PostgreSQL", []string{"bench", "notify"}, nil, 1, "", []string{"bench notify needs PostgreSQL"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -22,6 +22,7 @@ type pkg struct {
 type rule struct {
 	name    string
 	pattern string                          // relative to the module root, e.g. "./domain/..."
+	except  []string                        // directories under pattern whose packages the rule leaves alone
 	allowed func(module string, p pkg) bool // false: a violation
 }
 
@@ -29,6 +30,10 @@ func under(module, dir, path string) bool {
 	root := module + "/" + dir
 	return path == root || strings.HasPrefix(path, root+"/")
 }
+
+// benchRule keeps the load generators under internal/bench apart from the
+// product.
+const benchRule = "only cmd imports the load generators"
 
 func rules() []rule {
 	notUnder := func(dirs ...string) func(string, pkg) bool {
@@ -49,19 +54,37 @@ func rules() []rule {
 				return (p.standard && !strings.Contains(firstElem(p.path), ".")) || under(module, "domain", p.path)
 			},
 		},
-		{"bidding does not import realtime, web or notify", "./bidding/...", notUnder("realtime", "web", "notify")},
-		{"realtime does not import bidding, web or notify", "./realtime/...", notUnder("bidding", "web", "notify")},
-		{"web does not import bidding, realtime or notify", "./web/...", notUnder("bidding", "realtime", "notify")},
-		{"notify does not import bidding, realtime or web", "./notify/...", notUnder("bidding", "realtime", "web")},
+		{"bidding does not import realtime, web or notify", "./bidding/...", nil, notUnder("realtime", "web", "notify")},
+		{"realtime does not import bidding, web or notify", "./realtime/...", nil, notUnder("bidding", "web", "notify")},
+		{"web does not import bidding, realtime or notify", "./web/...", nil, notUnder("bidding", "realtime", "notify")},
+		{"notify does not import bidding, realtime or web", "./notify/...", nil, notUnder("bidding", "realtime", "web")},
 		// salecsv is a codec (pure functions over bytes, like encoding/csv),
 		// not a capability: web may use it to read uploads and write exports.
-		{"salecsv imports domain and no other capability", "./salecsv/...", notUnder("bidding", "realtime", "web", "notify", "internal", "cmd")},
+		{"salecsv imports domain and no other capability", "./salecsv/...", nil, notUnder("bidding", "realtime", "web", "notify", "internal", "cmd")},
 		{
 			name:    "production code does not import test helpers",
 			pattern: "./...",
+			except:  []string{"internal/testpg", "internal/archtest"}, // the helpers themselves; archtest has only tests
 			allowed: func(module string, p pkg) bool { return !under(module, "internal/testpg", p.path) },
 		},
+		{
+			// Load generators are tools, not the product: only the
+			// command's thin `gavel bench` front reaches them.
+			name:    benchRule,
+			pattern: "./...",
+			except:  []string{"cmd", "internal/bench"},
+			allowed: notUnder("internal/bench"),
+		},
 	}
+}
+
+func notUnderAny(module, path string, dirs []string) bool {
+	for _, d := range dirs {
+		if under(module, d, path) {
+			return false
+		}
+	}
+	return true
 }
 
 func firstElem(path string) string {
@@ -79,10 +102,8 @@ func TestImportRules(t *testing.T) {
 			if len(roots) == 0 {
 				t.Fatalf("no packages match %s: the layout rule checks nothing", r.pattern)
 			}
-			// testpg and its command are the helpers themselves, and
-			// archtest has only tests.
-			if r.pattern == "./..." {
-				roots, deps = withoutTestHelpers(t, root, module, roots)
+			if len(r.except) > 0 {
+				roots, deps = without(t, root, module, roots, r.except)
 			}
 			for _, v := range violations(module, r, deps) {
 				t.Errorf("%s depends on %s", strings.Join(roots, ", "), v)
@@ -91,13 +112,13 @@ func TestImportRules(t *testing.T) {
 	}
 }
 
-// withoutTestHelpers lists the dependencies of every root except the
-// testpg packages.
-func withoutTestHelpers(t *testing.T, root, module string, roots []string) ([]string, []pkg) {
+// without lists the dependencies of every root except those under the
+// directories except.
+func without(t *testing.T, root, module string, roots, except []string) ([]string, []pkg) {
 	t.Helper()
 	var keep []string
 	for _, r := range roots {
-		if !under(module, "internal/testpg", r) && !under(module, "internal/archtest", r) {
+		if notUnderAny(module, r, except) {
 			keep = append(keep, r)
 		}
 	}
@@ -178,7 +199,9 @@ func TestRulesCatchViolations(t *testing.T) {
 	const mod = "example.com/gavel"
 	byName := map[string]rule{}
 	for _, r := range rules() {
-		byName[r.pattern] = r
+		if r.name != benchRule { // TestBenchRule checks it; it shares the pattern "./..."
+			byName[r.pattern] = r
+		}
 	}
 	tests := []struct {
 		pattern string
@@ -217,6 +240,44 @@ func TestRulesCatchViolations(t *testing.T) {
 		got := len(violations(mod, r, []pkg{tt.dep})) > 0
 		if got != tt.bad {
 			t.Errorf("%s -> %s: violation = %v, want %v", tt.pattern, tt.dep.path, got, tt.bad)
+		}
+	}
+}
+
+// TestBenchRule checks the load-generator rule on made-up roots: which
+// packages it looks at, and what it refuses them.
+func TestBenchRule(t *testing.T) {
+	t.Parallel()
+	const mod = "example.com/gavel"
+	var r rule
+	for _, x := range rules() {
+		if x.name == benchRule {
+			r = x
+		}
+	}
+	if r.name == "" {
+		t.Fatal("no load-generator rule")
+	}
+	tests := []struct {
+		root string
+		dep  string
+		bad  bool
+	}{
+		{"example.com/gavel/cmd/gavel", "example.com/gavel/internal/bench/ssebench", false},
+		{"example.com/gavel/internal/bench/ssebench", "example.com/gavel/internal/bench/benchkit", false},
+		{"example.com/gavel/realtime", "example.com/gavel/internal/bench/benchkit", true},
+		{"example.com/gavel/web", "example.com/gavel/internal/bench/stormbench", true},
+		{"example.com/gavel/bidding", "example.com/gavel/internal/bench", true},
+		{"example.com/gavel/domain", "example.com/gavel/internal/bench/notifybench", true},
+		{"example.com/gavel/internal/hostile", "example.com/gavel/internal/bench/benchkit", true},
+		{"example.com/gavel/realtime", "example.com/gavel/internal/benchmarks", false},
+		{"example.com/gavel/web", "example.com/gavel/domain", false},
+	}
+	for _, tt := range tests {
+		checked := notUnderAny(mod, tt.root, r.except)
+		got := checked && len(violations(mod, r, []pkg{{path: tt.dep}})) > 0
+		if got != tt.bad {
+			t.Errorf("%s -> %s: violation = %v, want %v", tt.root, tt.dep, got, tt.bad)
 		}
 	}
 }

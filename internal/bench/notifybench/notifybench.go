@@ -14,7 +14,6 @@ import (
 	"os"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/gavel-auctions/gavel/bidding"
 	"github.com/gavel-auctions/gavel/domain"
+	"github.com/gavel-auctions/gavel/internal/bench/benchkit"
 	"github.com/gavel-auctions/gavel/internal/natsserver"
 	"github.com/gavel-auctions/gavel/internal/smtptest"
 	"github.com/gavel-auctions/gavel/notify"
@@ -133,7 +133,7 @@ func Run(ctx context.Context, db *gorm.DB, o Options, out io.Writer) error {
 
 	host, _ := os.Hostname()
 	fmt.Fprintf(out, "## Email notifier\n\nmachine: %s, %d CPUs, %s; load average at start: %s; %d notices per phase, %d sending workers, %d bidders, %s per bid phase; the SMTP server runs in the same process\n\n",
-		host, runtime.NumCPU(), runtime.Version(), loadavg(), o.Notices, o.Workers, o.Bidders, o.Duration)
+		host, runtime.NumCPU(), runtime.Version(), benchkit.LoadAvg(), o.Notices, o.Workers, o.Bidders, o.Duration)
 
 	// 1. Throughput: a backlog of notices, rendered and handed to SMTP.
 	setA, err := lots(side)
@@ -264,16 +264,4 @@ func storm(ctx context.Context, svc *bidding.Service, bidders []domain.User, lot
 		r.p50, r.p99 = all[len(all)/2], all[len(all)*99/100]
 	}
 	return r
-}
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }

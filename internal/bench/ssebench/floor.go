@@ -1,4 +1,4 @@
-package main
+package ssebench
 
 // The raw write floor: the same sockets, one pre-encoded frame each.
 

@@ -1,4 +1,4 @@
-package main
+package ssebench
 
 // Child processes of the SSE benchmark: realtime nodes, clients, floors.
 
@@ -256,40 +256,6 @@ func stopAll(ps []*sseProc) {
 		wg.Go(func() { p.stop(syscall.SIGTERM, 25*time.Second) })
 	}
 	wg.Wait()
-}
-
-// procRSS is a process's resident set in bytes.
-func procRSS(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for line := range strings.Lines(string(b)) {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
-}
-
-// procCPU is a process's user plus system CPU time.
-func procCPU(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// Fields after the command name, which is in parentheses and may hold
-	// spaces: state is field 3, utime 14 and stime 15.
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	const clockTicks = 100 // USER_HZ, 100 on every Linux architecture Go supports
-	return time.Duration(ut+st) * time.Second / clockTicks
 }
 
 // nodeMetrics reads a few of a realtime node's Prometheus series.

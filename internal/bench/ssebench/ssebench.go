@@ -1,4 +1,9 @@
-package main
+// Package ssebench is `gavel bench sse`: the realtime fan-out benchmark. It
+// coordinates realtime node processes and client processes (this same
+// binary, as `gavel serve --role realtime` and `gavel bench sse client`),
+// next to the raw write floor (`gavel bench sse floor`) on the same
+// sockets, and prints the markdown that docs/BENCHMARKS.md records.
+package ssebench
 
 import (
 	"context"
@@ -11,7 +16,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,10 +25,9 @@ import (
 
 	"github.com/gavel-auctions/gavel/bidding"
 	"github.com/gavel-auctions/gavel/domain"
+	"github.com/gavel-auctions/gavel/internal/bench/benchkit"
 	"github.com/gavel-auctions/gavel/internal/config"
-	"github.com/gavel-auctions/gavel/internal/database"
 	"github.com/gavel-auctions/gavel/internal/natsserver"
-	"github.com/gavel-auctions/gavel/web"
 )
 
 const sseUsage = `Usage: gavel bench sse [--conns N] [--nodes K] [--clients C] [--bids M]
@@ -77,9 +80,9 @@ func parseSSE(args []string, stdout io.Writer) (sseOpts, error) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, sseUsage)
-			return o, errHelpShown
+			return o, benchkit.ErrHelpShown
 		}
-		return o, &usageError{msg: "bench sse: " + err.Error(), usage: sseUsage}
+		return o, &benchkit.UsageError{Msg: "bench sse: " + err.Error(), Usage: sseUsage}
 	}
 	ceil := func(a, b int) int { return (a + b - 1) / b }
 	if o.nodes <= 0 {
@@ -90,20 +93,21 @@ func parseSSE(args []string, stdout io.Writer) (sseOpts, error) {
 	}
 	switch {
 	case o.conns <= 0 || o.bids <= 0 || o.perUser <= 0 || o.dial <= 0:
-		return o, &usageError{msg: "bench sse: --conns, --bids, --per-user and --dial must be positive", usage: sseUsage}
+		return o, &benchkit.UsageError{Msg: "bench sse: --conns, --bids, --per-user and --dial must be positive", Usage: sseUsage}
 	case ceil(o.conns, o.nodes) > 19500 || ceil(o.conns, o.clients) > 19500:
-		return o, &usageError{msg: "bench sse: a process may open 20,000 files here: use more --nodes or --clients", usage: sseUsage}
+		return o, &benchkit.UsageError{Msg: "bench sse: a process may open 20,000 files here: use more --nodes or --clients", Usage: sseUsage}
 	case o.clientNice < 0 || o.clientNice > 19:
-		return o, &usageError{msg: "bench sse: --client-nice must be between 0 and 19", usage: sseUsage}
+		return o, &benchkit.UsageError{Msg: "bench sse: --client-nice must be between 0 and 19", Usage: sseUsage}
 	case o.heartbeat <= 0 || o.idle <= 0:
-		return o, &usageError{msg: "bench sse: --heartbeat and --idle must be positive", usage: sseUsage}
+		return o, &benchkit.UsageError{Msg: "bench sse: --heartbeat and --idle must be positive", Usage: sseUsage}
 	}
 	return o, nil
 }
 
-// benchSSE is `gavel bench sse`; its hidden first arguments client and
-// floor are the worker processes it starts.
-func benchSSE(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// Main is `gavel bench sse`; its hidden first arguments client and floor
+// are the worker processes it starts. start runs the api node in this
+// process.
+func Main(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, start benchkit.StartNode) error {
 	if len(args) > 0 {
 		switch args[0] {
 		case "client":
@@ -113,12 +117,15 @@ func benchSSE(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 	o, err := parseSSE(args, stdout)
+	if errors.Is(err, benchkit.ErrHelpShown) {
+		return nil
+	}
 	if err != nil {
-		return helpIsNotAnError(err)
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.maxRun)
 	defer cancel()
-	b := &sseBench{o: o, stderr: stderr, started: time.Now()}
+	b := &sseBench{o: o, stderr: stderr, started: time.Now(), startNode: start}
 	defer b.cleanup()
 	return b.run(ctx, getenv, stdout)
 }
@@ -126,6 +133,7 @@ func benchSSE(ctx context.Context, args []string, getenv func(string) string, st
 // sseBench is one run of the coordinator.
 type sseBench struct {
 	o          sseOpts
+	startNode  benchkit.StartNode
 	stderr     io.Writer
 	started    time.Time
 	exe        string
@@ -166,13 +174,6 @@ func (b *sseBench) cleanup() {
 // setup creates the database, users, NATS, the api node, the auction, the
 // sessions and the client processes.
 func (b *sseBench) setup(ctx context.Context, getenv func(string) string) error {
-	admin := getenv("DATABASE_URL")
-	if admin == "" {
-		admin = getenv("TEST_DATABASE_URL")
-	}
-	if admin == "" {
-		return errors.New("bench sse needs PostgreSQL: set DATABASE_URL or TEST_DATABASE_URL (make bench-sse starts a durable throwaway cluster)")
-	}
 	var err error
 	if b.exe, err = os.Executable(); err != nil {
 		return err
@@ -185,20 +186,13 @@ func (b *sseBench) setup(ctx context.Context, getenv func(string) string) error 
 	} else {
 		b.undo = append(b.undo, func() { _ = os.RemoveAll(b.tmp) })
 	}
-	dbURL, drop, err := freshDatabase(ctx, admin)
+	fresh, err := benchkit.OpenFresh(ctx, getenv, "bench sse", "make bench-sse")
 	if err != nil {
 		return err
 	}
-	b.undo = append(b.undo, drop)
+	b.undo = append(b.undo, fresh.Close)
+	db, dbURL := fresh.DB, fresh.URL
 	b.dbURL = dbURL
-	db, d, err := database.Open(ctx, dbURL, "")
-	if err != nil {
-		return err
-	}
-	b.undo = append(b.undo, func() { _ = database.Close(db) })
-	if err := database.Migrate(ctx, db, d); err != nil {
-		return err
-	}
 	db.Raw("SHOW fsync").Scan(&b.fsync)
 	db.Raw("SHOW synchronous_commit").Scan(&b.syncCommit)
 	if sqlDB, err := db.DB(); err == nil {
@@ -239,14 +233,14 @@ func (b *sseBench) setup(ctx context.Context, getenv func(string) string) error 
 	cfg := config.Default()
 	cfg.Addr, cfg.Role, cfg.DatabaseURL, cfg.NATSURL = "127.0.0.1:0", config.RoleAPI, dbURL, b.natsURL
 	cfg.DataDir, cfg.Demo, cfg.NodeName = filepath.Join(b.tmp, "api"), config.DemoOff, "bench-api"
-	api, err := startNode(ctx, cfg, log, func(w *web.Config) { w.BidLimit = 1 << 30 })
+	api, err := b.startNode(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	b.undo = append(b.undo, func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_ = api.shutdown(sctx)
+		_ = api.Shutdown(sctx)
 	})
 	b.apiURL = api.URL()
 
@@ -478,34 +472,4 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-time.After(d):
 		return nil
 	}
-}
-
-func loadavg() string {
-	b, _ := os.ReadFile("/proc/loadavg")
-	return strings.Join(strings.Fields(string(b))[:min(3, len(strings.Fields(string(b))))], " ")
-}
-
-// machineCPU is the machine's busy and total CPU time, in ticks.
-func machineCPU() (busy, total int64) {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0, 0
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	for i, f := range strings.Fields(line)[1:] {
-		v, _ := strconv.ParseInt(f, 10, 64)
-		total += v
-		if i != 3 && i != 4 { // idle, iowait
-			busy += v
-		}
-	}
-	return busy, total
-}
-
-func busySince(b0, t0 int64) float64 {
-	b1, t1 := machineCPU()
-	if t1 == t0 {
-		return 0
-	}
-	return 100 * float64(b1-b0) / float64(t1-t0)
 }

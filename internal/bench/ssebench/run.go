@@ -1,4 +1,4 @@
-package main
+package ssebench
 
 // The SSE benchmark's phases: connect, idle, deliver.
 
@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gavel-auctions/gavel/internal/bench/benchkit"
 	"github.com/gavel-auctions/gavel/realtime"
 )
 
@@ -19,7 +20,7 @@ func (b *sseBench) run(ctx context.Context, getenv func(string) string, stdout i
 	if err := b.setup(ctx, getenv); err != nil {
 		return err
 	}
-	r := &sseResult{srcs: max(2, (b.o.conns+19999)/20000), fsync: b.fsync, syncCm: b.syncCommit, load0: loadavg()}
+	r := &sseResult{srcs: max(2, (b.o.conns+19999)/20000), fsync: b.fsync, syncCm: b.syncCommit, load0: benchkit.LoadAvg()}
 	if err := b.mainPhase(ctx, r); err != nil {
 		return err
 	}
@@ -49,7 +50,7 @@ func (b *sseBench) run(ctx context.Context, getenv func(string) string, stdout i
 		stopAll(b.nodes)
 		b.nodes = nil
 	}
-	r.load1 = loadavg()
+	r.load1 = benchkit.LoadAvg()
 	b.report(stdout, r)
 	return nil
 }

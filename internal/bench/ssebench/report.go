@@ -1,4 +1,4 @@
-package main
+package ssebench
 
 // The SSE benchmark's statistics and markdown report.
 

@@ -1,19 +1,19 @@
-package main
+// Package stormbench is `gavel bench storm`: a sniping storm of many
+// bidders at one hot auction and at many auctions, in-process through the
+// bidding service and over HTTP through a real node, next to a
+// single-statement baseline measured in the same run.
+package stormbench
 
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
-	"net/url"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -28,9 +28,8 @@ import (
 
 	"github.com/gavel-auctions/gavel/bidding"
 	"github.com/gavel-auctions/gavel/domain"
+	"github.com/gavel-auctions/gavel/internal/bench/benchkit"
 	"github.com/gavel-auctions/gavel/internal/config"
-	"github.com/gavel-auctions/gavel/internal/database"
-	"github.com/gavel-auctions/gavel/web"
 )
 
 // stormResult is one row of the storm benchmark's report.
@@ -57,12 +56,13 @@ func (r stormResult) row() string {
 		pct(0.50).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), r.lost)
 }
 
-// benchStorm measures a sniping storm: many bidders firing at once at one
-// hot auction, and at 1,000 auctions; in-process through the service, over
-// HTTP with real sessions, and a single-statement baseline on the same
-// schema and pool, all in one run against the PostgreSQL in DATABASE_URL
-// (or TEST_DATABASE_URL), which should have fsync and synchronous_commit on.
-func benchStorm(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, log *slog.Logger) error {
+// Main measures a sniping storm: many bidders firing at once at one hot
+// auction, and at 1,000 auctions; in-process through the service, over
+// HTTP with real sessions (on a node from start), and a single-statement
+// baseline on the same schema and pool, all in one run against the
+// PostgreSQL in DATABASE_URL (or TEST_DATABASE_URL), which should have
+// fsync and synchronous_commit on.
+func Main(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, log *slog.Logger, start benchkit.StartNode) error {
 	fs := flag.NewFlagSet("bench storm", flag.ContinueOnError)
 	bidders := fs.Int("bidders", 128, "concurrent bidders")
 	dur := fs.Duration("duration", 8*time.Second, "length of each phase")
@@ -93,26 +93,12 @@ func benchStorm(ctx context.Context, args []string, getenv func(string) string, 
 			}
 		}()
 	}
-	admin := getenv("DATABASE_URL")
-	if admin == "" {
-		admin = getenv("TEST_DATABASE_URL")
-	}
-	if admin == "" {
-		return errors.New("bench storm needs PostgreSQL: set DATABASE_URL or TEST_DATABASE_URL (make bench starts a durable throwaway cluster)")
-	}
-	dbURL, drop, err := freshDatabase(ctx, admin)
+	fresh, err := benchkit.OpenFresh(ctx, getenv, "bench storm", "make bench")
 	if err != nil {
 		return err
 	}
-	defer drop()
-	db, d, err := database.Open(ctx, dbURL, "")
-	if err != nil {
-		return err
-	}
-	defer database.Close(db)
-	if err := database.Migrate(ctx, db, d); err != nil {
-		return err
-	}
+	defer fresh.Close()
+	db, dbURL := fresh.DB, fresh.URL
 	// Baseline and service share one pool of benchPool connections: the
 	// baseline's best case per pgbench here (one hot row peaks near 8
 	// clients), and more than the service's shards ever use at once.
@@ -193,7 +179,7 @@ func benchStorm(ctx context.Context, args []string, getenv func(string) string, 
 	fmt.Fprintln(stdout, r.row())
 
 	if !*skipHTTP {
-		if err := httpStorm(ctx, stdout, dbURL, log, users, *bidders, *dur, newAuctions, db, *auctions); err != nil {
+		if err := httpStorm(ctx, stdout, start, dbURL, users, *bidders, *dur, newAuctions, db, *auctions); err != nil {
 			return err
 		}
 	}
@@ -294,33 +280,9 @@ func countLost(db *gorm.DB, r stormResult, acked *ackSet) int64 {
 	return int64(len(acked.ids)) - found
 }
 
-func freshDatabase(ctx context.Context, admin string) (string, func(), error) {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "gavel_bench_" + hex.EncodeToString(b)
-	adb, _, err := database.Open(ctx, admin, "")
-	if err != nil {
-		return "", nil, err
-	}
-	if err := adb.Exec("CREATE DATABASE " + name).Error; err != nil {
-		database.Close(adb)
-		return "", nil, err
-	}
-	u, err := url.Parse(admin)
-	if err != nil {
-		return "", nil, err
-	}
-	u.Path = "/" + name
-	drop := func() {
-		adb.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-		database.Close(adb)
-	}
-	return u.String(), drop, nil
-}
-
 // httpStorm repeats the storm through a real node: JSON POSTs with session
 // cookies from real logins, over keep-alive connections.
-func httpStorm(ctx context.Context, stdout io.Writer, dbURL string, log *slog.Logger, users []domain.User, bidders int,
+func httpStorm(ctx context.Context, stdout io.Writer, start benchkit.StartNode, dbURL string, users []domain.User, bidders int,
 	d time.Duration, newAuctions func(int) ([]int64, error), db *gorm.DB, spreadN int) error {
 	cfg := config.Default()
 	cfg.Addr = "127.0.0.1:0"
@@ -328,13 +290,11 @@ func httpStorm(ctx context.Context, stdout io.Writer, dbURL string, log *slog.Lo
 	cfg.DataDir, _ = os.MkdirTemp("", "gavel-bench-")
 	defer os.RemoveAll(cfg.DataDir)
 	cfg.Demo = config.DemoOff
-	// The per-user bid limit protects production from one runaway client;
-	// here every bidder fires as fast as it can on purpose.
-	n, err := startNode(ctx, cfg, slog.New(slog.DiscardHandler), func(w *web.Config) { w.BidLimit = 1 << 30 })
+	n, err := start(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}
-	defer n.shutdown(context.Background())
+	defer n.Shutdown(context.Background())
 	tr := &http.Transport{MaxIdleConnsPerHost: bidders, MaxConnsPerHost: bidders}
 	clients := make([]*http.Client, bidders)
 	for i := range clients {

@@ -1,0 +1,98 @@
+package realtime
+
+import (
+	"net"
+	"sync/atomic"
+
+	"github.com/gavel-auctions/gavel/domain"
+)
+
+// Open admits a stream and returns serve, which takes over the hijacked
+// connection. It satisfies web.Streams. err is a *domain.Error:
+// rate_limited (this user's cap), unavailable (this node's cap or
+// shutdown), invalid, unauthorized or forbidden (a spec the web layer
+// should not have built). Anonymous watchers (UserID 0) count only
+// against the node's cap. serve writes the response head and returns once
+// the stream is live (after its snapshot or replay); serve(nil) returns
+// the admission when the hijack failed.
+func (h *Hub) Open(spec domain.StreamSpec) (serve func(net.Conn), err error) {
+	if h.closing.Load() {
+		return nil, &domain.Error{Code: domain.CodeUnavailable, Message: "This server is restarting. Please try again."}
+	}
+	chans, err := channelsFor(spec)
+	if err != nil {
+		return nil, err
+	}
+	if h.conns.Add(1) > int64(h.cfg.MaxConns) {
+		h.conns.Add(-1)
+		h.m.rejected.WithLabelValues("node").Inc()
+		return nil, &domain.Error{Code: domain.CodeUnavailable, Message: "This server is full. Please try again shortly."}
+	}
+	if spec.UserID != 0 && h.userShard(spec.UserID).suspended(spec.UserID, h.cfg.Now()) {
+		h.conns.Add(-1)
+		return nil, domain.ErrSuspended
+	}
+	if spec.UserID != 0 && !h.userShard(spec.UserID).admit(spec.UserID, h.cfg.MaxConnsPerUser) {
+		h.conns.Add(-1)
+		h.m.rejected.WithLabelValues("user").Inc()
+		return nil, &domain.Error{Code: domain.CodeRateLimited, Message: "Too many live streams are open. Close a tab and try again."}
+	}
+	var used atomic.Bool
+	return func(nc net.Conn) {
+		if !used.CompareAndSwap(false, true) {
+			if nc != nil {
+				_ = nc.Close()
+			}
+			return
+		}
+		if nc == nil {
+			h.unadmit(spec.UserID)
+			return
+		}
+		h.serve(spec, chans, nc)
+	}, nil
+}
+
+// unadmit returns an admission that never became a stream.
+func (h *Hub) unadmit(user int64) {
+	if user != 0 {
+		h.userShard(user).leave(user, nil)
+	}
+	h.conns.Add(-1)
+}
+
+// detach undoes everything serve did for c: topics, user registry,
+// admission. The writer calls it once, when it releases c.
+func (h *Hub) detach(c *conn) {
+	for i := range c.chans {
+		if t := c.chans[i].t; t != nil {
+			t.detach(c, i)
+			h.release(t)
+		}
+	}
+	h.unadmitConn(c)
+}
+
+func (h *Hub) unadmitConn(c *conn) {
+	if c.user != 0 {
+		h.userShard(c.user).leave(c.user, c)
+	}
+	h.conns.Add(-1)
+}
+
+// slowConsumer counts and closes a connection that fell behind.
+func (h *Hub) slowConsumer(c *conn) {
+	h.slowConsumers.Add(1)
+	c.w.requestClose(c)
+}
+
+// closeConn asks c's writer to close it.
+func (h *Hub) closeConn(c *conn) {
+	c.mu.Lock()
+	if c.state == stateOpen {
+		c.state = stateClosing
+		c.q, c.hold = nil, nil
+	}
+	c.mu.Unlock()
+	c.w.requestClose(c)
+}
