@@ -46,6 +46,10 @@ const (
 	EventSaleResumed   EventType = "sale_resumed"
 	EventSaleExtended  EventType = "sale_extended"
 	EventSaleSnapshot  EventType = "sale_snapshot" // made by realtime nodes, never stored
+	// EventSaleWatchers counts a sale's live catalogue streams over the
+	// cluster, for its seller's dashboard; made by realtime nodes, never
+	// stored.
+	EventSaleWatchers EventType = "sale_watchers"
 )
 
 // SaleLevel reports whether events of this type belong to a sale's own log
@@ -106,20 +110,52 @@ const (
 	StatsWantSubject = "gavelnode.statswant"
 )
 
-// Subject is the NATS subject the relay publishes e on.
+// Subject is the NATS subject the relay publishes e on. A lot's event in
+// its sale's log goes on gavel.sale.<sale>.auction.<lot>, so that a
+// realtime node follows a whole sale with one subscription
+// (SaleSubjects) and a lot with the same two as any auction
+// (AuctionSubjects); the lot events a sale-level event stands for
+// (Covered, no SaleSeq) stay on gavel.auction.<lot>, out of the sale's way.
 func (e Event) Subject() string {
 	switch {
 	case e.Type == EventSuspended:
 		return ControlSuspendedPrefix + strconv.FormatInt(e.UserID, 10)
 	case e.Type.SaleLevel():
 		return SaleSubjectPrefix + strconv.FormatInt(e.SaleID, 10) + ".state"
+	case e.SaleID != 0 && e.SaleSeq != 0 && !e.Type.Personal():
+		return SaleSubjectPrefix + strconv.FormatInt(e.SaleID, 10) + ".auction." + strconv.FormatInt(e.AuctionID, 10)
 	}
 	return e.Channel().Subject()
 }
 
-// SaleSubjectPrefix starts the subjects of a sale's own events:
-// gavel.sale.<sale>.state.
+// SaleSubjectPrefix starts the subjects of a sale's log: its own events
+// on gavel.sale.<sale>.state, its lots' on gavel.sale.<sale>.auction.<lot>.
 const SaleSubjectPrefix = "gavel.sale."
+
+// LotSubjectsAll matches every lot event in a sale's log; with
+// AuctionSubjectsAll it covers every auction's public events.
+const LotSubjectsAll = "gavel.sale.*.auction.*"
+
+// AuctionSubjects are the subjects an auction's public events may be
+// published on: its own, and, for a lot, its sale's.
+func AuctionSubjects(id int64) []string {
+	n := strconv.FormatInt(id, 10)
+	return []string{SubjectPrefix + ".auction." + n, SaleSubjectPrefix + "*.auction." + n}
+}
+
+// SaleSubjects is the one subject that carries a sale's whole log.
+func SaleSubjects(id int64) string {
+	return SaleSubjectPrefix + strconv.FormatInt(id, 10) + ".>"
+}
+
+// SeqIn returns e's position in a log of kind k. A lot's event belongs to
+// two logs: its auction's (Seq) and its sale's (SaleSeq).
+func (e Event) SeqIn(k ChannelKind) int64 {
+	if k == ChannelSale {
+		return e.SaleSeq
+	}
+	return e.ChannelSeq()
+}
 
 // SaleChannel is the log of one sale.
 func SaleChannel(id int64) Channel { return Channel{Kind: ChannelSale, ID: id} }

@@ -299,3 +299,18 @@ func LotSnapshot(a Auction) Event {
 	e.LowEstimate, e.HighEstimate = a.LowEstimate, a.HighEstimate
 	return e
 }
+
+// SaleSnapshot is the first event of a sale's stream: the sale and every
+// lot's state, at the sale's log position s.Seq, which the lots agree with.
+func SaleSnapshot(s Sale, lots []Event) Event {
+	e := SaleEvent(EventSaleSnapshot, s, s.UpdatedAt)
+	e.SaleSeq = s.Seq
+	e.ID = MakeID(SaleChannel(s.ID), s.Seq)
+	v := s.View(nil, time.Time{})
+	e.Sale = &v
+	e.Lots = lots
+	if e.Lots == nil {
+		e.Lots = []Event{}
+	}
+	return e
+}
