@@ -4,16 +4,15 @@ import (
 	"cmp"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gavel-auctions/gavel/domain"
 	"github.com/gofiber/fiber/v2"
 )
 
-// catalogueRows is how many lots a catalogue page shows: a page watches
-// its lots over one stream, which carries at most maxStreamIDs auctions.
-const catalogueRows = maxStreamIDs
+// catalogueRows is how many lots a catalogue page shows. Its one stream
+// carries every lot of the sale, so the page size only bounds the table.
+const catalogueRows = 100
 
 // routesSalePages registers the sales pages and their forms.
 func (p *pages) routesSalePages() {
@@ -331,18 +330,19 @@ func (p *pages) renderCatalogue(c *fiber.Ctx, status int, name, title string, d 
 	return p.r.render(c, status, name, pg)
 }
 
-// catalogueStream is the stream of a catalogue page: its running lots.
+// catalogueStream is the stream of a catalogue page: the sale's, while it
+// runs, with its watcher count on the seller's dashboard.
 func catalogueStream(d catalogueData) string {
-	ids := make([]string, 0, len(d.Rows))
-	for _, r := range d.Rows {
-		if r.Status == domain.StatusOpen || r.Status == domain.StatusScheduled {
-			ids = append(ids, strconv.FormatInt(r.ID, 10))
-		}
-	}
-	if len(ids) == 0 {
+	switch d.Sale.Status {
+	case domain.SaleScheduled, domain.SaleOpen, domain.SaleClosing:
+	default:
 		return ""
 	}
-	return "/stream/auctions?ids=" + strings.Join(ids, ",")
+	u := "/stream/sales/" + strconv.FormatInt(d.Sale.ID, 10)
+	if d.Dashboard && d.Manage {
+		u += "?watchers=1"
+	}
+	return u
 }
 
 // saleStatusLabel names a sale's state for people.

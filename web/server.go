@@ -245,4 +245,5 @@ func (s *Server) routesStreams() {
 	s.app.Get("/stream/auctions", s.handleAuctionsStream)
 	s.app.Get("/stream/me", s.handleMeStream)
 	s.app.Get("/stream/admin", s.handleAdminStream)
+	s.routesSaleStreams()
 }

@@ -291,6 +291,10 @@
       case 'sale_closed':
         setSalePaused(null);
         break;
+      case 'sale_watchers':
+        var w = $('dash-watchers');
+        if (w && ev.watchers !== undefined) { w.textContent = String(ev.watchers); }
+        break;
     }
     highlight();
   }

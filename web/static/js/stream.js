@@ -26,7 +26,7 @@
   var TYPES = ['snapshot', 'opened', 'price', 'extended', 'closed', 'cancelled',
     'outbid', 'won', 'suspended', 'stats',
     'paused', 'resumed', 'sale_snapshot', 'sale_scheduled', 'sale_updated', 'sale_opened', 'sale_closing',
-    'sale_closed', 'sale_cancelled', 'sale_paused', 'sale_resumed', 'sale_extended'];
+    'sale_closed', 'sale_cancelled', 'sale_paused', 'sale_resumed', 'sale_extended', 'sale_watchers'];
   var PERSONAL = { outbid: true, won: true, suspended: true };
 
   G.offset = 0; // server clock minus local clock, in ms
