@@ -352,3 +352,24 @@ func TestCancelSale(t *testing.T) {
 		t.Errorf("cancelled twice: %v", err)
 	}
 }
+
+func TestSaleSnapshot(t *testing.T) {
+	t.Parallel()
+	s, lots := saleWithLots(t, domain.SoftCloseCascade, 3, 60, 120)
+	s.Seq, s.PausedAt = 41, t0
+	var evs []domain.Event
+	for _, a := range lots {
+		evs = append(evs, domain.LotSnapshot(a))
+	}
+	e := domain.SaleSnapshot(s, evs)
+	if e.Type != domain.EventSaleSnapshot || e.SaleSeq != 41 || e.SaleID != s.ID || e.ID != domain.MakeID(domain.SaleChannel(s.ID), 41) ||
+		e.ChannelSeq() != 41 || e.Channel() != domain.SaleChannel(s.ID) {
+		t.Fatalf("snapshot position: %+v", e)
+	}
+	if e.Sale == nil || e.Sale.Seq != 41 || !e.Sale.Paused || e.PausedAt == nil || len(e.Lots) != 3 || e.Lots[2].LotNumber != lots[2].LotNumber {
+		t.Fatalf("snapshot content: sale %+v, %d lots", e.Sale, len(e.Lots))
+	}
+	if empty := domain.SaleSnapshot(s, nil); empty.Lots == nil {
+		t.Error("a sale without lots has lots: null, want []")
+	}
+}
