@@ -33,7 +33,7 @@ func benchSale(ctx context.Context, args []string, getenv func(string) string, s
 	fs.IntVar(&o.Procs, "procs", 4, "watcher processes")
 	fs.IntVar(&o.Probes, "probes", 200, "cascading bids on lot 1 before it closes")
 	fs.IntVar(&o.SnipeEvery, "snipe-every", 5, "every n-th lot gets a bid inside its soft close")
-	fs.DurationVar(&o.Lead, "lead", 40*time.Second, "from publishing to the first close")
+	fs.DurationVar(&o.Lead, "lead", 60*time.Second, "from publishing to the first close")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -65,6 +65,7 @@ func benchSale(ctx context.Context, args []string, getenv func(string) string, s
 	}()
 	o.Log = log
 	return salebench.Run(ctx, salebench.Env{Svc: n.svc, DB: n.db, BaseURL: n.URL(), Exe: exe, TmpDir: tmp,
-		Notes: fmt.Sprintf("%d CPUs, load %s at the start; one node (API and realtime, embedded NATS) in the benchmark's process", runtime.NumCPU(), benchkit.LoadAvg())},
+		Streams: func() int64 { return n.hub.Stats().Connections },
+		Notes:   fmt.Sprintf("%d CPUs, load %s at the start; one node (API and realtime, embedded NATS) in the benchmark's process", runtime.NumCPU(), benchkit.LoadAvg())},
 		o, stdout)
 }

@@ -64,6 +64,9 @@ func TestBrowserSaleCatalogue(t *testing.T) {
 	page := fmt.Sprintf("%s/sales/%d", base, sale.ID)
 	alice.open(page, "#catalogue")
 	alice.waitLive()
+	if got := alice.str(`document.body.dataset.stream`); got != fmt.Sprintf("/stream/sales/%d", sale.ID) {
+		t.Fatalf("the catalogue streams %q, want its sale's one stream", got)
+	}
 	alice.waitFor("lot 1 is the lot closing now", rowCond(lots[0].ID, `tr.classList.contains('closing-now')`), rowState(lots[0].ID), 5*time.Second)
 
 	// A bid placed elsewhere shows on its row.
@@ -90,6 +93,18 @@ func TestBrowserSaleCatalogue(t *testing.T) {
 	alice.waitFor("outbid on lot 1", rowCond(lots[0].ID, `tr.querySelector('.you').dataset.kind === 'outbid' && tr.querySelector('.you').textContent === 'Outbid'`),
 		rowState(lots[0].ID), 5*time.Second)
 	alice.checkConsole("bids")
+
+	// The seller's dashboard counts the catalogue's watchers: Alice's
+	// catalogue and the dashboard itself.
+	house := alice.newProfile("house", 1280, 900)
+	house.open(base+fmt.Sprintf("/login?next=/sales/%d/dashboard", sale.ID), "#login-form")
+	house.fill("email", "house@example.com")
+	house.fill("password", "correct horse")
+	house.do("the seller logs in", 15*time.Second, chromedp.Click(chromedp.CSS("#login-submit")), chromedp.WaitVisible(chromedp.CSS("#dashboard")))
+	house.waitLive()
+	house.waitFor("the dashboard counts 2 watchers", `document.getElementById('dash-watchers').textContent === '2'`,
+		`document.getElementById('dash-watchers').textContent`, 15*time.Second)
+	house.checkConsole("dashboard")
 
 	phone.register(base, "Pat", "pat@example.com", "pat-password", "/", "#conn-status")
 	phone.open(page, "#catalogue")

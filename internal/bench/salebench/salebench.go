@@ -36,7 +36,7 @@ type Options struct {
 	Lots       int           // default 500
 	Gap        int           // seconds between lots; default 1
 	SoftClose  int           // seconds; default 1
-	Lead       time.Duration // from publishing to the first close; default 40s
+	Lead       time.Duration // from publishing to the first close; default 60s
 	Watchers   int           // catalogue streams (0: none)
 	Procs      int           // watcher processes; default 4
 	Nice       int           // of the watcher processes; default 19
@@ -61,7 +61,7 @@ func (o *Options) defaults() {
 		o.Nice = 19
 	}
 	if o.Lead <= 0 {
-		o.Lead = 40 * time.Second
+		o.Lead = 60 * time.Second
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -79,6 +79,9 @@ type Env struct {
 	Exe     string
 	TmpDir  string
 	Notes   string // machine and database settings, for the report
+	// Streams counts the node's open streams, so that the bids wait for
+	// the watchers to connect (nil: they do not wait).
+	Streams func() int64
 }
 
 // run is one benchmark's state.
@@ -91,6 +94,7 @@ type run struct {
 	users   []domain.User
 	single  domain.Auction // a single listing, for the baseline without a sale
 	watch   []*watchProc
+	solo    string // a session cookie for single catalogue opens
 	start   time.Time
 	results results
 }
@@ -99,6 +103,7 @@ type run struct {
 type results struct {
 	mu                   sync.Mutex
 	cascade, cascadeFull Histogram // cascading bids; "full" moved at least 90% of the lots
+	soloOpens            Histogram // one catalogue opened alone while the watchers watch
 	saleBid, singleBid   Histogram // non-cascading bids in the sale, and on a single listing
 	movedMax             int
 	acked                int
@@ -127,6 +132,8 @@ func Run(ctx context.Context, env Env, o Options, out io.Writer) error {
 	if err := r.startWatchers(ctx, cookies); err != nil {
 		return err
 	}
+	r.awaitWatchers(ctx)
+	r.openAlone(ctx)
 	if err := r.probe(ctx); err != nil {
 		return err
 	}
@@ -158,6 +165,13 @@ func (r *run) accounts(ctx context.Context) ([]string, error) {
 	r.logf("creating and logging in %d watcher accounts", n)
 	cookies := make([]string, n)
 	client := &http.Client{Timeout: 30 * time.Second}
+	if _, err := users.CreateUser(ctx, "solo@sale.bench", "bench-password", "Solo", false); err != nil {
+		return nil, err
+	}
+	var err error
+	if r.solo, err = login(ctx, client, r.env.BaseURL, "solo@sale.bench"); err != nil {
+		return nil, err
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	sem := make(chan struct{}, 8)
@@ -257,6 +271,43 @@ func (r *run) startWatchers(ctx context.Context, cookies []string) error {
 	}
 	r.logf("%d watcher processes (nice %d) opening %d streams of %s", r.o.Procs, r.o.Nice, r.o.Watchers, url)
 	return nil
+}
+
+// awaitWatchers waits until the watchers' streams are open, or until a
+// few seconds before the first close, so that the bids are measured with
+// the catalogue watched rather than during its connect storm.
+func (r *run) awaitWatchers(ctx context.Context) {
+	if r.o.Watchers == 0 || r.env.Streams == nil {
+		return
+	}
+	began := time.Now()
+	deadline := r.lots[0].EndsAt.Add(-3 * time.Second)
+	for r.env.Streams() < int64(r.o.Watchers) && time.Now().Before(deadline) {
+		if sleep(ctx, 100*time.Millisecond) != nil {
+			return
+		}
+	}
+	r.logf("%d of %d streams open after %s", r.env.Streams(), r.o.Watchers, time.Since(began).Round(100*time.Millisecond))
+}
+
+// soloOpens is how many times openAlone opens the catalogue.
+const soloOpens = 10
+
+// openAlone opens the catalogue's stream soloOpens times, one at a time,
+// while the watchers hold theirs: the snapshot time one bidder sees, as
+// against the watchers' own, which all connect at once.
+func (r *run) openAlone(ctx context.Context) {
+	url := fmt.Sprintf("%s/stream/sales/%d", r.env.BaseURL, r.sale.ID)
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	defer client.CloseIdleConnections()
+	for range soloOpens {
+		d, err := openOnce(ctx, client, url, r.solo)
+		if err != nil {
+			r.logf("opening the catalogue alone: %v", err)
+			return
+		}
+		r.results.add(&r.results.soloOpens, d)
+	}
 }
 
 // stopWatchers ends the watcher processes still running.

@@ -49,22 +49,30 @@ func (r *run) bid(ctx context.Context, u domain.User, a domain.Auction, amount i
 // closes, two bidders outbid each other on it inside its soft close, so
 // that every bid extends it and moves all the later lots. Between them,
 // bids on a lot far from its end and on the single listing give the
-// same-run baselines.
+// same-run baselines. On a machine so loaded that a round takes longer
+// than the soft close, lot 1 closes under the probe, which goes on with
+// the next lot: each of the first tenth moves at least 90% of the lots.
 func (r *run) probe(ctx context.Context) error {
-	first := r.lots[0]
+	k := 0
 	far := r.lots[len(r.lots)/2]
-	wait := time.Until(first.EndsAt) - 600*time.Millisecond
-	r.logf("probe: %d cascades on lot 1 in %s", r.o.Probes, wait.Round(time.Second))
-	if err := sleep(ctx, wait); err != nil {
-		return err
-	}
-	for i := range r.o.Probes {
-		cur, err := r.env.Svc.Auction(ctx, first.ID)
+	r.logf("probe: %d cascades on lot 1 in %s", r.o.Probes, (time.Until(r.lots[0].EndsAt) - 600*time.Millisecond).Round(time.Second))
+	for i := 0; i < r.o.Probes; {
+		cur, err := r.env.Svc.Auction(ctx, r.lots[k].ID)
 		if err != nil {
 			return err
 		}
-		if cur.Status != domain.StatusOpen {
-			return fmt.Errorf("probe: lot 1 is %s after %d cascades", cur.Status, i)
+		if cur.Status != domain.StatusOpen && cur.Status != domain.StatusScheduled {
+			if k++; k >= max(1, len(r.lots)/10) {
+				return fmt.Errorf("probe: the first %d lots closed after %d cascades", k, i)
+			}
+			r.logf("probe: lot %d closed after %d cascades; going on with lot %d", k, i, k+1)
+			continue
+		}
+		if left := time.Until(cur.EndsAt); left > 600*time.Millisecond {
+			if err := sleep(ctx, left-600*time.Millisecond); err != nil {
+				return err
+			}
+			continue
 		}
 		r.bid(ctx, r.users[i%2], cur, domain.MinNextBid(cur))
 		if i%2 == 0 {
@@ -76,6 +84,7 @@ func (r *run) probe(ctx context.Context) error {
 				r.bid(ctx, r.users[2+i%4], a, domain.MinNextBid(a))
 			}
 		}
+		i++
 		// About ten cascades a second: lot 1 stays inside its soft close.
 		if err := sleep(ctx, 80*time.Millisecond); err != nil {
 			return err

@@ -333,3 +333,39 @@ func jsonTime(b []byte, key string) (time.Time, bool) {
 	t, err := time.Parse(time.RFC3339Nano, string(b[:j]))
 	return t, err == nil
 }
+
+// openOnce opens the sale stream at url alone and returns the time until
+// its sale_snapshot frame has been read whole: what one bidder opening the
+// catalogue waits for.
+func openOnce(ctx context.Context, client *http.Client, url, cookie string) (time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Cookie", cookie)
+	began := time.Now()
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("status %d", resp.StatusCode)
+	}
+	br := bufio.NewReaderSize(resp.Body, 64<<10)
+	snapshot := false
+	for {
+		line, err := br.ReadSlice('\n')
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			return 0, err
+		}
+		switch {
+		case bytes.Equal(line, []byte("event: sale_snapshot\n")):
+			snapshot = true
+		case snapshot && len(line) == 1 && line[0] == '\n':
+			return time.Since(began), nil // the blank line that ends the frame
+		}
+	}
+}
