@@ -281,7 +281,7 @@ func (r *run) awaitWatchers(ctx context.Context) {
 		return
 	}
 	began := time.Now()
-	deadline := r.lots[0].EndsAt.Add(-3 * time.Second)
+	deadline := r.lots[0].EndsAt.Add(-15 * time.Second)
 	for r.env.Streams() < int64(r.o.Watchers) && time.Now().Before(deadline) {
 		if sleep(ctx, 100*time.Millisecond) != nil {
 			return
@@ -295,12 +295,18 @@ const soloOpens = 10
 
 // openAlone opens the catalogue's stream soloOpens times, one at a time,
 // while the watchers hold theirs: the snapshot time one bidder sees, as
-// against the watchers' own, which all connect at once.
+// against the watchers' own, which all connect at once. It stops 5 s
+// before the first close, which the probe must not miss.
 func (r *run) openAlone(ctx context.Context) {
 	url := fmt.Sprintf("%s/stream/sales/%d", r.env.BaseURL, r.sale.ID)
 	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
 	defer client.CloseIdleConnections()
-	for range soloOpens {
+	stop := r.lots[0].EndsAt.Add(-5 * time.Second)
+	for i := range soloOpens {
+		if time.Now().After(stop) {
+			r.logf("opened the catalogue alone %d times before the first close", i)
+			return
+		}
 		d, err := openOnce(ctx, client, url, r.solo)
 		if err != nil {
 			r.logf("opening the catalogue alone: %v", err)

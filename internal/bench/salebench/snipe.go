@@ -2,7 +2,6 @@ package salebench
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -55,7 +54,8 @@ func (r *run) bid(ctx context.Context, u domain.User, a domain.Auction, amount i
 func (r *run) probe(ctx context.Context) error {
 	k := 0
 	far := r.lots[len(r.lots)/2]
-	r.logf("probe: %d cascades on lot 1 in %s", r.o.Probes, (time.Until(r.lots[0].EndsAt) - 600*time.Millisecond).Round(time.Second))
+	soft := time.Duration(r.o.SoftClose) * time.Second
+	r.logf("probe: %d cascades on lot 1 in %s", r.o.Probes, (time.Until(r.lots[0].EndsAt) - soft + 400*time.Millisecond).Round(time.Second))
 	for i := 0; i < r.o.Probes; {
 		cur, err := r.env.Svc.Auction(ctx, r.lots[k].ID)
 		if err != nil {
@@ -63,13 +63,17 @@ func (r *run) probe(ctx context.Context) error {
 		}
 		if cur.Status != domain.StatusOpen && cur.Status != domain.StatusScheduled {
 			if k++; k >= max(1, len(r.lots)/10) {
-				return fmt.Errorf("probe: the first %d lots closed after %d cascades", k, i)
+				// The report shows how few cascades there were.
+				r.logf("probe: the first %d lots closed after %d cascades; the machine is too slow for a %s soft close", k, i, soft)
+				return nil
 			}
 			r.logf("probe: lot %d closed after %d cascades; going on with lot %d", k, i, k+1)
 			continue
 		}
-		if left := time.Until(cur.EndsAt); left > 600*time.Millisecond {
-			if err := sleep(ctx, left-600*time.Millisecond); err != nil {
+		// Outside its soft close a bid would not extend the lot: wait
+		// until it is 400 ms inside. Inside, bid at once.
+		if left := time.Until(cur.EndsAt); left > soft {
+			if err := sleep(ctx, left-soft+400*time.Millisecond); err != nil {
 				return err
 			}
 			continue
@@ -85,7 +89,8 @@ func (r *run) probe(ctx context.Context) error {
 			}
 		}
 		i++
-		// About ten cascades a second: lot 1 stays inside its soft close.
+		// About ten cascades a second: the lot stays inside its soft close,
+		// each bid moving it (and every later lot) by about 100 ms.
 		if err := sleep(ctx, 80*time.Millisecond); err != nil {
 			return err
 		}
