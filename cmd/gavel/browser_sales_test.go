@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -26,8 +27,10 @@ func rowState(id int64) string {
 // TestBrowserSaleCatalogue opens a sale's live catalogue in real browsers
 // against a real node: a bid placed elsewhere shows on its row, a bid
 // placed from a row shows its result in the row, and when a lot closes the
-// next one is highlighted as the lot closing now. A phone-sized tab shows
-// the catalogue without horizontal scroll.
+// next one is highlighted as the lot closing now. An admin's pause and
+// resume, and a lot withdrawn, show live; a bid while paused is refused in
+// its row. The seller's dashboard counts the watchers. A phone-sized tab
+// shows the catalogue without horizontal scroll.
 func TestBrowserSaleCatalogue(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a real-browser test of about a minute")
@@ -39,8 +42,9 @@ func TestBrowserSaleCatalogue(t *testing.T) {
 	seller := mustClient(t, base, "house@example.com")
 	other := mustClient(t, base, "bob@example.com")
 
-	// Three lots 8 s apart; the first closes once the browsers are ready.
-	firstClose := time.Now().Add(35 * time.Second).UTC()
+	// Three lots 8 s apart; the first closes once the browsers are ready
+	// (on a loaded machine, that takes a while).
+	firstClose := time.Now().Add(45 * time.Second).UTC()
 	var sale domain.SaleView
 	seller.json(http.MethodPost, api+"/sales", map[string]any{"title": "Toy sale", "currency": "EUR",
 		"first_close_at": firstClose.Format(time.RFC3339), "gap_seconds": 8, "soft_close_seconds": 2, "soft_close_mode": "cascade"},
@@ -106,6 +110,31 @@ func TestBrowserSaleCatalogue(t *testing.T) {
 		`document.getElementById('dash-watchers').textContent`, 15*time.Second)
 	house.checkConsole("dashboard")
 
+	// An admin pauses the sale: the catalogue shows it at once, the clocks
+	// stop, and a bid from a row is refused in the row with the reason.
+	if _, err := n.svc.CreateUser(context.Background(), "admin@example.com", "correct horse", "Admin", true); err != nil {
+		t.Fatal(err)
+	}
+	admin := loginClient(t, base, "admin@example.com", "correct horse")
+	admin.json(http.MethodPost, saleURL+"/pause", map[string]any{"reason": "Checking lot 2"}, http.StatusOK, nil)
+	lot2 := strconv.FormatInt(lots[1].ID, 10)
+	alice.waitFor("the pause shows live", `!document.getElementById('paused-banner').hidden && `+
+		rowCond(lots[0].ID, `tr.querySelector('.countdown').textContent.indexOf('Paused') === 0`), rowState(lots[0].ID), 10*time.Second)
+	alice.fill("bid-"+lot2, "20")
+	alice.do("a bid from lot 2's row while paused", 10*time.Second, chromedp.Click(chromedp.CSS("#lot-"+lot2+" .row-bid button")))
+	alice.waitFor("the paused refusal in lot 2's row", rowCond(lots[1].ID,
+		`tr.querySelector('.row-result').dataset.kind === 'error' && tr.querySelector('.row-result').textContent.indexOf('paused by the auction house') >= 0`),
+		rowState(lots[1].ID), 10*time.Second)
+	alice.expectConsole("a bid while paused", "409")
+	admin.json(http.MethodPost, saleURL+"/resume", nil, http.StatusOK, nil)
+	alice.waitFor("the resume shows live", `document.getElementById('paused-banner').hidden && `+
+		rowCond(lots[0].ID, `tr.querySelector('.countdown').textContent.indexOf('Paused') < 0`), rowState(lots[0].ID), 10*time.Second)
+	// An admin withdraws lot 3: its row says so.
+	admin.json(http.MethodPost, fmt.Sprintf("%s/auctions/%d/cancel", api, lots[2].ID), map[string]any{"reason": "Consignor withdrew"}, http.StatusOK, nil)
+	alice.waitFor("lot 3 withdrawn live", rowCond(lots[2].ID, `tr.dataset.status === 'cancelled' && tr.querySelector('.you').textContent === 'Withdrawn'`),
+		rowState(lots[2].ID), 10*time.Second)
+	alice.checkConsole("pause and withdraw")
+
 	phone.register(base, "Pat", "pat@example.com", "pat-password", "/", "#conn-status")
 	phone.open(page, "#catalogue")
 	phone.checkNoHorizontalScroll("catalogue on a phone")
@@ -113,7 +142,12 @@ func TestBrowserSaleCatalogue(t *testing.T) {
 
 	// Lot 1 closes (its end plus the close grace): the next lot is the one
 	// closing now.
-	wait := time.Until(firstClose) + 15*time.Second
+	// The pause moved it: its end is read again.
+	first, err := n.svc.Auction(context.Background(), lots[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait := time.Until(first.EndsAt) + 15*time.Second
 	alice.waitFor("lot 1 closed", rowCond(lots[0].ID, `tr.dataset.status === 'closed' && tr.querySelector('.you').textContent === 'Lost'`),
 		rowState(lots[0].ID), wait)
 	alice.waitFor("lot 2 is highlighted next", rowCond(lots[1].ID, `tr.classList.contains('closing-now')`)+

@@ -98,7 +98,7 @@ func (r *run) report(ctx context.Context) error {
 	row("baseline: bid on a single listing", res.singleBid, ms)
 	row("lateness of `closed` after the lot's end (incl. the 2 s close grace)", late, sec)
 	row("catalogue stream delivery (committed_at to receipt)", w.Delivery, ms)
-	row(fmt.Sprintf("catalogue stream: connect to the %d-lot snapshot, %d watchers connecting at once", len(r.lots), r.o.Watchers), w.Snapshots, ms)
+	row(fmt.Sprintf("catalogue stream: connect to the %d-lot snapshot, %d watchers connecting at once (retries included)", len(r.lots), r.o.Watchers), w.Snapshots, ms)
 	row(fmt.Sprintf("catalogue stream: one bidder opens it (the %d-lot snapshot) while %d watch", len(r.lots), r.o.Watchers), res.soloOpens, ms)
 	ratio := 0.0
 	if w.Expected > 0 {

@@ -175,9 +175,9 @@ type watcher struct {
 func (w *watcher) hold(ctx context.Context, i int, cookie string) {
 	last := ""
 	var head, start int64
-	first := true
+	began := time.Now() // the snapshot time counts retries after a refusal
 	for ctx.Err() == nil {
-		lastID, h, s, err := w.stream(ctx, i, cookie, last, first, head)
+		lastID, h, s, err := w.stream(ctx, i, cookie, last, began, start > 0, head)
 		if h > 0 {
 			head = h
 		}
@@ -199,7 +199,6 @@ func (w *watcher) hold(ctx context.Context, i int, cookie string) {
 			w.sum.Failed++
 		}
 		w.mu.Unlock()
-		first = false
 		select {
 		case <-ctx.Done():
 		case <-time.After(200 * time.Millisecond):
@@ -208,8 +207,9 @@ func (w *watcher) hold(ctx context.Context, i int, cookie string) {
 }
 
 // stream reads one connection until it ends; it returns the last id, the
-// last and first sale positions seen.
-func (w *watcher) stream(ctx context.Context, i int, cookie, lastID string, first bool, head int64) (string, int64, int64, error) {
+// last and first sale positions seen. began is when the stream first tried
+// to connect; had, whether it has had its snapshot.
+func (w *watcher) stream(ctx context.Context, i int, cookie, lastID string, began time.Time, had bool, head int64) (string, int64, int64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, w.url, nil)
 	if err != nil {
 		return "", 0, 0, err
@@ -218,15 +218,14 @@ func (w *watcher) stream(ctx context.Context, i int, cookie, lastID string, firs
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)
 	}
-	began := time.Now()
 	resp, err := w.client.Do(req)
 	if err != nil {
 		return "", 0, 0, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
-		return "", 0, 0, fmt.Errorf("status %d: %s", resp.StatusCode, body)
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1000))
+		return "", 0, 0, fmt.Errorf("status %d: %s", resp.StatusCode, gist(body))
 	}
 	br := bufio.NewReaderSize(resp.Body, 64<<10)
 	var id, typ string
@@ -251,7 +250,7 @@ func (w *watcher) stream(ctx context.Context, i int, cookie, lastID string, firs
 		switch {
 		case len(line) == 0:
 			if typ != "" && len(data) > 0 {
-				seq, snap := w.event(i, typ, data, at, began, head, first && start == 0)
+				seq, snap := w.event(i, typ, data, at, began, head, !had && start == 0)
 				if snap && start == 0 {
 					start = seq
 				}
@@ -368,4 +367,16 @@ func openOnce(ctx context.Context, client *http.Client, url, cookie string) (tim
 			return time.Since(began), nil // the blank line that ends the frame
 		}
 	}
+}
+
+// gist is what a refusal's body says, in short: an HTML page's title, or
+// the start of anything else.
+func gist(body []byte) string {
+	if i := bytes.Index(body, []byte("<title>")); i >= 0 {
+		t := body[i+len("<title>"):]
+		if j := bytes.Index(t, []byte("</title>")); j >= 0 {
+			return string(t[:j])
+		}
+	}
+	return truncate(string(bytes.TrimSpace(body)), 120)
 }
