@@ -42,9 +42,24 @@ func TestBrowserSaleCatalogue(t *testing.T) {
 	seller := mustClient(t, base, "house@example.com")
 	other := mustClient(t, base, "bob@example.com")
 
-	// Three lots 8 s apart; the first closes once the browsers are ready
-	// (on a loaded machine, that takes a while).
-	firstClose := time.Now().Add(45 * time.Second).UTC()
+	// The browsers and their accounts first: on a loaded machine that
+	// takes a while, and the sale's clock must not run meanwhile.
+	alice := startBrowser(t, "alice", 1280, 1000)
+	phone := alice.newProfile("phone", 375, 812)
+	house := alice.newProfile("house", 1280, 900)
+	alice.register(base, "Alice", "alice@example.com", "alice-password", "/", "#conn-status")
+	phone.register(base, "Pat", "pat@example.com", "pat-password", "/", "#conn-status")
+	house.open(base+"/login?next=/", "#login-form")
+	house.fill("email", "house@example.com")
+	house.fill("password", "correct horse")
+	house.do("the seller logs in", 15*time.Second, chromedp.Click(chromedp.CSS("#login-submit")), chromedp.WaitVisible(chromedp.CSS("#conn-status")))
+	if _, err := n.svc.CreateUser(context.Background(), "admin@example.com", "correct horse", "Admin", true); err != nil {
+		t.Fatal(err)
+	}
+	admin := loginClient(t, base, "admin@example.com", "correct horse")
+
+	// Three lots 8 s apart; the first closes 40 s from now.
+	firstClose := time.Now().Add(40 * time.Second).UTC()
 	var sale domain.SaleView
 	seller.json(http.MethodPost, api+"/sales", map[string]any{"title": "Toy sale", "currency": "EUR",
 		"first_close_at": firstClose.Format(time.RFC3339), "gap_seconds": 8, "soft_close_seconds": 2, "soft_close_mode": "cascade"},
@@ -62,9 +77,6 @@ func TestBrowserSaleCatalogue(t *testing.T) {
 		t.Fatalf("sale is %s after publishing with no opening time", sale.Status)
 	}
 
-	alice := startBrowser(t, "alice", 1280, 1000)
-	phone := alice.newProfile("phone", 375, 812)
-	alice.register(base, "Alice", "alice@example.com", "alice-password", "/", "#conn-status")
 	page := fmt.Sprintf("%s/sales/%d", base, sale.ID)
 	alice.open(page, "#catalogue")
 	alice.waitLive()
@@ -100,11 +112,7 @@ func TestBrowserSaleCatalogue(t *testing.T) {
 
 	// The seller's dashboard counts the catalogue's watchers: Alice's
 	// catalogue and the dashboard itself.
-	house := alice.newProfile("house", 1280, 900)
-	house.open(base+fmt.Sprintf("/login?next=/sales/%d/dashboard", sale.ID), "#login-form")
-	house.fill("email", "house@example.com")
-	house.fill("password", "correct horse")
-	house.do("the seller logs in", 15*time.Second, chromedp.Click(chromedp.CSS("#login-submit")), chromedp.WaitVisible(chromedp.CSS("#dashboard")))
+	house.open(fmt.Sprintf("%s/sales/%d/dashboard", base, sale.ID), "#dashboard")
 	house.waitLive()
 	house.waitFor("the dashboard counts 2 watchers", `document.getElementById('dash-watchers').textContent === '2'`,
 		`document.getElementById('dash-watchers').textContent`, 15*time.Second)
@@ -112,10 +120,6 @@ func TestBrowserSaleCatalogue(t *testing.T) {
 
 	// An admin pauses the sale: the catalogue shows it at once, the clocks
 	// stop, and a bid from a row is refused in the row with the reason.
-	if _, err := n.svc.CreateUser(context.Background(), "admin@example.com", "correct horse", "Admin", true); err != nil {
-		t.Fatal(err)
-	}
-	admin := loginClient(t, base, "admin@example.com", "correct horse")
 	admin.json(http.MethodPost, saleURL+"/pause", map[string]any{"reason": "Checking lot 2"}, http.StatusOK, nil)
 	lot2 := strconv.FormatInt(lots[1].ID, 10)
 	alice.waitFor("the pause shows live", `!document.getElementById('paused-banner').hidden && `+
@@ -135,11 +139,6 @@ func TestBrowserSaleCatalogue(t *testing.T) {
 		rowState(lots[2].ID), 10*time.Second)
 	alice.checkConsole("pause and withdraw")
 
-	phone.register(base, "Pat", "pat@example.com", "pat-password", "/", "#conn-status")
-	phone.open(page, "#catalogue")
-	phone.checkNoHorizontalScroll("catalogue on a phone")
-	phone.checkConsole("catalogue on a phone")
-
 	// Lot 1 closes (its end plus the close grace): the next lot is the one
 	// closing now.
 	// The pause moved it: its end is read again.
@@ -154,4 +153,8 @@ func TestBrowserSaleCatalogue(t *testing.T) {
 		` && !document.getElementById('lot-`+id+`').classList.contains('closing-now') && document.getElementById('closing-now').textContent.indexOf('lot 2') >= 0`,
 		rowState(lots[1].ID), 5*time.Second)
 	alice.checkConsole("close")
+
+	phone.open(page, "#catalogue")
+	phone.checkNoHorizontalScroll("catalogue on a phone")
+	phone.checkConsole("catalogue on a phone")
 }
