@@ -43,6 +43,17 @@ bench-sse:
 	$(PGRUN) -durable -- ./bin/gavel bench sse --conns 10000
 	$(PGRUN) -durable -- ./bin/gavel bench sse --conns 100000
 
+# Catalogue sale (#14): 500 lots 1 s apart in cascade mode, 2,000 catalogue
+# streams held by watcher processes at nice 19, snipers on the closing
+# lots; then a 499-lot cascade's commit alone against same-run baselines
+# (docs/BENCHMARKS.md). About 15 minutes.
+.PHONY: bench-sale
+bench-sale:
+	mkdir -p bin
+	$(GO) build -o bin/gavel ./cmd/gavel
+	$(PGRUN) -durable -- ./bin/gavel bench sale
+	$(PGRUN) -durable -- $(GO) test -run '^$$' -bench BenchmarkSaleBids -benchtime 200x ./bidding/
+
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt -l:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
