@@ -90,6 +90,8 @@ func (s *Service) PlaceBid(ctx context.Context, bidder domain.User, auctionID in
 
 func (s *Service) drain(q *shard) {
 	defer s.inflight.Done()
+	s.draining.Add(1)
+	defer s.draining.Add(-1)
 	for {
 		s.seqMu.Lock()
 		if len(q.queue) == 0 {
@@ -108,6 +110,11 @@ func (s *Service) drain(q *shard) {
 		}
 	}
 }
+
+// Busy reports whether this node is judging or committing bids at this
+// moment. Background work that competes for the CPU and the database, such
+// as sending email, paces itself by it.
+func (s *Service) Busy() bool { return s.draining.Load() > 0 }
 
 // commitBatch applies a batch of bids, possibly on several auctions, in one
 // transaction, and returns each caller's answer.

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gavel-auctions/gavel/domain"
@@ -62,6 +63,8 @@ type Service struct {
 	seqMu    sync.Mutex
 	shards   []shard
 	inflight sync.WaitGroup
+	// draining counts the shards judging or committing bids now (Busy).
+	draining atomic.Int32
 
 	// committed wakes the relay after each commit that wrote events, so
 	// delivery latency has no polling delay in it.

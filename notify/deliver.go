@@ -112,6 +112,18 @@ func (s *Service) worker(ctx context.Context, gate *outage) {
 // of a double send to one message. It returns the connection to reuse.
 func (s *Service) deliver(ctx context.Context, conn Conn, rows []noticeRow, gate *outage) Conn {
 	for i, row := range rows {
+		if !s.yieldToBids(ctx) {
+			s.releaseUnsent(rows[i:])
+			return conn
+		}
+		if !s.leaseHolds(row) {
+			// A slow batch outlived its lease: another worker may have
+			// claimed the rest already, and sending them here would send
+			// them twice. Give back those still ours.
+			s.log.Warn("notice lease ran out before sending; the rest of the batch goes back", "notices", len(rows)-i)
+			s.releaseUnsent(rows[i:])
+			return conn
+		}
 		m, err := s.outgoing(ctx, row)
 		if err != nil {
 			s.settle(ctx, row, err)
@@ -138,6 +150,34 @@ func (s *Service) deliver(ctx context.Context, conn Conn, rows []noticeRow, gate
 		s.settle(ctx, row, err)
 	}
 	return conn
+}
+
+// yieldToBids waits BusyPause while bids are being judged on this node,
+// and reports false if ctx ended meanwhile. Mail can wait a second; a bid
+// in the last seconds of a lot cannot.
+func (s *Service) yieldToBids(ctx context.Context) bool {
+	if s.cfg.Busy == nil || !s.cfg.Busy() {
+		return ctx.Err() == nil
+	}
+	s.paused.Add(1)
+	return sleep(ctx, s.cfg.BusyPause)
+}
+
+// leaseHolds reports whether a claimed notice is still safely this
+// worker's: its lease has more than a quarter of its length left, which
+// covers one send and the clocks of two nodes drifting apart.
+func (s *Service) leaseHolds(r noticeRow) bool {
+	return r.LeaseUntil == nil || s.now().Before(r.LeaseUntil.Add(-s.cfg.Lease/4))
+}
+
+// releaseUnsent gives back notices a stopping worker will not try, so
+// another node sends them now rather than after the lease.
+func (s *Service) releaseUnsent(rows []noticeRow) {
+	for _, r := range rows {
+		if err := s.st.release(context.Background(), r); err != nil {
+			s.log.Warn("cannot give back an unsent notice; its lease will expire", "notice", r.ID, "err", err)
+		}
+	}
 }
 
 // down puts back notices that could not be tried because the server is

@@ -13,6 +13,7 @@ import (
 	"net/mail"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 	_ "time/tzdata" // users' time zones, on hosts without a zoneinfo database
 
@@ -79,6 +80,15 @@ type Config struct {
 	// Poll is how often idle workers look for notices recorded by other
 	// nodes; default 1s.
 	Poll time.Duration
+	// Busy reports whether bids are being judged on this node right now.
+	// While it does, each worker waits BusyPause before every notice, so
+	// that a backlog of mail yields the CPU and the database to bids
+	// (docs/EMAIL.md, "Bids come first"). Nil means never busy.
+	Busy func() bool
+	// BusyPause is that wait; default 50ms, which caps sending at
+	// Workers/BusyPause notices per second (80/s by default) while bids
+	// flow.
+	BusyPause time.Duration
 	// Now is the server clock.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -115,6 +125,7 @@ func (c Config) withDefaults() Config {
 	def(&c.RetryMax, 5*time.Minute)
 	def(&c.GiveUpAfter, 72*time.Hour)
 	def(&c.Poll, time.Second)
+	def(&c.BusyPause, 50*time.Millisecond)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -138,7 +149,13 @@ type Service struct {
 	host      string
 	// wake tells idle workers a notice was recorded on this node.
 	wake chan struct{}
+	// paused counts the pauses made for bids (Paused).
+	paused atomic.Int64
 }
+
+// Paused reports how many times a worker has waited for bids to finish
+// before sending a notice; the benchmark reports it.
+func (s *Service) Paused() int64 { return s.paused.Load() }
 
 // New returns a notifier on db (migrated). transport nil means the
 // development mailbox.

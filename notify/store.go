@@ -236,6 +236,15 @@ func (s *store) retryLater(ctx context.Context, id int64, next time.Time, reason
 	return s.db.WithContext(ctx).Exec(q+" WHERE id = ?", next, truncate(reason, 500), id).Error
 }
 
+// release gives back a claimed notice that was not tried (the node is
+// stopping), at once rather than when its lease ends. attempts, which
+// every claim increments, fences it: a notice whose lease ran out and that
+// another worker claimed since is left alone.
+func (s *store) release(ctx context.Context, r noticeRow) error {
+	return s.db.WithContext(ctx).Exec("UPDATE notifications SET lease_until = NULL, attempts = attempts - 1 WHERE id = ? AND attempts = ? AND status = 'pending'",
+		r.ID, r.Attempts).Error
+}
+
 // saveMail keeps a message in the development mailbox; a message already
 // there (the same Message-ID, sent again after a crash) stays once.
 func (s *store) saveMail(ctx context.Context, r mailboxRow) error {
