@@ -153,6 +153,14 @@ func TestBrowserSaleCatalogue(t *testing.T) {
 		` && !document.getElementById('lot-`+id+`').classList.contains('closing-now') && document.getElementById('closing-now').textContent.indexOf('lot 2') >= 0`,
 		rowState(lots[1].ID), 5*time.Second)
 	alice.checkConsole("close")
+	// The seller's dashboard counted it live: lot 1 sold at 50.00, lot 3
+	// withdrawn, one lot still to close.
+	house.waitFor("the dashboard counts the close", `document.getElementById('dash-sold').textContent === '1' && `+
+		`document.getElementById('dash-withdrawn').textContent === '1' && document.getElementById('dash-open').textContent === '1' && `+
+		`document.querySelector('#dash-hammer .money').dataset.amount === '5000'`,
+		`['sold','unsold','open','withdrawn','bpm'].map(function (k) { return k + ' ' + document.getElementById('dash-' + k).textContent; }).join(', ') + `+
+			`' hammer ' + document.getElementById('dash-hammer').textContent`, 10*time.Second)
+	house.checkConsole("dashboard after the close")
 
 	phone.open(page, "#catalogue")
 	phone.checkNoHorizontalScroll("catalogue on a phone")
