@@ -7,7 +7,8 @@ FUZZTIME = 10s
 # ./realtime:FuzzEncodeEvent ./domain:FuzzApplyBid
 FUZZ     = ./domain:FuzzParseAmount ./domain:FuzzFormatAmount ./domain:FuzzPlaceBid \
            ./realtime:FuzzEncode ./realtime:FuzzParseCursor ./web:FuzzJSONBodies \
-           ./salecsv:FuzzParse
+           ./salecsv:FuzzParse \
+           ./search:FuzzSearchText
 
 .PHONY: all build run test bench lint fuzz clean
 
@@ -53,6 +54,12 @@ bench-sale:
 	$(GO) build -o bin/gavel ./cmd/gavel
 	$(PGRUN) -durable -- ./bin/gavel bench sale
 	$(PGRUN) -durable -- $(GO) test -run '^$$' -bench BenchmarkSaleBids -benchtime 200x ./bidding/
+# Search over 1,000,000 lots: seeds them by COPY (~10 minutes here), then
+# times each query shape with the old title LIKE listing as the same-run
+# baseline (docs/BENCHMARKS.md, docs/SEARCH.md).
+.PHONY: bench-search
+bench-search: build
+	$(PGRUN) -durable -- ./bin/gavel bench search
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt -l:"; echo "$$out"; exit 1; fi

@@ -44,7 +44,7 @@ func (s *Service) CreateAuction(ctx context.Context, seller domain.User, in doma
 		row := auctionToRow(a)
 		row.ID = 0
 		if err := tx.Create(&row).Error; err != nil {
-			return err
+			return categoryError(err)
 		}
 		a.ID = row.ID
 		if a.Status != domain.StatusOpen {
@@ -91,7 +91,7 @@ func (s *Service) UpdateAuction(ctx context.Context, actor domain.User, id int64
 		next.UpdatedAt = now
 		row := auctionToRow(next)
 		if err := tx.Model(&auctionRow{}).Where("id = ?", id).Select("*").Omit("id", "seller_id", "created_at").Updates(&row).Error; err != nil {
-			return err
+			return categoryError(err)
 		}
 		out = next
 		// Watchers redraw from the full state every event carries.
@@ -101,6 +101,37 @@ func (s *Service) UpdateAuction(ctx context.Context, actor domain.User, id int64
 		s.notifyCommitted()
 	}
 	return out, err
+}
+
+// categoryError turns the one foreign key a listing's write can break, its
+// category (deleted since the caller looked it up), into a message for the
+// seller.
+func categoryError(err error) error {
+	if foreignKeyViolation(err) {
+		return domain.Invalid("category", "That category no longer exists; choose another.")
+	}
+	return err
+}
+
+// Transact runs fn in one transaction and appends the events it returns to
+// the outbox in that same transaction, then wakes the relay once it has
+// committed. It lets other capabilities (the watchlist's notices) commit
+// their own rows together with their events. fn may run more than once
+// when the database asks for a retry, so it must only use tx.
+func (s *Service) Transact(ctx context.Context, fn func(tx *gorm.DB) ([]domain.Event, error)) error {
+	wrote := false
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		events, err := fn(tx)
+		if err != nil {
+			return err
+		}
+		wrote = len(events) > 0
+		return s.writeEvents(tx, events)
+	})
+	if err == nil && wrote {
+		s.notifyCommitted()
+	}
+	return err
 }
 
 // CancelAuction cancels an auction: its seller may before the first bid,

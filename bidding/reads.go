@@ -65,6 +65,10 @@ func (s *Service) Auctions(ctx context.Context, f domain.AuctionFilter) ([]domai
 		q.WriteString(" AND a.seller_id = ?")
 		args = append(args, f.SellerID)
 	}
+	if len(f.IDs) > 0 {
+		q.WriteString(" AND a.id IN ?")
+		args = append(args, f.IDs)
+	}
 	if f.BidderID != 0 {
 		q.WriteString(" AND EXISTS (SELECT 1 FROM auction_bidders ab WHERE ab.auction_id = a.id AND ab.user_id = ?)")
 		args = append(args, f.BidderID)

@@ -36,6 +36,7 @@ type auctionRow struct {
 	Title               string
 	Description         string
 	Currency            string
+	CategoryID          *int64
 	StartPrice          int64
 	ReservePrice        int64
 	BuyNowPrice         int64
@@ -83,6 +84,9 @@ func (r auctionRow) toDomain() domain.Auction {
 		a.LotNumber = *r.LotNumber
 	}
 	a.LowEstimate, a.HighEstimate = r.LowEstimate, r.HighEstimate
+	if r.CategoryID != nil {
+		a.CategoryID = *r.CategoryID
+	}
 	return a
 }
 
@@ -105,6 +109,10 @@ func auctionToRow(a domain.Auction) auctionRow {
 		r.SaleID, r.LotNumber = &id, &n
 	}
 	r.LowEstimate, r.HighEstimate = a.LowEstimate, a.HighEstimate
+	if a.CategoryID != 0 {
+		id := a.CategoryID
+		r.CategoryID = &id
+	}
 	return r
 }
 

@@ -30,6 +30,7 @@ type Auction struct {
 	Title       string
 	Description string
 	Currency    string
+	CategoryID  int64 // 0: uncategorised
 
 	StartPrice   int64
 	ReservePrice int64 // 0: no reserve
@@ -88,6 +89,9 @@ type AuctionInput struct {
 	StartsAt         *time.Time // nil: now
 	EndsAt           time.Time
 	SoftCloseSeconds *int // nil: DefaultSoftCloseSeconds
+	// CategoryID is the lot's category: nil keeps the current one on an
+	// edit (none on a new listing), 0 clears it.
+	CategoryID *int64
 }
 
 // AuctionFilter selects auctions for listings.
@@ -96,6 +100,7 @@ type AuctionFilter struct {
 	SellerID int64    // 0: any
 	BidderID int64    // 0: any; else auctions this user has bid on
 	Query    string   // case-insensitive substring of the title
+	IDs      []int64  // empty: any; else only these auctions
 	Limit    int      // 0: a sensible default
 	SaleID   int64    // 0: any; else the lots of this sale
 	NoLots   bool     // leave out the lots of sales (single listings only)

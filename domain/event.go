@@ -10,8 +10,8 @@ import (
 type EventType string
 
 // The event types. Auction events go to every watcher of the auction;
-// personal events (outbid, won, suspended, reinstated, bid_cancelled) only
-// to one user.
+// personal events (outbid, won, suspended, reinstated, bid_cancelled, the
+// watchlist's notices) only to one user.
 const (
 	EventSnapshot  EventType = "snapshot" // made by realtime nodes on connect, never stored
 	EventOpened    EventType = "opened"
@@ -50,6 +50,16 @@ const (
 	// cluster, for its seller's dashboard; made by realtime nodes, never
 	// stored.
 	EventSaleWatchers EventType = "sale_watchers"
+	// Watchlist notices, to each watcher of a lot: ending_soon when the
+	// end comes within a reminder threshold (ThresholdSeconds), then
+	// watch_extended the first time soft close moves the end, and
+	// watch_closed with the result when it closes or is cancelled.
+	EventEndingSoon    EventType = "ending_soon"
+	EventWatchExtended EventType = "watch_extended"
+	EventWatchClosed   EventType = "watch_closed"
+	// EventWatchers tells a seller how many people now watch one of their
+	// lots (Watchers); the count is theirs and the admins' to see only.
+	EventWatchers EventType = "watchers"
 )
 
 // SaleLevel reports whether events of this type belong to a sale's own log
@@ -61,7 +71,8 @@ func (t EventType) SaleLevel() bool {
 // Personal reports whether events of this type belong to one user.
 func (t EventType) Personal() bool {
 	switch t {
-	case EventOutbid, EventWon, EventSuspended, EventReinstated, EventBidCancelled:
+	case EventOutbid, EventWon, EventSuspended, EventReinstated, EventBidCancelled,
+		EventEndingSoon, EventWatchExtended, EventWatchClosed, EventWatchers:
 		return true
 	}
 	return false
@@ -207,6 +218,12 @@ type Event struct {
 	Winner         string     `json:"winner,omitempty"`           // closed: alias; "" when unsold
 	WinnerID       int64      `json:"winner_id,omitempty"`        // won (personal) only
 	Reason         string     `json:"reason,omitempty"`           // cancelled, suspended, reinstated, bid_cancelled
+
+	// ThresholdSeconds is the reminder threshold an ending_soon event
+	// crossed (900 for "15 minutes before the end").
+	ThresholdSeconds int `json:"threshold_seconds,omitempty"`
+	// Watchers is the number of people watching the lot (watchers only).
+	Watchers *int `json:"watchers,omitempty"`
 
 	// CommittedAt is when the change committed (server clock, UTC); the
 	// realtime node measures delivery lag from it.

@@ -378,6 +378,9 @@ func NewAuction(sellerID int64, in AuctionInput, now time.Time) (Auction, error)
 		a.Status = StatusScheduled
 	}
 	a.OriginalEndsAt = a.EndsAt
+	if in.CategoryID != nil {
+		a.CategoryID = *in.CategoryID
+	}
 	return a, nil
 }
 
@@ -402,6 +405,9 @@ func Edit(a Auction, in AuctionInput, now time.Time) (Auction, error) {
 		next.StartsAt, next.Status = a.StartsAt, StatusOpen
 	}
 	next.ID, next.Seq, next.CreatedAt = a.ID, a.Seq, a.CreatedAt
+	if in.CategoryID == nil {
+		next.CategoryID = a.CategoryID
+	}
 	return next, nil
 }
 
@@ -463,6 +469,9 @@ func ValidateAuctionInput(in AuctionInput, now time.Time) error {
 		fields["ends_at"] = "The end must be at least 10 seconds after the start."
 	case in.EndsAt.After(start.Add(MaxAuctionDuration)):
 		fields["ends_at"] = "An auction may run for at most 30 days."
+	}
+	if in.CategoryID != nil && *in.CategoryID < 0 {
+		fields["category"] = "Choose a category from the list."
 	}
 	if in.SoftCloseSeconds != nil && (*in.SoftCloseSeconds < 0 || *in.SoftCloseSeconds > MaxSoftCloseSecond) {
 		fields["soft_close_seconds"] = "Soft close must be between 0 (hard close) and 3600 seconds."

@@ -36,6 +36,12 @@ type AuctionView struct {
 	LowEstimate  int64      `json:"low_estimate,omitempty"`
 	HighEstimate int64      `json:"high_estimate,omitempty"`
 	PausedAt     *time.Time `json:"paused_at,omitempty"` // while the sale is paused
+	// Category is filled by the web layer from the category tree; nil for
+	// an uncategorised lot.
+	Category *CategoryRef `json:"category,omitempty"`
+	// Watchers is how many people watch the lot: filled by the web layer
+	// for the seller and admins only.
+	Watchers *int `json:"watchers,omitempty"`
 }
 
 // UserRef names a user to those allowed to know who they are.
@@ -50,6 +56,9 @@ type ViewerRel struct {
 	Leading bool `json:"leading"`
 	// MaxAmount is the viewer's own proxy maximum while they lead.
 	MaxAmount int64 `json:"max_amount,omitempty"`
+	// Watching says whether the viewer has the lot on their watchlist
+	// (filled by the web layer where it knows).
+	Watching bool `json:"watching"`
 }
 
 // View returns a as viewer sees it at server time now. A zero viewer is an

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +32,9 @@ type auctionBody struct {
 	StartsAt         *string `json:"starts_at"`
 	EndsAt           string  `json:"ends_at"`
 	SoftCloseSeconds *int    `json:"soft_close_seconds"`
+	// Category is a slug or an id; absent or null keeps it (none on a
+	// new listing), "" removes it.
+	Category categoryRef `json:"category"`
 }
 
 // input converts the body to the domain's input; validation of the values
@@ -143,12 +147,15 @@ func (s *Server) handleAuctionCreate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if in.CategoryID, err = s.bodyCategory(c, b.Category); err != nil {
+		return err
+	}
 	a, err := s.deps.Bidder.CreateAuction(c.UserContext(), u, in)
 	if err != nil {
 		return err
 	}
 	c.Location("/api/v1/auctions/" + strconv.FormatInt(a.ID, 10))
-	return writeJSON(c, fiber.StatusCreated, domain.View(a, u, s.now()))
+	return s.writeAuction(c, fiber.StatusCreated, u, a)
 }
 
 // handleAuctionUpdate edits an auction; the service allows it only to the
@@ -170,11 +177,14 @@ func (s *Server) handleAuctionUpdate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if in.CategoryID, err = s.bodyCategory(c, b.Category); err != nil {
+		return err
+	}
 	a, err := s.deps.Bidder.UpdateAuction(c.UserContext(), u, id, in)
 	if err != nil {
 		return err
 	}
-	return writeJSON(c, fiber.StatusOK, domain.View(a, u, s.now()))
+	return s.writeAuction(c, fiber.StatusOK, u, a)
 }
 
 // handleAuctionCancel cancels an auction; the service decides whether the
@@ -217,7 +227,16 @@ func (s *Server) handleAuctionGet(c *fiber.Ctx) error {
 	if hiddenDraft(a, viewer) {
 		return domain.ErrAuctionNotFound
 	}
-	return writeJSON(c, fiber.StatusOK, domain.View(a, viewer, s.now()))
+	return s.writeAuction(c, fiber.StatusOK, viewer, a)
+}
+
+// writeAuction answers with one auction as viewer sees it.
+func (s *Server) writeAuction(c *fiber.Ctx, status int, viewer domain.User, a domain.Auction) error {
+	v, err := s.auctionView(c.UserContext(), viewer, a, s.now())
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, status, v)
 }
 
 // hiddenDraft reports whether a is a lot of an unpublished sale that
@@ -246,33 +265,26 @@ func (s *Server) handleAuctionList(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	return s.writeAuctionList(c, viewer, list)
+}
+
+// writeAuctionList answers with list as viewer sees it.
+func (s *Server) writeAuctionList(c *fiber.Ctx, viewer domain.User, list []domain.Auction) error {
 	now := s.now()
-	out := auctionList{Auctions: make([]domain.AuctionView, 0, len(list)), ServerTime: now}
-	for _, a := range list {
-		out.Auctions = append(out.Auctions, domain.View(a, viewer, now))
+	views, err := s.auctionViews(c.UserContext(), viewer, list, now)
+	if err != nil {
+		return err
 	}
-	return writeJSON(c, fiber.StatusOK, out)
+	return writeJSON(c, fiber.StatusOK, auctionList{Auctions: views, ServerTime: now})
 }
 
 // auctionFilter reads the listing's query parameters.
 func (s *Server) auctionFilter(c *fiber.Ctx, viewer domain.User) (domain.AuctionFilter, error) {
 	var f domain.AuctionFilter
-	if v := c.Query("status"); v != "" {
-		seen := map[domain.Status]bool{}
-		for _, part := range strings.Split(v, ",") {
-			st := domain.Status(strings.TrimSpace(part))
-			switch st {
-			case domain.StatusScheduled, domain.StatusOpen, domain.StatusClosed, domain.StatusCancelled:
-			default:
-				return f, domain.Invalid("status", "status must be a comma-separated list of scheduled, open, closed and cancelled.")
-			}
-			if !seen[st] {
-				seen[st] = true
-				f.Status = append(f.Status, st)
-			}
-		}
-	}
 	var err error
+	if f.Status, err = parseStatuses(c.Query("status")); err != nil {
+		return f, err
+	}
 	if f.SellerID, err = userParam(c, "seller", viewer, true); err != nil {
 		return f, err
 	}
@@ -289,6 +301,27 @@ func (s *Server) auctionFilter(c *fiber.Ctx, viewer domain.User) (domain.Auction
 		return f, err
 	}
 	return f, nil
+}
+
+// parseStatuses reads a comma-separated list of statuses, without
+// repeats; "" is none.
+func parseStatuses(v string) ([]domain.Status, error) {
+	if v == "" {
+		return nil, nil
+	}
+	var out []domain.Status
+	for _, part := range strings.Split(v, ",") {
+		st := domain.Status(strings.TrimSpace(part))
+		switch st {
+		case domain.StatusScheduled, domain.StatusOpen, domain.StatusClosed, domain.StatusCancelled:
+		default:
+			return nil, domain.Invalid("status", "status must be a comma-separated list of scheduled, open, closed and cancelled.")
+		}
+		if !slices.Contains(out, st) {
+			out = append(out, st)
+		}
+	}
+	return out, nil
 }
 
 // userParam reads a user filter: "me" (the viewer; 401 when anonymous) or,

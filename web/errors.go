@@ -115,6 +115,10 @@ func resolve(err error) problem {
 		case fe.Code == http.StatusNotFound:
 			// Fiber's message echoes the path; say less.
 			p.detail = "No such page or resource."
+		case fe.Code == http.StatusRequestHeaderFieldsTooLarge:
+			// The request line and headers overflow the server's read
+			// buffer (4 KB): most often a very long search in the address.
+			p.detail = "The address or headers of this request are too long for the server (about 4 KB in all): shorten the search text or the filters."
 		case fe.Code >= 500:
 			p.detail = genericInternalMessage
 		case len(p.detail) > maxFiberMessageInProblem:

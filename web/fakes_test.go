@@ -293,6 +293,9 @@ func (f *fakeStore) Auctions(_ context.Context, flt domain.AuctionFilter) ([]dom
 		if flt.SellerID != 0 && a.SellerID != flt.SellerID {
 			continue
 		}
+		if len(flt.IDs) > 0 && !slices.Contains(flt.IDs, a.ID) {
+			continue
+		}
 		if flt.BidderID != 0 {
 			if _, ok := f.aliases[a.ID][flt.BidderID]; !ok {
 				continue

@@ -100,6 +100,7 @@ type auctionField struct {
 var auctionFields = []auctionField{
 	{Name: "title", Label: "Title", Required: true},
 	{Name: "description", Label: "Description"},
+	{Name: "category", Label: "Category"},
 	{Name: "currency", Label: "Currency", Required: true},
 	{Name: "start_price", Label: "Start price", Hint: "The first bid must be at least this.", Money: true, Required: true},
 	{Name: "reserve_price", Label: "Reserve price (optional)", Hint: "A hidden minimum: below it the item does not sell.", Money: true},
@@ -274,6 +275,9 @@ func auctionFormValues(a domain.Auction) (values map[string]string, startsUTC, e
 		"ends_at":            a.EndsAt.UTC().Format(localTimeLayouts[0]),
 		"tz_offset":          "+00:00",
 		"soft_close_seconds": strconv.Itoa(a.SoftCloseSeconds),
+	}
+	if a.CategoryID != 0 {
+		values["category"] = strconv.FormatInt(a.CategoryID, 10)
 	}
 	endsUTC = a.EndsAt.UTC().Format(time.RFC3339)
 	// An open auction keeps its start; an empty field leaves it alone.

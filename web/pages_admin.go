@@ -18,6 +18,7 @@ type adminData struct {
 	Errors        map[string]string
 	SuspendUserID int64
 	SuspendReason string
+	HasCategories bool // the category editor exists
 	CanReinstate  bool // the reinstatement form is wired (Deps.Reinstater)
 }
 
@@ -63,6 +64,7 @@ func (p *pages) renderAdmin(c *fiber.Ctx, status int, d adminData) error {
 		d.Auctions = append(d.Auctions, domain.View(a, admin, pg.ServerTime))
 	}
 	d.Blank = domain.AuctionView{Status: domain.StatusOpen, EndsAt: pg.ServerTime}
+	d.HasCategories = p.s.deps.Categories != nil
 	pg.Stream = "/stream/admin"
 	pg.Script = "js/admin.js"
 	pg.Data = d

@@ -24,6 +24,7 @@ type auctionData struct {
 	Form       bidFormData
 	CanStrike  bool       // an admin on a running auction: each bid has a cancel form
 	Strike     strikeForm // a refused bid cancellation, re-rendered
+	Watch      cardView   // the watch button's state (CanWatch: shown)
 }
 
 // strikeForm is an admin's refused "cancel this bid" form.
@@ -67,7 +68,10 @@ func (p *pages) renderAuction(c *fiber.Ctx, status int, a domain.Auction, form b
 		return err
 	}
 	pg := p.base(c, a.Title, "auction")
-	v := domain.View(a, viewer, pg.ServerTime)
+	v, err := p.s.auctionView(c.UserContext(), viewer, a, pg.ServerTime)
+	if err != nil {
+		return err
+	}
 	d := auctionData{View: v, Price: shownPrice(v), Bids: bids, Form: form, Strike: strike}
 	if v.You != nil {
 		d.Leading, d.Seller = v.You.Leading, v.You.Seller
@@ -78,6 +82,8 @@ func (p *pages) renderAuction(c *fiber.Ctx, status int, a domain.Auction, form b
 	d.CanBid = pg.User != nil && !d.Seller && running
 	d.CanEdit = d.Seller && domain.CanSellerEdit(a)
 	d.CanStrike = viewer.Admin && !viewer.Suspended && running
+	d.Watch = cardView{AuctionView: v, Watching: v.You != nil && v.You.Watching, Back: requestPath(c)}
+	d.Watch.CanWatch = p.s.deps.Watchlist != nil && pg.User != nil && !d.Seller && (running || d.Watch.Watching)
 	if d.CanBid {
 		if d.Form.Key == "" {
 			d.Form.Key = newFormKey()

@@ -27,6 +27,9 @@ type sellForm struct {
 	StartsAtUTC string
 	EndsAtUTC   string
 	StartsHint  string
+	// Categories are the category select's options (ids as values); none
+	// when the server has no categories.
+	Categories []choice
 }
 
 // fieldProblem is one line of the error summary, linking to its field.
@@ -86,6 +89,13 @@ func (p *pages) sellUser(c *fiber.Ctx, next string) (u domain.User, done bool, e
 }
 
 func (p *pages) renderSell(c *fiber.Ctx, status int, f sellForm, nav string) error {
+	if p.s.deps.Categories != nil {
+		all, err := p.s.deps.Categories.All(c.UserContext())
+		if err != nil {
+			return err
+		}
+		f.Categories = categoryChoices(all, true)
+	}
 	pg := p.base(c, f.Heading, nav)
 	pg.Script = "js/sell.js"
 	pg.Data = f
@@ -112,6 +122,9 @@ func (p *pages) handleSellForm(c *fiber.Ctx) error {
 	f := newSellForm("New listing", "/sell", "List the item")
 	values, in, errs := parseAuctionForm(c)
 	f.Values = values
+	if err := p.formCategory(c, values, &in, errs); err != nil {
+		return err
+	}
 	if len(errs) > 0 {
 		f.Errors = checkAuctionForm(in, errs, p.s.now())
 		return p.renderSell(c, fiber.StatusUnprocessableEntity, f, "sell")
@@ -202,6 +215,9 @@ func (p *pages) handleEditForm(c *fiber.Ctx) error {
 	f := editForm(id)
 	values, in, errs := parseAuctionForm(c)
 	f.Values = values
+	if err := p.formCategory(c, values, &in, errs); err != nil {
+		return err
+	}
 	if len(errs) > 0 {
 		f.Errors = checkAuctionForm(in, errs, p.s.now())
 		return p.renderSell(c, fiber.StatusUnprocessableEntity, f, "listings")
@@ -211,4 +227,24 @@ func (p *pages) handleEditForm(c *fiber.Ctx) error {
 	}
 	p.flash(c, sessionFlashKey, "Your changes are saved.")
 	return seeOther(c, back)
+}
+
+// formCategory reads the listing form's category (an id, or "" for none)
+// into in; an unknown one is a field error in errs. Without categories on
+// this server the form has no such field and in keeps nil.
+func (p *pages) formCategory(c *fiber.Ctx, values map[string]string, in *domain.AuctionInput, errs map[string]string) error {
+	if p.s.deps.Categories == nil {
+		return nil
+	}
+	id, err := p.s.resolveCategory(c, values["category"])
+	if err != nil {
+		pr, ok := pageProblem(err)
+		if !ok {
+			return err
+		}
+		errs["category"] = pr.detail
+		return nil
+	}
+	in.CategoryID = id
+	return nil
 }

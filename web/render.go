@@ -26,7 +26,9 @@ var assetFS embed.FS
 // pageNames lists the page templates; each is parsed with the layout and
 // the partials into its own set, so every page may define "content".
 var pageNames = []string{"home", "auction", "mybids", "listings", "sell", "admin", "login", "register", "error",
-	"sales", "sale", "saledash", "saleform", "saleimport", "lotform"}
+	"sales", "sale", "saledash", "saleform", "saleimport", "lotform",
+
+	"search", "watching", "categories", "admin_categories"}
 
 // Cache lifetimes of static assets. A URL with the current ?v= content
 // hash never changes, so it may be cached for a year; any other URL (an old
@@ -173,6 +175,8 @@ type page struct {
 	Mail bool
 	Self string // this page's path and query, to come back to after a form
 	Data any
+	// HasSearch and HasWatchlist show their navigation links.
+	HasSearch, HasWatchlist bool
 }
 
 // render executes the named page into a buffer and only then writes it, so

@@ -94,6 +94,9 @@ type Deps struct {
 	Notices    Notices
 	Reinstater Reinstater
 	Sales      SaleService
+	Categories Categories // categories: tree, browse, admin edits
+	Search     Searcher   // /search and GET /api/v1/search
+	Watchlist  Watchlist  // watch buttons, /me/watching, watcher counts
 }
 
 // check reports the dependencies role needs but deps lacks.
@@ -197,6 +200,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		s.routesSalesAPI()
 		s.routesPages()
 		s.routesNotify()
+		s.routesDiscovery()
 	}
 	if (cfg.Role == RoleRealtime || cfg.Role == RoleAll) && deps.Streams != nil {
 		s.routesStreams()

@@ -18,6 +18,7 @@ const benchUsage = `Usage: gavel bench storm [--bidders N] [--duration D] [--auc
                        [--short-heartbeat D] [--idle D] [--skip-floor]   (see gavel bench sse -h)
        gavel bench notify [--notices N] [--bidders N] [--duration D] [--workers N]
        gavel bench sale [--lots N] [--gap S] [--watchers N] [--procs N] [--probes N]   (see gavel bench sale -h)
+       gavel bench search [--lots N] [--iterations N] [--keep | --seeded URL]
 
 Load generators whose results docs/BENCHMARKS.md records; make bench runs
 them against a durable throwaway PostgreSQL (TEST_DATABASE_URL).
@@ -40,6 +41,8 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		err = benchNotify(ctx, args[1:], getenv, stdout, log)
 	case "sale":
 		err = benchSale(ctx, args[1:], getenv, stdout, log)
+	case "search":
+		err = benchSearch(ctx, args[1:], getenv, stdout)
 	default:
 		return &usageError{msg: "unknown bench scenario " + args[0], usage: benchUsage}
 	}

@@ -80,12 +80,13 @@ func startDemo(ctx context.Context, n *node, jobCtx context.Context) error {
 	}
 	n.log.Info("demo mode: sample auctions and simulated bidders are running",
 		"log in as", demoBidder, "or", demoSeller, "or admin", demoAdmin, "password", demoPassword)
-	n.run(func() { runDemo(jobCtx, svc, seller, bots) })
+	cats := demoCategoryIDs(ctx, n)
+	n.run(func() { runDemo(jobCtx, svc, seller, bots, cats) })
 	startDemoSale(n, jobCtx, seller, bots)
 	return nil
 }
 
-func runDemo(ctx context.Context, svc *bidding.Service, seller domain.User, bots []domain.User) {
+func runDemo(ctx context.Context, svc *bidding.Service, seller domain.User, bots []domain.User, cats map[string]*int64) {
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	next := 0
 	for {
@@ -98,7 +99,7 @@ func runDemo(ctx context.Context, svc *bidding.Service, seller domain.User, bots
 				_, _ = svc.CreateAuction(ctx, seller, domain.AuctionInput{
 					Title: item.title, Description: item.desc, Currency: "EUR", StartPrice: item.start,
 					ReservePrice: item.start * 3, EndsAt: time.Now().Add(time.Duration(3+rng.IntN(6)) * time.Minute),
-					SoftCloseSeconds: &soft,
+					SoftCloseSeconds: &soft, CategoryID: cats[item.title],
 				})
 			}
 			if len(open) > 0 {

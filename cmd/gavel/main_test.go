@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -237,5 +238,11 @@ func TestHealthcheck(t *testing.T) {
 	}
 }
 
-// TestMain stops the throwaway PostgreSQL cluster the tests may start.
-func TestMain(m *testing.M) { testpg.Main(m) }
+// TestMain stops the throwaway PostgreSQL cluster the tests may start. In
+// a node process that a test started, it runs the node instead.
+func TestMain(m *testing.M) {
+	if os.Getenv(childNodeEnv) == "1" {
+		runChildNode()
+	}
+	testpg.Main(m)
+}

@@ -130,6 +130,7 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 		n.run(func() { _ = n.hub.Run(jobCtx) })
 		deps.Streams = n.hub
 	}
+	n.wireDiscovery(&deps, jobCtx)
 	wcfg := web.Config{Role: web.Role(cfg.Role), CookieSecure: cfg.CookieSecure}
 	for _, o := range opts {
 		o(&wcfg)

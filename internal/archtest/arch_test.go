@@ -54,13 +54,16 @@ func rules() []rule {
 				return (p.standard && !strings.Contains(firstElem(p.path), ".")) || under(module, "domain", p.path)
 			},
 		},
-		{"bidding does not import realtime, web or notify", "./bidding/...", nil, notUnder("realtime", "web", "notify")},
-		{"realtime does not import bidding, web or notify", "./realtime/...", nil, notUnder("bidding", "web", "notify")},
-		{"web does not import bidding, realtime or notify", "./web/...", nil, notUnder("bidding", "realtime", "notify")},
-		{"notify does not import bidding, realtime or web", "./notify/...", nil, notUnder("bidding", "realtime", "web")},
+		{"bidding does not import realtime, web or notify", "./bidding/...", nil, notUnder("realtime", "web", "notify", "category", "search", "watchlist")},
+		{"realtime does not import bidding, web or notify", "./realtime/...", nil, notUnder("bidding", "web", "notify", "category", "search", "watchlist")},
+		{"web does not import bidding, realtime or notify", "./web/...", nil, notUnder("bidding", "realtime", "notify", "category", "search", "watchlist")},
+		{"notify does not import bidding, realtime or web", "./notify/...", nil, notUnder("bidding", "realtime", "web", "category", "search", "watchlist")},
+		{"category imports no other capability", "./category/...", nil, notUnder("bidding", "realtime", "web", "notify", "search", "watchlist")},
+		{"search imports no other capability", "./search/...", nil, notUnder("bidding", "realtime", "web", "notify", "category", "watchlist")},
+		{"watchlist imports no other capability", "./watchlist/...", nil, notUnder("bidding", "realtime", "web", "notify", "category", "search")},
 		// salecsv is a codec (pure functions over bytes, like encoding/csv),
 		// not a capability: web may use it to read uploads and write exports.
-		{"salecsv imports domain and no other capability", "./salecsv/...", nil, notUnder("bidding", "realtime", "web", "notify", "internal", "cmd")},
+		{"salecsv imports domain and no other capability", "./salecsv/...", nil, notUnder("bidding", "realtime", "web", "notify", "category", "search", "watchlist", "internal", "cmd")},
 		{
 			name:    "production code does not import test helpers",
 			pattern: "./...",

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -125,6 +126,10 @@ type Config struct {
 	LogLevel     slog.Level    // GAVEL_LOG_LEVEL
 	LogFormat    LogFormat     // GAVEL_LOG_FORMAT
 	Mail         Mail          // GAVEL_PUBLIC_URL, GAVEL_SMTP_*, GAVEL_MAIL_FROM (mail.go)
+	// Reminders are the watchlist's ending_soon thresholds before a lot's
+	// end (GAVEL_REMINDERS), as given; ReminderDurations parses them. A
+	// string keeps Config comparable.
+	Reminders string
 }
 
 // Default returns the configuration used when nothing is set.
@@ -139,6 +144,7 @@ func Default() Config {
 		Heartbeat:    15 * time.Second,
 		LogLevel:     slog.LevelInfo,
 		LogFormat:    LogText,
+		Reminders:    "15m,1m",
 	}
 }
 
@@ -215,7 +221,46 @@ func settings() []settingRow {
 			}},
 		{Setting{"GAVEL_LOG_FORMAT", "", "text", "text or json"},
 			func(c *Config, v string) error { return c.LogFormat.Set(v) }},
+		{Setting{"GAVEL_REMINDERS", "", "15m,1m", "watchlist reminders (ending_soon) before a lot's end, comma-separated"},
+			func(c *Config, v string) error {
+				if _, err := ParseReminders(v); err != nil {
+					return err
+				}
+				c.Reminders = strings.TrimSpace(v)
+				return nil
+			}},
 	}, mailSettings()...)
+}
+
+// Bounds of GAVEL_REMINDERS.
+const (
+	maxReminders   = 5
+	minReminder    = 10 * time.Second
+	maxReminderDur = 24 * time.Hour
+)
+
+// ParseReminders reads "15m,1m": one to five distinct durations from 10s
+// to 24h, returned largest first.
+func ParseReminders(v string) ([]time.Duration, error) {
+	var out []time.Duration
+	for _, part := range strings.Split(v, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(part))
+		if err != nil {
+			return nil, fmt.Errorf("must be durations such as 15m,1m (got %q)", v)
+		}
+		if d < minReminder || d > maxReminderDur {
+			return nil, fmt.Errorf("each reminder must be from 10s to 24h before the end (got %s)", d)
+		}
+		if slices.Contains(out, d) {
+			return nil, fmt.Errorf("%s is listed twice", d)
+		}
+		out = append(out, d)
+	}
+	if len(out) > maxReminders {
+		return nil, fmt.Errorf("at most %d reminders (got %d)", maxReminders, len(out))
+	}
+	slices.SortFunc(out, func(a, b time.Duration) int { return int(b - a) })
+	return out, nil
 }
 
 func parseBool(field func(c *Config) *bool) func(c *Config, v string) error {
@@ -341,6 +386,9 @@ func (c Config) Validate() error {
 	if !c.LogFormat.Valid() {
 		bad("GAVEL_LOG_FORMAT", "must be one of %s (got %q)", joinNames(LogFormats()), c.LogFormat)
 	}
+	if _, err := ParseReminders(c.Reminders); err != nil {
+		bad("GAVEL_REMINDERS", "%v", err)
+	}
 	c.Mail.validate(bad)
 	// Split roles only make sense when every node sees the same data and
 	// events; an embedded NATS or a local SQLite file is private to one
@@ -415,6 +463,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("heartbeat", c.Heartbeat.String()),
 		slog.String("log_level", levelName(c.LogLevel)),
 		slog.String("log_format", string(c.LogFormat)),
+		slog.String("reminders", c.Reminders),
 	}, c.Mail.logAttrs()...)...)
 }
 
@@ -482,6 +531,12 @@ func MaskNATSURLs(list string) string {
 		parts[i] = MaskURL(strings.TrimSpace(p), true)
 	}
 	return strings.Join(parts, ",")
+}
+
+// ReminderDurations returns the reminder thresholds, largest first.
+func (c Config) ReminderDurations() []time.Duration {
+	ds, _ := ParseReminders(c.Reminders) // Validate checked them
+	return ds
 }
 
 func joinNames[T ~string](vs []T) string {

@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -45,6 +46,7 @@ func TestFromEnv(t *testing.T) {
 				"GAVEL_HEARTBEAT":     "20s",
 				"GAVEL_LOG_LEVEL":     "DEBUG",
 				"GAVEL_LOG_FORMAT":    "json",
+				"GAVEL_REMINDERS":     "30m, 5m,1h",
 			},
 			check: func(t *testing.T, c Config) {
 				want := Config{
@@ -60,6 +62,10 @@ func TestFromEnv(t *testing.T) {
 					Heartbeat:    20 * time.Second,
 					LogLevel:     slog.LevelDebug,
 					LogFormat:    LogJSON,
+					Reminders:    "30m, 5m,1h",
+				}
+				if got := c.ReminderDurations(); !slices.Equal(got, []time.Duration{time.Hour, 30 * time.Minute, 5 * time.Minute}) {
+					t.Errorf("reminders %v", got)
 				}
 				if c != want {
 					t.Errorf("got %+v, want %+v", c, want)
@@ -90,6 +96,21 @@ func TestFromEnv(t *testing.T) {
 			name:    "bad level",
 			env:     map[string]string{"GAVEL_LOG_LEVEL": "loud"},
 			wantErr: []string{"GAVEL_LOG_LEVEL: must be one of debug, info, warn, error"},
+		},
+		{
+			name:    "bad reminders",
+			env:     map[string]string{"GAVEL_REMINDERS": "15m,soon"},
+			wantErr: []string{"GAVEL_REMINDERS: must be durations such as 15m,1m"},
+		},
+		{
+			name:    "reminder too short",
+			env:     map[string]string{"GAVEL_REMINDERS": "1s"},
+			wantErr: []string{"GAVEL_REMINDERS: each reminder must be from 10s to 24h"},
+		},
+		{
+			name:    "reminder twice",
+			env:     map[string]string{"GAVEL_REMINDERS": "1m,60s"},
+			wantErr: []string{"GAVEL_REMINDERS: 1m0s is listed twice"},
 		},
 		{
 			name:    "bad format and demo are both reported",

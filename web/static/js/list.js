@@ -107,7 +107,8 @@
   }
 
   function onEvent(type, ev) {
-    if (type === 'stats') { return; }
+    // Watch notices are toasts (stream.js) and counts (watch.js), not state.
+    if (type === 'stats' || G.WATCH_NOTICES[type]) { return; }
     apply(type, ev);
   }
 

@@ -10,8 +10,10 @@
 'use strict';
 
 var TYPES = ['snapshot', 'opened', 'price', 'extended', 'closed', 'cancelled',
-  'outbid', 'won', 'suspended', 'stats'];
-var PERSONAL = { outbid: true, won: true, suspended: true };
+  'outbid', 'won', 'suspended', 'stats',
+  'ending_soon', 'watch_extended', 'watch_closed', 'watchers'];
+var PERSONAL = { outbid: true, won: true, suspended: true,
+  ending_soon: true, watch_extended: true, watch_closed: true, watchers: true };
 
 var ports = [];
 var es = null;

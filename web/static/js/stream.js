@@ -14,7 +14,8 @@
  *   toasts, because a second connection per page would eat into the
  *   browser's six connections per origin. The auction page still shows
  *   "outbid" for its own auction from its own stream.
- * - Outbid/won toasts (#toast), money in the auction's currency, local
+ * - Toasts (#toast) for outbid, won and the watchlist's reminders
+ *   (ending_soon, watch_extended, watch_closed), money in the auction's currency, local
  *   times (<time data-local>) and the countdowns ([data-ends-at]).
  */
 (function () {
@@ -26,8 +27,13 @@
   var TYPES = ['snapshot', 'opened', 'price', 'extended', 'closed', 'cancelled',
     'outbid', 'won', 'suspended', 'stats',
     'paused', 'resumed', 'sale_snapshot', 'sale_scheduled', 'sale_updated', 'sale_opened', 'sale_closing',
-    'sale_closed', 'sale_cancelled', 'sale_paused', 'sale_resumed', 'sale_extended', 'sale_watchers'];
-  var PERSONAL = { outbid: true, won: true, suspended: true };
+    'sale_closed', 'sale_cancelled', 'sale_paused', 'sale_resumed', 'sale_extended', 'sale_watchers',
+    'ending_soon', 'watch_extended', 'watch_closed', 'watchers'];
+  var PERSONAL = { outbid: true, won: true, suspended: true,
+    ending_soon: true, watch_extended: true, watch_closed: true, watchers: true };
+  // WATCH_NOTICES carry a watched lot's state as it was when the notice
+  // was sent (or none, for watchers): pages never redraw prices from them.
+  G.WATCH_NOTICES = { ending_soon: true, watch_extended: true, watch_closed: true, watchers: true };
 
   G.offset = 0; // server clock minus local clock, in ms
   G.now = function () { return Date.now() + G.offset; };
@@ -226,6 +232,14 @@
       G.toast('You won ' + title + '!', href, 'won-' + ev.auction_id);
     } else if (type === 'suspended') {
       G.toast('Your account has been suspended.', '', 'suspended');
+    } else if (type === 'ending_soon') {
+      G.toast(title.charAt(0).toUpperCase() + title.slice(1) + ' ends ' + endsIn(ev) + '.', href,
+        'ending-' + ev.auction_id + '-' + (ev.threshold_seconds || 0));
+    } else if (type === 'watch_extended') {
+      G.toast('Bidding on ' + title + ' was extended: it now ends at ' + G.localTime(ev.ends_at) + '.', href, 'extended-' + ev.auction_id);
+    } else if (type === 'watch_closed') {
+      var how = ev.status === 'cancelled' ? ' was cancelled.' : ev.winner ? ' has ended: sold to ' + ev.winner + '.' : ' has ended without selling.';
+      G.toast(title.charAt(0).toUpperCase() + title.slice(1) + how, href, 'closed-' + ev.auction_id);
     }
   }
 
@@ -245,6 +259,17 @@
     if (status === 429) { return 'Too many bids at once. Wait a moment and try again.'; }
     return (p && (p.detail || p.title)) || 'Your bid was not accepted.';
   };
+
+  // endsIn says how soon a watched lot ends: "in about a minute", "in 15
+  // minutes", from its end and the synced server clock.
+  function endsIn(ev) {
+    var left = Date.parse(ev.ends_at || '') - G.now();
+    if (isNaN(left)) { left = (ev.threshold_seconds || 60) * 1000; }
+    var mins = Math.round(left / 60000);
+    if (left < 30000) { return 'in a few seconds'; }
+    if (mins <= 1) { return 'in about a minute'; }
+    return 'in ' + mins + ' minutes';
+  }
 
   // --- Money -------------------------------------------------------------
 
