@@ -8,6 +8,7 @@ FUZZTIME = 10s
 FUZZ     = ./domain:FuzzParseAmount ./domain:FuzzFormatAmount ./domain:FuzzPlaceBid \
            ./realtime:FuzzEncode ./realtime:FuzzParseCursor ./web:FuzzJSONBodies \
            ./salecsv:FuzzParse \
+           ./media:FuzzProcess ./media:FuzzTIFFOrientation ./web:FuzzSplitMultipart \
            ./search:FuzzSearchText
 
 .PHONY: all build run test bench lint fuzz clean
@@ -28,11 +29,12 @@ test:
 	$(PGRUN) -- $(GO) test -race -count=1 ./...
 
 # Durable commits (fsync on), so numbers include what a real commit costs.
-# The storm prints a markdown table for docs/BENCHMARKS.md, with its
-# baseline measured in the same run; bench-sse is the realtime fan-out.
+# The storm and photos print markdown tables for docs/BENCHMARKS.md, with
+# their baselines measured in the same run; bench-sse is the realtime fan-out.
 bench: build
 	$(PGRUN) -durable -- ./bin/gavel bench storm --bidders 512 --duration 10s
 	$(PGRUN) -durable -- $(GO) test -run '^$$' -bench . -benchtime=2s ./realtime/
+	$(PGRUN) -durable -- ./bin/gavel bench photos
 
 # Realtime fan-out: 10,000 then 100,000 SSE connections over realtime node
 # processes, with the raw write floor measured in the same run
@@ -60,6 +62,25 @@ bench-sale:
 .PHONY: bench-search
 bench-search: build
 	$(PGRUN) -durable -- ./bin/gavel bench search
+
+# The fault suite (docs/RELIABILITY.md): the shape of docker-compose.yml
+# on loopback from processes (PostgreSQL with fsync on, three NATS servers,
+# two API and two realtime nodes), a bid storm and SSE watchers through
+# every fault, the checks as a table, and the self-test that shows each
+# checker can fail. About eight minutes. `make cluster` starts the same
+# cluster for a person, until Ctrl-C.
+.PHONY: chaos cluster chaos-bin
+chaos-bin:
+	mkdir -p bin
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/gavel ./cmd/gavel
+	$(GO) build -o bin/natsd ./internal/chaos/cmd/natsd
+	$(GO) build -o bin/chaos ./internal/chaos/cmd/chaos
+
+chaos: chaos-bin
+	./bin/chaos run
+
+cluster: chaos-bin
+	./bin/chaos cluster
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt -l:"; echo "$$out"; exit 1; fi

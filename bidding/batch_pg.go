@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
 
@@ -182,6 +183,9 @@ func (s *Service) batchTxPG(ctx context.Context, c *pgx.Conn, batch []*bidCall, 
 	if _, err := pipe.send(ctx); err != nil {
 		return nil, err
 	}
+	if s.stallBatch != nil {
+		s.stallBatch()
+	}
 
 	now := s.now()
 	p := applyBatch(batch, auctions, st, now)
@@ -335,6 +339,10 @@ func commitPipe(ctx context.Context, pipe *pgPipe) error {
 	pipe.queue(&stmtCommit, nil, nil)
 	tag, err := pipe.send(ctx)
 	if err != nil {
+		if _, answered := errors.AsType[*pgconn.PgError](err); !answered {
+			// The server never answered: the COMMIT may have run.
+			return fmt.Errorf("%w: %w", errCommitUnknown, err)
+		}
 		return err
 	}
 	if tag.String() != "COMMIT" {

@@ -2,71 +2,132 @@ package bidding
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"gorm.io/gorm"
+
+	"github.com/gavel-auctions/gavel/domain"
+	"github.com/gavel-auctions/gavel/internal/outage"
 )
 
-// relayLockKey is the PostgreSQL advisory lock that lets one relay publish
-// at a time. Relays run on every API node; taking turns keeps each
-// auction's events in commit order on NATS, which concurrent relays
-// skipping each other's locked rows would not.
-const relayLockKey = 0x6761_7665_6c72 // "gavelr"
-
-// RelayOptions tune a Relay.
+// RelayOptions tune a Relay. Zero values take the defaults.
 type RelayOptions struct {
 	Batch int           // events per round; default 1000
 	Poll  time.Duration // safety-net poll for events committed by other nodes; default 250ms
+	// Name identifies this relay in the lease; default a random one. Two
+	// relays must never share a name.
+	Name string
+	// Lease is how long a turn lasts when its relay stalls before
+	// finishing (default 4s); then another node's relay takes over. A
+	// finished round ends its turn at once.
+	Lease time.Duration
+	// AckTimeout bounds the wait for JetStream's acknowledgements of one
+	// round (default 2s). It always ends well inside the lease.
+	AckTimeout time.Duration
+	// DBTimeout bounds each database statement of a round (default 5s).
+	DBTimeout time.Duration
 }
 
-// Relay publishes committed outbox events to JetStream, each with its event
-// id as Nats-Msg-Id so that a re-publish after a crash is dropped as a
-// duplicate, and marks them published.
+func (o RelayOptions) withDefaults() RelayOptions {
+	if o.Batch <= 0 {
+		o.Batch = 1000
+	}
+	if o.Poll <= 0 {
+		o.Poll = 250 * time.Millisecond
+	}
+	if o.Name == "" {
+		b := make([]byte, 6)
+		_, _ = rand.Read(b)
+		o.Name = "relay-" + hex.EncodeToString(b)
+	}
+	if o.Lease <= 0 {
+		o.Lease = 4 * time.Second
+	}
+	if o.AckTimeout <= 0 {
+		o.AckTimeout = 2 * time.Second
+	}
+	if o.DBTimeout <= 0 {
+		o.DBTimeout = 5 * time.Second
+	}
+	return o
+}
+
+// Relay publishes committed outbox events to JetStream and marks them
+// published. Relays on several nodes take turns under a lease in the
+// database (lease.go), so each channel's events reach JetStream in commit
+// order, and a relay that stalls loses its turn after the lease.
+//
+// Every message carries its event id as Nats-Msg-Id, so a re-publish
+// within the stream's Duplicates window is dropped, and the stream
+// sequence of the message before it as Nats-Expected-Last-Sequence:
+// JetStream stores a message only right after its predecessor. That fences
+// off a relay that wakes from a stall with stale rows (whatever another
+// relay published since moved the stream on), and it means a failure in
+// the middle of a round never leaves a gap that later messages skip over.
+// Only the relay publishes on the stream's subjects.
+//
+// The fence is the sequence, not Nats-Expected-Last-Msg-Id: on a
+// replicated stream (GAVEL_NATS_REPLICAS=3) nats-server checks the latter
+// only when each replica applies the message, and a mismatch there stops
+// the stream for good ("critical write error"; seen with nats-server
+// 2.15.2, internal/chaos found it). The expected sequence is checked by
+// the stream leader before it proposes the message.
 type Relay struct {
 	s    *Service
 	js   jetstream.JetStream
 	opts RelayOptions
 	log  *slog.Logger
+
+	// refresh is set when JetStream refused a message for following the
+	// wrong predecessor: the next round reads the stream's tail first.
+	refresh bool
+	// stall, if set, runs between reading a round's rows and publishing
+	// them: tests pause a relay there.
+	stall func(*turn)
 }
 
 // NewRelay returns a relay for s's outbox.
 func NewRelay(s *Service, js jetstream.JetStream, opts RelayOptions) *Relay {
-	if opts.Batch <= 0 {
-		opts.Batch = 1000
-	}
-	if opts.Poll <= 0 {
-		opts.Poll = 250 * time.Millisecond
-	}
+	opts = opts.withDefaults()
 	return &Relay{s: s, js: js, opts: opts, log: s.log.With("component", "relay")}
 }
 
-// Run relays until ctx ends. While NATS is unreachable it backs off and
-// keeps every event in the outbox; afterwards it catches up in order.
+// Run relays until ctx ends. While NATS or the database is unreachable it
+// backs off and keeps every event in the outbox; afterwards it catches up
+// in order.
 func (r *Relay) Run(ctx context.Context) error {
-	backoff := time.Duration(0)
-	failing := false
+	var (
+		backoff time.Duration
+		failing bool
+		since   time.Time
+	)
 	for {
-		n, err := r.Once(ctx)
+		res, err := r.round(ctx)
 		switch {
 		case ctx.Err() != nil:
 			return nil
 		case err != nil:
 			if !failing {
+				failing, since = true, time.Now()
 				r.log.Warn("relay cannot publish; events stay in the outbox", "err", err)
 			}
-			failing = true
 			backoff = min(max(2*backoff, 50*time.Millisecond), 2*time.Second)
 		default:
-			if failing {
-				r.log.Info("relay publishing again")
+			backoff = 0
+			// Recovered only once events really went out, or there was
+			// nothing to send and NATS is connected: a round that was not
+			// ours, or that had nothing to publish, proves nothing.
+			if failing && (res.published > 0 || (res.ours && res.pending == 0 && r.connected())) {
+				failing = false
+				r.log.Info("relay publishing again", "after", time.Since(since).Round(time.Millisecond))
 			}
-			failing, backoff = false, 0
 		}
-		if n >= r.opts.Batch && err == nil {
+		if res.published >= r.opts.Batch && err == nil {
 			continue
 		}
 		wait := r.opts.Poll
@@ -78,8 +139,8 @@ func (r *Relay) Run(ctx context.Context) error {
 			return nil
 		case <-r.s.Committed():
 			if backoff > 0 {
-				// Keep backing off while NATS is down rather than spin on
-				// every commit.
+				// Keep backing off while a dependency is down rather than
+				// spin on every commit.
 				select {
 				case <-ctx.Done():
 					return nil
@@ -91,6 +152,11 @@ func (r *Relay) Run(ctx context.Context) error {
 	}
 }
 
+func (r *Relay) connected() bool {
+	nc := r.js.Conn()
+	return nc != nil && nc.Status() == nats.CONNECTED
+}
+
 type pendingEvent struct {
 	ID      int64
 	Subject string
@@ -98,56 +164,122 @@ type pendingEvent struct {
 	Payload string
 }
 
-// Once publishes up to one batch of unpublished events and reports how many
-// it published.
-func (r *Relay) Once(ctx context.Context) (int, error) {
-	if !r.s.pg {
-		// SQLite means one process: no other relay to take turns with.
-		return r.round(ctx, r.s.db.WithContext(ctx), "")
-	}
-	var n int
-	err := r.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var got bool
-		if err := tx.Raw("SELECT pg_try_advisory_xact_lock(?)", relayLockKey).Scan(&got).Error; err != nil {
-			return err
-		}
-		if !got {
-			// Another node's relay is publishing; it will take our rows too.
-			return nil
-		}
-		var err error
-		n, err = r.round(ctx, tx, " FOR UPDATE SKIP LOCKED")
-		return err
-	})
-	return n, err
+// roundResult says what a round did.
+type roundResult struct {
+	ours      bool // it held the turn
+	pending   int  // unpublished events it found
+	published int  // events it published and marked
 }
 
-func (r *Relay) round(ctx context.Context, tx *gorm.DB, lock string) (int, error) {
-	var rows []pendingEvent
-	err := tx.Raw("SELECT id, subject, event_id, payload FROM events WHERE published_at IS NULL ORDER BY id LIMIT ?"+lock, r.opts.Batch).Scan(&rows).Error
-	if err != nil || len(rows) == 0 {
-		return 0, err
+// Once publishes up to one batch of unpublished events and reports how many
+// it published. It publishes nothing while another relay holds the turn.
+func (r *Relay) Once(ctx context.Context) (int, error) {
+	res, err := r.round(ctx)
+	return res.published, err
+}
+
+func (r *Relay) round(ctx context.Context) (roundResult, error) {
+	var res roundResult
+	t, ok, err := r.acquire(ctx)
+	if err != nil || !ok {
+		return res, err
 	}
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	res.ours = true
+	rows, err := r.pending(ctx)
+	if err != nil {
+		return res, errors.Join(err, r.finish(ctx, t, nil, 0))
+	}
+	res.pending = len(rows)
+	if len(rows) == 0 {
+		return res, r.finish(ctx, t, nil, 0)
+	}
+	prev := t.LastSeq
+	if r.refresh {
+		var marked int
+		if prev, rows, marked, err = r.reconcile(ctx, t, rows); err != nil {
+			return res, errors.Join(err, r.finish(ctx, t, nil, 0))
+		}
+		r.refresh = false
+		res.published = marked
+		if len(rows) == 0 {
+			return res, r.finish(ctx, t, nil, 0)
+		}
+	}
+	if r.stall != nil {
+		r.stall(&t)
+	}
+	done, last, pubErr := r.publish(ctx, t, rows, prev)
+	if isFenced(pubErr) || errors.Is(pubErr, errDuplicate) {
+		r.refresh = true
+	}
+	ids := make([]int64, done)
+	for i := range done {
+		ids[i] = rows[i].ID
+	}
+	if err := r.finish(ctx, t, ids, last); err != nil {
+		return res, errors.Join(pubErr, err)
+	}
+	res.published += done
+	return res, pubErr
+}
+
+// pending reads up to one batch of unpublished events, oldest first.
+func (r *Relay) pending(ctx context.Context) ([]pendingEvent, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.opts.DBTimeout)
+	defer cancel()
+	var rows []pendingEvent
+	err := r.s.db.WithContext(ctx).
+		Raw("SELECT id, subject, event_id, payload FROM events WHERE published_at IS NULL ORDER BY id LIMIT ?", r.opts.Batch).
+		Scan(&rows).Error
+	return rows, err
+}
+
+// errDuplicate stops a round at a message JetStream already held (a
+// relay published it, then lost its turn or the database before marking
+// it): the stream did not move on, so every later message of the round
+// would be fenced off. The next round reconciles.
+var errDuplicate = errors.New("relay: JetStream already held an event the outbox had not marked")
+
+// publish sends rows in order, the first expecting the stream's last
+// sequence to be prev and each next one its predecessor's sequence, and
+// returns how many of them, from the first, JetStream stored, and the
+// stream sequence of the last of those. Only that prefix counts, so a
+// failure never leaves a later event marked while an earlier one is not.
+func (r *Relay) publish(ctx context.Context, t turn, rows []pendingEvent, prev uint64) (done int, last uint64, err error) {
+	// The acknowledgements must be in before the turn could expire, or
+	// marking would race another relay's turn.
+	deadline := time.Now().Add(r.opts.AckTimeout)
+	if end := t.acquired.Add(r.opts.Lease * 3 / 4); end.Before(deadline) {
+		deadline = end
+	}
+	if time.Now().After(deadline) {
+		// This relay stalled after taking its turn, which may already be
+		// another's: publish nothing (the fence would refuse most of it).
+		return 0, 0, errTurnLost
+	}
+	pctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	futures := make([]jetstream.PubAckFuture, 0, len(rows))
 	var pubErr error
-	for _, row := range rows {
+	for i, row := range rows {
 		msg := &nats.Msg{Subject: row.Subject, Data: []byte(row.Payload), Header: nats.Header{}}
-		f, err := r.js.PublishMsgAsync(msg, jetstream.WithMsgID(row.EventID))
+		f, err := r.js.PublishMsgAsync(msg, jetstream.WithMsgID(row.EventID), jetstream.WithExpectLastSequence(prev+uint64(i)))
 		if err != nil {
 			pubErr = err
 			break
 		}
 		futures = append(futures, f)
 	}
-	// Only the prefix acknowledged in order counts as published, so that a
-	// failure never leaves a later event marked while an earlier one is not.
-	done := 0
+	last = prev
 	for _, f := range futures {
 		select {
-		case <-f.Ok():
+		case ack := <-f.Ok():
 			done++
+			if ack.Duplicate {
+				pubErr = errDuplicate
+				break
+			}
+			last = ack.Sequence
 			continue
 		case err := <-f.Err():
 			pubErr = err
@@ -156,14 +288,80 @@ func (r *Relay) round(ctx context.Context, tx *gorm.DB, lock string) (int, error
 		}
 		break
 	}
-	if done > 0 {
-		ids := make([]int64, done)
-		for i := range done {
-			ids[i] = rows[i].ID
+	return done, last, outage.Bus(pubErr)
+}
+
+// reconcile reads the stream's tail when JetStream refused the relay's
+// expected predecessor: a relay that stalled, or lost the database, after
+// publishing but before marking, left messages in the stream that the
+// outbox still shows unpublished, and they are older than the Duplicates
+// window would catch. Those rows are marked published now (they are in the
+// stream, in order); the rest are returned with the stream's last message
+// to follow.
+func (r *Relay) reconcile(ctx context.Context, t turn, rows []pendingEvent) (last uint64, rest []pendingEvent, marked int, err error) {
+	ctx, cancel := context.WithTimeout(ctx, r.opts.AckTimeout)
+	defer cancel()
+	stream, err := r.js.Stream(ctx, domain.StreamName)
+	if err != nil {
+		return last, nil, 0, outage.Bus(err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		return last, nil, 0, outage.Bus(err)
+	}
+	last = info.State.LastSeq
+	byID := make(map[string]int, len(rows))
+	for i, row := range rows {
+		byID[row.EventID] = i
+	}
+	found := map[int]bool{}
+	// The messages the outbox missed form the stream's tail: every turn
+	// starts with the oldest unmarked rows, so nothing newer than them was
+	// stored before they were.
+	for seq := info.State.LastSeq; seq > 0 && seq+uint64(len(rows)) > info.State.LastSeq; seq-- {
+		msg, err := stream.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			break
 		}
-		if err := tx.Exec("UPDATE events SET published_at = ? WHERE id IN ?", r.s.now(), ids).Error; err != nil {
-			return 0, err
+		if err != nil {
+			return last, nil, 0, outage.Bus(err)
+		}
+		i, ok := byID[msg.Header.Get(jetstream.MsgIDHeader)]
+		if !ok {
+			break
+		}
+		found[i] = true
+	}
+	for i, row := range rows {
+		if !found[i] {
+			rest = append(rest, row)
 		}
 	}
-	return done, pubErr
+	if len(found) == 0 {
+		return last, rest, 0, nil
+	}
+	ids := make([]int64, 0, len(found))
+	for i := range found {
+		ids = append(ids, rows[i].ID)
+	}
+	// Marking ends the turn: the rest waits for the next one.
+	if err := r.finish(ctx, t, ids, last); err != nil {
+		return last, nil, 0, err
+	}
+	r.log.Warn("relay found events in the stream that the outbox had not marked; marked them", "events", len(ids))
+	return last, nil, len(ids), nil
+}
+
+// isFenced reports JetStream's refusal of a message whose expected
+// predecessor is not the stream's last message.
+func isFenced(err error) bool {
+	var je jetstream.JetStreamError
+	if !errors.As(err, &je) || je.APIError() == nil {
+		return false
+	}
+	switch je.APIError().ErrorCode {
+	case jetstream.JSErrCodeStreamWrongLastSequence, jetstream.JSErrCodeStreamWrongLastSequenceConstant:
+		return true
+	}
+	return false
 }

@@ -20,9 +20,18 @@ func (s *Service) RunScheduler(ctx context.Context) error {
 	t := time.NewTicker(schedulerTick)
 	defer t.Stop()
 	lastSweep := time.Time{}
+	var failingSince time.Time
 	for {
-		if _, err := s.Tick(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn("scheduler tick failed", "err", err)
+		_, err := s.Tick(ctx)
+		switch {
+		case ctx.Err() != nil:
+		case err != nil && failingSince.IsZero():
+			// Once per outage, not five times a second.
+			failingSince = time.Now()
+			s.log.Warn("scheduler tick failed; auctions open and close late until it recovers", "err", err)
+		case err == nil && !failingSince.IsZero():
+			s.log.Info("scheduler running again", "after", time.Since(failingSince).Round(time.Millisecond))
+			failingSince = time.Time{}
 		}
 		if now := s.now(); now.Sub(lastSweep) > time.Minute {
 			lastSweep = now
@@ -195,13 +204,37 @@ func (s *Service) transition(ctx context.Context, id int64, fn transitionFunc) (
 	return changed && err == nil, err
 }
 
+// sweepChunk bounds the rows one retention statement deletes, so each stays
+// well inside the statement timeout however large the backlog.
+const sweepChunk = 5000
+
 // sweep trims what is past retention: published events and idempotency
 // keys. Unpublished events are never deleted.
 func (s *Service) sweep(ctx context.Context) error {
 	cutoff := s.now().Add(-s.opts.Retention)
-	db := s.db.WithContext(ctx)
-	if err := db.Exec("DELETE FROM events WHERE published_at IS NOT NULL AND created_at < ?", cutoff).Error; err != nil {
+	if err := s.deleteChunks(ctx, "events", "published_at IS NOT NULL AND created_at < ?", cutoff); err != nil {
 		return err
 	}
-	return db.Exec("DELETE FROM idempotency_keys WHERE created_at < ?", cutoff).Error
+	return s.deleteChunks(ctx, "idempotency_keys", "created_at < ?", cutoff)
+}
+
+// deleteChunks deletes the rows of table matching where, sweepChunk at a
+// time, until none is left.
+func (s *Service) deleteChunks(ctx context.Context, table, where string, args ...any) error {
+	key := "id"
+	if table == "idempotency_keys" {
+		// Its key is (user_id, key); ctid names a row on PostgreSQL and
+		// rowid on SQLite.
+		key = "ctid"
+		if !s.pg {
+			key = "rowid"
+		}
+	}
+	q := "DELETE FROM " + table + " WHERE " + key + " IN (SELECT " + key + " FROM " + table + " WHERE " + where + " LIMIT ?)"
+	for {
+		res := s.db.WithContext(ctx).Exec(q, append(args, sweepChunk)...)
+		if res.Error != nil || res.RowsAffected < sweepChunk {
+			return res.Error
+		}
+	}
 }

@@ -2,7 +2,9 @@ package bidding
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -15,17 +17,24 @@ import (
 // it a bidder is asked to retry rather than letting memory grow.
 const maxQueuedBids = 20_000
 
-// batchTimeout bounds one batch transaction. It is not tied to any one
-// caller's context because a batch serves many callers.
-const batchTimeout = 15 * time.Second
-
 type bidCall struct {
 	auctionID  int64
 	bidder     domain.User
 	in         domain.BidInput
 	receivedAt time.Time
 	done       chan bidResult
+	// state settles, once, who owns a call whose caller stops waiting:
+	// the batch that takes it (the bid may commit), or the caller who
+	// abandons it first (the bid is never judged).
+	state atomic.Uint32
 }
+
+// bidCall states.
+const (
+	callQueued uint32 = iota
+	callTaken
+	callAbandoned
+)
 
 type bidResult struct {
 	receipt domain.Receipt
@@ -82,9 +91,14 @@ func (s *Service) PlaceBid(ctx context.Context, bidder domain.User, auctionID in
 	case r := <-call.done:
 		return r.receipt, r.err
 	case <-ctx.Done():
-		// The bid may still commit; the caller has gone and will learn the
-		// outcome from the stream or a retry with its Idempotency-Key.
-		return domain.Receipt{}, ctx.Err()
+		if call.state.CompareAndSwap(callQueued, callAbandoned) {
+			// Still queued: no batch will ever judge it.
+			return domain.Receipt{}, bidNotPlaced(ctx.Err())
+		}
+		// A batch has it: the bid may still commit, and the caller will
+		// learn the outcome from the stream or a retry with its
+		// Idempotency-Key.
+		return domain.Receipt{}, bidUnconfirmed(ctx.Err())
 	}
 }
 
@@ -100,10 +114,19 @@ func (s *Service) drain(q *shard) {
 			return
 		}
 		n := min(len(q.queue), s.opts.MaxBatch)
-		batch := q.queue[:n:n]
+		taken := q.queue[:n:n]
 		q.queue = append([]*bidCall(nil), q.queue[n:]...)
 		s.seqMu.Unlock()
 
+		batch := taken[:0]
+		for _, c := range taken {
+			if c.state.CompareAndSwap(callQueued, callTaken) {
+				batch = append(batch, c)
+			}
+		}
+		if len(batch) == 0 {
+			continue
+		}
 		results := s.commitBatch(batch)
 		for i, c := range batch {
 			c.done <- results[i]
@@ -119,7 +142,7 @@ func (s *Service) Busy() bool { return s.draining.Load() > 0 }
 // commitBatch applies a batch of bids, possibly on several auctions, in one
 // transaction, and returns each caller's answer.
 func (s *Service) commitBatch(batch []*bidCall) []bidResult {
-	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.BatchTimeout)
 	defer cancel()
 	var (
 		p   *batchPlan
@@ -131,8 +154,16 @@ func (s *Service) commitBatch(batch []*bidCall) []bidResult {
 		p, err = s.commitBatchGORM(ctx, batch)
 	}
 	if err != nil {
-		if domain.ErrorCode(err) == domain.CodeInternal {
+		switch domain.ErrorCode(err) {
+		case domain.CodeInternal:
 			s.log.Error("bid batch failed", "bids", len(batch), "err", err)
+		case domain.CodeUnavailable:
+			s.log.Warn("bid batch failed: database unavailable", "bids", len(batch), "err", err)
+			if errors.Is(err, errCommitUnknown) {
+				err = bidUnconfirmed(err)
+			} else {
+				err = bidNotPlaced(err)
+			}
 		}
 		results := make([]bidResult, len(batch))
 		for i := range results {

@@ -23,6 +23,11 @@ type Options struct {
 	Now func() time.Time
 	// MaxBatch bounds how many queued bids commit together.
 	MaxBatch int
+	// BatchTimeout bounds one batch transaction (default 5s), so that a
+	// database that is down or paused fails its bids with 503 instead of
+	// holding them. It is not tied to any one caller's context because a
+	// batch serves many callers.
+	BatchTimeout time.Duration
 	// Shards is the number of bid queues; each auction belongs to one.
 	// Default 8: enough concurrent commits to keep PostgreSQL's group
 	// commit busy, few enough that batches stay large.
@@ -71,6 +76,10 @@ type Service struct {
 	committed chan struct{}
 
 	users *ttlcache.Cache[int64, domain.User] // nil unless Options.UserCacheTTL
+
+	// stallBatch, if set, runs in a PostgreSQL batch transaction once its
+	// auctions are locked: tests pause a node there.
+	stallBatch func()
 }
 
 // New returns a Service on db (already migrated).
@@ -80,6 +89,9 @@ func New(db *gorm.DB, opts Options) *Service {
 	}
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 256
+	}
+	if opts.BatchTimeout <= 0 {
+		opts.BatchTimeout = 5 * time.Second
 	}
 	if opts.Shards <= 0 {
 		opts.Shards = 8

@@ -8,6 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
+
+	"github.com/gavel-auctions/gavel/internal/outage"
 )
 
 // maxTxAttempts bounds retries of transactions that failed only because of
@@ -16,14 +18,21 @@ const maxTxAttempts = 6
 
 // inTx runs fn in one transaction, retrying it when the database reports a
 // conflict that a retry resolves. fn must not call the network: it may run
-// several times, and it holds row locks while it runs.
+// several times, and it holds row locks while it runs. A database that is
+// down, restarting or stalled fails it with an unavailable error.
 func (s *Service) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return retryTx(ctx, func() error { return s.db.WithContext(ctx).Transaction(fn) })
 }
 
 // retryTx runs attempt, a whole transaction, until it succeeds, fails for
-// a reason a retry cannot fix, or has failed maxTxAttempts times.
+// a reason a retry cannot fix, or has failed maxTxAttempts times. Errors of
+// a database that is unavailable (BEGIN and COMMIT fail outside GORM's
+// callbacks) come back as outage errors.
 func retryTx(ctx context.Context, attempt func() error) error {
+	return outage.DB(retryAttempts(ctx, attempt))
+}
+
+func retryAttempts(ctx context.Context, attempt func() error) error {
 	var err error
 	for n := range maxTxAttempts {
 		err = attempt()

@@ -230,13 +230,13 @@ func (s *Server) handleAuctionGet(c *fiber.Ctx) error {
 	return s.writeAuction(c, fiber.StatusOK, viewer, a)
 }
 
-// writeAuction answers with one auction as viewer sees it.
+// writeAuction answers with one auction as viewer sees it, with its photos.
 func (s *Server) writeAuction(c *fiber.Ctx, status int, viewer domain.User, a domain.Auction) error {
-	v, err := s.auctionView(c.UserContext(), viewer, a, s.now())
+	res, err := s.auctionResource(c.UserContext(), a, viewer)
 	if err != nil {
 		return err
 	}
-	return writeJSON(c, status, v)
+	return writeJSON(c, status, res)
 }
 
 // hiddenDraft reports whether a is a lot of an unpublished sale that
@@ -247,8 +247,8 @@ func hiddenDraft(a domain.Auction, viewer domain.User) bool {
 
 // auctionList is the listing response.
 type auctionList struct {
-	Auctions   []domain.AuctionView `json:"auctions"`
-	ServerTime time.Time            `json:"server_time"`
+	Auctions   []auctionItem `json:"auctions"`
+	ServerTime time.Time     `json:"server_time"`
 }
 
 // handleAuctionList lists auctions by status, seller, bidder and title.
@@ -275,7 +275,11 @@ func (s *Server) writeAuctionList(c *fiber.Ctx, viewer domain.User, list []domai
 	if err != nil {
 		return err
 	}
-	return writeJSON(c, fiber.StatusOK, auctionList{Auctions: views, ServerTime: now})
+	items, err := s.auctionItems(c.UserContext(), views)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, fiber.StatusOK, auctionList{Auctions: items, ServerTime: now})
 }
 
 // auctionFilter reads the listing's query parameters.

@@ -20,9 +20,9 @@ import (
 // describes. They live in the same table as the domain codes so that one
 // place decides every status.
 const (
-	codeMalformed   domain.Code = "malformed"              // 400: not parseable
-	codeTooLarge    domain.Code = "too_large"              // 413
-	codeUnsupported domain.Code = "unsupported_media_type" // 415
+	codeMalformed   domain.Code = "malformed"            // 400: not parseable
+	codeTooLarge                = domain.CodeTooLarge    // 413
+	codeUnsupported             = domain.CodeUnsupported // 415
 )
 
 // problemKind is how one code is presented over HTTP.
@@ -97,6 +97,9 @@ func resolve(err error) problem {
 	var de *domain.Error
 	var fe *fiber.Error
 	p := problem{code: domain.CodeInternal, detail: genericInternalMessage}
+	if timedOut(err) {
+		err = errTimedOut
+	}
 	switch {
 	case errors.As(err, &de):
 		// A code missing from the table is a bug: treat it as internal.
@@ -196,13 +199,16 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 			slog.Any("err", err))
 	case p.code == domain.CodeUnavailable:
 		// Expected under load or during a dependency outage: not a bug.
-		s.log.Warn("request refused", slog.String("route", c.Route().Path), slog.Any("err", err))
+		s.refusals.log(s.log, c.Route().Path, err)
 	}
 	// Errors raised outside the middleware chain (oversize body) skip the
 	// security middleware, so set the headers here as well.
 	setSecurityHeaders(c, s.cfg)
 	if p.retryAfter > 0 {
 		c.Set(fiber.HeaderRetryAfter, strconv.FormatInt(retryAfterSeconds(p.retryAfter), 10))
+	}
+	if p.code == domain.CodeUnavailable && strings.HasPrefix(c.Path(), "/stream/") && c.Method() == fiber.MethodGet {
+		return writeStreamRetry(c, p)
 	}
 	if !wantsProblemJSON(c.Path()) {
 		if s.htmlError != nil {

@@ -149,8 +149,8 @@ func parseOffset(s string) (*time.Location, bool) {
 // which sell.js fills with the exact instant, wins; without JavaScript the
 // visible datetime-local value is read in loc (the tz_offset field, else
 // UTC). A nil time means the field was left empty.
-func formTime(c *fiber.Ctx, name, local string, loc *time.Location) (*time.Time, string) {
-	if utc := strings.TrimSpace(c.FormValue(name + "_utc")); utc != "" {
+func formTime(get func(string) string, name, local string, loc *time.Location) (*time.Time, string) {
+	if utc := strings.TrimSpace(get(name + "_utc")); utc != "" {
 		t, err := time.Parse(time.RFC3339Nano, utc)
 		if err == nil {
 			t = t.UTC()
@@ -169,13 +169,14 @@ func formTime(c *fiber.Ctx, name, local string, loc *time.Location) (*time.Time,
 	return nil, "Enter a date and time, such as 2026-01-02T15:04."
 }
 
-// parseAuctionForm reads the listing form. values is the input as typed
-// (to re-render it), errs the problems found while parsing; the domain
-// validates the values themselves.
-func parseAuctionForm(c *fiber.Ctx) (values map[string]string, in domain.AuctionInput, errs map[string]string) {
+// parseAuctionForm reads the listing form through get (c.FormValue, or a
+// multipart form's fields). values is the input as typed (to re-render
+// it), errs the problems found while parsing; the domain validates the
+// values themselves.
+func parseAuctionForm(get func(string) string) (values map[string]string, in domain.AuctionInput, errs map[string]string) {
 	values, errs = map[string]string{}, map[string]string{}
 	for _, f := range auctionFields {
-		values[f.Name] = c.FormValue(f.Name)
+		values[f.Name] = get(f.Name)
 	}
 	// Browsers send textarea line breaks as CRLF.
 	values["description"] = strings.ReplaceAll(values["description"], "\r\n", "\n")
@@ -209,12 +210,12 @@ func parseAuctionForm(c *fiber.Ctx) (values map[string]string, in domain.Auction
 	if !ok {
 		errs["tz_offset"] = "Enter an offset such as +02:00 or -05:00, or leave it empty for UTC."
 	}
-	starts, msg := formTime(c, "starts_at", values["starts_at"], loc)
+	starts, msg := formTime(get, "starts_at", values["starts_at"], loc)
 	if msg != "" {
 		errs["starts_at"] = msg
 	}
 	in.StartsAt = starts
-	ends, msg := formTime(c, "ends_at", values["ends_at"], loc)
+	ends, msg := formTime(get, "ends_at", values["ends_at"], loc)
 	switch {
 	case msg != "":
 		errs["ends_at"] = msg

@@ -33,9 +33,26 @@ func (s *Server) handleHealthz(c *fiber.Ctx) error {
 }
 
 // handleReadyz runs every Deps.Checks concurrently and answers 200 only if
-// all of them pass within readyTimeout.
+// all of them pass within readyTimeout. The public answer names what is
+// down and nothing more: the details (hosts, users, driver errors) go to
+// the log and to administrators (/api/v1/admin/health).
 func (s *Server) handleReadyz(c *fiber.Ctx) error {
-	ctx, cancel := context.WithTimeout(c.UserContext(), readyTimeout)
+	passed, failed := s.runChecks(c.UserContext())
+	s.readiness.log(s.log, failed, time.Now())
+	if len(failed) > 0 {
+		public := make(map[string]string, len(failed))
+		for name := range failed {
+			public[name] = "unavailable"
+		}
+		return writeJSON(c, fiber.StatusServiceUnavailable, fiber.Map{"status": "unavailable", "failed": public})
+	}
+	return writeJSON(c, fiber.StatusOK, fiber.Map{"status": "ok", "checks": passed})
+}
+
+// runChecks runs every Deps.Checks concurrently, within readyTimeout
+// together, and returns the names that passed and the failures' messages.
+func (s *Server) runChecks(ctx context.Context) (passed, failed map[string]string) {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
 	type result struct {
 		name string
@@ -49,8 +66,8 @@ func (s *Server) handleReadyz(c *fiber.Ctx) error {
 			results <- result{name, runCheck(ctx, check)}
 		}()
 	}
-	failed := map[string]string{}
-	passed := map[string]string{}
+	failed = map[string]string{}
+	passed = map[string]string{}
 	pending := make(map[string]bool, len(s.deps.Checks))
 	for name := range s.deps.Checks {
 		pending[name] = true
@@ -71,11 +88,7 @@ func (s *Server) handleReadyz(c *fiber.Ctx) error {
 			pending = nil
 		}
 	}
-	if len(failed) > 0 {
-		s.log.Warn("not ready", slog.Any("failed", failed))
-		return writeJSON(c, fiber.StatusServiceUnavailable, fiber.Map{"status": "unavailable", "failed": failed})
-	}
-	return writeJSON(c, fiber.StatusOK, fiber.Map{"status": "ok", "checks": passed})
+	return passed, failed
 }
 
 // runCheck runs one check, turning a panic into a failure.

@@ -65,6 +65,7 @@ func (s *Server) routesPages() {
 	s.app.Get("/me/listings", p.handleMyListings)
 	s.app.Get("/sell", p.handleSellPage)
 	s.app.Post("/sell", p.handleSellForm)
+	p.routesPhotoPages()
 
 	s.app.Get("/admin", p.handleAdminPage)
 	s.app.Post("/admin/auctions/:id/cancel", p.handleAdminCancelForm)
@@ -218,6 +219,8 @@ type cardView struct {
 	WatcherCount   int
 	Actions        bool
 	CanEdit        bool
+	Cover          *domain.PhotoView // nil: no photo
+	ManagePhotos   bool              // the seller's list: link to the photo page
 	// The watch button: shown when the viewer may watch the lot (or
 	// unwatch it); Back is where its no-JavaScript form returns to.
 	CanWatch bool
@@ -390,6 +393,7 @@ func (p *pages) handleMyListings(c *fiber.Ctx) error {
 		card.Actions = true
 		card.ShowWatchers = p.s.deps.Watchlist != nil
 		card.CanEdit = domain.CanSellerEdit(a)
+		card.ManagePhotos = p.s.deps.Photos != nil && domain.CanAddPhoto(a, u, 0) == nil
 		switch {
 		case a.Status == domain.StatusClosed && card.Winner != "":
 			card.Badge = &badge{"won", "Sold to " + card.Winner}

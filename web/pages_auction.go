@@ -24,7 +24,8 @@ type auctionData struct {
 	Form       bidFormData
 	CanStrike  bool       // an admin on a running auction: each bid has a cancel form
 	Strike     strikeForm // a refused bid cancellation, re-rendered
-	Watch      cardView   // the watch button's state (CanWatch: shown)
+	Gallery    gallery
+	Watch      cardView // the watch button's state (CanWatch: shown)
 }
 
 // strikeForm is an admin's refused "cancel this bid" form.
@@ -82,6 +83,9 @@ func (p *pages) renderAuction(c *fiber.Ctx, status int, a domain.Auction, form b
 	d.CanBid = pg.User != nil && !d.Seller && running
 	d.CanEdit = d.Seller && domain.CanSellerEdit(a)
 	d.CanStrike = viewer.Admin && !viewer.Suspended && running
+	if d.Gallery, err = p.auctionGallery(c.UserContext(), a, viewer); err != nil {
+		return err
+	}
 	d.Watch = cardView{AuctionView: v, Watching: v.You != nil && v.You.Watching, Back: requestPath(c)}
 	d.Watch.CanWatch = p.s.deps.Watchlist != nil && pg.User != nil && !d.Seller && (running || d.Watch.Watching)
 	if d.CanBid {

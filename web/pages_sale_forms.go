@@ -91,12 +91,12 @@ func parseSaleForm(c *fiber.Ctx) (map[string]string, domain.SaleInput, map[strin
 	if !ok {
 		errs["tz_offset"] = "Enter an offset such as +02:00 or -05:00, or leave it empty for UTC."
 	}
-	opens, msg := formTime(c, "opens_at", values["opens_at"], loc)
+	opens, msg := formTime(func(k string) string { return c.FormValue(k) }, "opens_at", values["opens_at"], loc)
 	if msg != "" {
 		errs["opens_at"] = msg
 	}
 	in.OpensAt = opens
-	first, msg := formTime(c, "first_close_at", values["first_close_at"], loc)
+	first, msg := formTime(func(k string) string { return c.FormValue(k) }, "first_close_at", values["first_close_at"], loc)
 	switch {
 	case msg != "":
 		errs["first_close_at"] = msg

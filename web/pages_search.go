@@ -14,10 +14,13 @@ import (
 const searchPageLimit = 48
 
 // decorateCards adds the discovery extras to cards built from list, in the
-// same order: the category, the watch button's state, and the watcher
-// count where the viewer may see it and the card shows it. back is where
-// a watch button's form returns to.
+// same order: the cover photo, the category, the watch button's state,
+// and the watcher count where the viewer may see it and the card shows
+// it. back is where a watch button's form returns to.
 func (p *pages) decorateCards(c *fiber.Ctx, viewer domain.User, list []domain.Auction, cards []cardView, back string) error {
+	if err := p.withCovers(c.UserContext(), cards); err != nil {
+		return err
+	}
 	x, err := p.s.loadExtras(c.UserContext(), viewer, list)
 	if err != nil {
 		return err

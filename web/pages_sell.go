@@ -27,6 +27,12 @@ type sellForm struct {
 	StartsAtUTC string
 	EndsAtUTC   string
 	StartsHint  string
+	// Photos: the form takes photos (the server has Photos). PhotosSent
+	// counts those a refused submit carried, which a browser cannot put
+	// back in the file input.
+	Photos     bool
+	PhotosSent int
+	PhotosURL  string // the listing's photo page, when editing
 	// Categories are the category select's options (ids as values); none
 	// when the server has no categories.
 	Categories []choice
@@ -58,7 +64,11 @@ func (f sellForm) ErrorList() []fieldProblem {
 	}
 	sort.Strings(rest)
 	for _, name := range rest {
-		out = append(out, fieldProblem{ID: "sell-form", Label: name, Message: f.Errors[name]})
+		fp := fieldProblem{ID: "sell-form", Label: name, Message: f.Errors[name]}
+		if name == "photo" && f.Photos {
+			fp.ID, fp.Label = "photo", "Photos"
+		}
+		out = append(out, fp)
 	}
 	return out
 }
@@ -89,6 +99,10 @@ func (p *pages) sellUser(c *fiber.Ctx, next string) (u domain.User, done bool, e
 }
 
 func (p *pages) renderSell(c *fiber.Ctx, status int, f sellForm, nav string) error {
+	f.Photos = p.s.deps.Photos != nil
+	if f.Photos && f.PhotosSent > 0 && status >= 400 {
+		f.Errors = mergeFields(f.Errors, map[string]string{"photo": "Choose the photos again: a browser cannot keep them after an error."})
+	}
 	if p.s.deps.Categories != nil {
 		all, err := p.s.deps.Categories.All(c.UserContext())
 		if err != nil {
@@ -120,8 +134,13 @@ func (p *pages) handleSellForm(c *fiber.Ctx) error {
 		return err
 	}
 	f := newSellForm("New listing", "/sell", "List the item")
-	values, in, errs := parseAuctionForm(c)
+	get, photos, err := p.listingForm(c)
+	if err != nil {
+		return p.refusedListing(c, f, "sell", err)
+	}
+	values, in, errs := parseAuctionForm(get)
 	f.Values = values
+	f.PhotosSent = len(photos)
 	if err := p.formCategory(c, values, &in, errs); err != nil {
 		return err
 	}
@@ -132,6 +151,9 @@ func (p *pages) handleSellForm(c *fiber.Ctx) error {
 	a, err := p.s.deps.Bidder.CreateAuction(c.UserContext(), u, in)
 	if err != nil {
 		return p.refusedListing(c, f, "sell", err)
+	}
+	if done, err := p.listingPhotos(c, u, a.ID, photos, "Your listing is up"); done {
+		return err
 	}
 	p.flash(c, sessionFlashKey, "Your listing is up.")
 	return seeOther(c, "/auctions/"+strconv.FormatInt(a.ID, 10))
@@ -170,8 +192,10 @@ func (p *pages) editable(c *fiber.Ctx, u domain.User, id int64) (domain.Auction,
 }
 
 func editForm(id int64) sellForm {
-	action := "/auctions/" + strconv.FormatInt(id, 10) + "/edit"
-	return newSellForm("Edit listing", action, "Save changes")
+	base := "/auctions/" + strconv.FormatInt(id, 10)
+	f := newSellForm("Edit listing", base+"/edit", "Save changes")
+	f.PhotosURL = base + "/photos"
+	return f
 }
 
 // handleEditPage shows a listing's form, filled in, until its first bid.
@@ -213,8 +237,13 @@ func (p *pages) handleEditForm(c *fiber.Ctx) error {
 		return err
 	}
 	f := editForm(id)
-	values, in, errs := parseAuctionForm(c)
+	get, photos, err := p.listingForm(c)
+	if err != nil {
+		return p.refusedListing(c, f, "listings", err)
+	}
+	values, in, errs := parseAuctionForm(get)
 	f.Values = values
+	f.PhotosSent = len(photos)
 	if err := p.formCategory(c, values, &in, errs); err != nil {
 		return err
 	}
@@ -224,6 +253,9 @@ func (p *pages) handleEditForm(c *fiber.Ctx) error {
 	}
 	if _, err := p.s.deps.Bidder.UpdateAuction(c.UserContext(), u, id, in); err != nil {
 		return p.refusedListing(c, f, "listings", err)
+	}
+	if done, err := p.listingPhotos(c, u, id, photos, "Your changes are saved"); done {
+		return err
 	}
 	p.flash(c, sessionFlashKey, "Your changes are saved.")
 	return seeOther(c, back)

@@ -35,6 +35,9 @@ type Config struct {
 	LoginWindow  time.Duration // default 1 minute
 	BidLimit     int           // bids per window per user; default 20
 	BidWindow    time.Duration // default 1 second
+	// DependencyTimeout bounds how long one request waits on the database
+	// or another dependency before it answers 503; default 5s.
+	DependencyTimeout time.Duration
 	// Now is the server clock (UTC); tests may replace it.
 	Now func() time.Time
 }
@@ -74,6 +77,9 @@ func (c Config) withDefaults() Config {
 	if c.BidWindow <= 0 {
 		c.BidWindow = DefaultBidWindow
 	}
+	if c.DependencyTimeout <= 0 {
+		c.DependencyTimeout = DefaultDependencyTimeout
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -86,6 +92,7 @@ type Deps struct {
 	Bidder   Bidder
 	Reader   AuctionReader
 	Streams  Streams
+	Photos   Photos // optional: nil serves no photos
 	Sessions *scs.SessionManager
 	Checks   map[string]Checker // for /readyz, e.g. "database", "nats"
 	Registry *prometheus.Registry
@@ -131,14 +138,18 @@ type Server struct {
 	now     func() time.Time // cfg.Now in UTC
 	csrf    *http.CrossOriginProtection
 	metrics *httpMetrics
-	// loginLimit is keyed by client IP and email, bidLimit by user id.
+	// loginLimit is keyed by client IP and email, bidLimit and photoLimit
+	// (uploads, API and forms alike) by user id.
 	loginLimit *limiter
 	bidLimit   *limiter
+	photoLimit *limiter
 	mailLimit  *limiter // per IP, verification and reset requests (api_notify.go)
 	pages      *pages   // set by routesPages
 	// htmlError renders error pages for non-API paths; the pages code sets
 	// it in routesPages. Nil means plain text.
 	htmlError htmlErrorRenderer
+	refusals  refusalLog
+	readiness readyLog
 }
 
 // New builds the server for cfg.Role: RoleAPI serves the API, the pages and
@@ -170,6 +181,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		metrics:    metrics,
 		loginLimit: newLimiter(cfg.LoginLimit, cfg.LoginWindow, clock),
 		bidLimit:   newLimiter(cfg.BidLimit, cfg.BidWindow, clock),
+		photoLimit: newLimiter(photoRateLimit, photoRateWindow, clock),
 	}
 	configureSessions(deps.Sessions, cfg, s.log)
 
@@ -177,13 +189,17 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		// Fiber's zero-allocation strings alias buffers that are reused by
 		// the next request; anything kept past the handler (metric labels,
 		// values passed to services) would change under us.
-		Immutable:             true,
-		BodyLimit:             max(cfg.BodyLimit, deps.uploadLimit()),
-		ErrorHandler:          s.handleError,
-		ReadTimeout:           readTimeout,
-		IdleTimeout:           idleTimeout,
-		WriteTimeout:          0, // a write deadline would cut streams; they set their own per write
-		DisableStartupMessage: true,
+		Immutable: true,
+		BodyLimit: max(cfg.BodyLimit, s.uploadLimit(), deps.uploadLimit()),
+		// Multipart bodies are parsed by readMultipart from the raw bytes;
+		// fasthttp's own parse would run on every such body, before any
+		// handler, and spill large parts to temporary files.
+		DisablePreParseMultipartForm: true,
+		ErrorHandler:                 s.handleError,
+		ReadTimeout:                  readTimeout,
+		IdleTimeout:                  idleTimeout,
+		WriteTimeout:                 0, // a write deadline would cut streams; they set their own per write
+		DisableStartupMessage:        true,
 	})
 	// Stream connections are hijacked and owned by Streams, which closes
 	// them itself when the stream ends.
@@ -192,14 +208,16 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	// Order: headers first so every answer has them; observe then sees the
 	// final status of everything inside it (it runs the error adapter);
 	// cross-site requests are refused before the session store is read.
-	s.app.Use(s.securityHeaders, s.observe, s.recoverPanics, s.crossOrigin, s.sessions)
+	s.app.Use(s.securityHeaders, s.observe, s.recoverPanics, s.crossOrigin, s.bounded, s.sessions)
 
 	s.routesOps()
 	if cfg.Role == RoleAPI || cfg.Role == RoleAll {
 		s.routesAPI()
 		s.routesSalesAPI()
+		s.routesHealth()
 		s.routesPages()
 		s.routesNotify()
+		s.routesPhotos()
 		s.routesDiscovery()
 	}
 	if (cfg.Role == RoleRealtime || cfg.Role == RoleAll) && deps.Streams != nil {

@@ -85,13 +85,14 @@ func (s *Server) sessions(c *fiber.Ctx) error {
 }
 
 // skipSession lists paths that never need a session, to spare the store a
-// read per asset or probe.
+// read per asset or probe. Photo files are the same for everyone, and
+// must not vary by cookie, or shared caches could not keep them.
 func skipSession(path string) bool {
 	switch path {
 	case "/healthz", "/readyz", "/metrics", "/favicon.ico":
 		return true
 	}
-	return strings.HasPrefix(path, "/static/")
+	return strings.HasPrefix(path, "/static/") || strings.HasPrefix(path, domain.MediaPathPrefix)
 }
 
 // writeSessionCookie writes the session cookie with the manager's

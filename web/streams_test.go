@@ -52,7 +52,6 @@ func TestStreamOpenErrors(t *testing.T) {
 	}{
 		{&domain.Error{Code: domain.CodeRateLimited, Message: "Too many streams.", Extra: map[string]any{"retry_after": 7}}, 429, domain.CodeRateLimited, "7"},
 		{&domain.Error{Code: domain.CodeRateLimited, Message: "Too many streams."}, 429, domain.CodeRateLimited, "1"},
-		{&domain.Error{Code: domain.CodeUnavailable, Message: "Node is full."}, 503, domain.CodeUnavailable, "5"},
 	}
 	for _, tt := range tests {
 		e := newEnv(t)
@@ -64,6 +63,24 @@ func TestStreamOpenErrors(t *testing.T) {
 		if got := r.header.Get("Retry-After"); got != tt.retryAfter {
 			t.Errorf("%v: Retry-After = %q, want %q", tt.err, got, tt.retryAfter)
 		}
+	}
+}
+
+// TestStreamOpenUnavailable: a node that is full or restarting tells the
+// browser to come back later (a 503 would stop EventSource for good).
+func TestStreamOpenUnavailable(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.streams.err = &domain.Error{Code: domain.CodeUnavailable, Message: "Node is full."}
+	e.mustUser("ann@example.com", "Ann", false)
+	r := e.do(req{method: "GET", path: "/stream/auctions/1", cookie: e.mustLogin("ann@example.com")}).wantStatus(t, http.StatusOK)
+	sm := streamRetryBody.FindSubmatch(r.body)
+	if sm == nil || string(sm[2]) != "Node is full." {
+		t.Fatalf("body %q", r.body)
+	}
+	// The default Retry-After (5s) with jitter: 2.5s to 7.5s.
+	if ms, _ := strconv.Atoi(string(sm[1])); ms < 2500 || ms >= 7500 {
+		t.Errorf("retry %dms", ms)
 	}
 }
 

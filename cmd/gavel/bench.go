@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/gavel-auctions/gavel/internal/bench/benchkit"
+	"github.com/gavel-auctions/gavel/internal/bench/photobench"
 	"github.com/gavel-auctions/gavel/internal/bench/ssebench"
 	"github.com/gavel-auctions/gavel/internal/bench/stormbench"
 	"github.com/gavel-auctions/gavel/internal/config"
@@ -18,6 +19,7 @@ const benchUsage = `Usage: gavel bench storm [--bidders N] [--duration D] [--auc
                        [--short-heartbeat D] [--idle D] [--skip-floor]   (see gavel bench sse -h)
        gavel bench notify [--notices N] [--bidders N] [--duration D] [--workers N]
        gavel bench sale [--lots N] [--gap S] [--watchers N] [--procs N] [--probes N]   (see gavel bench sale -h)
+       gavel bench photos [--runs N] [--conns C] [--duration D] [--uploads N] [--client-nice N]
        gavel bench search [--lots N] [--iterations N] [--keep | --seeded URL]
 
 Load generators whose results docs/BENCHMARKS.md records; make bench runs
@@ -41,6 +43,8 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		err = benchNotify(ctx, args[1:], getenv, stdout, log)
 	case "sale":
 		err = benchSale(ctx, args[1:], getenv, stdout, log)
+	case "photos":
+		err = photobench.Main(ctx, args[1:], getenv, stdout, log)
 	case "search":
 		err = benchSearch(ctx, args[1:], getenv, stdout)
 	default:

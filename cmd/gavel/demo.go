@@ -80,13 +80,15 @@ func startDemo(ctx context.Context, n *node, jobCtx context.Context) error {
 	}
 	n.log.Info("demo mode: sample auctions and simulated bidders are running",
 		"log in as", demoBidder, "or", demoSeller, "or admin", demoAdmin, "password", demoPassword)
+	photos := demoPhotos(n, seller)
 	cats := demoCategoryIDs(ctx, n)
-	n.run(func() { runDemo(jobCtx, svc, seller, bots, cats) })
+	n.run(func() { runDemo(jobCtx, svc, seller, bots, cats, photos) })
 	startDemoSale(n, jobCtx, seller, bots)
 	return nil
 }
 
-func runDemo(ctx context.Context, svc *bidding.Service, seller domain.User, bots []domain.User, cats map[string]*int64) {
+func runDemo(ctx context.Context, svc *bidding.Service, seller domain.User, bots []domain.User, cats map[string]*int64,
+	photos func(context.Context, domain.Auction, int)) {
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	next := 0
 	for {
@@ -94,13 +96,16 @@ func runDemo(ctx context.Context, svc *bidding.Service, seller domain.User, bots
 		if err == nil {
 			for i := len(open); i < demoOpenCount; i++ {
 				item := demoItems[next%len(demoItems)]
-				next++
 				soft := 30
-				_, _ = svc.CreateAuction(ctx, seller, domain.AuctionInput{
+				a, err := svc.CreateAuction(ctx, seller, domain.AuctionInput{
 					Title: item.title, Description: item.desc, Currency: "EUR", StartPrice: item.start,
 					ReservePrice: item.start * 3, EndsAt: time.Now().Add(time.Duration(3+rng.IntN(6)) * time.Minute),
 					SoftCloseSeconds: &soft, CategoryID: cats[item.title],
 				})
+				if err == nil {
+					photos(ctx, a, next%len(demoItems))
+				}
+				next++
 			}
 			if len(open) > 0 {
 				a := open[rng.IntN(len(open))]

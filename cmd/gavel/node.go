@@ -23,6 +23,7 @@ import (
 	"github.com/gavel-auctions/gavel/internal/database"
 	"github.com/gavel-auctions/gavel/internal/natsserver"
 	"github.com/gavel-auctions/gavel/internal/sessionstore"
+	"github.com/gavel-auctions/gavel/media"
 	"github.com/gavel-auctions/gavel/realtime"
 	"github.com/gavel-auctions/gavel/web"
 )
@@ -32,6 +33,9 @@ import (
 type node struct {
 	cfg  config.Config
 	log  *slog.Logger
+	up   *startup // what the node still waits for (wire_startup.go)
+	boot *web.Server
+	mux  *handoff
 	db   *gorm.DB
 	ns   *server.Server // embedded NATS, when NATS_URL is empty
 	nc   *nats.Conn
@@ -41,25 +45,36 @@ type node struct {
 	ln   net.Listener
 	stop context.CancelFunc // ends relay, scheduler, hub and store jobs
 	jobs sync.WaitGroup
+	// media serves photos on API nodes (wire_media.go).
+	media *media.Service
 }
 
 // nodeOption adjusts what config.Config does not cover, for benchmarks
 // and tests.
 type nodeOption func(*web.Config)
 
-// startNode opens everything cfg names and starts serving. It returns once
-// the listener is bound.
-func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...nodeOption) (n *node, err error) {
-	n = &node{cfg: cfg, log: log}
+// startNode binds cfg.Addr, opens everything cfg names, waits for the
+// database and NATS (retrying; meanwhile the probes answer and every other
+// request gets a 503), then starts the jobs and serves. It returns once
+// the node is ready, or with the first error waiting cannot cure.
+func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...nodeOption) (*node, error) {
+	n := &node{cfg: cfg, log: log}
+	started := false
 	defer func() {
-		if err != nil {
+		if !started {
 			n.close()
 		}
 	}()
-	n.db, err = openDatabase(ctx, cfg, log)
+	// The port first: a busy one is the commonest start-up error, and it
+	// needs no dependency to report.
+	if err := n.listen(); err != nil {
+		return nil, err
+	}
+	db, err := openDatabaseLazy(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
+	n.db = db
 	natsDesc := "embedded (in-process, JetStream in " + filepath.Join(cfg.DataDir, "nats") + ")"
 	if cfg.NATSURL == "" {
 		n.ns, err = natsserver.Start(natsserver.Options{StoreDir: filepath.Join(cfg.DataDir, "nats")})
@@ -78,16 +93,20 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 		return nil, err
 	}
 	log.Info("using", "database", database.Describe(cfg.DatabaseURL, cfg.DataDir), "nats", natsDesc, "role", cfg.Role, "node", cfg.NodeName)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := n.awaitDependencies(ctx, js, reg); err != nil {
+		return nil, err
+	}
 
 	jobCtx, stop := context.WithCancel(context.Background())
 	n.stop = stop
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Every request reads its session and user; a second of caching takes
 	// those reads off the database under load. The price: a logout or
 	// suspension on another node takes up to that long to show here (bids
 	// re-check suspension in their own transaction).
-	n.svc = bidding.New(n.db, bidding.Options{Logger: log, UserCacheTTL: time.Second, RequireVerifiedEmail: cfg.Mail.VerificationRequired()})
+	n.svc = bidding.New(n.db, bidding.Options{Logger: log, UserCacheTTL: time.Second, RequireVerifiedEmail: cfg.Mail.VerificationRequired(),
+		BatchTimeout: cfg.DependencyTimeout})
 
 	store := sessionstore.New(n.db, sessionstore.WithLogger(log), sessionstore.WithReadCache(time.Second, 100_000))
 	n.run(func() { store.RunCleanup(jobCtx, 5*time.Minute) })
@@ -97,30 +116,19 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 
 	deps := web.Deps{
 		Accounts: n.svc, Bidder: n.svc, Reader: n.svc, Sessions: sessions, Registry: reg, Logger: log,
-		Checks: map[string]web.Checker{
-			"database": func(ctx context.Context) error { return database.Ping(ctx, n.db) },
-			"nats": func(context.Context) error {
-				if s := n.nc.Status(); s != nats.CONNECTED {
-					return fmt.Errorf("nats is %s", s)
-				}
-				return nil
-			},
-		},
+		Checks: n.checks(),
 	}
 	wireSales(&deps, n.svc)
 	if cfg.Role.ServesAPI() {
-		ensureCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		_, err = natsserver.EnsureStream(ensureCtx, js, cfg.NATSReplicas)
-		cancel()
-		if err != nil {
-			return nil, err
-		}
 		if err := n.startNotify(ctx, js, jobCtx, &deps); err != nil {
 			return nil, err
 		}
-		relay := bidding.NewRelay(n.svc, js, bidding.RelayOptions{})
+		relay := bidding.NewRelay(n.svc, js, bidding.RelayOptions{Name: relayName(cfg.NodeName), DBTimeout: cfg.DependencyTimeout})
 		n.run(func() { _ = relay.Run(jobCtx) })
 		n.run(func() { _ = n.svc.RunScheduler(jobCtx) })
+		if deps.Photos, err = startMedia(ctx, n, js, jobCtx); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Role.ServesStreams() {
 		n.hub, err = realtime.New(realtime.Config{Node: cfg.NodeName, Heartbeat: cfg.Heartbeat}, n.nc, n.svc, log, reg)
@@ -131,7 +139,7 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 		deps.Streams = n.hub
 	}
 	n.wireDiscovery(&deps, jobCtx)
-	wcfg := web.Config{Role: web.Role(cfg.Role), CookieSecure: cfg.CookieSecure}
+	wcfg := web.Config{Role: web.Role(cfg.Role), CookieSecure: cfg.CookieSecure, DependencyTimeout: cfg.DependencyTimeout}
 	for _, o := range opts {
 		o(&wcfg)
 	}
@@ -144,15 +152,8 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 			return nil, err
 		}
 	}
-	n.ln, err = net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("GAVEL_ADDR %s: %w", cfg.Addr, err)
-	}
-	go func() {
-		if err := n.srv.App().Listener(n.ln); err != nil {
-			log.Error("http server stopped", "err", err)
-		}
-	}()
+	n.serve()
+	started = true
 	return n, nil
 }
 
@@ -205,6 +206,13 @@ func (n *node) close() {
 	if n.stop != nil {
 		n.stop()
 		n.jobs.Wait()
+	}
+	if n.boot != nil {
+		_ = n.boot.App().ShutdownWithTimeout(time.Second)
+	}
+	if n.srv != nil {
+		// Closes the listener too; a no-op after shutdown's.
+		_ = n.srv.App().ShutdownWithTimeout(time.Second)
 	}
 	if n.ln != nil {
 		_ = n.ln.Close()

@@ -18,6 +18,11 @@ const shutdownTimeout = 20 * time.Second
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	n, err := startNode(ctx, cfg, log)
 	if err != nil {
+		if ctx.Err() != nil {
+			// Stopped (SIGINT, SIGTERM) while waiting for a dependency.
+			log.Info("stopped before start-up finished", "err", err)
+			return nil
+		}
 		return err
 	}
 	log.Info("gavel is ready", "url", n.URL())

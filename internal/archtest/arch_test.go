@@ -46,7 +46,7 @@ func rules() []rule {
 			return true
 		}
 	}
-	return []rule{
+	rs := []rule{
 		{
 			name:    "domain imports only the standard library",
 			pattern: "./domain/...",
@@ -54,21 +54,17 @@ func rules() []rule {
 				return (p.standard && !strings.Contains(firstElem(p.path), ".")) || under(module, "domain", p.path)
 			},
 		},
-		{"bidding does not import realtime, web or notify", "./bidding/...", nil, notUnder("realtime", "web", "notify", "category", "search", "watchlist")},
-		{"realtime does not import bidding, web or notify", "./realtime/...", nil, notUnder("bidding", "web", "notify", "category", "search", "watchlist")},
-		{"web does not import bidding, realtime or notify", "./web/...", nil, notUnder("bidding", "realtime", "notify", "category", "search", "watchlist")},
-		{"notify does not import bidding, realtime or web", "./notify/...", nil, notUnder("bidding", "realtime", "web", "category", "search", "watchlist")},
-		{"category imports no other capability", "./category/...", nil, notUnder("bidding", "realtime", "web", "notify", "search", "watchlist")},
-		{"search imports no other capability", "./search/...", nil, notUnder("bidding", "realtime", "web", "notify", "category", "watchlist")},
-		{"watchlist imports no other capability", "./watchlist/...", nil, notUnder("bidding", "realtime", "web", "notify", "category", "search")},
+		{"the fault suite talks to Gavel only over HTTP, SQL and NATS", "./internal/chaos/...", nil, notUnder(append(capabilities(), "cmd")...)},
 		// salecsv is a codec (pure functions over bytes, like encoding/csv),
 		// not a capability: web may use it to read uploads and write exports.
-		{"salecsv imports domain and no other capability", "./salecsv/...", nil, notUnder("bidding", "realtime", "web", "notify", "category", "search", "watchlist", "internal", "cmd")},
+		{"salecsv imports domain and no other capability", "./salecsv/...", nil, notUnder(append(capabilities(), "internal", "cmd")...)},
 		{
-			name:    "production code does not import test helpers",
+			name:    "production code does not import test helpers or the fault suite",
 			pattern: "./...",
-			except:  []string{"internal/testpg", "internal/archtest"}, // the helpers themselves; archtest has only tests
-			allowed: func(module string, p pkg) bool { return !under(module, "internal/testpg", p.path) },
+			// the helpers themselves, the fault suite (a tool built on
+			// them), and archtest, which has only tests
+			except:  []string{"internal/testpg", "internal/phototest", "internal/chaos", "internal/archtest"},
+			allowed: notUnder("internal/testpg", "internal/phototest", "internal/chaos"),
 		},
 		{
 			// Load generators are tools, not the product: only the
@@ -79,6 +75,24 @@ func rules() []rule {
 			allowed: notUnder("internal/bench"),
 		},
 	}
+	// Each capability imports domain and never a sibling: only cmd wires
+	// them together.
+	for _, c := range capabilities() {
+		var others []string
+		for _, o := range capabilities() {
+			if o != c {
+				others = append(others, o)
+			}
+		}
+		rs = append(rs, rule{c + " imports no other capability", "./" + c + "/...", nil, notUnder(others...)})
+	}
+	return rs
+}
+
+// capabilities are the product's capability packages. A new capability
+// adds its directory here.
+func capabilities() []string {
+	return []string{"bidding", "realtime", "web", "notify", "media", "category", "search", "watchlist"}
 }
 
 func notUnderAny(module, path string, dirs []string) bool {
@@ -225,6 +239,11 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"./realtime/...", pkg{"example.com/gavel/webhooks", false}, false},
 		{"./web/...", pkg{"example.com/gavel/realtime", false}, true},
 		{"./web/...", pkg{"example.com/gavel/web", false}, false},
+		{"./web/...", pkg{"example.com/gavel/media", false}, true},
+		{"./media/...", pkg{"example.com/gavel/bidding", false}, true},
+		{"./media/...", pkg{"example.com/gavel/web", false}, true},
+		{"./media/...", pkg{"example.com/gavel/domain", false}, false},
+		{"./media/...", pkg{"gorm.io/gorm", false}, false},
 		{"./web/...", pkg{"example.com/gavel/notify", false}, true},
 		{"./notify/...", pkg{"example.com/gavel/bidding", false}, true},
 		{"./notify/...", pkg{"example.com/gavel/web", false}, true},
@@ -234,6 +253,7 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"./salecsv/...", pkg{"example.com/gavel/bidding", false}, true},
 		{"./salecsv/...", pkg{"example.com/gavel/web", false}, true},
 		{"./...", pkg{"example.com/gavel/internal/testpg", false}, true},
+		{"./...", pkg{"example.com/gavel/internal/phototest", false}, true},
 	}
 	for _, tt := range tests {
 		r, ok := byName[tt.pattern]

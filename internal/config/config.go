@@ -123,9 +123,14 @@ type Config struct {
 	NodeName     string        // GAVEL_NODE: names this node in logs and NATS
 	Demo         Demo          // GAVEL_DEMO
 	Heartbeat    time.Duration // GAVEL_HEARTBEAT: idle interval between stream comments
-	LogLevel     slog.Level    // GAVEL_LOG_LEVEL
-	LogFormat    LogFormat     // GAVEL_LOG_FORMAT
-	Mail         Mail          // GAVEL_PUBLIC_URL, GAVEL_SMTP_*, GAVEL_MAIL_FROM (mail.go)
+	// DependencyTimeout (GAVEL_DEPENDENCY_TIMEOUT) bounds how long a
+	// request waits on a dependency that is down or paused before it
+	// answers 503; PostgreSQL's statement and lock timeouts follow it.
+	DependencyTimeout time.Duration
+	LogLevel          slog.Level // GAVEL_LOG_LEVEL
+	LogFormat         LogFormat  // GAVEL_LOG_FORMAT
+	Mail              Mail       // GAVEL_PUBLIC_URL, GAVEL_SMTP_*, GAVEL_MAIL_FROM (mail.go)
+	MediaCacheMB      int        // GAVEL_MEDIA_CACHE_MB: photo files an API node keeps in memory
 	// Reminders are the watchlist's ending_soon thresholds before a lot's
 	// end (GAVEL_REMINDERS), as given; ReminderDurations parses them. A
 	// string keeps Config comparable.
@@ -135,16 +140,18 @@ type Config struct {
 // Default returns the configuration used when nothing is set.
 func Default() Config {
 	return Config{
-		Addr:         ":8080",
-		Role:         RoleAll,
-		DataDir:      "./data",
-		NodeName:     defaultNodeName(),
-		NATSReplicas: 1,
-		Demo:         DemoAuto,
-		Heartbeat:    15 * time.Second,
-		LogLevel:     slog.LevelInfo,
-		LogFormat:    LogText,
-		Reminders:    "15m,1m",
+		Addr:              ":8080",
+		Role:              RoleAll,
+		DataDir:           "./data",
+		NodeName:          defaultNodeName(),
+		NATSReplicas:      1,
+		Demo:              DemoAuto,
+		Heartbeat:         15 * time.Second,
+		DependencyTimeout: 5 * time.Second,
+		LogLevel:          slog.LevelInfo,
+		LogFormat:         LogText,
+		Reminders:         "15m,1m",
+		MediaCacheMB:      64,
 	}
 }
 
@@ -208,6 +215,24 @@ func settings() []settingRow {
 					return fmt.Errorf("must be a duration such as 15s (got %q)", v)
 				}
 				c.Heartbeat = d
+				return nil
+			}},
+		{Setting{"GAVEL_DEPENDENCY_TIMEOUT", "", "5s", "longest a request waits on the database or NATS before it answers 503"},
+			func(c *Config, v string) error {
+				d, err := time.ParseDuration(v)
+				if err != nil {
+					return fmt.Errorf("must be a duration such as 5s (got %q)", v)
+				}
+				c.DependencyTimeout = d
+				return nil
+			}},
+		{Setting{"GAVEL_MEDIA_CACHE_MB", "", "64", "megabytes of photo files an API node keeps in memory, 1 to 4096"},
+			func(c *Config, v string) error {
+				n, err := strconv.Atoi(strings.TrimSpace(v))
+				if err != nil {
+					return fmt.Errorf("must be a whole number of megabytes from 1 to 4096 (got %q)", v)
+				}
+				c.MediaCacheMB = n
 				return nil
 			}},
 		{Setting{"GAVEL_LOG_LEVEL", "", "info", "debug, info, warn or error"},
@@ -378,6 +403,14 @@ func (c Config) Validate() error {
 	if c.Heartbeat < time.Second || c.Heartbeat > 5*time.Minute {
 		bad("GAVEL_HEARTBEAT", "must be between 1s and 5m (got %s)", c.Heartbeat)
 	}
+	// Under a second, a busy but healthy database trips it; past a minute,
+	// clients and proxies give up first and nobody sees the 503.
+	if c.DependencyTimeout < time.Second || c.DependencyTimeout > time.Minute {
+		bad("GAVEL_DEPENDENCY_TIMEOUT", "must be between 1s and 1m (got %s)", c.DependencyTimeout)
+	}
+	if c.MediaCacheMB < 1 || c.MediaCacheMB > 4096 {
+		bad("GAVEL_MEDIA_CACHE_MB", "must be from 1 to 4096 (got %d)", c.MediaCacheMB)
+	}
 	switch c.LogLevel {
 	case slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError:
 	default:
@@ -461,6 +494,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("node", c.NodeName),
 		slog.String("demo", string(c.Demo)),
 		slog.String("heartbeat", c.Heartbeat.String()),
+		slog.String("dependency_timeout", c.DependencyTimeout.String()),
+		slog.Int("media_cache_mb", c.MediaCacheMB),
 		slog.String("log_level", levelName(c.LogLevel)),
 		slog.String("log_format", string(c.LogFormat)),
 		slog.String("reminders", c.Reminders),

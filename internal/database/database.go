@@ -16,12 +16,15 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/gavel-auctions/gavel/internal/outage"
 	"github.com/gavel-auctions/gavel/migrations"
 )
 
@@ -58,7 +61,9 @@ const sqliteParams = "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pr
 type Option func(*options)
 
 type options struct {
-	log *slog.Logger
+	log      *slog.Logger
+	timeouts Timeouts
+	lazy     bool
 }
 
 // WithLogger sends GORM's warnings (slow queries, errors) to log. Without
@@ -67,11 +72,25 @@ func WithLogger(log *slog.Logger) Option {
 	return func(o *options) { o.log = log }
 }
 
+// WithTimeouts replaces the PostgreSQL session timeouts (DefaultTimeouts).
+func WithTimeouts(t Timeouts) Option {
+	return func(o *options) { o.timeouts = t }
+}
+
+// Lazy skips the ping of a PostgreSQL database, so Open succeeds while the
+// server is still down; the pool connects on first use. A node starting
+// before its database uses it, and waits for Ping itself.
+func Lazy() Option {
+	return func(o *options) { o.lazy = true }
+}
+
 // Open connects to databaseURL (postgres:// or postgresql://), or, when it
 // is empty, opens the SQLite file dataDir/gavel.db, creating dataDir. It
-// pings the database before returning.
+// pings the database before returning (unless Lazy). Errors of a database
+// that is down, restarting or stalled come back from every GORM call as
+// outage errors (code unavailable).
 func Open(ctx context.Context, databaseURL, dataDir string, opts ...Option) (*gorm.DB, Dialect, error) {
-	var o options
+	o := options{timeouts: DefaultTimeouts()}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -87,9 +106,16 @@ func Open(ctx context.Context, databaseURL, dataDir string, opts ...Option) (*go
 		DisableAutomaticPing: true,
 	}
 	if databaseURL != "" {
-		db, err := openPostgres(databaseURL, cfg)
+		db, err := openPostgres(databaseURL, o.timeouts, cfg)
 		if err != nil {
 			return nil, "", err
+		}
+		if err := classifyErrors(db); err != nil {
+			_ = Close(db)
+			return nil, "", err
+		}
+		if o.lazy {
+			return db, Postgres, nil
 		}
 		if err := Ping(ctx, db); err != nil {
 			_ = Close(db)
@@ -99,6 +125,10 @@ func Open(ctx context.Context, databaseURL, dataDir string, opts ...Option) (*go
 	}
 	db, err := openSQLite(dataDir, cfg)
 	if err != nil {
+		return nil, "", err
+	}
+	if err := classifyErrors(db); err != nil {
+		_ = Close(db)
 		return nil, "", err
 	}
 	if err := Ping(ctx, db); err != nil {
@@ -112,38 +142,64 @@ func gormLogger(log *slog.Logger) logger.Interface {
 	if log == nil {
 		return logger.Discard
 	}
-	return logger.NewSlogLogger(log, logger.Config{
+	return quietOutages{logger.NewSlogLogger(log, logger.Config{
 		SlowThreshold:             500 * time.Millisecond,
 		LogLevel:                  logger.Warn,
 		IgnoreRecordNotFoundError: true,
 		// Log SQL with placeholders, never with values: values include
 		// password hashes and session data.
 		ParameterizedQueries: true,
-	})
+	})}
 }
 
-func openPostgres(databaseURL string, cfg *gorm.Config) (*gorm.DB, error) {
+// quietOutages keeps GORM from logging, as an error, every statement that
+// fails because the database is down: in an outage that is every
+// statement, many a second. Whoever gets the error decides how to report
+// it (a 503, a job that logs when it starts and stops failing).
+type quietOutages struct{ logger.Interface }
+
+func (q quietOutages) LogMode(l logger.LogLevel) logger.Interface {
+	return quietOutages{q.Interface.LogMode(l)}
+}
+
+func (q quietOutages) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
+	if _, ok := errors.AsType[*outage.Error](err); ok {
+		return
+	}
+	q.Interface.Trace(ctx, begin, fc, err)
+}
+
+func openPostgres(databaseURL string, t Timeouts, cfg *gorm.Config) (*gorm.DB, error) {
 	if !isPostgresURL(databaseURL) {
 		return nil, errors.New("database URL must start with postgres:// or postgresql://")
 	}
-	db, err := gorm.Open(postgres.New(postgres.Config{
-		DSN: databaseURL,
-		// The simple protocol keeps no prepared statements on the server, so
-		// a migration that alters a table cannot break cached plans ("cached
-		// plan must not change result type"), and PgBouncer in transaction
-		// mode works.
-		PreferSimpleProtocol: true,
-	}), cfg)
+	pc, err := pgx.ParseConfig(databaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("open postgres: %w", err)
+		// pgx's message repeats the URL with the password redacted; say
+		// less, the URL is in the configuration.
+		return nil, errors.New("DATABASE_URL is not a valid PostgreSQL URL")
 	}
-	sqlDB, err := db.DB()
+	// The simple protocol keeps no prepared statements on the server, so
+	// a migration that alters a table cannot break cached plans ("cached
+	// plan must not change result type"), and PgBouncer in transaction
+	// mode works.
+	pc.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	t.apply(pc)
+	sqlDB := stdlib.OpenDB(*pc)
+	db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), cfg)
 	if err != nil {
-		return nil, err
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("open postgres: %w", err)
 	}
 	sqlDB.SetMaxOpenConns(pgMaxOpen)
 	sqlDB.SetMaxIdleConns(pgMaxIdle)
 	sqlDB.SetConnMaxLifetime(pgMaxLifetime)
+	// Migrate opens its own pool from this configuration, without the
+	// timeouts, which a long migration must not trip over.
+	if err := db.Use(pgSettings{cfg: pc}); err != nil {
+		_ = sqlDB.Close()
+		return nil, err
+	}
 	return db, nil
 }
 
@@ -266,6 +322,14 @@ func Migrate(ctx context.Context, db *gorm.DB, d Dialect) error {
 	}
 	// The provider is not closed: Close would close sqlDB, which the caller
 	// owns.
+	if ps, ok := db.Config.Plugins[pgSettingsName].(pgSettings); ok && d == Postgres {
+		// The session timeouts bound what requests wait for; a migration
+		// rewriting a large table, or waiting for its lock behind a
+		// deploy's traffic, may legitimately take longer.
+		mdb := stdlib.OpenDB(*ps.untimed())
+		defer mdb.Close()
+		sqlDB = mdb
+	}
 	p, err := goose.NewProvider(dialect, sqlDB, fsys, opts...)
 	if err != nil {
 		return fmt.Errorf("migrations for %s: %w", d, err)

@@ -14,6 +14,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"gorm.io/gorm"
 
+	"github.com/gavel-auctions/gavel/internal/outage"
 	"github.com/gavel-auctions/gavel/internal/ttlcache"
 )
 
@@ -88,7 +89,8 @@ func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error)
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("find session: %w", err)
+		// A row's error surfaces at Scan, past GORM's error translation.
+		return nil, false, fmt.Errorf("find session: %w", outage.DB(err))
 	}
 	s.cache.Put(token, data, now, expiry)
 	return data, true, nil
@@ -136,13 +138,25 @@ func (s *Store) Delete(token string) error {
 	return s.DeleteCtx(context.Background(), token)
 }
 
+// deleteChunk bounds the rows one cleanup statement deletes, so that each
+// stays well inside the database's statement timeout however many
+// sessions expired.
+const deleteChunk = 5000
+
 // DeleteExpired removes every expired session and returns how many.
 func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
-	res := s.db.WithContext(ctx).Exec("DELETE FROM sessions WHERE expiry <= ?", utc(s.now()))
-	if res.Error != nil {
-		return 0, fmt.Errorf("delete expired sessions: %w", res.Error)
+	var total int64
+	for {
+		res := s.db.WithContext(ctx).Exec(
+			"DELETE FROM sessions WHERE token IN (SELECT token FROM sessions WHERE expiry <= ? LIMIT ?)", utc(s.now()), deleteChunk)
+		if res.Error != nil {
+			return total, fmt.Errorf("delete expired sessions: %w", res.Error)
+		}
+		total += res.RowsAffected
+		if res.RowsAffected < deleteChunk {
+			return total, nil
+		}
 	}
-	return res.RowsAffected, nil
 }
 
 // RunCleanup deletes expired sessions every interval

@@ -81,6 +81,7 @@ type Cluster struct {
 	bin        string
 	port       int
 	asPostgres bool      // running as root: every server command runs as the postgres user
+	durable    bool      // started with fsync on; Start keeps it so
 	watchdog   *exec.Cmd // stops the server if this process dies without Stop
 }
 
@@ -99,7 +100,7 @@ func StartCluster(ctx context.Context, o ClusterOptions) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{dir: dir, bin: bin, asPostgres: os.Geteuid() == 0}
+	c := &Cluster{dir: dir, bin: bin, asPostgres: os.Geteuid() == 0, durable: o.Durable}
 	if c.asPostgres {
 		// PostgreSQL refuses to run as root, and its files must belong to
 		// the user it runs as.

@@ -104,6 +104,16 @@ func missingPostgres(tb testing.TB, ci bool) {
 	}
 }
 
+// RequireBinaries skips tb when no PostgreSQL server binaries are
+// installed (a test that starts clusters of its own needs them even with
+// TEST_DATABASE_URL set), or fails it in CI.
+func RequireBinaries(tb testing.TB) {
+	tb.Helper()
+	if _, err := FindBinDir(); err != nil {
+		missingPostgres(tb, inCI())
+	}
+}
+
 func inCI() bool {
 	ci, _ := strconv.ParseBool(os.Getenv("CI"))
 	return ci
