@@ -5,7 +5,7 @@ PGRUN    = $(GO) run ./internal/testpg/pgrun
 FUZZTIME = 10s
 # Fuzz targets as package:FuzzName, space-separated, e.g.
 # ./realtime:FuzzEncodeEvent ./domain:FuzzApplyBid
-FUZZ     = ./domain:FuzzParseAmount ./domain:FuzzFormatAmount ./domain:FuzzPlaceBid \
+FUZZ     = ./domain:FuzzParseAmount ./domain:FuzzFormatAmount ./domain:FuzzPlaceBid ./domain:FuzzTextProblem \
            ./realtime:FuzzEncode ./realtime:FuzzParseCursor ./web:FuzzJSONBodies \
            ./salecsv:FuzzParse \
            ./media:FuzzProcess ./media:FuzzTIFFOrientation ./web:FuzzSplitMultipart \
@@ -56,6 +56,16 @@ bench-sale:
 	$(GO) build -o bin/gavel ./cmd/gavel
 	$(PGRUN) -durable -- ./bin/gavel bench sale
 	$(PGRUN) -durable -- $(GO) test -run '^$$' -bench BenchmarkSaleBids -benchtime 200x ./bidding/
+
+# The hostile-client suite (internal/hostile, docs/SECURITY.md) in full,
+# against bin/gavel on SQLite and on a throwaway PostgreSQL; it prints a
+# table and fails if any scenario found something wrong. About 10-15
+# minutes on a quiet machine. A short version runs in make test
+# (TestHostileShort).
+.PHONY: security
+security: build
+	$(PGRUN) -- $(GO) run ./internal/hostile/cmd/hostile -gavel bin/gavel
+
 # Search over 1,000,000 lots: seeds them by COPY (~10 minutes here), then
 # times each query shape with the old title LIKE listing as the same-run
 # baseline (docs/BENCHMARKS.md, docs/SEARCH.md).

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"time"
 
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
@@ -38,7 +37,7 @@ func (s *Service) createUser(ctx context.Context, email, password, name string, 
 	if err := domain.ValidateRegistration(email, password, name); err != nil {
 		return domain.User{}, err
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.opts.PasswordCost)
+	hash, err := s.hashPassword(ctx, password)
 	if err != nil {
 		return domain.User{}, err
 	}
@@ -57,39 +56,60 @@ func (s *Service) createUser(ctx context.Context, email, password, name string, 
 }
 
 // Authenticate checks an email and password. The error never says which of
-// the two was wrong.
+// the two was wrong, and every password (empty, wrong, or for an unknown
+// email) costs one bcrypt comparison through the hashing gate, so neither
+// the time taken nor the load caused tells them apart. An email that is
+// not even text is refused before the database sees it.
 func (s *Service) Authenticate(ctx context.Context, email, password string) (domain.User, error) {
-	var row userRow
-	err := s.db.WithContext(ctx).Where("lower(email) = lower(?)", strings.TrimSpace(email)).Take(&row).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+	email = strings.TrimSpace(email)
+	if domain.CheckText(email, domain.EmailText) != nil {
 		return domain.User{}, domain.ErrBadCredentials
 	}
-	if err != nil {
+	var row userRow
+	err := s.db.WithContext(ctx).Where("lower(email) = lower(?)", email).Take(&row).Error
+	hash := []byte(row.PasswordHash)
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		hash = dummyHash
+	case err != nil:
 		return domain.User{}, err
 	}
-	if bcrypt.CompareHashAndPassword([]byte(row.PasswordHash), []byte(password)) != nil {
+	var mismatch error
+	if err := s.hash.run(ctx, func() { mismatch = bcrypt.CompareHashAndPassword(hash, []byte(password)) }); err != nil {
+		return domain.User{}, err
+	}
+	if mismatch != nil || row.ID == 0 {
 		return domain.User{}, domain.ErrBadCredentials
 	}
 	return row.toDomain(), nil
 }
 
+// hashPassword hashes a new password through the hashing gate.
+func (s *Service) hashPassword(ctx context.Context, password string) ([]byte, error) {
+	var hash []byte
+	var herr error
+	if err := s.hash.run(ctx, func() { hash, herr = bcrypt.GenerateFromPassword([]byte(password), s.opts.PasswordCost) }); err != nil {
+		return nil, err
+	}
+	return hash, herr
+}
+
 // UserByID returns one user.
 func (s *Service) UserByID(ctx context.Context, id int64) (domain.User, error) {
 	now := s.now()
-	if u, ok := s.users.Get(id, now); ok {
+	if u, ok, refresh := s.users.Lookup(id, now); ok {
+		if refresh {
+			s.userReads.Refresh(id) // in the background, with the next batch
+		}
 		return u, nil
 	}
-	var row userRow
-	err := s.db.WithContext(ctx).Take(&row, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return domain.User{}, domain.ErrUserNotFound
-	}
+	u, found, err := s.userReads.Get(ctx, id)
 	if err != nil {
 		return domain.User{}, err
 	}
-	u := row.toDomain()
-	s.users.Put(id, u, now, time.Time{})
+	if !found {
+		return domain.User{}, domain.ErrUserNotFound
+	}
 	return u, nil
 }
 

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -290,7 +289,7 @@ func (s *Service) lockListings(tx *gorm.DB, sellerID int64) ([]domain.Auction, e
 }
 
 // listingChunk bounds the auctions cancelled per statement: saveStates
-// binds 11 parameters per auction, and PostgreSQL takes at most 65,535.
+// binds 12 parameters per auction, and PostgreSQL takes at most 65,535.
 const listingChunk = 500
 
 // cancelListings cancels auctions that lockListings locked, inside a
@@ -437,19 +436,68 @@ func (s *Service) CancelBid(ctx context.Context, admin domain.User, auctionID, b
 }
 
 // recompute rebuilds a locked auction from its bids that still count and
-// commits the result with its price event.
+// commits the result with its price event. The history is rebuilt with
+// it: automatic bids are rewritten, a bid may become (or stop being) a
+// leader's raise, and a bid the replay skips no longer counts (voided),
+// so the history keeps explaining the price and the leader.
 func (s *Service) recompute(tx *gorm.DB, a domain.Auction) (domain.Auction, error) {
 	bids, err := s.countingBids(tx, a.ID)
 	if err != nil {
 		return a, err
 	}
 	now := s.now()
-	next, events := domain.Recompute(a, bids, now)
+	next, events, trace := domain.RecomputeHistory(a, bids, now)
 	next.UpdatedAt = now
 	if err := saveState(tx, next); err != nil {
 		return a, err
 	}
+	if err := s.rewriteHistory(tx, a.ID, bids, trace); err != nil {
+		return a, err
+	}
+	if next.LeaderID != 0 {
+		// The leader's name, as Auction reads it, for the seller's and
+		// admins' view of the result.
+		if err := tx.Raw("SELECT name FROM users WHERE id = ?", next.LeaderID).Scan(&next.LeaderName).Error; err != nil {
+			return a, err
+		}
+	}
 	return next, s.writeEvents(tx, events)
+}
+
+// rewriteHistory stores what a recomputation says each bid now shows.
+func (s *Service) rewriteHistory(tx *gorm.DB, auctionID int64, bids []domain.Bid, trace []domain.Replayed) error {
+	if err := tx.Where("auction_id = ?", auctionID).Delete(&autoBidRow{}).Error; err != nil {
+		return err
+	}
+	var autos []autoBidRow
+	var skipped, raised, unraised []int64
+	for i, r := range trace {
+		b := bids[i]
+		switch {
+		case !r.Counted && !b.BuyNow:
+			skipped = append(skipped, b.ID)
+		case r.Raise && !b.Raise:
+			raised = append(raised, b.ID)
+		case !r.Raise && b.Raise:
+			unraised = append(unraised, b.ID)
+		}
+		autos = append(autos, autoBidRows(auctionID, r.Seq, r.Auto)...)
+	}
+	for _, u := range []struct {
+		ids    []int64
+		column string
+		value  bool
+	}{{skipped, "voided", true}, {raised, "raised", true}, {unraised, "raised", false}} {
+		for chunk := range slices.Chunk(u.ids, listingChunk) {
+			if err := tx.Model(&bidRow{}).Where("id IN ?", chunk).Update(u.column, u.value).Error; err != nil {
+				return err
+			}
+		}
+	}
+	if len(autos) == 0 {
+		return nil
+	}
+	return tx.CreateInBatches(&autos, 500).Error
 }
 
 // countingBids returns the bids of an auction that still count, in order.
@@ -465,7 +513,7 @@ func (s *Service) countingBids(tx *gorm.DB, auctionID int64) ([]domain.Bid, erro
 	for i, r := range rows {
 		b := r.Bid
 		out[i] = domain.Bid{ID: b.ID, AuctionID: b.AuctionID, BidderID: b.BidderID, Alias: r.Alias, Amount: b.Amount,
-			MaxAmount: b.MaxAmount, BuyNow: b.BuyNow, Seq: b.Seq, ReceivedAt: b.ReceivedAt.UTC()}
+			MaxAmount: b.MaxAmount, BuyNow: b.BuyNow, Raise: b.Raised, Seq: b.Seq, ReceivedAt: b.ReceivedAt.UTC()}
 	}
 	return out, nil
 }
@@ -475,8 +523,8 @@ func (s *Service) countingBids(tx *gorm.DB, auctionID int64) ([]domain.Bid, erro
 // non-Latin characters would pass the form and fail here.
 func cleanReason(reason string) (string, error) {
 	reason = strings.TrimSpace(reason)
-	if utf8.RuneCountInString(reason) > 500 || !utf8.ValidString(reason) {
-		return "", domain.Invalid("reason", "Keep the reason to 500 characters of valid text.")
+	if err := domain.CheckText(reason, domain.ReasonText); err != nil {
+		return "", err
 	}
 	return reason, nil
 }

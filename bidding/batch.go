@@ -27,14 +27,21 @@ type bidKey struct{ auction, seq int64 }
 type batchState struct {
 	suspended map[int64]bool
 	aliases   map[aliasKey]string
-	receipts  map[idemKey]domain.Receipt
+	receipts  map[idemKey]storedIdem
 	// sales holds the sales of the lots bid on, locked: a paused sale
 	// refuses bids, and a cascade-mode one moves its later lots.
 	sales map[int64]domain.Sale
 }
 
+// storedIdem is what an Idempotency-Key recorded: the receipt it answered
+// with and the fingerprint of the request it answered.
+type storedIdem struct {
+	receipt domain.Receipt
+	request string // "" for keys recorded before fingerprints existed
+}
+
 func newBatchState() batchState {
-	return batchState{suspended: map[int64]bool{}, aliases: map[aliasKey]string{}, receipts: map[idemKey]domain.Receipt{},
+	return batchState{suspended: map[int64]bool{}, aliases: map[aliasKey]string{}, receipts: map[idemKey]storedIdem{},
 		sales: map[int64]domain.Sale{}}
 }
 
@@ -84,6 +91,7 @@ type batchPlan struct {
 	// bids.
 	accepted   []int
 	bids       []bidRow
+	autos      []autoBidRow // the automatic bids the accepted bids caused
 	bidIndex   map[bidKey]int
 	newBidders []bidderRow
 	// events are the auction-channel events and personal the users' ones,
@@ -126,15 +134,15 @@ func applyBatch(batch []*bidCall, auctions map[int64]domain.Auction, st batchSta
 		if c.in.IdempotencyKey != "" {
 			k := idemKey{c.bidder.ID, c.in.IdempotencyKey}
 			if stored, ok := st.receipts[k]; ok {
-				if stored.AuctionID != c.auctionID {
+				if stored.receipt.AuctionID != c.auctionID || (stored.request != "" && stored.request != c.fingerprint()) {
 					p.results[i].err = domain.ErrIdempotencyKey
 				} else {
-					p.results[i].receipt = stored
+					p.results[i].receipt = stored.receipt
 				}
 				continue
 			}
 			if j, ok := firstUse[k]; ok {
-				if batch[j].auctionID != c.auctionID {
+				if batch[j].fingerprint() != c.fingerprint() {
 					p.results[i].err = domain.ErrIdempotencyKey
 				} else {
 					p.dupOf[i] = j
@@ -194,7 +202,10 @@ func applyBatch(batch []*bidCall, auctions map[int64]domain.Auction, st batchSta
 		b := out.Bid
 		p.bidIndex[bidKey{c.auctionID, b.Seq}] = len(p.bids)
 		p.bids = append(p.bids, bidRow{AuctionID: c.auctionID, BidderID: b.BidderID, Amount: b.Amount, MaxAmount: b.MaxAmount,
-			BuyNow: b.BuyNow, Seq: b.Seq, ReceivedAt: b.ReceivedAt})
+			BuyNow: b.BuyNow, Raised: b.Raise, Seq: b.Seq, ReceivedAt: b.ReceivedAt})
+		if len(out.Auto) > 0 {
+			p.autos = append(p.autos, autoBidRows(c.auctionID, b.Seq, out.Auto)...)
+		}
 		for _, e := range out.Events {
 			e.CommittedAt = now
 			if e.Type.Personal() {
@@ -272,19 +283,40 @@ func (p *batchPlan) idempotencyRows(batch []*bidCall, now time.Time) []idempoten
 	var rows []idempotencyRow
 	for _, i := range p.accepted {
 		if key := batch[i].in.IdempotencyKey; key != "" {
-			data, _ := json.Marshal(p.results[i].receipt)
+			data, _ := json.Marshal(recordedReceipt{Receipt: p.results[i].receipt, Request: batch[i].fingerprint()})
 			rows = append(rows, idempotencyRow{UserID: batch[i].bidder.ID, Key: key, AuctionID: batch[i].auctionID, Receipt: string(data), CreatedAt: now})
 		}
 	}
 	return rows
 }
 
-// storedReceipt decodes a receipt recorded under an Idempotency-Key.
-func storedReceipt(auctionID int64, data string) (domain.Receipt, bool) {
-	var rc domain.Receipt
+// recordedReceipt is the JSON kept under an Idempotency-Key: the receipt
+// and, beside it, the fingerprint of the request, so that a retry is told
+// apart from a different request that reuses the key.
+type recordedReceipt struct {
+	domain.Receipt
+	Request string `json:"request,omitempty"`
+}
+
+// fingerprint identifies what a bid asked for: the whole request, as
+// docs/API.md promises, so the same key with another amount, maximum,
+// buy-it-now flag or auction is refused rather than answered with the old
+// receipt. Buy-it-now ignores the amount, so the fingerprint does too.
+func (c *bidCall) fingerprint() string {
+	amount, max := c.in.Amount, c.in.MaxAmount
+	if c.in.BuyNow {
+		amount, max = 0, 0
+	}
+	return "a" + strconv.FormatInt(c.auctionID, 10) + ";amount=" + strconv.FormatInt(amount, 10) +
+		";max=" + strconv.FormatInt(max, 10) + ";buy_now=" + strconv.FormatBool(c.in.BuyNow)
+}
+
+// storedReceipt decodes what was recorded under an Idempotency-Key.
+func storedReceipt(auctionID int64, data string) (storedIdem, bool) {
+	var rc recordedReceipt
 	if json.Unmarshal([]byte(data), &rc) != nil {
-		return rc, false
+		return storedIdem{}, false
 	}
 	rc.AuctionID = auctionID
-	return rc, true
+	return storedIdem{receipt: rc.Receipt, request: rc.Request}, true
 }

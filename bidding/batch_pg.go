@@ -80,9 +80,12 @@ var (
 		types: []uint32{pgInt8s, pgInt8s}}
 	stmtInsertBidders = pgStmt{sql: `INSERT INTO auction_bidders (auction_id, user_id, alias)
 		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[])`, types: []uint32{pgInt8s, pgInt8s, pgTexts}}
-	stmtInsertBids = pgStmt{sql: `INSERT INTO bids (id, auction_id, bidder_id, amount, max_amount, buy_now, seq, received_at)
-		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::boolean[], $7::bigint[], $8::timestamptz[])`,
-		types: []uint32{pgInt8s, pgInt8s, pgInt8s, pgInt8s, pgInt8s, pgBools, pgInt8s, pgTimes}}
+	stmtInsertBids = pgStmt{sql: `INSERT INTO bids (id, auction_id, bidder_id, amount, max_amount, buy_now, seq, received_at, raised)
+		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::boolean[], $7::bigint[], $8::timestamptz[], $9::boolean[])`,
+		types: []uint32{pgInt8s, pgInt8s, pgInt8s, pgInt8s, pgInt8s, pgBools, pgInt8s, pgTimes, pgBools}}
+	stmtInsertAutoBids = pgStmt{sql: `INSERT INTO auto_bids (auction_id, seq, pos, bidder_id, amount)
+		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::smallint[], $4::bigint[], $5::bigint[])`,
+		types: []uint32{pgInt8s, pgInt8s, pgInt2s, pgInt8s, pgInt8s}}
 
 	// The relay publishes in id order, so the ids must follow the order of
 	// the rows: ORDER BY the array position makes that explicit.
@@ -112,16 +115,15 @@ var (
 // commitBatchGORM, run on a pooled connection's pgx.Conn in two or three
 // round trips. Through GORM and the simple protocol a 127-bid batch built
 // and PostgreSQL parsed ~200 KB of SQL.
-func (s *Service) commitBatchPG(ctx context.Context, batch []*bidCall) (*batchPlan, error) {
+func (s *Service) commitBatchPG(ctx context.Context, batch []*bidCall, held *heldConn) (*batchPlan, error) {
 	keys := keysOf(batch)
 	var p *batchPlan
 	err := retryTx(ctx, func() error {
-		conn, err := s.pgx.Conn(ctx)
+		conn, err := held.get(ctx, s.pgx)
 		if err != nil {
 			return err
 		}
-		defer conn.Close()
-		return conn.Raw(func(dc any) error {
+		err = conn.Raw(func(dc any) error {
 			sc, ok := dc.(*stdlib.Conn)
 			if !ok {
 				return fmt.Errorf("bidding: driver connection is %T, not pgx", dc)
@@ -136,6 +138,12 @@ func (s *Service) commitBatchPG(ctx context.Context, batch []*bidCall) (*batchPl
 			}
 			return err
 		})
+		if err != nil {
+			// The connection may be broken or mid-transaction: the next
+			// attempt takes a fresh one.
+			held.release()
+		}
+		return err
 	})
 	return p, err
 }
@@ -209,6 +217,9 @@ func (s *Service) batchTxPG(ctx context.Context, c *pgx.Conn, batch []*bidCall, 
 		})
 	}
 	queueBids(pipe, p.bids)
+	if len(p.autos) > 0 {
+		queueAutoBids(pipe, p.autos)
+	}
 	saleNext := make(map[int64]int64, len(st.sales))
 	for id, sale := range st.sales {
 		saleNext[id] = sale.Seq + 1
@@ -362,6 +373,18 @@ func queueBids(pipe *pgPipe, bids []bidRow) {
 		a.bools(n, func(i int) bool { return bids[i].BuyNow })
 		a.int8s(n, func(i int) int64 { return bids[i].Seq })
 		a.times(n, func(i int) time.Time { return bids[i].ReceivedAt })
+		a.bools(n, func(i int) bool { return bids[i].Raised })
+	})
+}
+
+func queueAutoBids(pipe *pgPipe, autos []autoBidRow) {
+	n := len(autos)
+	pipe.queue(&stmtInsertAutoBids, nil, func(a *pgArgs) {
+		a.int8s(n, func(i int) int64 { return autos[i].AuctionID })
+		a.int8s(n, func(i int) int64 { return autos[i].Seq })
+		a.int2s(n, func(i int) int16 { return int16(autos[i].Pos) })
+		a.int8s(n, func(i int) int64 { return autos[i].BidderID })
+		a.int8s(n, func(i int) int64 { return autos[i].Amount })
 	})
 }
 

@@ -117,7 +117,8 @@ func TestBatchesAcrossAuctions(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, row := range recorded {
-			rc, ok := storedReceipt(row.AuctionID, row.Receipt)
+			st, ok := storedReceipt(row.AuctionID, row.Receipt)
+			rc := st.receipt
 			if want := receipts[row.Key]; !ok || rc.BidID != want.BidID || rc.Seq != want.Seq {
 				t.Fatalf("recorded receipt for %s: %+v, want bid %d", row.Key, rc, want.BidID)
 			}

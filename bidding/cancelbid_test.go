@@ -80,8 +80,18 @@ func TestCancelBid(t *testing.T) {
 			t.Errorf("audit = %+v, want one cancel_bid of %d", entries, zBid.BidID)
 		}
 		// The struck bidder may bid again, from the recomputed price.
-		if r := mustBid(t, s, z, a.ID, domain.MinNextBid(got), 0); !r.Leading {
-			t.Errorf("z bidding again: %+v", r)
+		zAgain := mustBid(t, s, z, a.ID, domain.MinNextBid(got), 0)
+		if !zAgain.Leading {
+			t.Errorf("z bidding again: %+v", zAgain)
+		}
+		// The recomputed auction names its new leader, as Auction does, so
+		// the admin's view of it (leader_user) is not nameless.
+		out, err := s.CancelBid(ctx, admin, a.ID, zAgain.BidID, "again")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.LeaderID != y.ID || out.LeaderName != y.Name {
+			t.Errorf("after the strike: leader %d named %q, want %d %q", out.LeaderID, out.LeaderName, y.ID, y.Name)
 		}
 	})
 }

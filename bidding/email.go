@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
 
 	"github.com/gavel-auctions/gavel/domain"
@@ -23,10 +22,15 @@ func (s *Service) mayTrade(u domain.User) error {
 	return nil
 }
 
-// UserByEmail returns the user with this address (any case).
+// UserByEmail returns the user with this address (any case). Text no
+// address can hold is no user, without asking the database.
 func (s *Service) UserByEmail(ctx context.Context, email string) (domain.User, error) {
+	email = strings.TrimSpace(email)
+	if domain.CheckText(email, domain.EmailText) != nil {
+		return domain.User{}, domain.ErrUserNotFound
+	}
 	var row userRow
-	err := s.db.WithContext(ctx).Where("lower(email) = lower(?)", strings.TrimSpace(email)).Take(&row).Error
+	err := s.db.WithContext(ctx).Where("lower(email) = lower(?)", email).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return domain.User{}, domain.ErrUserNotFound
 	}
@@ -68,7 +72,7 @@ func (s *Service) ResetPassword(ctx context.Context, userID, authVersion int64, 
 	case len(password) > domain.MaxPasswordBytes:
 		return domain.User{}, domain.Invalid("password", "Use at most 72 bytes (about 72 plain letters).")
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.opts.PasswordCost)
+	hash, err := s.hashPassword(ctx, password)
 	if err != nil {
 		return domain.User{}, err
 	}

@@ -59,21 +59,21 @@ func (s *Service) saveStates(tx *gorm.DB, as []domain.Auction) error {
 	var q strings.Builder
 	q.WriteString(`UPDATE auctions AS a SET status = v.status, current_price = v.current_price, bid_count = v.bid_count,
 		leader_id = v.leader_id, leader_max = v.leader_max, leader_alias = v.leader_alias, bidder_count = v.bidder_count,
-		seq = v.seq, ends_at = v.ends_at, updated_at = v.updated_at FROM (VALUES `)
-	args := make([]any, 0, len(as)*11)
+		seq = v.seq, ends_at = v.ends_at, updated_at = v.updated_at, cancel_reason = v.cancel_reason FROM (VALUES `)
+	args := make([]any, 0, len(as)*12)
 	for i, a := range as {
 		if i > 0 {
 			q.WriteString(", ")
 		}
-		q.WriteString("(?::bigint, ?::text, ?::bigint, ?::int, ?::bigint, ?::bigint, ?::text, ?::int, ?::bigint, ?::timestamptz, ?::timestamptz)")
+		q.WriteString("(?::bigint, ?::text, ?::bigint, ?::int, ?::bigint, ?::bigint, ?::text, ?::int, ?::bigint, ?::timestamptz, ?::timestamptz, ?::text)")
 		var leader any
 		if a.LeaderID != 0 {
 			leader = a.LeaderID
 		}
 		args = append(args, a.ID, string(a.Status), a.CurrentPrice, a.BidCount, leader, a.LeaderMax, a.LeaderAlias,
-			a.BidderCount, a.Seq, a.EndsAt.UTC(), a.UpdatedAt.UTC())
+			a.BidderCount, a.Seq, a.EndsAt.UTC(), a.UpdatedAt.UTC(), a.CancelReason)
 	}
-	q.WriteString(`) AS v(id, status, current_price, bid_count, leader_id, leader_max, leader_alias, bidder_count, seq, ends_at, updated_at)
+	q.WriteString(`) AS v(id, status, current_price, bid_count, leader_id, leader_max, leader_alias, bidder_count, seq, ends_at, updated_at, cancel_reason)
 		WHERE a.id = v.id`)
 	return tx.Exec(q.String(), args...).Error
 }

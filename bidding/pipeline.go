@@ -24,6 +24,7 @@ type pgStmt struct {
 // Parameter types used by the batch statements.
 const (
 	pgInt8s = pgtype.Int8ArrayOID
+	pgInt2s = pgtype.Int2ArrayOID
 	pgTexts = pgtype.TextArrayOID
 	pgBools = pgtype.BoolArrayOID
 	pgTimes = pgtype.TimestamptzArrayOID
@@ -167,6 +168,15 @@ func (a *pgArgs) int8s(n int, at func(int) int64) {
 	for i := range n {
 		a.buf = binary.BigEndian.AppendUint32(a.buf, 8)
 		a.buf = binary.BigEndian.AppendUint64(a.buf, uint64(at(i)))
+	}
+	a.ends = append(a.ends, len(a.buf))
+}
+
+func (a *pgArgs) int2s(n int, at func(int) int16) {
+	a.array(n, pgtype.Int2OID)
+	for i := range n {
+		a.buf = binary.BigEndian.AppendUint32(a.buf, 2)
+		a.buf = binary.BigEndian.AppendUint16(a.buf, uint16(at(i)))
 	}
 	a.ends = append(a.ends, len(a.buf))
 }

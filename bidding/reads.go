@@ -46,6 +46,9 @@ func (s *Service) Auction(ctx context.Context, id int64) (domain.Auction, error)
 // Auctions lists auctions matching f: running ones ending soonest first,
 // then the rest newest first.
 func (s *Service) Auctions(ctx context.Context, f domain.AuctionFilter) ([]domain.Auction, error) {
+	if err := domain.CheckText(strings.TrimSpace(f.Query), domain.SearchText); err != nil {
+		return nil, err
+	}
 	q := strings.Builder{}
 	q.WriteString(auctionSelect + " WHERE 1=1")
 	var args []any
@@ -100,29 +103,6 @@ func (s *Service) Auctions(ctx context.Context, f domain.AuctionFilter) ([]domai
 
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
-
-// Bids returns an auction's bid history, newest first, with aliases only.
-func (s *Service) Bids(ctx context.Context, auctionID int64, limit int) ([]domain.BidView, error) {
-	var exists int64
-	if err := s.db.WithContext(ctx).Model(&auctionRow{}).Where("id = ?", auctionID).Count(&exists).Error; err != nil {
-		return nil, err
-	}
-	if exists == 0 {
-		return nil, domain.ErrAuctionNotFound
-	}
-	var rows []bidWithAlias
-	err := s.db.WithContext(ctx).Raw(`SELECT b.*, ab.alias FROM bids b
-		JOIN auction_bidders ab ON ab.auction_id = b.auction_id AND ab.user_id = b.bidder_id
-		WHERE b.auction_id = ? AND NOT b.voided ORDER BY b.seq DESC LIMIT ?`, auctionID, clampLimit(limit, 100, 1000)).Scan(&rows).Error
-	if err != nil {
-		return nil, err
-	}
-	out := make([]domain.BidView, len(rows))
-	for i, r := range rows {
-		out[i] = domain.BidView{ID: r.Bid.ID, Bidder: r.Alias, Amount: r.Bid.Amount, BuyNow: r.Bid.BuyNow, Seq: r.Bid.Seq, ReceivedAt: r.Bid.ReceivedAt.UTC()}
-	}
-	return out, nil
 }
 
 // Audit returns the newest entries of the audit log.

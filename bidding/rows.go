@@ -58,6 +58,7 @@ type auctionRow struct {
 	LotNumber           *int
 	LowEstimate         int64
 	HighEstimate        int64
+	CancelReason        string // 00004
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
 }
@@ -72,7 +73,7 @@ func (r auctionRow) toDomain() domain.Auction {
 		SoftCloseSeconds: r.SoftCloseSeconds, MaxExtension: time.Duration(r.MaxExtensionSeconds) * time.Second,
 		Status: domain.Status(r.Status), CurrentPrice: r.CurrentPrice, BidCount: r.BidCount,
 		LeaderMax: r.LeaderMax, LeaderAlias: r.LeaderAlias, BidderCount: r.BidderCount, Seq: r.Seq,
-		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		CancelReason: r.CancelReason, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 	if r.LeaderID != nil {
 		a.LeaderID = *r.LeaderID
@@ -98,7 +99,7 @@ func auctionToRow(a domain.Auction) auctionRow {
 		SoftCloseSeconds: a.SoftCloseSeconds, MaxExtensionSeconds: int(a.MaxExtension / time.Second),
 		Status: string(a.Status), CurrentPrice: a.CurrentPrice, BidCount: a.BidCount,
 		LeaderMax: a.LeaderMax, LeaderAlias: a.LeaderAlias, BidderCount: a.BidderCount, Seq: a.Seq,
-		CreatedAt: a.CreatedAt.UTC(), UpdatedAt: a.UpdatedAt.UTC(),
+		CancelReason: a.CancelReason, CreatedAt: a.CreatedAt.UTC(), UpdatedAt: a.UpdatedAt.UTC(),
 	}
 	if a.LeaderID != 0 {
 		id := a.LeaderID
@@ -126,6 +127,7 @@ func stateColumns(a domain.Auction) map[string]any {
 		"status": string(a.Status), "current_price": a.CurrentPrice, "bid_count": a.BidCount,
 		"leader_id": leader, "leader_max": a.LeaderMax, "leader_alias": a.LeaderAlias,
 		"bidder_count": a.BidderCount, "seq": a.Seq, "ends_at": a.EndsAt.UTC(), "updated_at": a.UpdatedAt.UTC(),
+		"cancel_reason": a.CancelReason,
 	}
 }
 
@@ -136,12 +138,34 @@ type bidRow struct {
 	Amount     int64
 	MaxAmount  int64
 	BuyNow     bool
+	Raised     bool // 00004: a leader's raise of their own maximum
 	Seq        int64
 	ReceivedAt time.Time
 	Voided     bool
 }
 
 func (bidRow) TableName() string { return "bids" }
+
+// autoBidRow is an automatic bid the engine placed in answer to the bid at
+// (AuctionID, Seq); Pos orders them after it (00004).
+type autoBidRow struct {
+	AuctionID int64 `gorm:"primaryKey;autoIncrement:false"`
+	Seq       int64 `gorm:"primaryKey;autoIncrement:false"`
+	Pos       int   `gorm:"primaryKey;autoIncrement:false"`
+	BidderID  int64
+	Amount    int64
+}
+
+func (autoBidRow) TableName() string { return "auto_bids" }
+
+// autoBidRows turns the automatic bids one bid caused into rows.
+func autoBidRows(auctionID, seq int64, auto []domain.AutoBid) []autoBidRow {
+	out := make([]autoBidRow, len(auto))
+	for i, ab := range auto {
+		out[i] = autoBidRow{AuctionID: auctionID, Seq: seq, Pos: i + 1, BidderID: ab.BidderID, Amount: ab.Amount}
+	}
+	return out
+}
 
 // bidWithAlias scans bids joined with auction_bidders.
 type bidWithAlias struct {

@@ -106,6 +106,12 @@ func (s *Service) drain(q *shard) {
 	defer s.inflight.Done()
 	s.draining.Add(1)
 	defer s.draining.Add(-1)
+	// The drain keeps one pooled connection while bids keep coming: a batch
+	// must never queue for the pool behind the reads of the requests that
+	// feed it (sessions, users, pages), which is where HTTP bids used to
+	// wait (docs/BENCHMARKS.md).
+	var held heldConn
+	defer held.release()
 	for {
 		s.seqMu.Lock()
 		if len(q.queue) == 0 {
@@ -127,7 +133,7 @@ func (s *Service) drain(q *shard) {
 		if len(batch) == 0 {
 			continue
 		}
-		results := s.commitBatch(batch)
+		results := s.commitBatch(batch, &held)
 		for i, c := range batch {
 			c.done <- results[i]
 		}
@@ -141,7 +147,7 @@ func (s *Service) Busy() bool { return s.draining.Load() > 0 }
 
 // commitBatch applies a batch of bids, possibly on several auctions, in one
 // transaction, and returns each caller's answer.
-func (s *Service) commitBatch(batch []*bidCall) []bidResult {
+func (s *Service) commitBatch(batch []*bidCall, held *heldConn) []bidResult {
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.BatchTimeout)
 	defer cancel()
 	var (
@@ -149,7 +155,7 @@ func (s *Service) commitBatch(batch []*bidCall) []bidResult {
 		err error
 	)
 	if s.pgx != nil {
-		p, err = s.commitBatchPG(ctx, batch)
+		p, err = s.commitBatchPG(ctx, batch, held)
 	} else {
 		p, err = s.commitBatchGORM(ctx, batch)
 	}
@@ -206,6 +212,11 @@ func (s *Service) commitBatchGORM(ctx context.Context, batch []*bidCall) (*batch
 		}
 		if err := tx.CreateInBatches(&p.bids, 500).Error; err != nil {
 			return err
+		}
+		if len(p.autos) > 0 {
+			if err := tx.CreateInBatches(&p.autos, 500).Error; err != nil {
+				return err
+			}
 		}
 		p.setBidIDs()
 		if err := s.writeEvents(tx, slices.Concat(p.events, p.personal)); err != nil {

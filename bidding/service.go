@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gavel-auctions/gavel/domain"
+	"github.com/gavel-auctions/gavel/internal/groupread"
 	"github.com/gavel-auctions/gavel/internal/ttlcache"
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
@@ -40,6 +41,11 @@ type Options struct {
 	Retention time.Duration
 	// PasswordCost is the bcrypt cost; tests lower it to stay fast.
 	PasswordCost int
+	// HashConcurrency bounds the password hashes running at once (default
+	// half of GOMAXPROCS, at least 1); HashWait is how long one waits for
+	// a turn before the request is refused as busy (default 2s).
+	HashConcurrency int
+	HashWait        time.Duration
 	// UserCacheTTL keeps users read by UserByID (once per request, for the
 	// session's user) for this long; 0 turns the cache off. A suspension on
 	// another node shows here within it; bids re-check suspension in their
@@ -76,10 +82,16 @@ type Service struct {
 	committed chan struct{}
 
 	users *ttlcache.Cache[int64, domain.User] // nil unless Options.UserCacheTTL
+	hash  *hashGate                           // bounds bcrypt (hashgate.go)
 
 	// stallBatch, if set, runs in a PostgreSQL batch transaction once its
 	// auctions are locked: tests pause a node there.
 	stallBatch func()
+	// userReads batches UserByID's cache misses into one query (userreads.go).
+	userReads *groupread.Reader[int64, domain.User]
+	// userReadDone, if set, runs between a batched user read's query and
+	// caching its rows: tests race a suspension there.
+	userReadDone func()
 }
 
 // New returns a Service on db (already migrated).
@@ -108,6 +120,12 @@ func New(db *gorm.DB, opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.HashConcurrency <= 0 {
+		opts.HashConcurrency = defaultHashConcurrency()
+	}
+	if opts.HashWait <= 0 {
+		opts.HashWait = defaultHashWait
+	}
 	s := &Service{
 		db:        db,
 		pg:        db.Dialector.Name() == "postgres",
@@ -116,7 +134,9 @@ func New(db *gorm.DB, opts Options) *Service {
 		shards:    make([]shard, opts.Shards),
 		committed: make(chan struct{}, 1),
 		users:     ttlcache.New[int64, domain.User](opts.UserCacheTTL, 100_000),
+		hash:      newHashGate(opts.HashConcurrency, opts.HashWait),
 	}
+	s.userReads = groupread.New(s.readUsers, groupread.Options{})
 	if sqlDB, err := db.DB(); s.pg && err == nil {
 		if _, ok := sqlDB.Driver().(*stdlib.Driver); ok {
 			s.pgx = sqlDB

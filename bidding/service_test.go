@@ -3,6 +3,7 @@ package bidding
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -86,6 +87,9 @@ func TestBidRulesThroughService(t *testing.T) {
 			t.Fatalf("%d price events for %d accepted bids", prices, got.BidCount)
 		}
 		history, err := s.Bids(context.Background(), a.ID, 0)
+		// Automatic bids come between the bids; the bids themselves keep
+		// their aliases.
+		history = slices.DeleteFunc(history, func(l domain.BidView) bool { return l.Automatic })
 		if err != nil || len(history) != 6 || history[0].Bidder != "Bidder 3" || history[5].Bidder != "Bidder 1" {
 			t.Fatalf("history = %+v, %v; want 6 bids with stable aliases", history, err)
 		}
@@ -156,7 +160,42 @@ func TestIdempotentBid(t *testing.T) {
 		if _, err := s.PlaceBid(context.Background(), bidder, b.ID, in); domain.ErrorCode(err) != domain.CodeInvalid {
 			t.Fatalf("reusing a key on another auction: %v, want invalid", err)
 		}
+		// The key names the whole request: any other field is another
+		// request, refused rather than answered with the first receipt.
+		for _, other := range []domain.BidInput{
+			{Amount: 2000, IdempotencyKey: "k-1"},
+			{Amount: 1000, MaxAmount: 5000, IdempotencyKey: "k-1"},
+			{BuyNow: true, IdempotencyKey: "k-1"},
+		} {
+			if _, err := s.PlaceBid(context.Background(), bidder, a.ID, other); !errors.Is(err, domain.ErrIdempotencyKey) {
+				t.Errorf("key reused for %+v: %v, want %v", other, err, domain.ErrIdempotencyKey)
+			}
+		}
+		if got := mustGet(t, s, a.ID); got.BidCount != 1 {
+			t.Fatalf("bid count %d after reused keys, want 1", got.BidCount)
+		}
 	})
+}
+
+// Two requests under one key in the same batch: the second is a retry only
+// if it asks for the same thing.
+func TestIdempotencyKeyInOneBatch(t *testing.T) {
+	t.Parallel()
+	a := domain.Auction{ID: 7, SellerID: 1, Currency: "EUR", StartPrice: 1000, Status: domain.StatusOpen,
+		StartsAt: t0, EndsAt: t0.Add(time.Hour), OriginalEndsAt: t0.Add(time.Hour)}
+	u := domain.User{ID: 2}
+	call := func(in domain.BidInput) *bidCall {
+		in.IdempotencyKey = "k"
+		return &bidCall{auctionID: 7, bidder: u, in: in, receivedAt: t0.Add(time.Minute)}
+	}
+	batch := []*bidCall{call(domain.BidInput{Amount: 1000}), call(domain.BidInput{Amount: 1000}), call(domain.BidInput{Amount: 1500})}
+	p := applyBatch(batch, map[int64]domain.Auction{7: a}, newBatchState(), t0.Add(time.Minute))
+	if j, ok := p.dupOf[1]; !ok || j != 0 {
+		t.Errorf("identical retry in one batch: dupOf %v, want 1 -> 0", p.dupOf)
+	}
+	if !errors.Is(p.results[2].err, domain.ErrIdempotencyKey) {
+		t.Errorf("same key, other amount, same batch: %v, want %v", p.results[2].err, domain.ErrIdempotencyKey)
+	}
 }
 
 func TestBuyNow(t *testing.T) {
@@ -254,6 +293,14 @@ func TestCancelAndAudit(t *testing.T) {
 		}
 		if err := db.Exec("DELETE FROM audit_log").Error; err == nil {
 			t.Fatal("the audit log accepted a DELETE; it must be append-only")
+		}
+		if db.Dialector.Name() == "postgres" {
+			if err := db.Exec("TRUNCATE audit_log").Error; err == nil {
+				t.Fatal("the audit log accepted a TRUNCATE; it must be append-only")
+			}
+		}
+		if entries, err := s.Audit(context.Background(), 10); err != nil || len(entries) != 1 {
+			t.Fatalf("audit after refused changes = %d entries, %v; want the 1 entry kept", len(entries), err)
 		}
 	})
 }

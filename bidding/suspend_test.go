@@ -304,3 +304,40 @@ func TestSuspensionLocksInBidOrder(t *testing.T) {
 		t.Fatalf("listing is %s after the suspension", got.Status)
 	}
 }
+
+// TestSuspensionRacingBatchedUserRead: a user read already in flight when
+// this node suspends the user must not put the unsuspended user back in
+// the cache, or every request would see them active for its TTL.
+func TestSuspensionRacingBatchedUserRead(t *testing.T) {
+	dialects(t, func(t *testing.T, db *gorm.DB) {
+		s := New(db, Options{Now: newClock(t0).now, PasswordCost: bcrypt.MinCost, UserCacheTTL: time.Hour})
+		ctx := context.Background()
+		u, admin := mustUser(t, s, false), mustUser(t, s, true)
+		reached, release := make(chan struct{}), make(chan struct{})
+		s.userReadDone = func() { close(reached); <-release }
+		first := make(chan domain.User, 1)
+		go func() {
+			got, err := s.UserByID(ctx, u.ID)
+			if err != nil {
+				t.Error(err)
+			}
+			first <- got
+		}()
+		<-reached // the read found the active user and has not cached it
+		s.userReadDone = nil
+		if err := s.SuspendUser(ctx, admin, u.ID, "fraud"); err != nil {
+			t.Fatal(err)
+		}
+		close(release)
+		if got := <-first; got.Suspended {
+			t.Fatalf("the racing read saw the suspension it began before")
+		}
+		got, err := s.UserByID(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.Suspended {
+			t.Fatal("after the suspension, UserByID serves the user as active: the racing read was cached")
+		}
+	})
+}

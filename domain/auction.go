@@ -54,6 +54,8 @@ type Auction struct {
 	LeaderName  string
 	BidderCount int // distinct bidders; the next new bidder is "Bidder BidderCount+1"
 	Seq         int64
+	// CancelReason is what watchers were told when it was cancelled.
+	CancelReason string
 
 	// A lot of a sale has the sale's id, its lot number (unique in the
 	// sale, and its order) and the house's estimates; 0 for a single
@@ -108,15 +110,28 @@ type AuctionFilter struct {
 
 // Bid is one accepted bid.
 type Bid struct {
-	ID         int64
-	AuctionID  int64
-	BidderID   int64
-	Alias      string
-	Amount     int64 // what the bidder entered
-	MaxAmount  int64 // hidden proxy maximum (== Amount when none was given)
-	BuyNow     bool
+	ID        int64
+	AuctionID int64
+	BidderID  int64
+	Alias     string
+	Amount    int64 // what the bidder entered
+	MaxAmount int64 // hidden proxy maximum (== Amount when none was given)
+	BuyNow    bool
+	// Raise marks a leader raising their own maximum: it is no public line
+	// of the history, and Amount is the price at the time, not what was
+	// entered.
+	Raise      bool
 	Seq        int64 // the auction seq of the price (or closed) event this bid caused
 	ReceivedAt time.Time
+}
+
+// AutoBid is a bid the engine placed from a bidder's hidden maximum; the
+// history shows it marked "automatic", so that the history always
+// explains the price and the leader.
+type AutoBid struct {
+	BidderID int64  `json:"-"`
+	Bidder   string `json:"bidder"` // alias
+	Amount   int64  `json:"amount"`
 }
 
 // BidInput is a bid as a bidder submits it.
@@ -143,13 +158,67 @@ type Receipt struct {
 	Status       Status    `json:"status"`
 }
 
-// BidView is a bid as shown in the public history: aliases, never identities
-// or proxy maxima.
+// BidView is one line of an auction's bid history, newest first: a bid, or
+// an automatic bid the engine placed from a hidden maximum (Automatic,
+// with the id and seq of the bid that caused it and Pos 1, 2, …). Readers
+// fill the identity fields tagged "-"; HistoryFor decides what a viewer
+// sees, so an unfiltered line never shows more than an alias.
 type BidView struct {
-	ID         int64     `json:"id"`
-	Bidder     string    `json:"bidder"`
-	Amount     int64     `json:"amount"`
-	BuyNow     bool      `json:"buy_now,omitempty"`
+	ID        int64  `json:"id"`
+	Bidder    string `json:"bidder"`
+	Amount    int64  `json:"amount"`
+	BuyNow    bool   `json:"buy_now,omitempty"`
+	Automatic bool   `json:"automatic,omitempty"`
+	// Raise marks a leader raising their own maximum, shown only to them
+	// and to admins, with Amount the new maximum.
+	Raise      bool      `json:"raise,omitempty"`
 	Seq        int64     `json:"seq"`
+	Pos        int       `json:"pos,omitempty"`
 	ReceivedAt time.Time `json:"received_at"`
+	// You marks the viewer's own lines.
+	You bool `json:"you,omitempty"`
+	// User is the person behind the alias: for the seller and admins only.
+	User *UserRef `json:"bidder_user,omitempty"`
+
+	BidderID    int64  `json:"-"`
+	MaxAmount   int64  `json:"-"` // a raise's new maximum
+	BidderName  string `json:"-"`
+	BidderEmail string `json:"-"`
+}
+
+// BidderIdentity is the person behind an alias in one auction, for the
+// seller's and admins' eyes.
+type BidderIdentity struct {
+	Alias string  `json:"alias"`
+	User  UserRef `json:"user"`
+}
+
+// MayIdentify reports whether viewer may see who is behind the aliases of
+// a: its seller and admins may.
+func MayIdentify(a Auction, viewer User) bool {
+	return viewer.ID != 0 && (viewer.Admin || viewer.ID == a.SellerID)
+}
+
+// HistoryFor returns the history lines of a that viewer may see: a
+// leader's raise only to that bidder and admins, the person behind every
+// alias only to the seller and admins, and the viewer's own lines marked.
+func HistoryFor(lines []BidView, a Auction, viewer User) []BidView {
+	identify := MayIdentify(a, viewer)
+	out := make([]BidView, 0, len(lines))
+	for _, l := range lines {
+		mine := viewer.ID != 0 && l.BidderID == viewer.ID
+		if l.Raise {
+			if !mine && !(viewer.ID != 0 && viewer.Admin) {
+				continue
+			}
+			l.Amount = l.MaxAmount
+		}
+		l.You = mine
+		l.User = nil
+		if identify && l.BidderID != 0 {
+			l.User = &UserRef{ID: l.BidderID, Name: l.BidderName, Email: l.BidderEmail}
+		}
+		out = append(out, l)
+	}
+	return out
 }

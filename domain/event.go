@@ -112,6 +112,8 @@ const (
 	// its watchers, such as a suspension that closes a user's streams.
 	ControlSubjects        = "gavel.control.>"
 	ControlSuspendedPrefix = "gavel.control.suspended."
+	// ControlLogoutSubject carries a SessionEnded: a logout, on any node.
+	ControlLogoutSubject = "gavel.control.logout"
 	// StatsSubjectPrefix + node name: each realtime node's periodic stats,
 	// on core NATS only (outside the stream: they are not worth keeping).
 	StatsSubjectPrefix = "gavelnode.stats."
@@ -119,6 +121,9 @@ const (
 	// streams, every stats interval. Nodes publish stats only while some
 	// node asks, so a cluster that nobody is watching sends none.
 	StatsWantSubject = "gavelnode.statswant"
+	// WatchersSubject asks every realtime node how many streams watch some
+	// auctions (a WatchersRequest); each answers with a WatchersReply.
+	WatchersSubject = "gavelnode.watchers"
 )
 
 // Subject is the NATS subject the relay publishes e on. A lot's event in
@@ -212,7 +217,10 @@ type Event struct {
 	// The bid that caused a price event, for live bid histories.
 	BidID     int64  `json:"bid_id,omitempty"`
 	BidAmount int64  `json:"bid_amount,omitempty"`
-	Bidder    string `json:"bidder,omitempty"` // alias
+	Bidder    string `json:"bidder,omitempty"` // alias; "" for a leader's raise, which is no public line
+	// Auto are the automatic bids the price event's bid caused, in order:
+	// the history shows them after the bid, marked automatic.
+	Auto []AutoBid `json:"auto,omitempty"`
 
 	PreviousEndsAt *time.Time `json:"previous_ends_at,omitempty"` // extended
 	Winner         string     `json:"winner,omitempty"`           // closed: alias; "" when unsold

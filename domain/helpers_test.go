@@ -229,7 +229,13 @@ func checkStep(t *testing.T, i int, s step, prev domain.Auction, out domain.Outc
 				t.Errorf("step %d %q: closed event winner %q status %s", i, s.name, e.Winner, e.Status)
 			}
 		case domain.EventPrice:
-			if e.BidAmount != publicAmount(s, prev, got) || e.Bidder != aliasOf(s.bidder) || e.CurrentPrice != got.CurrentPrice || e.BuyNowPrice != 0 {
+			// A leader's raise is no public line: its event names no bid.
+			wantAmount, wantBidder := publicAmount(s, prev, got), aliasOf(s.bidder)
+			if out.Bid.Raise {
+				wantAmount, wantBidder = 0, ""
+			}
+			if e.BidAmount != wantAmount || e.Bidder != wantBidder || e.CurrentPrice != got.CurrentPrice || e.BuyNowPrice != 0 ||
+				!slices.Equal(e.Auto, out.Auto) {
 				t.Errorf("step %d %q: price event %+v", i, s.name, e)
 			}
 		}
@@ -252,8 +258,9 @@ func checkBidRecord(t *testing.T, i int, s step, prev, got domain.Auction, out d
 			wantSeq = e.Seq
 		}
 	}
+	raise := prev.LeaderID != 0 && prev.LeaderID == s.bidder && !s.buyNow
 	if b.AuctionID != got.ID || b.BidderID != s.bidder || b.Alias != aliasOf(s.bidder) || b.Amount != wantAmount ||
-		b.MaxAmount != wantMax || b.BuyNow != s.buyNow || b.Seq != wantSeq || !b.ReceivedAt.Equal(now) {
+		b.MaxAmount != wantMax || b.BuyNow != s.buyNow || b.Seq != wantSeq || !b.ReceivedAt.Equal(now) || b.Raise != raise {
 		t.Errorf("step %d %q: bid record %+v", i, s.name, b)
 	}
 }

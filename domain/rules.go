@@ -68,6 +68,10 @@ type Outcome struct {
 	Auction Auction // the state after the bid
 	Bid     Bid     // the accepted bid; Seq is the seq of its first event
 	Leading bool    // the bidder leads after the bid
+	// Auto are the automatic bids the engine placed from hidden maxima in
+	// answer to this bid, in order; the last public line of the history is
+	// always the leader at the current price.
+	Auto []AutoBid
 	// Events in commit order: public events first (price, extended, or
 	// closed), then personal ones (outbid, won) whose UserSeq the store
 	// assigns.
@@ -151,7 +155,7 @@ func bid(a Auction, req BidRequest, now time.Time, events []Event, timed bool) (
 	}
 	prev := a
 	selfRaise := a.LeaderID != 0 && req.BidderID == a.LeaderID
-	b := Bid{AuctionID: a.ID, BidderID: req.BidderID, Alias: req.Alias, Amount: req.Amount, MaxAmount: max, ReceivedAt: now}
+	b := Bid{AuctionID: a.ID, BidderID: req.BidderID, Alias: req.Alias, Amount: req.Amount, MaxAmount: max, ReceivedAt: now, Raise: selfRaise}
 
 	switch {
 	case a.LeaderID == 0:
@@ -209,12 +213,18 @@ func bid(a Auction, req BidRequest, now time.Time, events []Event, timed bool) (
 	b.Seq = a.Seq
 	if selfRaise {
 		// The entered amount of a leader's raise is its hidden maximum in
-		// disguise: history and events show only the resulting price.
+		// disguise: the bid keeps only the resulting price, and the raise
+		// is no public line of the history (its bidder sees it as
+		// "maximum raised").
 		b.Amount = a.CurrentPrice
 	}
+	auto := autoBids(prev, a, req, max)
 
 	priceEv := StateEvent(EventPrice, a, now)
-	priceEv.BidAmount, priceEv.Bidder = b.Amount, req.Alias
+	if !selfRaise {
+		priceEv.BidAmount, priceEv.Bidder = b.Amount, req.Alias
+	}
+	priceEv.Auto = auto
 	events = append(events, priceEv)
 
 	changed := a.CurrentPrice != prev.CurrentPrice || a.LeaderID != prev.LeaderID
@@ -242,7 +252,47 @@ func bid(a Auction, req BidRequest, now time.Time, events []Event, timed bool) (
 		out.UserID = prev.LeaderID
 		events = append(events, out)
 	}
-	return Outcome{Auction: a, Bid: b, Leading: a.LeaderID == req.BidderID, Events: events}, nil
+	return Outcome{Auction: a, Bid: b, Leading: a.LeaderID == req.BidderID, Events: events, Auto: auto}, nil
+}
+
+// autoBids returns the automatic bids that explain how a bid of req (with
+// maximum max) moved prev to next, as eBay's history shows them: a beaten
+// maximum is revealed at its full amount, and the leader's proxy answers
+// at the new price. Their amounts never fall, and the last one (or, when
+// there is none, the bid itself) is the leader at the current price.
+func autoBids(prev, next Auction, req BidRequest, max int64) []AutoBid {
+	leader := AutoBid{BidderID: next.LeaderID, Bidder: next.LeaderAlias, Amount: next.CurrentPrice}
+	switch {
+	case prev.LeaderID == 0:
+		// A first bid: only a jump to the reserve takes the price past it.
+		if next.CurrentPrice != req.Amount {
+			return []AutoBid{leader}
+		}
+		return nil
+	case req.BidderID == prev.LeaderID:
+		// A raise shows no public line; a jump to the reserve does.
+		if next.CurrentPrice != prev.CurrentPrice {
+			return []AutoBid{leader}
+		}
+		return nil
+	case next.LeaderID == req.BidderID:
+		// The challenger beat the old leader's maximum.
+		var out []AutoBid
+		if prev.LeaderMax > req.Amount {
+			out = append(out, AutoBid{BidderID: prev.LeaderID, Bidder: prev.LeaderAlias, Amount: prev.LeaderMax})
+		}
+		if next.CurrentPrice != req.Amount {
+			out = append(out, leader)
+		}
+		return out
+	default:
+		// The leader's maximum answered the challenger's.
+		var out []AutoBid
+		if max > req.Amount {
+			out = append(out, AutoBid{BidderID: req.BidderID, Bidder: req.Alias, Amount: max})
+		}
+		return append(out, leader)
+	}
 }
 
 func buyNow(a Auction, req BidRequest, now time.Time, events []Event) Outcome {
@@ -317,6 +367,7 @@ func Cancel(a Auction, reason string, now time.Time) (Auction, []Event, error) {
 		return a, nil, ErrAuctionCanceled
 	}
 	a.Status = StatusCancelled
+	a.CancelReason = reason
 	a.Seq++
 	e := StateEvent(EventCancelled, a, now)
 	e.Reason = reason
@@ -328,9 +379,29 @@ func Cancel(a Auction, reason string, now time.Time) (Auction, []Event, error) {
 // made. The end time is left as it is. It returns the new state with one
 // price event.
 func Recompute(a Auction, bids []Bid, now time.Time) (Auction, []Event) {
+	r, events, _ := RecomputeHistory(a, bids, now)
+	return r, events
+}
+
+// Replayed is one bid's part in a recomputation: whether it still counts,
+// whether it is now a leader's raise, and the automatic bids it caused.
+// Seq is the bid's own (unchanged) seq.
+type Replayed struct {
+	Seq     int64
+	Counted bool
+	Raise   bool
+	Auto    []AutoBid
+}
+
+// RecomputeHistory is Recompute that also says, bid by bid in the order
+// given, what the bid history must now show: the replay may turn a bid
+// into a raise, skip one, or change the automatic bids around it.
+func RecomputeHistory(a Auction, bids []Bid, now time.Time) (Auction, []Event, []Replayed) {
 	r := a
 	r.CurrentPrice, r.BidCount, r.LeaderID, r.LeaderMax, r.LeaderAlias = 0, 0, 0, 0, ""
-	for _, b := range bids {
+	trace := make([]Replayed, len(bids))
+	for i, b := range bids {
+		trace[i].Seq = b.Seq
 		if b.BuyNow {
 			continue
 		}
@@ -342,9 +413,10 @@ func Recompute(a Auction, bids []Bid, now time.Time) (Auction, []Event) {
 			continue
 		}
 		r = out.Auction
+		trace[i] = Replayed{Seq: b.Seq, Counted: true, Raise: out.Bid.Raise, Auto: out.Auto}
 	}
 	r.Seq = a.Seq + 1
-	return r, []Event{StateEvent(EventPrice, r, now)}
+	return r, []Event{StateEvent(EventPrice, r, now)}, trace
 }
 
 // NewAuction validates in and returns the auction a seller creates at now.
@@ -356,7 +428,7 @@ func NewAuction(sellerID int64, in AuctionInput, now time.Time) (Auction, error)
 	a := Auction{
 		SellerID:     sellerID,
 		Title:        strings.TrimSpace(in.Title),
-		Description:  strings.TrimSpace(in.Description),
+		Description:  strings.TrimSpace(strings.ReplaceAll(in.Description, "\r\n", "\n")),
 		Currency:     in.Currency,
 		StartPrice:   in.StartPrice,
 		ReservePrice: in.ReservePrice,
@@ -421,11 +493,15 @@ func ValidateAuctionInput(in AuctionInput, now time.Time) error {
 		fields["title"] = "Enter a title."
 	case utf8.RuneCountInString(title) > MaxTitleLen:
 		fields["title"] = "Keep the title under 200 characters."
-	case !utf8.ValidString(in.Title):
-		fields["title"] = "The title is not valid text."
+	default:
+		if msg := TextProblem(title, TitleText); msg != "" {
+			fields["title"] = msg
+		}
 	}
-	if utf8.RuneCountInString(in.Description) > MaxDescriptionLen || !utf8.ValidString(in.Description) {
-		fields["description"] = "Keep the description under 10,000 characters of valid text."
+	if utf8.RuneCountInString(in.Description) > MaxDescriptionLen {
+		fields["description"] = "Keep the description under 10,000 characters."
+	} else if msg := TextProblem(in.Description, DescriptionText); msg != "" {
+		fields["description"] = msg
 	}
 	if _, ok := LookupCurrency(in.Currency); !ok {
 		fields["currency"] = "Choose a currency by its ISO 4217 code, such as EUR or USD."

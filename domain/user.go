@@ -22,7 +22,7 @@ const (
 // email and name are expected trimmed.
 func ValidateRegistration(email, password, name string) error {
 	fields := map[string]string{}
-	if !validEmail(email) {
+	if !validEmail(email) || CheckText(email, EmailText) != nil {
 		fields["email"] = "Enter an email address such as name@example.com."
 	}
 	switch {
@@ -36,8 +36,10 @@ func ValidateRegistration(email, password, name string) error {
 		fields["name"] = "Enter your name."
 	case n > MaxNameRunes:
 		fields["name"] = "Keep your name to 80 characters."
-	case !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl):
-		fields["name"] = "Your name contains invalid characters."
+	default:
+		if msg := TextProblem(name, NameText); msg != "" {
+			fields["name"] = msg
+		}
 	}
 	return FieldErrors(fields)
 }
@@ -45,6 +47,10 @@ func ValidateRegistration(email, password, name string) error {
 // validEmail accepts a bare address (no display name) of plausible shape.
 func validEmail(s string) bool {
 	if s == "" || len(s) > MaxEmailBytes {
+		return false
+	}
+	// Invisible characters would let two addresses look the same.
+	if strings.IndexFunc(s, func(r rune) bool { return !unicode.IsGraphic(r) }) >= 0 {
 		return false
 	}
 	a, err := mail.ParseAddress(s)

@@ -32,6 +32,11 @@ func TestValidateAuctionInput(t *testing.T) {
 		{name: "title 201 runes", mod: func(in *domain.AuctionInput) { in.Title = strings.Repeat("é", 201) }, want: []string{"title"}},
 		{name: "title 200 runes plus spaces", mod: func(in *domain.AuctionInput) { in.Title = "  " + strings.Repeat("a", 200) + "  " }},
 		{name: "title invalid UTF-8", mod: func(in *domain.AuctionInput) { in.Title = "lamp \xff" }, want: []string{"title"}},
+		{name: "title with a line break", mod: func(in *domain.AuctionInput) { in.Title = "Brass lamp\nwith shade" }, want: []string{"title"}},
+		{name: "title with a carriage return", mod: func(in *domain.AuctionInput) { in.Title = "Brass lamp\r" + "x" }, want: []string{"title"}},
+		{name: "title with a tab", mod: func(in *domain.AuctionInput) { in.Title = "Brass\tlamp" }, want: []string{"title"}},
+		{name: "title with a trailing newline is trimmed", mod: func(in *domain.AuctionInput) { in.Title = "Brass lamp\n" }},
+		{name: "title with accents and symbols", mod: func(in *domain.AuctionInput) { in.Title = "Émile's № 5 — 1930s" }},
 
 		{name: "description empty", mod: func(in *domain.AuctionInput) { in.Description = "" }},
 		{name: "description 10000 runes", mod: func(in *domain.AuctionInput) { in.Description = strings.Repeat("ü", 10_000) }},

@@ -26,6 +26,7 @@ type AuctionView struct {
 	EndsAt           time.Time  `json:"ends_at"`
 	SoftCloseSeconds int        `json:"soft_close_seconds"`
 	Winner           string     `json:"winner,omitempty"`
+	CancelReason     string     `json:"cancel_reason,omitempty"` // cancelled only
 	ServerTime       time.Time  `json:"server_time"`
 	Seq              int64      `json:"seq"`
 	You              *ViewerRel `json:"you,omitempty"`
@@ -46,8 +47,9 @@ type AuctionView struct {
 
 // UserRef names a user to those allowed to know who they are.
 type UserRef struct {
-	ID   int64  `json:"id"`
-	Name string `json:"name"`
+	ID    int64  `json:"id"`
+	Name  string `json:"name"`
+	Email string `json:"email,omitempty"`
 }
 
 // ViewerRel describes the viewer's own relation to the auction.
@@ -56,6 +58,9 @@ type ViewerRel struct {
 	Leading bool `json:"leading"`
 	// MaxAmount is the viewer's own proxy maximum while they lead.
 	MaxAmount int64 `json:"max_amount,omitempty"`
+	// Alias is the viewer's alias here, "" until they bid; readers that
+	// know it fill it in (View cannot: aliases are not on the auction).
+	Alias string `json:"alias,omitempty"`
 	// Watching says whether the viewer has the lot on their watchlist
 	// (filled by the web layer where it knows).
 	Watching bool `json:"watching"`
@@ -99,8 +104,10 @@ func View(a Auction, viewer User, now time.Time) AuctionView {
 	if a.Status == StatusClosed && a.LeaderID != 0 && ReserveMet(a) {
 		v.Winner = a.LeaderAlias
 	}
-	privileged := viewer.ID != 0 && (viewer.Admin || viewer.ID == a.SellerID)
-	if privileged {
+	if a.Status == StatusCancelled {
+		v.CancelReason = a.CancelReason
+	}
+	if MayIdentify(a, viewer) {
 		v.ReservePrice = a.ReservePrice
 		if a.LeaderID != 0 {
 			v.LeaderUser = &UserRef{ID: a.LeaderID, Name: a.LeaderName}

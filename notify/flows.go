@@ -72,7 +72,7 @@ func (s *Service) Verify(ctx context.Context, tok string) (domain.User, error) {
 // nor its timing tells whether the address has an account.
 func (s *Service) RequestPasswordReset(ctx context.Context, email string) error {
 	email = strings.TrimSpace(email)
-	if email == "" || len(email) > domain.MaxEmailBytes {
+	if email == "" || len(email) > domain.MaxEmailBytes || domain.CheckText(email, domain.EmailText) != nil {
 		return domain.Invalid("email", "Enter the email address of your account.")
 	}
 	u, err := s.users.UserByEmail(ctx, email)

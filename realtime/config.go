@@ -14,7 +14,10 @@ type Config struct {
 	// departed client is noticed and released within a fifth of it (at
 	// most 3s) on Linux, and within a whole Heartbeat elsewhere.
 	Heartbeat time.Duration
-	// Retry is the reconnection delay sent to browsers (default 3s).
+	// Retry is the longest reconnection delay sent to browsers (default
+	// 3s). Each stream gets a delay between Retry/2 and Retry, so the
+	// watchers of a node that dies do not all come back in the same
+	// instant.
 	Retry time.Duration
 	// MaxConns caps this node's streams (default 19000: the process may
 	// open 20000 files).

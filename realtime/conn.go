@@ -38,20 +38,28 @@ type item struct {
 	f    *frame // nil for bytes that are not an event (preamble, heartbeat)
 	id   []byte
 	data []byte
+	// replay marks a frame sent while the stream sets up or resumes (a
+	// snapshot, or an event from the ring or the Log): its age is no
+	// delivery lag (Hub.onDelivered).
+	replay bool
 }
 
 // conn is one hijacked stream. It has no goroutine and no timer: a shared
 // writer owns its socket, and topics append to its queue. Keep it small;
 // there are tens of thousands.
 type conn struct {
-	nc    net.Conn
-	rc    syscall.RawConn // nil when nc has no file descriptor
-	w     *writer
-	user  int64
-	all   bool      // admin stream: no ids, every auction
-	chans []chanPos // fixed once the connection is set up
-	widx  int       // slot in w.conns; owned by the writer goroutine
-	fd    int32     // socket watched by w's departures, or -1; owned by the writer goroutine
+	nc   net.Conn
+	rc   syscall.RawConn // nil when nc has no file descriptor
+	w    *writer
+	user int64
+	// session is domain.SessionHash of the stream's session token ("" for
+	// none); fixed at setup.
+	session string
+	all     bool      // admin stream: no ids, every auction
+	chans   []chanPos // fixed once the connection is set up
+	widx    int32     // slot in w.buckets[bucket], or -1; owned by the writer goroutine
+	beat    int32     // w's heartbeat bucket; owned by the writer goroutine
+	fd      int32     // socket watched by w's departures, or -1; owned by the writer goroutine
 
 	mu       sync.Mutex
 	state    connState
@@ -116,17 +124,18 @@ func (c *conn) offer(i int, f *frame, limit int) (wake, overflow bool) {
 	if !p.live || f.seq <= p.seq {
 		return false, false
 	}
-	return c.pushFrame(i, f, limit)
+	return c.pushFrame(i, f, limit, false)
 }
 
 // pushFrame queues frame f of channel i and advances the channel's
 // position. A single-channel stream writes the shared frame with its id; a
 // multi-channel stream writes its own id line, naming every channel's
-// position after this event. The caller holds c.mu.
-func (c *conn) pushFrame(i int, f *frame, limit int) (wake, overflow bool) {
+// position after this event. replay marks a setup frame (snapshot or
+// catch-up) rather than a live one. The caller holds c.mu.
+func (c *conn) pushFrame(i int, f *frame, limit int, replay bool) (wake, overflow bool) {
 	p := &c.chans[i]
 	p.seq, p.known = f.seq, true
-	it := item{f: f}
+	it := item{f: f, replay: replay}
 	switch {
 	case c.all:
 		it.data = f.body
@@ -207,7 +216,7 @@ func (c *conn) overflow() bool {
 
 // advance drops n written bytes from the head of the queue and returns the
 // event frames completed, for counting and lag. The caller holds c.mu.
-func (c *conn) advance(n int, done func(*frame)) {
+func (c *conn) advance(n int, done func(*frame, bool)) {
 	k := 0
 	for ; k < len(c.q) && n > 0; k++ {
 		it := &c.q[k]
@@ -219,7 +228,7 @@ func (c *conn) advance(n int, done func(*frame)) {
 		n -= rem
 		c.off = 0
 		if it.f != nil {
-			done(it.f)
+			done(it.f, it.replay)
 		}
 	}
 	if k == 0 {

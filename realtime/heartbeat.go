@@ -7,31 +7,106 @@ import "time"
 // by more than a few milliseconds.
 const heartbeatChunk = 256
 
-// heartbeats visits the next slice of the connections. A round is
-// Hub.beatSlices slices, one per beat slot, so each connection is visited
-// once per Heartbeat. Visits come in bursts on wall-clock slots rather than
-// a few on every tick: on loopback each write also pays for waking its
-// reader, and a reader that is already busy with the burst needs no
-// wake-up: a bare test server paid 18.7 µs per write in slices every 100 ms
-// and 10.8 µs in bursts every 3 s (docs/BENCHMARKS.md).
-func (w *writer) heartbeats(now time.Time) {
-	w.slice++
-	target := len(w.conns)
-	if w.slice < w.h.beatSlices {
-		target = len(w.conns) * w.slice / w.h.beatSlices
+// Heartbeats come in bursts on wall-clock slots rather than a few on every
+// tick: on loopback each write also pays for waking its reader, and a
+// reader that is already busy with the burst needs no wake-up: a bare test
+// server paid 18.7 µs per write in slices every 100 ms and 10.8 µs in
+// bursts every 3 s (docs/BENCHMARKS.md).
+//
+// Each connection belongs to one bucket for its whole life, and bucket k
+// is visited on the wall-clock slots k, k+slices, k+2·slices, …: every
+// Heartbeat, to the slot, whatever connections come and go. (Slicing one
+// list by position instead let a stream drift to a later slice when the
+// streams after it left, and fall silent for up to 1.8 Heartbeats.)
+
+// adopt puts a new connection in the least full bucket. Its first
+// heartbeat comes within one Heartbeat, like every later one.
+func (w *writer) adopt(c *conn) {
+	if w.visiting {
+		// beatBucket is compacting a bucket: hold c until it is done.
+		w.deferred = append(w.deferred, c)
+		return
 	}
-	for k := 1; w.next < target; w.next, k = w.next+1, k+1 {
-		if c := w.conns[w.next]; c != nil {
-			w.heartbeat(c, now)
+	k := 0
+	for i := range w.buckets {
+		if len(w.buckets[i]) < len(w.buckets[k]) {
+			k = i
 		}
-		if k%heartbeatChunk == 0 {
+	}
+	c.beat, c.widx = int32(k), int32(len(w.buckets[k]))
+	w.buckets[k] = append(w.buckets[k], c)
+}
+
+// heartbeats visits the buckets whose slots have come since the last
+// visit: normally one; after a stall (a busy writer, a paused process) the
+// ones it missed, late rather than a whole round later.
+func (w *writer) heartbeats(now time.Time) {
+	n := int64(len(w.buckets))
+	cur := now.UnixNano() / int64(w.h.beatEvery)
+	from := w.lastSlot + 1
+	if w.lastSlot == 0 || cur-from >= n {
+		from = cur - n + 1
+		if w.lastSlot == 0 {
+			from = cur
+		}
+	}
+	for s := from; s <= cur; s++ {
+		w.beatBucket(int(s%n), now)
+	}
+	w.lastSlot = cur
+}
+
+// beatBucket sends the heartbeats of one bucket, compacting it as it goes.
+func (w *writer) beatBucket(k int, now time.Time) {
+	w.visiting = true
+	defer w.adoptDeferred()
+	b := w.buckets[k]
+	j := 0
+	for i, c := range b {
+		if c == nil {
+			continue
+		}
+		c.widx = int32(j)
+		b[j] = c
+		j++
+		w.heartbeat(c, now)
+		if (i+1)%heartbeatChunk == 0 {
+			// service may release connections of this bucket: they are
+			// already moved to b[:j] or still ahead in b, and release nils
+			// them by widx either way.
 			w.service(now)
 		}
 	}
-	if w.slice >= w.h.beatSlices {
-		w.compact()
-		w.next, w.slice = 0, 0
+	// A heartbeat or a service call may have released some meanwhile.
+	k2 := 0
+	for _, c := range b[:j] {
+		if c != nil {
+			c.widx = int32(k2)
+			b[k2] = c
+			k2++
+		}
 	}
+	clear(b[k2:])
+	b = b[:k2]
+	if cap(b) > 64 && k2 < cap(b)/4 {
+		b = append([]*conn(nil), b...)
+	}
+	w.buckets[k] = b
+}
+
+// adoptDeferred adopts the connections that arrived during beatBucket.
+func (w *writer) adoptDeferred() {
+	w.visiting = false
+	for i, c := range w.deferred {
+		c.mu.Lock()
+		released := c.state == stateReleased
+		c.mu.Unlock()
+		if !released {
+			w.adopt(c)
+		}
+		w.deferred[i] = nil
+	}
+	w.deferred = w.deferred[:0]
 }
 
 // checkDeparted releases c if its client hung up; departures reports
@@ -66,29 +141,18 @@ func (w *writer) heartbeat(c *conn, now time.Time) {
 	}
 }
 
-// compact drops released slots at the end of a heartbeat round.
-func (w *writer) compact() {
-	k := 0
-	for _, c := range w.conns {
-		if c != nil {
-			c.widx = k
-			w.conns[k] = c
-			k++
-		}
-	}
-	clear(w.conns[k:])
-	w.conns = w.conns[:k]
-	if cap(w.conns) > 64 && k < cap(w.conns)/4 {
-		w.conns = append([]*conn(nil), w.conns...)
-	}
-}
-
-// beatPlan splits a heartbeat round into slices: one every beatEvery, a
-// fifth of the Heartbeat but at most 3 s, so that a departed client is
-// noticed within seconds and each slice is one burst of writes.
+// beatPlan splits a Heartbeat into slots: one about every fifth of it
+// but at most 3 s, so that a departed client is noticed within seconds and
+// each slot is one burst of writes. The slots divide the Heartbeat
+// exactly, so a connection visited on every slices-th slot hears from us
+// every Heartbeat, never later.
 func beatPlan(heartbeat time.Duration) (every time.Duration, slices int) {
 	every = min(max(heartbeat/5, 5*time.Millisecond), 3*time.Second)
-	return every, max(1, int((heartbeat+every-1)/every))
+	if heartbeat <= every {
+		return every, 1
+	}
+	slices = int((heartbeat + every - 1) / every)
+	return heartbeat / time.Duration(slices), slices
 }
 
 // HeartbeatSlot is the spacing of the wall-clock slots on which the
@@ -113,7 +177,9 @@ func pollEvery(beatEvery time.Duration) time.Duration {
 	return beatEvery * max(1, (time.Second+beatEvery-1)/beatEvery)
 }
 
-// slotAfter is the first multiple of every on the wall clock after now.
+// slotAfter is the first multiple of every since the Unix epoch after now:
+// the slots heartbeats counts (slot number = Unix nanoseconds / every).
 func slotAfter(now time.Time, every time.Duration) time.Time {
-	return now.Truncate(every).Add(every)
+	n := now.UnixNano()/int64(every) + 1
+	return time.Unix(0, n*int64(every))
 }

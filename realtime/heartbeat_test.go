@@ -24,14 +24,14 @@ func TestBeatPlan(t *testing.T) {
 		{2 * time.Second, 400 * time.Millisecond, 5},
 		{40 * time.Millisecond, 8 * time.Millisecond, 5},
 		{time.Millisecond, 5 * time.Millisecond, 1},
-		{16 * time.Second, 3 * time.Second, 6}, // a round never runs short of the Heartbeat
+		{16 * time.Second, 16 * time.Second / 6, 6}, // slots divide the Heartbeat exactly
 	} {
 		every, slices := beatPlan(tc.heartbeat)
 		if every != tc.every || slices != tc.slices {
 			t.Errorf("beatPlan(%s) = %s, %d; want %s, %d", tc.heartbeat, every, slices, tc.every, tc.slices)
 		}
-		if time.Duration(slices)*every < tc.heartbeat {
-			t.Errorf("beatPlan(%s): %d slices of %s visit a stream more often than the heartbeat", tc.heartbeat, slices, every)
+		if d := time.Duration(slices) * every; tc.heartbeat > every && (d > tc.heartbeat || d < tc.heartbeat-time.Duration(slices)) {
+			t.Errorf("beatPlan(%s): a round of %d slots of %s is %s, not the Heartbeat", tc.heartbeat, slices, every, d)
 		}
 	}
 }
@@ -75,7 +75,7 @@ func TestPollEveryIsAWholeNumberOfSlots(t *testing.T) {
 		}
 		// A poll instant is also a beat slot.
 		now := time.Date(2026, 11, 22, 10, 0, 0, 123, time.UTC)
-		if p := slotAfter(now, got); !p.Equal(p.Truncate(tc.beat)) || !p.After(now) {
+		if p := slotAfter(now, got); p.UnixNano()%int64(tc.beat) != 0 || !p.After(now) {
 			t.Errorf("slotAfter(now, %s) = %s: not on a %s slot after now", got, p, tc.beat)
 		}
 	}
@@ -105,6 +105,45 @@ func TestHeartbeatPacing(t *testing.T) {
 	for i, c := range cs {
 		if got := c.hb.Load() - base[i]; got < 6 || got > 14 {
 			t.Errorf("stream %d got %d heartbeats in %s at %s, want about %d", i, got, window, hb, window/hb)
+		}
+	}
+}
+
+// TestHeartbeatGapsBounded: no stream stays silent longer than the
+// Heartbeat plus a second (#12), even when the streams around it leave.
+// Slicing one list by position let the fifth of 30 streams drift from the
+// first slot of a round to the last once the 25 after it left: silent for
+// 1.8 Heartbeats (20.9 s was seen at the default 15 s).
+func TestHeartbeatGapsBounded(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const hb, streams, kept = 2 * time.Second, 30, 5
+	h, _ := e.hub(Config{Heartbeat: hb, Writers: 1})
+	e.seed(1, 1)
+	var cs []*client
+	for range streams {
+		c := dial(t, h, domain.StreamSpec{AuctionIDs: []int64{1}})
+		c.expect(domain.EventSnapshot, "1:1")
+		cs = append(cs, c)
+	}
+	waitFor(t, "a heartbeat on every stream", func() bool {
+		for _, c := range cs {
+			if c.hb.Load() == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	for _, c := range cs[:kept] {
+		c.resetGap()
+	}
+	for _, c := range cs[kept:] {
+		_ = c.nc.Close()
+	}
+	time.Sleep(3*hb + hb/2)
+	for i, c := range cs[:kept] {
+		if g := c.gap(); g > hb+time.Second {
+			t.Errorf("stream %d was silent for %v, more than the %v heartbeat plus a second", i, g.Round(time.Millisecond), hb)
 		}
 	}
 }

@@ -297,14 +297,18 @@ func (e *env) seed(id, n int64) {
 
 // client is a test SSE client on a real loopback TCP connection.
 type client struct {
-	t       *testing.T
-	nc      net.Conn
-	events  chan sseEvent
-	done    chan struct{} // closed at EOF
-	head    chan string
-	hb      atomic.Int32
-	retry   atomic.Int32
-	readErr error
+	t      *testing.T
+	nc     net.Conn
+	events chan sseEvent
+	done   chan struct{} // closed at EOF
+	head   chan string
+	hb     atomic.Int32
+	retry  atomic.Int32
+	// lastRead and maxGap (Unix nanos, nanos) measure the longest silence
+	// between two reads since resetGap.
+	lastRead atomic.Int64
+	maxGap   atomic.Int64
+	readErr  error
 }
 
 // tcpPair returns both ends of a loopback TCP connection. rcvbuf > 0 shrinks
@@ -373,6 +377,12 @@ func readStream(t *testing.T, nc net.Conn) *client {
 		buf := make([]byte, 4096)
 		for {
 			n, err := br.Read(buf)
+			if n > 0 {
+				now := time.Now().UnixNano()
+				if last := c.lastRead.Swap(now); last != 0 && now-last > c.maxGap.Load() {
+					c.maxGap.Store(now - last)
+				}
+			}
 			p.feed(buf[:n], func(e sseEvent) { c.events <- e })
 			c.hb.Store(int32(p.comments))
 			c.retry.Store(int32(p.retry))
@@ -385,6 +395,32 @@ func readStream(t *testing.T, nc net.Conn) *client {
 		}
 	}()
 	return c
+}
+
+// retryMS returns the stream's retry: field in ms, waiting a few seconds
+// for it: the reader stores it just after handing over the events it read.
+func (c *client) retryMS() int32 {
+	r := c.retry.Load()
+	for deadline := time.Now().Add(5 * time.Second); r == 0 && time.Now().Before(deadline); r = c.retry.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	return r
+}
+
+// resetGap starts measuring silences afresh, from now.
+func (c *client) resetGap() {
+	c.lastRead.Store(time.Now().UnixNano())
+	c.maxGap.Store(0)
+}
+
+// gap is the longest silence since resetGap, counting the one still
+// running.
+func (c *client) gap() time.Duration {
+	g := c.maxGap.Load()
+	if now := time.Now().UnixNano() - c.lastRead.Load(); now > g {
+		g = now
+	}
+	return time.Duration(g)
 }
 
 // next returns the next event, failing after a few seconds.

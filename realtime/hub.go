@@ -31,13 +31,14 @@ type Hub struct {
 	logger *slog.Logger
 	m      *metrics
 
-	preamble   []byte // response head + retry, shared by every stream
+	preambles  [][]byte // response head + retry, one per jitter step, shared by the streams
 	tick       time.Duration
 	beatEvery  time.Duration // between heartbeat slices
 	beatSlices int           // slices per Heartbeat
 	shards     []*shard
 	writers    []*writer
 	users      [userShards]userShard
+	sessions   [sessionShards]sessionShard
 	fills      fillQueue
 	snaps      snapBatcher
 	saleSnaps  saleSnapper
@@ -78,7 +79,7 @@ func New(cfg Config, nc *nats.Conn, log Log, logger *slog.Logger, reg prometheus
 	}
 	h := &Hub{cfg: cfg, nc: nc, log: log, logger: logger, stop: make(chan struct{}), reconnected: make(chan struct{}, 1), statsKick: make(chan struct{}, 1)}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
-	h.preamble = streamPreamble(cfg.Retry)
+	h.preambles = jitteredPreambles(cfg.Retry)
 	// The writers retry full sockets every tick, and visit a slice of their
 	// connections for heartbeats on every beat slot.
 	h.tick = min(max(cfg.Heartbeat/50, 5*time.Millisecond), 100*time.Millisecond)
@@ -133,7 +134,12 @@ func (h *Hub) Run(ctx context.Context) error {
 		_, _ = ctl.Unsubscribe(), st.Unsubscribe()
 		return fmt.Errorf("subscribe %s: %w", domain.StatsWantSubject, err)
 	}
-	defer func() { _, _, _ = ctl.Unsubscribe(), st.Unsubscribe(), want.Unsubscribe() }()
+	watch, err := h.nc.Subscribe(domain.WatchersSubject, h.onWatchers)
+	if err != nil {
+		_, _, _ = ctl.Unsubscribe(), st.Unsubscribe(), want.Unsubscribe()
+		return fmt.Errorf("subscribe %s: %w", domain.WatchersSubject, err)
+	}
+	defer func() { _, _, _, _ = ctl.Unsubscribe(), st.Unsubscribe(), want.Unsubscribe(), watch.Unsubscribe() }()
 	// React to a reconnect at once; maintain's poll is the backstop.
 	prev := h.nc.ReconnectHandler()
 	h.nc.SetReconnectHandler(func(c *nats.Conn) {

@@ -38,8 +38,8 @@ func TestSnapshotThenLiveInOrder(t *testing.T) {
 	if snap.Seq != 5 || snap.Reset || !snap.ServerTime.Equal(now) || snap.EndsAt.IsZero() {
 		t.Fatalf("snapshot = %+v", snap)
 	}
-	if c.retry.Load() != 3000 {
-		t.Errorf("retry = %d, want 3000", c.retry.Load())
+	if r := c.retryMS(); r < 1500 || r > 3000 {
+		t.Errorf("retry = %d, want 1500..3000 (the default 3s, jittered down to half)", r)
 	}
 	for s := int64(6); s <= 20; s++ {
 		e.publish(auctionEvent(1, s, domain.EventExtended))
@@ -438,7 +438,7 @@ func TestMetricsAreRegistered(t *testing.T) {
 	defer func() { _ = h.Shutdown(context.Background()) }()
 	ev := auctionEvent(1, 1, domain.EventPrice)
 	ev.CommittedAt = time.Now().Add(-30 * time.Millisecond)
-	h.onDelivered(mustFrame(t, ev, "1:1"))
+	h.onDelivered(mustFrame(t, ev, "1:1"), false)
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -455,7 +455,7 @@ func TestMetricsAreRegistered(t *testing.T) {
 	for _, name := range []string{
 		"gavel_realtime_connections", "gavel_realtime_watchers", "gavel_realtime_topics",
 		"gavel_realtime_events_delivered_total", "gavel_realtime_slow_consumers_total",
-		"gavel_realtime_delivery_lag_seconds",
+		"gavel_realtime_delivery_lag_seconds", "gavel_realtime_replay_age_seconds",
 	} {
 		if !got[name] {
 			t.Errorf("metric %s not registered", name)

@@ -171,7 +171,7 @@ func (t *topic) tryFinish(c *conn, i int, p int64, tp trust) finishState {
 	c.mu.Lock()
 	var wake, overflow bool
 	for _, f := range frames {
-		wk, of := c.pushFrame(i, f, t.h.cfg.QueueLen+auctionRing)
+		wk, of := c.pushFrame(i, f, t.h.cfg.QueueLen+auctionRing, true)
 		wake, overflow = wake || wk, overflow || of
 	}
 	c.goLive(i, tr.last)
@@ -249,7 +249,7 @@ func (h *Hub) pushWait(c *conn, i int, f *frame) error {
 			return errClosed
 		}
 		if len(c.q) < h.cfg.QueueLen {
-			wake, _ := c.pushFrame(i, f, h.cfg.QueueLen)
+			wake, _ := c.pushFrame(i, f, h.cfg.QueueLen, true)
 			c.mu.Unlock()
 			if wake {
 				c.w.schedule(c)

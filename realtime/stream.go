@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"errors"
+	"math/rand/v2"
 	"net"
 	"slices"
 
@@ -63,7 +64,7 @@ func channelsFor(spec domain.StreamSpec) ([]domain.Channel, error) {
 func (h *Hub) serve(spec domain.StreamSpec, chans []domain.Channel, nc net.Conn) {
 	w := h.writers[h.nextW.Add(1)%uint32(len(h.writers))]
 	c := newConn(nc, w, spec.UserID)
-	c.all, c.holding = spec.All, spec.All
+	c.all, c.holding, c.session = spec.All, spec.All, spec.Session
 	if spec.SaleWatchers && len(spec.SaleIDs) > 0 {
 		c.watchCounts = true
 		h.saleCounters.Add(1)
@@ -71,7 +72,7 @@ func (h *Hub) serve(spec domain.StreamSpec, chans []domain.Channel, nc net.Conn)
 	}
 	// The response head goes first, before any topic or writer can see c:
 	// a heartbeat or event queued ahead of it would not be HTTP.
-	c.q = append(c.q, item{data: h.preamble})
+	c.q = append(c.q, item{data: h.preambles[rand.IntN(len(h.preambles))]})
 	c.sched = true
 	c.chans = make([]chanPos, len(chans))
 	cur, resumed := parseCursor(spec.LastEventID)
@@ -110,6 +111,12 @@ func (h *Hub) serve(spec domain.StreamSpec, chans []domain.Channel, nc net.Conn)
 	}
 	if c.user != 0 && !h.userShard(c.user).register(c, h.cfg.Now()) {
 		// Suspended while this stream was being set up.
+		w.schedule(c)
+		h.closeConn(c)
+		return
+	}
+	if c.session != "" && !h.sessionShard(c.session).register(c, h.cfg.Now()) {
+		// Logged out while this stream was being set up.
 		w.schedule(c)
 		h.closeConn(c)
 		return

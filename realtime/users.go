@@ -13,6 +13,10 @@ import (
 // onControl handles control events; a suspension closes the user's streams
 // on this node at once (the web layer refuses their reconnects).
 func (h *Hub) onControl(m *nats.Msg) {
+	if m.Subject == domain.ControlLogoutSubject {
+		h.onLogout(m)
+		return
+	}
 	var ev domain.Event
 	if err := json.Unmarshal(m.Data, &ev); err != nil {
 		h.m.badMessages.Inc()

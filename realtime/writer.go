@@ -25,18 +25,23 @@ type writer struct {
 	stopped bool
 
 	// Owned by the writer goroutine (and by Shutdown after it exits).
-	conns   []*conn                                 // heartbeat order; nil marks a released slot until the round ends
-	next    int                                     // next slot to visit this heartbeat round
-	slice   int                                     // heartbeat slices done this round
-	blocked []*conn                                 // connections whose socket buffer was full
-	spare   struct{ ready, closing, added []*conn } // the hand-over lists' other halves
-	buf     []byte
-	dep     *departures  // nil where the heartbeat's peek must do
-	done    func(*frame) // counts a written event frame (Hub.onDelivered)
+	// buckets holds the connections by heartbeat slot: bucket k is visited
+	// on the wall-clock slots k, k+slices, … (heartbeat.go). A released
+	// connection leaves a nil until its bucket's next visit.
+	buckets  [][]*conn
+	lastSlot int64                                   // the last heartbeat slot visited
+	visiting bool                                    // beatBucket is compacting a bucket
+	deferred []*conn                                 // connections adopted meanwhile, placed after it
+	blocked  []*conn                                 // connections whose socket buffer was full
+	spare    struct{ ready, closing, added []*conn } // the hand-over lists' other halves
+	buf      []byte
+	dep      *departures        // nil where the heartbeat's peek must do
+	done     func(*frame, bool) // counts a written event frame (Hub.onDelivered)
 }
 
 func newWriter(h *Hub, idx int) *writer {
-	return &writer{h: h, idx: idx, wake: make(chan struct{}, 1), buf: make([]byte, 0, writeChunk), dep: newDepartures()}
+	return &writer{h: h, idx: idx, wake: make(chan struct{}, 1), buf: make([]byte, 0, writeChunk), dep: newDepartures(),
+		buckets: make([][]*conn, max(1, h.beatSlices))}
 }
 
 func (w *writer) signal() {
@@ -140,8 +145,7 @@ func (w *writer) service(now time.Time) {
 		released := c.state == stateReleased
 		c.mu.Unlock()
 		if !released {
-			c.widx = len(w.conns)
-			w.conns = append(w.conns, c)
+			w.adopt(c)
 			w.dep.watch(c)
 		}
 	}
@@ -282,7 +286,7 @@ func (w *writer) release(c *conn) {
 	}
 	_ = c.nc.Close()
 	if c.widx >= 0 {
-		w.conns[c.widx] = nil
+		w.buckets[c.beat][c.widx] = nil
 		c.widx = -1
 	}
 	w.h.detach(c)
@@ -302,14 +306,17 @@ func (w *writer) stopAll() {
 	for _, c := range closing {
 		w.release(c)
 	}
-	for _, c := range w.conns {
-		if c != nil {
-			w.release(c)
+	for _, b := range w.buckets {
+		for _, c := range b {
+			if c != nil {
+				w.release(c)
+			}
 		}
 	}
 	for _, c := range w.blocked {
 		w.release(c)
 	}
-	w.conns, w.blocked = nil, nil
+	clear(w.buckets)
+	w.blocked = nil
 	w.dep.close()
 }

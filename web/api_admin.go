@@ -54,6 +54,13 @@ func (s *Server) handleBidCancel(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if a.LeaderID != 0 && a.LeaderName == "" {
+		// A Bidder that does not name the new leader: read the auction
+		// again, as GET does, rather than answer with an empty name.
+		if fresh, err := s.deps.Reader.Auction(c.UserContext(), id); err == nil {
+			a = fresh
+		}
+	}
 	return writeJSON(c, fiber.StatusOK, domain.View(a, admin, s.now()))
 }
 

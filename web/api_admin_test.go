@@ -89,13 +89,22 @@ func TestBidCancelRoute(t *testing.T) {
 		})
 	}
 
-	got := e.do(req{method: "POST", path: cancel, cookie: admin, body: `{"reason":"Typo reported by the bidder"}`}).wantStatus(t, 200).json(t)
+	// A second bidder leads; striking their bid leaves Bo leading, and the
+	// answer names him.
+	e.mustUser("cy@example.com", "Cy", false)
+	top := e.do(req{method: "POST", path: auctionPath(id, "/bids"), body: `{"amount":2000}`, cookie: e.mustLogin("cy@example.com")}).wantStatus(t, http.StatusCreated).json(t)
+	topID := strconv.FormatInt(int64(top["bid_id"].(float64)), 10)
+	got := e.do(req{method: "POST", path: auctionPath(id, "/bids/"+topID+"/cancel"), cookie: admin, body: `{"reason":"Shill"}`}).wantStatus(t, 200).json(t)
+	if lu, _ := got["leader_user"].(map[string]any); lu["name"] != "Bo" || got["current_price"] != float64(1000) {
+		t.Errorf("after striking the top bid: leader_user %v, price %v", got["leader_user"], got["current_price"])
+	}
+	got = e.do(req{method: "POST", path: cancel, cookie: admin, body: `{"reason":"Typo reported by the bidder"}`}).wantStatus(t, 200).json(t)
 	if got["bid_count"] != float64(0) || got["current_price"] != float64(0) {
 		t.Errorf("after striking the only bid: %v", got)
 	}
 	audit := e.do(req{method: "GET", path: "/api/v1/admin/audit", cookie: admin}).wantStatus(t, 200).json(t)
 	entries, _ := audit["entries"].([]any)
-	if len(entries) != 1 || entries[0].(map[string]any)["action"] != "cancel_bid" {
+	if len(entries) != 2 || entries[0].(map[string]any)["action"] != "cancel_bid" {
 		t.Errorf("audit = %v", audit)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gavel-auctions/gavel/domain"
 	"github.com/gofiber/fiber/v2"
@@ -15,8 +14,6 @@ import (
 const (
 	defaultListLimit = 50
 	maxListLimit     = 100
-	maxQueryRunes    = 200
-	maxReasonRunes   = 500
 )
 
 // auctionBody is the JSON a seller sends to create or edit an auction.
@@ -85,8 +82,8 @@ func bodyReason(c *fiber.Ctx) (string, error) {
 // reason validates an optional free-text reason.
 func (b reasonBody) reason() (string, error) {
 	r := strings.TrimSpace(b.Reason)
-	if utf8.RuneCountInString(r) > maxReasonRunes || !utf8.ValidString(r) {
-		return "", domain.Invalid("reason", "Keep the reason to 500 characters of valid text.")
+	if err := domain.CheckText(r, domain.ReasonText); err != nil {
+		return "", err
 	}
 	return r, nil
 }
@@ -232,7 +229,7 @@ func (s *Server) handleAuctionGet(c *fiber.Ctx) error {
 
 // writeAuction answers with one auction as viewer sees it, with its photos.
 func (s *Server) writeAuction(c *fiber.Ctx, status int, viewer domain.User, a domain.Auction) error {
-	res, err := s.auctionResource(c.UserContext(), a, viewer)
+	res, err := s.auctionResource(c, a, viewer)
 	if err != nil {
 		return err
 	}
@@ -297,8 +294,8 @@ func (s *Server) auctionFilter(c *fiber.Ctx, viewer domain.User) (domain.Auction
 		return f, err
 	}
 	q := strings.TrimSpace(c.Query("q"))
-	if utf8.RuneCountInString(q) > maxQueryRunes || !utf8.ValidString(q) {
-		return f, domain.Invalid("q", "Keep the search to 200 characters.")
+	if err := domain.CheckText(q, domain.SearchText); err != nil {
+		return f, err
 	}
 	f.Query = q
 	if f.Limit, err = queryLimit(c, defaultListLimit, maxListLimit); err != nil {

@@ -116,8 +116,10 @@ type bidList struct {
 	Bids []domain.BidView `json:"bids"`
 }
 
-// handleBidList returns an auction's public bid history, newest first as
-// the reader orders it: aliases only.
+// handleBidList returns an auction's bid history, newest first as the
+// reader orders it, as the viewer may see it (domain.HistoryFor): aliases
+// and automatic bids for everyone, a leader's raises for that bidder and
+// admins, identities for the seller and admins.
 func (s *Server) handleBidList(c *fiber.Ctx) error {
 	id, err := auctionID(c)
 	if err != nil {
@@ -127,16 +129,18 @@ func (s *Server) handleBidList(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	viewer, err := s.viewer(c)
+	if err != nil {
+		return err
+	}
 	// The history of a missing auction is a 404, not an empty list.
-	if _, err := s.deps.Reader.Auction(c.UserContext(), id); err != nil {
+	a, err := s.deps.Reader.Auction(c.UserContext(), id)
+	if err != nil {
 		return err
 	}
 	bids, err := s.deps.Reader.Bids(c.UserContext(), id, limit)
 	if err != nil {
 		return err
 	}
-	if bids == nil {
-		bids = []domain.BidView{}
-	}
-	return writeJSON(c, fiber.StatusOK, bidList{Bids: bids})
+	return writeJSON(c, fiber.StatusOK, bidList{Bids: domain.HistoryFor(bids, a, viewer)})
 }

@@ -57,11 +57,15 @@ func TestBidFlow(t *testing.T) {
 		t.Errorf("leader's own view = %v", av["you"])
 	}
 
-	// History: aliases, newest first, never identities or maxima.
+	// History: aliases, newest first, never identities or maxima; Ann's
+	// proxy answered Bob's bid, and says so, so the history ends with the
+	// leader at the price.
 	h := e.do(req{method: "GET", path: auctionPath(id, "/bids")}).wantStatus(t, 200)
 	bids, _ := h.json(t)["bids"].([]any)
-	if len(bids) != 2 || strings.Contains(string(h.body), "Real-Name") || strings.Contains(string(h.body), "3000") {
+	if len(bids) != 3 || strings.Contains(string(h.body), "Real-Name") || strings.Contains(string(h.body), "3000") {
 		t.Errorf("history = %s", h.body)
+	} else if top, _ := bids[0].(map[string]any); top["bidder"] != "Bidder 1" || top["automatic"] != true || top["amount"] != float64(2050) {
+		t.Errorf("newest line = %v, want Bidder 1's automatic bid of 2050", top)
 	}
 	e.do(req{method: "GET", path: auctionPath(999, "/bids")}).wantProblem(t, 404, domain.CodeNotFound)
 	empty := e.do(req{method: "GET", path: auctionPath(e.mustAuction(seller, ""), "/bids")}).wantStatus(t, 200)

@@ -73,7 +73,7 @@ func (s *Server) sendVerification(c *fiber.Ctx, u domain.User) {
 
 // allowMail applies the per-IP limit of verification and reset requests.
 func (s *Server) allowMail(c *fiber.Ctx) error {
-	if ok, retry := s.mailLimit.allow(c.IP()); !ok {
+	if ok, retry := s.mailLimit.allow(ipKey(s.clientIP(c))); !ok {
 		return rateLimited("Too many email requests from your network. Please wait a few minutes.", retry)
 	}
 	return nil

@@ -24,15 +24,6 @@ const (
 	mediaCacheControl = "public, max-age=31536000, immutable"
 )
 
-// uploadLimit is the largest body a route of this server accepts beyond
-// the default; the server's BodyLimit is raised to it.
-func (s *Server) uploadLimit() int {
-	if s.deps.Photos == nil {
-		return 0
-	}
-	return photoBodyLimit
-}
-
 // photoAPI holds the photo API's handlers.
 type photoAPI struct {
 	s *Server
@@ -47,7 +38,9 @@ func (s *Server) routesPhotos() {
 	h := &photoAPI{s: s}
 	api := s.app.Group("/api/v1/auctions/:id/photos")
 	api.Get("", h.handlePhotoList)
-	api.Post("", h.handlePhotoCreate)
+	// An upload route: its body may exceed the server's limit and is
+	// read as a stream, in an upload slot (body.go).
+	s.uploadRoute(fiber.MethodPost, "/api/v1/auctions/:id/photos", photoBodyLimit, h.handlePhotoCreate)
 	api.Put("/order", h.handlePhotoOrder)
 	api.Delete("/:photo", h.handlePhotoDelete)
 	s.app.Get(domain.MediaPathPrefix+":name", h.handleMedia)
@@ -201,8 +194,9 @@ type auctionItem struct {
 
 // auctionResource is the JSON of one auction: its view and, when the
 // server has Photos, its photos.
-func (s *Server) auctionResource(ctx context.Context, a domain.Auction, viewer domain.User) (any, error) {
-	v, err := s.auctionView(ctx, viewer, a, s.now())
+func (s *Server) auctionResource(c *fiber.Ctx, a domain.Auction, viewer domain.User) (any, error) {
+	ctx := c.UserContext()
+	v, err := s.viewOf(c, a, viewer)
 	if err != nil {
 		return nil, err
 	}

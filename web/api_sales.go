@@ -29,7 +29,9 @@ func (s *Server) routesSalesAPI() {
 	api.Post("/:id/cancel", s.handleSaleCancel)
 	api.Post("/:id/pause", s.handleSalePause)
 	api.Post("/:id/resume", s.handleSaleResume)
-	api.Post("/:id/lots", s.handleLotsCreate)
+	// One lot as JSON or a file of lots as CSV: an upload route, so the
+	// file may be up to csvBodyLimit (body.go).
+	s.uploadRoute(fiber.MethodPost, "/api/v1/sales/:id/lots", csvBodyLimit, s.handleLotsCreate)
 	api.Get("/:id/lots", s.handleLotList)
 	api.Patch("/:id/lots/:lot", s.handleLotUpdate)
 	api.Get("/:id/results.csv", s.handleSaleResults)

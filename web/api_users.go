@@ -49,6 +49,9 @@ func (s *Server) handleUserCreate(c *fiber.Ctx) error {
 	if err := validateRegistration(b); err != nil {
 		return err
 	}
+	if err := s.allowRegistration(c); err != nil {
+		return err
+	}
 	u, err := s.deps.Accounts.Register(c.UserContext(), b.Email, b.Password, b.Name)
 	if err != nil {
 		return err
@@ -62,39 +65,27 @@ func validateRegistration(b registerBody) error {
 	return domain.ValidateRegistration(b.Email, b.Password, b.Name)
 }
 
-// handleSessionCreate logs in. Attempts are limited per client IP and email;
-// every refusal is the same 401, whichever of the two was wrong.
+// handleSessionCreate logs in, within the login limits (limits.go); every
+// wrong login is the same 401, whichever of email and password was wrong.
 func (s *Server) handleSessionCreate(c *fiber.Ctx) error {
 	var b loginBody
 	if err := decodeJSON(c, &b); err != nil {
 		return err
 	}
 	email := strings.TrimSpace(b.Email)
-	if ok, retry := s.loginLimit.allow(loginKey(c, email)); !ok {
-		return rateLimited("Too many login attempts. Please wait before trying again.", retry)
-	}
-	if email == "" || b.Password == "" || len(b.Password) > domain.MaxPasswordBytes {
-		return domain.ErrBadCredentials
-	}
-	u, err := s.deps.Accounts.Authenticate(c.UserContext(), email, b.Password)
+	attempt, err := s.allowLogin(c, email)
 	if err != nil {
-		switch domain.ErrorCode(err) {
-		case domain.CodeUnauthorized, domain.CodeNotFound, domain.CodeInvalid:
-			return domain.ErrBadCredentials
-		}
+		return err
+	}
+	u, err := s.authenticate(c, email, b.Password)
+	attempt.settle(err)
+	if err != nil {
 		return err
 	}
 	if err := s.login(c, u); err != nil {
 		return err
 	}
 	return writeJSON(c, fiber.StatusOK, toUserJSON(u))
-}
-
-// loginKey is the login limiter's key: client IP and email. The email part
-// is capped so that junk input cannot make keys, and so the limiter's
-// memory, arbitrarily large.
-func loginKey(c *fiber.Ctx, email string) string {
-	return c.IP() + "|" + strings.ToLower(truncate(strings.TrimSpace(email), domain.MaxEmailBytes))
 }
 
 // handleSessionDelete logs out; it succeeds whether or not anyone was

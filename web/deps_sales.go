@@ -36,13 +36,3 @@ type SaleService interface {
 // csvBodyLimit bounds a lots file: 5,000 lots with descriptions of about
 // 1,500 characters each.
 const csvBodyLimit = 8 << 20
-
-// uploadLimit is the largest body a route of d accepts; the server's own
-// limit must let it through, and each route applies its own through
-// readBody.
-func (d Deps) uploadLimit() int {
-	if d.Sales != nil {
-		return csvBodyLimit
-	}
-	return 0
-}

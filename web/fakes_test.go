@@ -25,6 +25,7 @@ type fakeStore struct {
 	auctions  map[int64]domain.Auction
 	bids      map[int64][]domain.Bid
 	aliases   map[int64]map[int64]string // auction → bidder → alias
+	autos     map[int64][]domain.AutoBid // bid → the automatic bids it caused
 	receipts  map[string]domain.Receipt  // idempotency key → receipt
 	audit     []domain.AuditEntry
 	nextID    int64
@@ -38,6 +39,7 @@ var (
 	_ Accounts      = (*fakeStore)(nil)
 	_ Bidder        = (*fakeStore)(nil)
 	_ AuctionReader = (*fakeStore)(nil)
+	_ Bidders       = (*fakeStore)(nil)
 )
 
 func newFakeStore(now func() time.Time) *fakeStore {
@@ -48,6 +50,7 @@ func newFakeStore(now func() time.Time) *fakeStore {
 		auctions:  map[int64]domain.Auction{},
 		bids:      map[int64][]domain.Bid{},
 		aliases:   map[int64]map[int64]string{},
+		autos:     map[int64][]domain.AutoBid{},
 		receipts:  map[string]domain.Receipt{},
 	}
 }
@@ -212,6 +215,7 @@ func (f *fakeStore) PlaceBid(_ context.Context, bidder domain.User, auctionID in
 	b.ID = f.id()
 	f.auctions[auctionID] = out.Auction
 	f.bids[auctionID] = append(f.bids[auctionID], b)
+	f.autos[b.ID] = out.Auto
 	r := domain.Receipt{BidID: b.ID, AuctionID: auctionID, Amount: b.Amount, MaxAmount: b.MaxAmount,
 		Currency: a.Currency, Seq: b.Seq, ReceivedAt: b.ReceivedAt, Leading: out.Leading,
 		CurrentPrice: out.Auction.CurrentPrice, MinNextBid: domain.MinNextBid(out.Auction),
@@ -321,8 +325,34 @@ func (f *fakeStore) Bids(_ context.Context, auctionID int64, limit int) ([]domai
 	bids := f.bids[auctionID]
 	for i := len(bids) - 1; i >= 0 && len(out) < limit; i-- {
 		b := bids[i]
-		out = append(out, domain.BidView{ID: b.ID, Bidder: b.Alias, Amount: b.Amount, BuyNow: b.BuyNow, Seq: b.Seq, ReceivedAt: b.ReceivedAt})
+		auto := f.autos[b.ID]
+		for j := len(auto) - 1; j >= 0; j-- {
+			u := f.users[auto[j].BidderID]
+			out = append(out, domain.BidView{ID: b.ID, Bidder: auto[j].Bidder, Amount: auto[j].Amount, Automatic: true, Seq: b.Seq, Pos: j + 1,
+				ReceivedAt: b.ReceivedAt, BidderID: u.ID, BidderName: u.Name, BidderEmail: u.Email})
+		}
+		u := f.users[b.BidderID]
+		out = append(out, domain.BidView{ID: b.ID, Bidder: b.Alias, Amount: b.Amount, BuyNow: b.BuyNow, Raise: b.Raise, Seq: b.Seq,
+			ReceivedAt: b.ReceivedAt, BidderID: u.ID, MaxAmount: b.MaxAmount, BidderName: u.Name, BidderEmail: u.Email})
 	}
+	return out, nil
+}
+
+func (f *fakeStore) AliasOf(_ context.Context, auctionID, userID int64) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.aliases[auctionID][userID], nil
+}
+
+func (f *fakeStore) Bidders(_ context.Context, auctionID int64) ([]domain.BidderIdentity, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []domain.BidderIdentity
+	for id, alias := range f.aliases[auctionID] {
+		u := f.users[id]
+		out = append(out, domain.BidderIdentity{Alias: alias, User: domain.UserRef{ID: u.ID, Name: u.Name, Email: u.Email}})
+	}
+	slices.SortFunc(out, func(a, b domain.BidderIdentity) int { return strings.Compare(a.Alias, b.Alias) })
 	return out, nil
 }
 

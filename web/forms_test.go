@@ -23,7 +23,7 @@ func TestBidFormWithoutJavaScript(t *testing.T) {
 	}
 	page := h.get(path, bob)
 	mustContain(t, page.body, "Bid placed: 12.50 EUR. You are the highest bidder.", "Your maximum is 20.00 EUR.",
-		`<li data-seq=`, `<span class="bidder">Bidder 1</span>`)
+		`<li class="bid-line bid-mine" data-seq=`, `<span class="bidder">Bidder 1</span>`)
 	// The one-shot result is gone on the next view.
 	mustNotContain(t, h.get(path, bob).body, "Bid placed:")
 	got, _ := h.store.Auction(t.Context(), a.ID)
@@ -329,7 +329,7 @@ func TestLoginFormRateLimit(t *testing.T) {
 	if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" {
 		t.Fatalf("status %d, Retry-After %q", res.StatusCode, res.Header.Get("Retry-After"))
 	}
-	mustContain(t, res.body, "Too many login attempts.")
+	mustContain(t, res.body, "Too many failed logins to this account from your network.")
 }
 
 func TestRegisterForm(t *testing.T) {

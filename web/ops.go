@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -108,11 +107,15 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// handleMetrics serves the Prometheus registry.
-func (s *Server) handleMetrics() fiber.Handler {
-	return adaptor.HTTPHandler(promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{
-		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelError),
+// MetricsHandler serves reg's metrics at /metrics, for the node's own
+// metrics listener (GAVEL_METRICS_ADDR): the site itself does not serve
+// them, so a proxy in front cannot expose them by accident.
+func MetricsHandler(reg *prometheus.Registry, log *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError),
 	}))
+	return mux
 }
 
 // httpMetrics are the request counters and latency histogram.

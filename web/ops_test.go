@@ -3,7 +3,9 @@ package web
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -58,8 +60,7 @@ func TestMetrics(t *testing.T) {
 	e.do(req{method: "GET", path: "/api/v1/auctions/12345"})
 	e.do(req{method: "GET", path: "/api/v1/auctions/67890"})
 	e.do(req{method: "GET", path: "/no/such/page/9"})
-	r := e.do(req{method: "GET", path: "/metrics"}).wantStatus(t, 200)
-	body := string(r.body)
+	body := e.metrics()
 	for _, want := range []string{
 		`gavel_http_requests_total{method="GET",route="/api/v1/auctions/:id",status="404"} 2`,
 		`gavel_http_requests_total{method="GET",route="unmatched",status="404"} 1`,
@@ -80,11 +81,36 @@ func TestMetricsSkipStreamDuration(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.do(req{method: "GET", path: "/stream/me"}).wantStatus(t, 401)
-	body := string(e.do(req{method: "GET", path: "/metrics"}).body)
+	body := e.metrics()
 	if !strings.Contains(body, `gavel_http_requests_total{method="GET",route="/stream/me",status="401"} 1`) {
 		t.Errorf("stream request not counted:\n%s", body)
 	}
 	if strings.Contains(body, `gavel_http_request_duration_seconds_count{method="GET",route="/stream/me"}`) {
 		t.Error("stream duration recorded")
+	}
+}
+
+// metrics scrapes the registry as the metrics listener serves it.
+func (e *testEnv) metrics() string {
+	e.t.Helper()
+	rec := httptest.NewRecorder()
+	MetricsHandler(e.reg, slog.New(slog.DiscardHandler)).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != 200 {
+		e.t.Fatalf("GET /metrics: %d", rec.Code)
+	}
+	return rec.Body.String()
+}
+
+// The site does not serve metrics: a proxy in front would publish them.
+func TestMetricsNotOnTheSite(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	admin := e.mustUser("root@example.com", "Root", true)
+	tok := e.mustLogin(admin.Email)
+	for _, cookie := range []string{"", tok} {
+		r := e.do(req{method: "GET", path: "/metrics", cookie: cookie})
+		if r.status != 404 || strings.Contains(string(r.body), "gavel_http_requests_total") {
+			t.Errorf("GET /metrics on the site: %d %.80s", r.status, r.body)
+		}
 	}
 }

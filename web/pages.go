@@ -59,12 +59,12 @@ func (s *Server) routesPages() {
 	s.app.Get("/auctions/:id", p.handleAuctionPage)
 	s.app.Post("/auctions/:id/bid", p.handleBidForm)
 	s.app.Get("/auctions/:id/edit", p.handleEditPage)
-	s.app.Post("/auctions/:id/edit", p.handleEditForm)
+	p.listingRoute("/auctions/:id/edit", p.handleEditForm)
 	s.app.Post("/auctions/:id/cancel", p.handleCancelForm)
 	s.app.Get("/me/bids", p.handleMyBids)
 	s.app.Get("/me/listings", p.handleMyListings)
 	s.app.Get("/sell", p.handleSellPage)
-	s.app.Post("/sell", p.handleSellForm)
+	p.listingRoute("/sell", p.handleSellForm)
 	p.routesPhotoPages()
 
 	s.app.Get("/admin", p.handleAdminPage)
@@ -217,6 +217,9 @@ type cardView struct {
 	Badge          *badge
 	ShowWatchers   bool
 	WatcherCount   int
+	ShowViewers    bool  // My listings: "Viewing now", live (list.js polls)
+	Viewing        int64 // people with this auction open now, when known
+	ViewingKnown   bool
 	Actions        bool
 	CanEdit        bool
 	Cover          *domain.PhotoView // nil: no photo
@@ -266,11 +269,12 @@ func streamURL(cards []cardView) string {
 
 // homeData is the home page's Data.
 type homeData struct {
-	Query    string
-	Status   string
-	Statuses []domain.Status
-	Cards    []cardView
-	Self     string
+	Query      string
+	QueryError string // why the search was refused
+	Status     string
+	Statuses   []domain.Status
+	Cards      []cardView
+	Self       string
 }
 
 // handleHome lists open and upcoming auctions (or those of ?status=),
@@ -281,9 +285,6 @@ func (p *pages) handleHome(c *fiber.Ctx) error {
 		return err
 	}
 	q := strings.TrimSpace(c.Query("q"))
-	if len([]rune(q)) > maxQueryRunes {
-		q = string([]rune(q)[:maxQueryRunes])
-	}
 	// Browsing shows single listings; a sale's lots are in its catalogue
 	// (/sales). A search finds both.
 	f := domain.AuctionFilter{Query: q, Limit: homeListLimit, NoLots: q == ""}
@@ -296,13 +297,19 @@ func (p *pages) handleHome(c *fiber.Ctx) error {
 		status = ""
 		f.Status = []domain.Status{domain.StatusOpen, domain.StatusScheduled}
 	}
-	list, err := p.s.deps.Reader.Auctions(c.UserContext(), f)
-	if err != nil {
+	code := fiber.StatusOK
+	var list []domain.Auction
+	// Text no title can hold matches nothing: the form says why, beside
+	// the box, and the database never sees it.
+	queryError := domain.TextProblem(q, domain.SearchText)
+	if queryError != "" {
+		code = fiber.StatusUnprocessableEntity
+	} else if list, err = p.s.deps.Reader.Auctions(c.UserContext(), f); err != nil {
 		return err
 	}
 	pg := p.base(c, "Auctions", "home")
 	now := pg.ServerTime
-	data := homeData{Query: q, Status: status, Self: requestPath(c),
+	data := homeData{Query: q, QueryError: queryError, Status: status, Self: requestPath(c),
 		Statuses: []domain.Status{domain.StatusOpen, domain.StatusScheduled, domain.StatusClosed, domain.StatusCancelled}}
 	for _, a := range list {
 		data.Cards = append(data.Cards, newCard(a, viewer, now))
@@ -310,12 +317,12 @@ func (p *pages) handleHome(c *fiber.Ctx) error {
 	if err := p.decorateCards(c, viewer, list, data.Cards, data.Self); err != nil {
 		return err
 	}
-	if pg.User != nil {
-		pg.Stream = streamURL(data.Cards)
+	p.s.publicStream(c, &pg, streamURL(data.Cards))
+	if pg.Stream != "" || pg.User != nil {
 		pg.Script = "js/list.js"
 	}
 	pg.Data = data
-	return p.r.render(c, fiber.StatusOK, "home", pg)
+	return p.r.render(c, code, "home", pg)
 }
 
 // handleMyBids lists the auctions the viewer has bid on, with a
@@ -405,6 +412,7 @@ func (p *pages) handleMyListings(c *fiber.Ctx) error {
 	if err := p.decorateCards(c, u, list, cards, "/me/listings"); err != nil {
 		return err
 	}
+	p.s.addWatchers(c, u, cards)
 	pg.Stream = "/stream/me"
 	pg.Script = "js/list.js"
 	pg.Data = struct{ Cards []cardView }{cards}

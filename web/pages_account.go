@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 
@@ -14,6 +15,7 @@ type accountForm struct {
 	Values map[string]string
 	Errors map[string]string
 	Error  string
+	Demo   []DemoAccount // the login page lists them while the demo runs
 }
 
 // nextParam reads ?next= (or the form's next field) and keeps it only if
@@ -35,6 +37,9 @@ func redirectNext(c *fiber.Ctx, next string) error {
 
 func (p *pages) renderAccount(c *fiber.Ctx, status int, name, title string, f accountForm) error {
 	pg := p.base(c, title, name)
+	if name == "login" {
+		f.Demo = p.s.cfg.DemoAccounts
+	}
 	pg.Data = f
 	return p.r.render(c, status, name, pg)
 }
@@ -59,11 +64,6 @@ func (p *pages) handleLoginForm(c *fiber.Ctx) error {
 	email := strings.TrimSpace(c.FormValue("email"))
 	password := c.FormValue("password")
 	f := accountForm{Next: nextParam(c), Values: map[string]string{"email": email}, Errors: map[string]string{}}
-	if ok, retry := p.s.loginLimit.allow(c.IP() + "|" + strings.ToLower(email)); !ok {
-		c.Set(fiber.HeaderRetryAfter, strconv.FormatInt(retryAfterSeconds(retry), 10))
-		f.Error = "Too many login attempts. Please wait a minute before trying again."
-		return p.renderAccount(c, fiber.StatusTooManyRequests, "login", "Log in", f)
-	}
 	if email == "" {
 		f.Errors["email"] = "Enter your email address."
 	}
@@ -73,13 +73,20 @@ func (p *pages) handleLoginForm(c *fiber.Ctx) error {
 	if len(f.Errors) > 0 {
 		return p.renderAccount(c, fiber.StatusUnprocessableEntity, "login", "Log in", f)
 	}
-	u, err := p.s.deps.Accounts.Authenticate(c.UserContext(), email, password)
+	attempt, err := p.s.allowLogin(c, email)
 	if err != nil {
-		switch domain.ErrorCode(err) {
-		case domain.CodeUnauthorized, domain.CodeNotFound, domain.CodeInvalid:
-			f.Error = domain.ErrBadCredentials.Message
-			return p.renderAccount(c, fiber.StatusUnauthorized, "login", "Log in", f)
-		}
+		pr, _ := pageProblem(err)
+		c.Set(fiber.HeaderRetryAfter, strconv.FormatInt(retryAfterSeconds(pr.retryAfter), 10))
+		f.Error = pr.detail
+		return p.renderAccount(c, pr.status, "login", "Log in", f)
+	}
+	u, err := p.s.authenticate(c, email, password)
+	attempt.settle(err)
+	if errors.Is(err, domain.ErrBadCredentials) {
+		f.Error = domain.ErrBadCredentials.Message
+		return p.renderAccount(c, fiber.StatusUnauthorized, "login", "Log in", f)
+	}
+	if err != nil {
 		return err
 	}
 	if err := p.s.login(c, u); err != nil {
@@ -107,6 +114,9 @@ func (p *pages) handleRegisterForm(c *fiber.Ctx) error {
 	}
 	f := accountForm{Next: nextParam(c), Values: map[string]string{"email": b.Email, "name": b.Name}, Errors: map[string]string{}}
 	err := validateRegistration(b)
+	if err == nil {
+		err = p.s.allowRegistration(c)
+	}
 	var u domain.User
 	if err == nil {
 		u, err = p.s.deps.Accounts.Register(c.UserContext(), b.Email, b.Password, b.Name)

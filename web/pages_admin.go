@@ -66,7 +66,8 @@ func (p *pages) renderAdmin(c *fiber.Ctx, status int, d adminData) error {
 	d.Blank = domain.AuctionView{Status: domain.StatusOpen, EndsAt: pg.ServerTime}
 	d.HasCategories = p.s.deps.Categories != nil
 	pg.Stream = "/stream/admin"
-	pg.Script = "js/admin.js"
+	// admin.html loads its scripts itself, in order: uPlot, the charts,
+	// then admin.js, which feeds them.
 	pg.Data = d
 	return p.r.render(c, status, "admin", pg)
 }

@@ -25,6 +25,8 @@ type auctionData struct {
 	CanStrike  bool       // an admin on a running auction: each bid has a cancel form
 	Strike     strikeForm // a refused bid cancellation, re-rendered
 	Gallery    gallery
+	Ended      bool     // closed or cancelled: a result, no bidding facts
+	Identify   bool     // the seller or an admin: identities behind aliases
 	Watch      cardView // the watch button's state (CanWatch: shown)
 }
 
@@ -69,17 +71,19 @@ func (p *pages) renderAuction(c *fiber.Ctx, status int, a domain.Auction, form b
 		return err
 	}
 	pg := p.base(c, a.Title, "auction")
-	v, err := p.s.auctionView(c.UserContext(), viewer, a, pg.ServerTime)
+	v, err := p.s.viewOf(c, a, viewer)
 	if err != nil {
 		return err
 	}
-	d := auctionData{View: v, Price: shownPrice(v), Bids: bids, Form: form, Strike: strike}
+	d := auctionData{View: v, Price: shownPrice(v), Bids: domain.HistoryFor(bids, a, viewer), Form: form, Strike: strike,
+		Identify: domain.MayIdentify(a, viewer)}
 	if v.You != nil {
 		d.Leading, d.Seller = v.You.Leading, v.You.Seller
 	}
 	d.YouKind, d.YouText = youStatus(v)
 	d.ResultKind, d.ResultText = auctionResult(v)
 	running := a.Status == domain.StatusOpen || a.Status == domain.StatusScheduled
+	d.Ended = !running
 	d.CanBid = pg.User != nil && !d.Seller && running
 	d.CanEdit = d.Seller && domain.CanSellerEdit(a)
 	d.CanStrike = viewer.Admin && !viewer.Suspended && running
@@ -97,8 +101,8 @@ func (p *pages) renderAuction(c *fiber.Ctx, status int, a domain.Auction, form b
 		}
 		d.BuyNowKey = newFormKey()
 	}
-	if pg.User != nil {
-		pg.Stream = "/stream/auctions/" + strconv.FormatInt(a.ID, 10)
+	if running || pg.User != nil {
+		p.s.publicStream(c, &pg, "/stream/auctions/"+strconv.FormatInt(a.ID, 10))
 	}
 	pg.Script = "js/auction.js"
 	pg.Data = d
@@ -106,7 +110,8 @@ func (p *pages) renderAuction(c *fiber.Ctx, status int, a domain.Auction, form b
 }
 
 // youStatus describes the viewer's relation to the auction; auction.js
-// keeps it current with the same wording.
+// keeps it current with the same wording. Only someone who has bid (whose
+// alias the view carries) is told they are not the highest bidder.
 func youStatus(v domain.AuctionView) (kind, text string) {
 	you := v.You
 	switch {
@@ -115,6 +120,9 @@ func youStatus(v domain.AuctionView) (kind, text string) {
 	case you.Seller:
 		return "seller", "You are the seller."
 	case v.Status == domain.StatusCancelled:
+		if you.Alias != "" {
+			return "lost", "This auction was cancelled: your bids no longer count."
+		}
 		return "", ""
 	case you.Leading && v.Status == domain.StatusClosed && v.Winner != "":
 		return "won", "You won this auction!"
@@ -128,25 +136,36 @@ func youStatus(v domain.AuctionView) (kind, text string) {
 			text += " Your maximum is " + domain.FormatMoney(you.MaxAmount, v.Currency) + "."
 		}
 		return "leading", text
-	case v.BidCount > 0:
-		// Whether the viewer ever bid here is not known cheaply; the page
-		// says "outbid" when it sees the lead move away from them.
-		return "notleading", "You are not the highest bidder."
+	case you.Alias == "":
+		return "", ""
+	case v.Status == domain.StatusClosed:
+		return "lost", "You were outbid: the auction has ended."
 	}
-	return "", ""
+	return "notleading", "You are not the highest bidder."
 }
 
-// auctionResult is the outcome line of a closed or cancelled auction.
+// auctionResult is the outcome line of a closed or cancelled auction: sold
+// to whom and for how much, or unsold and why. The seller and admins also
+// read the winner's name.
 func auctionResult(v domain.AuctionView) (kind, text string) {
 	switch {
 	case v.Status == domain.StatusCancelled:
-		return "cancelled", "This auction was cancelled."
+		text = "This auction was cancelled."
+		if v.CancelReason != "" {
+			text += " Reason: " + v.CancelReason
+		}
+		return "cancelled", text
 	case v.Status != domain.StatusClosed:
 		return "", ""
 	case v.Winner != "":
-		return "sold", "Sold to " + v.Winner + " for " + domain.FormatMoney(v.CurrentPrice, v.Currency) + "."
+		who := v.Winner
+		if v.LeaderUser != nil && v.LeaderUser.Name != "" {
+			who += " (" + v.LeaderUser.Name + ")"
+		}
+		return "sold", "Sold to " + who + " for " + domain.FormatMoney(v.CurrentPrice, v.Currency) + "."
 	case v.BidCount > 0 && v.HasReserve && !v.ReserveMet:
-		return "reserve", "Reserve not met: the item did not sell."
+		return "reserve", "Reserve not met: the highest bid, " + domain.FormatMoney(v.CurrentPrice, v.Currency) +
+			", was below the reserve, so the item did not sell."
 	}
 	return "unsold", "No bids: the item did not sell."
 }

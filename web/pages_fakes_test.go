@@ -42,7 +42,7 @@ func newPgHarness(tb testing.TB) *pgHarness {
 	h.bob = h.store.addUser("bob@example.com", "bob-password", "Bob", false)
 	h.admin = h.store.addUser("admin@example.com", "admin-password", "Ada Admin", true)
 	srv, err := New(Config{Role: RoleAll, Now: clock}, Deps{
-		Accounts: h.store, Bidder: h.store, Reader: h.store, Sessions: scs.New(),
+		Accounts: h.store, Bidder: h.store, Reader: h.store, Bidders: h.store, Sessions: scs.New(),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {

@@ -17,7 +17,7 @@ func (p *pages) routesPhotoPages() {
 		return
 	}
 	p.s.app.Get("/auctions/:id/photos", p.handlePhotosPage)
-	p.s.app.Post("/auctions/:id/photos", p.handlePhotosUpload)
+	p.s.uploadRoute(fiber.MethodPost, "/auctions/:id/photos", photoBodyLimit, p.handlePhotosUpload)
 	p.s.app.Post("/auctions/:id/photos/:photo/delete", p.handlePhotoDeleteForm)
 	p.s.app.Post("/auctions/:id/photos/:photo/move", p.handlePhotoMoveForm)
 }
@@ -311,6 +311,17 @@ func movedOrder(ps []domain.Photo, id int64, to string) ([]int64, error) {
 		return nil, domain.Invalid("to", `Choose where to move the photo: "cover", "earlier" or "later".`)
 	}
 	return order, nil
+}
+
+// listingRoute registers a listing form's POST: with photos on, it is an
+// upload route (the form may carry up to 12 of them), else an ordinary
+// one under the server's body limit.
+func (p *pages) listingRoute(path string, h fiber.Handler) {
+	if p.s.deps.Photos == nil {
+		p.s.app.Post(path, h)
+		return
+	}
+	p.s.uploadRoute(fiber.MethodPost, path, photoBodyLimit, h)
 }
 
 // listingForm reads the listing form: through readMultipart when it

@@ -28,7 +28,7 @@ func (p *pages) routesSalePages() {
 	app.Get("/sales/:id/edit", p.handleSaleEditPage)
 	app.Post("/sales/:id/edit", p.handleSaleEditForm)
 	app.Get("/sales/:id/import", p.handleImportPage)
-	app.Post("/sales/:id/import", p.handleImportForm)
+	p.s.uploadRoute(fiber.MethodPost, "/sales/:id/import", csvBodyLimit, p.handleImportForm)
 	app.Get("/sales/:id/lots/new", p.handleLotNewPage)
 	app.Post("/sales/:id/lots/new", p.handleLotNewForm)
 	app.Get("/sales/:id/lots/:lot/edit", p.handleLotEditPage)

@@ -24,9 +24,12 @@ func TestHomeAnonymous(t *testing.T) {
 	mustContain(t, res.body,
 		`data-auction-id="`+strconv.FormatInt(a.ID, 10)+`"`,
 		"Brass telescope", "Old clock", `class="price"`, `class="bid-count"`, `class="countdown" role="timer"`,
-		"10.00 EUR", `id="live-note"`, "to see live updates", `data-stream=""`, `href="/login"`)
-	// No stream and no live indicator for anonymous visitors.
-	mustNotContain(t, res.body, `id="conn-status"`, "js/list.js", "Log out")
+		"10.00 EUR", `data-stream="/stream/auctions?ids=`, "js/list.js", `href="/login"`)
+	// Guests watch live (a guest session): no note that prices stand still.
+	mustNotContain(t, res.body, `id="live-note"`, "to see live updates", "Log out")
+	if sessionCookie(res) == "" {
+		t.Error("no guest session for the page's stream")
+	}
 }
 
 func TestHomeLoggedInIsLive(t *testing.T) {
@@ -90,7 +93,7 @@ func TestAuctionPage(t *testing.T) {
 			t.Fatalf("status %d", res.StatusCode)
 		}
 		mustContain(t, res.body, live...)
-		mustContain(t, res.body, "Log in</a> to bid", `data-stream=""`)
+		mustContain(t, res.body, "Log in</a> to bid", `data-stream="/stream/auctions/`+strconv.FormatInt(a.ID, 10)+`"`)
 		mustNotContain(t, res.body, `id="bid-form"`)
 	})
 	t.Run("bidder", func(t *testing.T) {
@@ -138,9 +141,10 @@ func TestAuctionPageResults(t *testing.T) {
 		want string
 	}{
 		{"sold", 2000, nil, domain.StatusClosed, "Sold to Bidder 1 for 20.00 EUR."},
-		{"reserve not met", 2000, func(in *domain.AuctionInput) { in.ReservePrice = 9000 }, domain.StatusClosed, "Reserve not met"},
+		{"reserve not met", 2000, func(in *domain.AuctionInput) { in.ReservePrice = 9000 }, domain.StatusClosed,
+			"Reserve not met: the highest bid, 20.00 EUR, was below the reserve, so the item did not sell."},
 		{"no bids", 0, nil, domain.StatusClosed, "No bids: the item did not sell."},
-		{"cancelled", 0, nil, domain.StatusCancelled, "This auction was cancelled."},
+		{"cancelled", 0, nil, domain.StatusCancelled, "This auction was cancelled. Reason: Damaged in transit."},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -150,15 +154,50 @@ func TestAuctionPageResults(t *testing.T) {
 			}
 			a, _ = h.store.Auction(t.Context(), a.ID)
 			a.Status = tc.end
+			if tc.end == domain.StatusCancelled {
+				a.CancelReason = "Damaged in transit."
+			}
 			h.store.setAuction(a)
 			res := h.get("/auctions/"+strconv.FormatInt(a.ID, 10), h.mustLogin(h.bob))
 			if res.StatusCode != http.StatusOK {
 				t.Fatalf("status %d", res.StatusCode)
 			}
-			mustContain(t, res.body, `id="result"`, tc.want)
-			mustNotContain(t, res.body, `id="bid-form"`)
+			// A result, and nothing that invites a bid.
+			mustContain(t, res.body, `id="result"`, tc.want, `id="min-next-fact" hidden`, "Ended at")
+			mustNotContain(t, res.body, `id="bid-form"`, `id="buy-now-form"`, "You are the highest bidder", "Place a bid")
+			// The seller and admins read who won.
+			if tc.name == "sold" {
+				mustContain(t, h.get("/auctions/"+strconv.FormatInt(a.ID, 10), h.mustLogin(h.alice)).body, "Sold to Bidder 1 (Bob) for 20.00 EUR.")
+			}
 		})
 	}
+}
+
+// TestAuctionPageEndedYourStatus: an ended auction tells each viewer where
+// they stand, and "not the highest bidder" only to someone who bid.
+func TestAuctionPageEndedYourStatus(t *testing.T) {
+	h := newPgHarness(t)
+	a := h.seedAuction(h.alice, "Lamp", nil)
+	h.mustBid(h.bob, a.ID, 1000)
+	h.mustBid(h.admin, a.ID, 2000)
+	path := "/auctions/" + strconv.FormatInt(a.ID, 10)
+	h.store.addUser("carol@example.com", "carol-password", "Carol", false)
+	login := h.post("/login", url.Values{"email": {"carol@example.com"}, "password": {"carol-password"}}, "")
+	carol := sessionCookie(login)
+	if carol == "" {
+		t.Fatalf("login carol: status %d", login.StatusCode)
+	}
+	mustContain(t, h.get(path, h.mustLogin(h.bob)).body, `data-kind="notleading"`, "You are not the highest bidder.")
+	mustNotContain(t, h.get(path, carol).body, "not the highest bidder")
+
+	ended, _ := h.store.Auction(t.Context(), a.ID)
+	ended.Status = domain.StatusClosed
+	h.store.setAuction(ended)
+	won := h.get(path, h.mustLogin(h.admin)).body
+	mustContain(t, won, "You won this auction!")
+	mustNotContain(t, won, "You are the highest bidder")
+	mustContain(t, h.get(path, h.mustLogin(h.bob)).body, "You were outbid: the auction has ended.")
+	mustNotContain(t, h.get(path, carol).body, `id="your-status" class="your-status" data-kind="lost"`, "outbid")
 }
 
 func TestMyBidsBadges(t *testing.T) {
@@ -231,7 +270,7 @@ func TestAdminPage(t *testing.T) {
 
 func TestEscapesUserText(t *testing.T) {
 	h := newPgHarness(t)
-	title := "<script>alert(1)</script>\nline two"
+	title := "<script>alert(1)</script> & \"two\""
 	a := h.seedAuction(h.alice, title, func(in *domain.AuctionInput) {
 		in.Description = "<img src=x onerror=alert(2)>\n\"quoted\" & more"
 	})
@@ -251,7 +290,7 @@ func TestEscapesUserText(t *testing.T) {
 	}
 	res := h.get("/auctions/"+strconv.FormatInt(a.ID, 10), "")
 	mustContain(t, res.body, "&lt;img src=x onerror=alert(2)&gt;", "&#34;quoted&#34; &amp; more",
-		"<title>&lt;script&gt;alert(1)&lt;/script&gt;\nline two · Gavel</title>")
+		"<title>&lt;script&gt;alert(1)&lt;/script&gt; &amp; &#34;two&#34; · Gavel</title>")
 }
 
 // inlineScript matches a <script> without src: CSP would block it.

@@ -136,7 +136,7 @@ func TestStreamRetryJitters(t *testing.T) {
 	seen := map[string]bool{}
 	for range 20 {
 		// Any cookie makes the session middleware read the store.
-		r := e.do(req{method: "GET", path: "/stream/me", cookie: "some-token"})
+		r := e.do(req{method: "GET", path: "/stream/me", cookie: shapedToken})
 		if sm := streamRetryBody.FindSubmatch(r.body); sm != nil {
 			seen[string(sm[1])] = true
 		}
@@ -158,7 +158,7 @@ func TestRequestWaitIsBounded(t *testing.T) {
 	})
 	store.hang.Store(true)
 	start := time.Now()
-	e.do(req{method: "GET", path: "/api/v1/me", cookie: "some-token"}).wantProblem(t, http.StatusServiceUnavailable, domain.CodeUnavailable)
+	e.do(req{method: "GET", path: "/api/v1/me", cookie: shapedToken}).wantProblem(t, http.StatusServiceUnavailable, domain.CodeUnavailable)
 	if waited := time.Since(start); waited > 3*time.Second {
 		t.Fatalf("the request waited %v on a hung store, bound 300ms", waited)
 	}
@@ -246,7 +246,7 @@ func TestStreamRetryClosesConnection(t *testing.T) {
 	store.err.Store(&down)
 	base := e.listen()
 	req, _ := http.NewRequest(http.MethodGet, base+"/stream/me", nil)
-	req.AddCookie(&http.Cookie{Name: sessionCookieName, Value: "some-token"})
+	req.AddCookie(&http.Cookie{Name: sessionCookieName, Value: shapedToken})
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -283,3 +283,7 @@ func TestNotReadyIsLoggedEveryFewSeconds(t *testing.T) {
 		t.Errorf("%d ready-again lines, want 1:\n%s", n, got)
 	}
 }
+
+// shapedToken looks like an scs token, so the session store is asked for
+// it (a malformed cookie is no session and never reaches the store).
+var shapedToken = strings.Repeat("A", sessionTokenLen)

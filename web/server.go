@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -30,25 +31,59 @@ const (
 type Config struct {
 	Role         Role // default RoleAll
 	CookieSecure bool
-	BodyLimit    int           // bytes; default 64 KiB
-	LoginLimit   int           // login attempts per window per client; default 10
-	LoginWindow  time.Duration // default 1 minute
-	BidLimit     int           // bids per window per user; default 20
-	BidWindow    time.Duration // default 1 second
+	BodyLimit    int // bytes; default 64 KiB (every route but uploads)
+	// UploadLimit caps the body of any upload route (uploadRoute); default
+	// DefaultUploadLimit. MaxUploads bounds the upload bodies read at once;
+	// default DefaultMaxUploads.
+	UploadLimit int
+	MaxUploads  int
+	// LoginLimit is the failed logins one client IP may have on one
+	// account within LoginWindow (default 10 in 15 minutes);
+	// LoginAccountLimit the failed logins of one account from anywhere
+	// within LoginAccountWindow (default 100 an hour), the ceiling on
+	// guessing from many addresses; LoginIPLimit the login attempts of one
+	// client IP within LoginIPWindow (default 30 a minute), whatever the
+	// accounts.
+	LoginLimit         int
+	LoginWindow        time.Duration
+	LoginAccountLimit  int
+	LoginAccountWindow time.Duration
+	LoginIPLimit       int
+	LoginIPWindow      time.Duration
+	// RegisterLimit is the registrations of one client IP within
+	// RegisterWindow; default 20 an hour.
+	RegisterLimit  int
+	RegisterWindow time.Duration
+	// TrustedProxies are the proxies whose X-Forwarded-For names the
+	// client (clientip.go). Empty: every request is from its peer.
+	TrustedProxies []netip.Prefix
+	BidLimit       int           // bids per window per user; default 20
+	BidWindow      time.Duration // default 1 second
 	// DependencyTimeout bounds how long one request waits on the database
 	// or another dependency before it answers 503; default 5s.
 	DependencyTimeout time.Duration
+	// StreamSetups bounds the stream set-ups in flight on this node
+	// (session and user reads up to a live stream); default 256.
+	StreamSetups int
 	// Now is the server clock (UTC); tests may replace it.
 	Now func() time.Time
+	// DemoAccounts are listed on the login page (the demo is running).
+	DemoAccounts []DemoAccount
 }
 
 // Defaults for zero Config fields and fixed server timeouts.
 const (
-	DefaultBodyLimit   = 64 << 10
-	DefaultLoginLimit  = 10
-	DefaultLoginWindow = time.Minute
-	DefaultBidLimit    = 20
-	DefaultBidWindow   = time.Second
+	DefaultBodyLimit          = 64 << 10
+	DefaultLoginLimit         = 10
+	DefaultLoginWindow        = 15 * time.Minute
+	DefaultLoginAccountLimit  = 100
+	DefaultLoginAccountWindow = time.Hour
+	DefaultLoginIPLimit       = 30
+	DefaultLoginIPWindow      = time.Minute
+	DefaultRegisterLimit      = 20
+	DefaultRegisterWindow     = time.Hour
+	DefaultBidLimit           = 20
+	DefaultBidWindow          = time.Second
 
 	// readTimeout bounds reading one request (head and body), so a slow
 	// client cannot hold a worker; streams are hijacked after the request
@@ -65,11 +100,35 @@ func (c Config) withDefaults() Config {
 	if c.BodyLimit <= 0 {
 		c.BodyLimit = DefaultBodyLimit
 	}
+	if c.UploadLimit <= 0 {
+		c.UploadLimit = DefaultUploadLimit
+	}
+	if c.MaxUploads <= 0 {
+		c.MaxUploads = DefaultMaxUploads
+	}
 	if c.LoginLimit <= 0 {
 		c.LoginLimit = DefaultLoginLimit
 	}
 	if c.LoginWindow <= 0 {
 		c.LoginWindow = DefaultLoginWindow
+	}
+	if c.LoginAccountLimit <= 0 {
+		c.LoginAccountLimit = DefaultLoginAccountLimit
+	}
+	if c.LoginAccountWindow <= 0 {
+		c.LoginAccountWindow = DefaultLoginAccountWindow
+	}
+	if c.LoginIPLimit <= 0 {
+		c.LoginIPLimit = DefaultLoginIPLimit
+	}
+	if c.LoginIPWindow <= 0 {
+		c.LoginIPWindow = DefaultLoginIPWindow
+	}
+	if c.RegisterLimit <= 0 {
+		c.RegisterLimit = DefaultRegisterLimit
+	}
+	if c.RegisterWindow <= 0 {
+		c.RegisterWindow = DefaultRegisterWindow
 	}
 	if c.BidLimit <= 0 {
 		c.BidLimit = DefaultBidLimit
@@ -79,6 +138,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DependencyTimeout <= 0 {
 		c.DependencyTimeout = DefaultDependencyTimeout
+	}
+	if c.StreamSetups <= 0 {
+		c.StreamSetups = DefaultStreamSetups
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -100,7 +162,12 @@ type Deps struct {
 	// Optional capabilities (deps_<thing>.go): nil leaves their routes out.
 	Notices    Notices
 	Reinstater Reinstater
+	Bidders    Bidders
 	Sales      SaleService
+	// SessionEnder closes a logged-out session's streams on every node.
+	SessionEnder SessionEnder
+	// Watchers counts who has a seller's auctions open (deps_watchers.go).
+	Watchers   Watchers
 	Categories Categories // categories: tree, browse, admin edits
 	Search     Searcher   // /search and GET /api/v1/search
 	Watchlist  Watchlist  // watch buttons, /me/watching, watcher counts
@@ -138,18 +205,32 @@ type Server struct {
 	now     func() time.Time // cfg.Now in UTC
 	csrf    *http.CrossOriginProtection
 	metrics *httpMetrics
-	// loginLimit is keyed by client IP and email, bidLimit and photoLimit
-	// (uploads, API and forms alike) by user id.
-	loginLimit *limiter
-	bidLimit   *limiter
-	photoLimit *limiter
-	mailLimit  *limiter // per IP, verification and reset requests (api_notify.go)
-	pages      *pages   // set by routesPages
+	// loginLimit is keyed by account (email) and client IP,
+	// loginAccountLimit by account, loginIPLimit and registerLimit by
+	// client IP (limits.go), bidLimit and photoLimit (uploads, API and
+	// forms alike) by user id.
+	photoLimit        *limiter
+	loginLimit        *limiter
+	loginAccountLimit *limiter
+	loginIPLimit      *limiter
+	registerLimit     *limiter
+	bidLimit          *limiter
+	mailLimit         *limiter // per IP, verification and reset requests (api_notify.go)
+	pages             *pages   // set by routesPages
+	// uploads are the routes whose bodies may exceed cfg.BodyLimit, and
+	// uploadSlots bounds how many of those bodies are read at once.
+	uploads     []uploadRule
+	uploadSlots chan struct{}
+	uploadWait  time.Duration
 	// htmlError renders error pages for non-API paths; the pages code sets
 	// it in routesPages. Nil means plain text.
 	htmlError htmlErrorRenderer
 	refusals  refusalLog
 	readiness readyLog
+
+	// setups holds one token per stream set-up in flight (streamgate.go);
+	// nil when this node serves no streams.
+	setups chan struct{}
 }
 
 // New builds the server for cfg.Role: RoleAPI serves the API, the pages and
@@ -173,42 +254,55 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	clock := cfg.Now
 	s := &Server{
-		cfg:        cfg,
-		deps:       deps,
-		log:        deps.Logger,
-		now:        func() time.Time { return clock().UTC() },
-		csrf:       http.NewCrossOriginProtection(),
-		metrics:    metrics,
-		loginLimit: newLimiter(cfg.LoginLimit, cfg.LoginWindow, clock),
-		bidLimit:   newLimiter(cfg.BidLimit, cfg.BidWindow, clock),
-		photoLimit: newLimiter(photoRateLimit, photoRateWindow, clock),
+		cfg:               cfg,
+		deps:              deps,
+		log:               deps.Logger,
+		now:               func() time.Time { return clock().UTC() },
+		csrf:              http.NewCrossOriginProtection(),
+		metrics:           metrics,
+		loginLimit:        newLimiter(cfg.LoginLimit, cfg.LoginWindow, clock),
+		loginAccountLimit: newLimiter(cfg.LoginAccountLimit, cfg.LoginAccountWindow, clock),
+		loginIPLimit:      newLimiter(cfg.LoginIPLimit, cfg.LoginIPWindow, clock),
+		registerLimit:     newLimiter(cfg.RegisterLimit, cfg.RegisterWindow, clock),
+		bidLimit:          newLimiter(cfg.BidLimit, cfg.BidWindow, clock),
+		photoLimit:        newLimiter(photoRateLimit, photoRateWindow, clock),
+
+		uploadSlots: make(chan struct{}, cfg.MaxUploads),
+		uploadWait:  defaultUploadWait,
 	}
 	configureSessions(deps.Sessions, cfg, s.log)
+	if (cfg.Role == RoleRealtime || cfg.Role == RoleAll) && deps.Streams != nil {
+		s.setups = make(chan struct{}, cfg.StreamSetups)
+	}
 
 	s.app = fiber.New(fiber.Config{
 		// Fiber's zero-allocation strings alias buffers that are reused by
 		// the next request; anything kept past the handler (metric labels,
 		// values passed to services) would change under us.
 		Immutable: true,
-		BodyLimit: max(cfg.BodyLimit, s.uploadLimit(), deps.uploadLimit()),
-		// Multipart bodies are parsed by readMultipart from the raw bytes;
-		// fasthttp's own parse would run on every such body, before any
-		// handler, and spill large parts to temporary files.
+		// Bodies stream: bodyGuard bounds each by its route's limit
+		// (body.go), so BodyLimit only sizes fasthttp's first read.
+		StreamRequestBody:            true,
 		DisablePreParseMultipartForm: true,
+		BodyLimit:                    cfg.BodyLimit,
 		ErrorHandler:                 s.handleError,
 		ReadTimeout:                  readTimeout,
 		IdleTimeout:                  idleTimeout,
 		WriteTimeout:                 0, // a write deadline would cut streams; they set their own per write
 		DisableStartupMessage:        true,
 	})
+	s.app.Server().HeaderReceived = holdAmbiguousBodies
 	// Stream connections are hijacked and owned by Streams, which closes
 	// them itself when the stream ends.
 	s.app.Server().KeepHijackedConns = true
 
 	// Order: headers first so every answer has them; observe then sees the
 	// final status of everything inside it (it runs the error adapter);
-	// cross-site requests are refused before the session store is read.
-	s.app.Use(s.securityHeaders, s.observe, s.recoverPanics, s.crossOrigin, s.bounded, s.sessions)
+	// bodies are bounded before anything can read them; cross-site
+	// requests are refused before the session store is read; stream
+	// set-ups take their slot before it too, within the request's bound
+	// on waiting.
+	s.app.Use(s.securityHeaders, s.observe, s.bodyGuard, s.recoverPanics, s.crossOrigin, s.bounded, s.gateStreamSetups, s.sessions)
 
 	s.routesOps()
 	if cfg.Role == RoleAPI || cfg.Role == RoleAll {
@@ -218,6 +312,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		s.routesPages()
 		s.routesNotify()
 		s.routesPhotos()
+		s.routesHistory()
+		s.routesWatchers()
 		s.routesDiscovery()
 	}
 	if (cfg.Role == RoleRealtime || cfg.Role == RoleAll) && deps.Streams != nil {
@@ -229,11 +325,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 // App returns the Fiber app, for Listen, Shutdown and app.Test.
 func (s *Server) App() *fiber.App { return s.app }
 
-// routesOps registers the probes and metrics every node serves.
+// routesOps registers the probes every node serves. Metrics have a
+// listener of their own (MetricsHandler).
 func (s *Server) routesOps() {
 	s.app.Get("/healthz", s.handleHealthz)
 	s.app.Get("/readyz", s.handleReadyz)
-	s.app.Get("/metrics", s.handleMetrics())
 }
 
 // routesAPI registers the JSON API; docs/API.md documents it.
@@ -268,4 +364,5 @@ func (s *Server) routesStreams() {
 	s.app.Get("/stream/me", s.handleMeStream)
 	s.app.Get("/stream/admin", s.handleAdminStream)
 	s.routesSaleStreams()
+	s.routesMux()
 }

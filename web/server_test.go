@@ -82,7 +82,7 @@ func newEnv(t *testing.T, modify ...func(*Config, *Deps)) *testEnv {
 	reg := prometheus.NewRegistry()
 	cfg := Config{Role: RoleAll, Now: clock.now}
 	deps := Deps{
-		Accounts: store, Bidder: store, Reader: store, Streams: streams,
+		Accounts: store, Bidder: store, Reader: store, Bidders: store, Streams: streams,
 		Sessions: sm, Registry: reg,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}

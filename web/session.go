@@ -40,6 +40,9 @@ func configureSessions(sm *scs.SessionManager, cfg Config, log *slog.Logger) {
 	if sm.Cookie.Path == "" {
 		sm.Cookie.Path = "/"
 	}
+	if _, ok := sm.Codec.(*memoCodec); !ok && sm.Codec != nil {
+		sm.Codec = newMemoCodec(sm.Codec, maxDecodedSessions)
+	}
 	if sm.IdleTimeout > 0 {
 		log.Warn("session IdleTimeout > 0 writes the session store on every request", slog.Duration("idle_timeout", sm.IdleTimeout))
 	}
@@ -54,7 +57,13 @@ func (s *Server) sessions(c *fiber.Ctx) error {
 		return c.Next()
 	}
 	sm := s.deps.Sessions
-	ctx, err := sm.Load(c.UserContext(), c.Cookies(sm.Cookie.Name))
+	token := c.Cookies(sm.Cookie.Name)
+	if !tokenShaped(token) {
+		// Not a token scs could have made: no session, and the store
+		// (whose database may refuse the bytes) never sees it.
+		token = ""
+	}
+	ctx, err := sm.Load(c.UserContext(), token)
 	if err != nil {
 		return fmt.Errorf("load session: %w", err)
 	}
@@ -82,6 +91,25 @@ func (s *Server) sessions(c *fiber.Ctx) error {
 		s.writeSessionCookie(c, "", time.Time{})
 	}
 	return err
+}
+
+// sessionTokenLen is the length of an scs token: 32 random bytes in
+// unpadded URL-safe base64.
+const sessionTokenLen = 43
+
+// tokenShaped reports whether token looks like an scs session token.
+func tokenShaped(token string) bool {
+	if len(token) != sessionTokenLen {
+		return false
+	}
+	for i := 0; i < len(token); i++ {
+		switch c := token[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // skipSession lists paths that never need a session, to spare the store a
@@ -214,6 +242,8 @@ func (s *Server) login(c *fiber.Ctx, user domain.User) error {
 	if err := s.deps.Sessions.RenewToken(ctx); err != nil {
 		return fmt.Errorf("renew session token: %w", err)
 	}
+	// RenewToken also restores the full lifetime a guest session lacked.
+	s.deps.Sessions.Remove(ctx, sessionGuestKey)
 	s.deps.Sessions.Put(ctx, sessionUserKey, user.ID)
 	s.deps.Sessions.Put(ctx, sessionAuthKey, user.AuthVersion)
 	c.Locals(localsUser, userLookup{user: user, ok: true})
@@ -221,10 +251,20 @@ func (s *Server) login(c *fiber.Ctx, user domain.User) error {
 }
 
 // logout destroys the session; the middleware then expires the cookie.
+// Every node then closes the streams opened with it: they were
+// authenticated by this session, which no longer exists.
 func (s *Server) logout(c *fiber.Ctx) error {
+	session := domain.SessionHash(s.deps.Sessions.Token(c.UserContext()))
 	if err := s.deps.Sessions.Destroy(c.UserContext()); err != nil {
 		return fmt.Errorf("destroy session: %w", err)
 	}
 	c.Locals(localsUser, userLookup{})
+	if session != "" && s.deps.SessionEnder != nil {
+		// The logout itself has succeeded; a stream left open (NATS down)
+		// still ends at its next reconnect, which the session store refuses.
+		if err := s.deps.SessionEnder.SessionEnded(c.UserContext(), session); err != nil {
+			s.log.Warn("logout: streams not told", slog.Any("err", err))
+		}
+	}
 	return nil
 }

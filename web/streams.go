@@ -19,9 +19,10 @@ const (
 	maxLastEventID = 4096
 )
 
-// handleAuctionStream streams one auction's public events.
+// handleAuctionStream streams one auction's public events, to a user or a
+// guest session.
 func (s *Server) handleAuctionStream(c *fiber.Ctx) error {
-	u, err := s.streamUser(c)
+	u, err := s.publicStreamViewer(c)
 	if err != nil {
 		return err
 	}
@@ -35,7 +36,7 @@ func (s *Server) handleAuctionStream(c *fiber.Ctx) error {
 // handleAuctionsStream streams several auctions (a listing page):
 // ?ids=1,2,3, at most 100 distinct positive ids.
 func (s *Server) handleAuctionsStream(c *fiber.Ctx) error {
-	u, err := s.streamUser(c)
+	u, err := s.publicStreamViewer(c)
 	if err != nil {
 		return err
 	}
@@ -149,6 +150,9 @@ func (s *Server) openStream(c *fiber.Ctx, spec domain.StreamSpec, u domain.User)
 		return err
 	}
 	spec.UserID, spec.Admin, spec.LastEventID = u.ID, u.Admin, last
+	if sessionLoaded(c) {
+		spec.Session = domain.SessionHash(s.deps.Sessions.Token(c.UserContext()))
+	}
 	serve, err := s.deps.Streams.Open(spec)
 	if err != nil {
 		return err
@@ -156,7 +160,13 @@ func (s *Server) openStream(c *fiber.Ctx, spec domain.StreamSpec, u domain.User)
 	// Only serve is captured: the hijack func runs after Fiber has recycled
 	// c for another request, so it must not touch c.
 	fctx := c.Context()
+	release := handOverSetup(c)
 	fctx.HijackSetNoResponse(true)
-	fctx.Hijack(func(conn net.Conn) { serve(conn) })
+	fctx.Hijack(func(conn net.Conn) {
+		serve(conn)
+		if release != nil {
+			release() // the stream is live: its set-up slot is free
+		}
+	})
 	return nil
 }

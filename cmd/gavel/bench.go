@@ -57,10 +57,16 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 }
 
 // startBenchNode is the benchkit.StartNode that the load generators drive.
-// The per-user bid limit protects production from one runaway client; a
-// benchmark's bidders fire as fast as they can on purpose.
+// The per-user bid limit, the login and registration limits per IP and the
+// per-IP connection cap protect production from one runaway client; a
+// benchmark's clients all come from loopback and fire as fast as they can
+// on purpose. Its metrics are not served: benchmarks run beside other
+// nodes, which may hold the default metrics port.
 func startBenchNode(ctx context.Context, cfg config.Config, log *slog.Logger) (benchkit.Node, error) {
-	n, err := startNode(ctx, cfg, log, func(w *web.Config) { w.BidLimit = 1 << 30 })
+	cfg.Edge.MaxConnsPerIP, cfg.Edge.MetricsAddr = 0, ""
+	n, err := startNode(ctx, cfg, log, func(w *web.Config) {
+		w.BidLimit, w.LoginIPLimit, w.RegisterLimit = 1<<30, 1<<30, 1<<30
+	})
 	if err != nil {
 		return nil, err
 	}

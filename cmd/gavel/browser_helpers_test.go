@@ -169,10 +169,11 @@ func (b *tab) do(step string, timeout time.Duration, actions ...chromedp.Action[
 	}
 }
 
-// open navigates to url and waits until sel is visible.
+// open navigates to url and waits until sel is visible. The deadline is
+// generous: the machine that runs the tests is shared and often loaded.
 func (b *tab) open(url, sel string) {
 	b.t.Helper()
-	b.do("open "+url, 15*time.Second, chromedp.Navigate(url), chromedp.WaitVisible(sel))
+	b.do("open "+url, 60*time.Second, chromedp.Navigate(url), chromedp.WaitVisible(sel))
 }
 
 // evalErr evaluates a JavaScript expression and returns its value as JSON.

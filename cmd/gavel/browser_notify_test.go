@@ -69,6 +69,7 @@ func TestBrowserEmailFlows(t *testing.T) {
 
 	// Registered but unverified: the page says so, and a bid is refused.
 	nina.register(base, "Nina", "nina@example.com", "nina-password", "/", "#verify-notice")
+	nina.checkA11y("home with the verification notice")
 	nina.open(lotURL, "#bid-form")
 	nina.waitFor("banner on the auction page", `document.getElementById('verify-notice').textContent.indexOf('Verify your email address to bid') >= 0`,
 		`document.getElementById('verify-notice') && document.getElementById('verify-notice').textContent`, 5*time.Second)
@@ -81,6 +82,7 @@ func TestBrowserEmailFlows(t *testing.T) {
 	// The administrator opens the verification email in the mailbox.
 	link := admin.mailLink("nina@example.com", "verify", base)
 	nina.open(link, "#verify-result")
+	nina.checkA11y("verified")
 	if ok := nina.str(`document.getElementById('verify-result').dataset.ok`); ok != "true" {
 		t.Fatalf("verification page: %s", nina.text("verify-result"))
 	}
@@ -96,10 +98,12 @@ func TestBrowserEmailFlows(t *testing.T) {
 	nina.do("log out", 10*time.Second, chromedp.Click(chromedp.CSS(".nav-account button")), chromedp.WaitVisible(chromedp.CSS("a[href='/login']")))
 	nina.open(base+"/login", "#forgot-link")
 	nina.do("forgot", 10*time.Second, chromedp.Click(chromedp.CSS("#forgot-link")), chromedp.WaitVisible(chromedp.CSS("#forgot-form")))
+	nina.checkA11y("forgot password")
 	nina.fill("email", "nina@example.com")
 	nina.do("ask for a reset", 10*time.Second, chromedp.Click(chromedp.CSS("#forgot-submit")), chromedp.WaitVisible(chromedp.CSS("#forgot-sent")))
 	reset := admin.mailLink("nina@example.com", "reset", base)
 	nina.open(reset, "#reset-form")
+	nina.checkA11y("reset form")
 	nina.fill("password", "a brand new password")
 	nina.do("choose a new password", 10*time.Second, chromedp.Click(chromedp.CSS("#reset-submit")), chromedp.WaitVisible(chromedp.CSS("#reset-done")))
 	nina.open(reset, "#form-error")
@@ -131,7 +135,9 @@ func (b *tab) mailLink(addr, kind, base string) string {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	b.checkA11y("mailbox")
 	b.do("open the "+kind+" email", 10*time.Second, chromedp.Click(chromedp.CSS(`#mailbox tr[data-kind="`+kind+`"] a`)), chromedp.WaitVisible(chromedp.CSS("#mail-links")))
+	b.checkA11y("an email in the mailbox")
 	return b.str(`document.querySelector('#mail-links a[href^="` + base + `"]').href`)
 }
 

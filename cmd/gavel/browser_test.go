@@ -136,11 +136,13 @@ func TestBrowserAuction(t *testing.T) {
 
 	staff.open(base+"/register", "#register-form")
 	staff.expectCSPReported()
+	staff.checkA11y("register")
 	alice.register(base, "Alice", "alice@example.com", "alice-password", "/", "#conn-status")
 	bob.register(base, "Bob", "bob@example.com", "bob-password", "/", "#conn-status")
 
 	// 1. The seller lists the item through /sell.
 	staff.register(base, "Sam Seller", "sam@example.com", "sam-password", "/sell", "#sell-form")
+	staff.checkA11y("sell form")
 	const title = "Brass telescope, 1890s"
 	staff.fill("title", title)
 	staff.fill("description", "Three-draw brass telescope with its leather case.")
@@ -302,7 +304,8 @@ func TestBrowserAuction(t *testing.T) {
 		`document.getElementById('your-status').dataset.kind === 'outbid' && /outbid/i.test(document.getElementById('your-status').textContent)`,
 		`document.getElementById('your-status').outerHTML`, 5*time.Second)
 	admin.waitFor("late bid on the monitor", row+`.querySelector('.bid-count').textContent.trim() === '3'`, rowState, 5*time.Second)
-	for _, entry := range []string{"price #" + id + ": " + aliasA + " bid ", "extended #" + id + ": now ends "} {
+	// The monitor's feed names the person behind each alias (#12).
+	for _, entry := range []string{"price #" + id + ": " + aliasA + " (Alice, alice@example.com) bid ", "extended #" + id + ": now ends "} {
 		admin.waitFor("feed entry "+entry,
 			`Array.prototype.some.call(document.querySelectorAll('#admin-feed li'), function (li) { return li.textContent.indexOf(`+jsString(entry)+`) >= 0; })`,
 			`document.getElementById('admin-feed').textContent`, 5*time.Second)
@@ -335,6 +338,9 @@ func TestBrowserAuction(t *testing.T) {
 		t.Errorf("the result appeared %v after the end", late.Round(time.Millisecond))
 	}
 	bob.checkNoHorizontalScroll("closed")
+	bob.checkA11y("closed auction, phone")
+	alice.checkA11y("closed auction, winner")
+	admin.checkA11y("admin monitor")
 	t.Logf("%s: step 7: both pages show %q", sinceStart(start), alice.text("result"))
 	checkConsoles("closed")
 
@@ -358,6 +364,7 @@ func TestBrowserAuction(t *testing.T) {
 	// the page was served with. Bob's page recomputes without it.
 	admin.open(base+"/auctions/"+second, "#bid-history")
 	admin.waitLive()
+	admin.checkA11y("auction page, admin")
 	alice.open(base+"/auctions/"+second, "#bid-form")
 	alice.waitLive()
 	alice.bid("41.00")
@@ -398,6 +405,8 @@ func TestBrowserAuction(t *testing.T) {
 	bob.waitFor("cancelled by the suspension", `!document.getElementById('result').hidden && document.getElementById('result').textContent.trim() === `+jsString(wantCancel)+
 		` && document.getElementById('auction').dataset.status === 'cancelled' && document.getElementById('bid-form').hidden`,
 		`document.getElementById('result').outerHTML + ' status ' + document.getElementById('auction').dataset.status`, 5*time.Second)
+	bob.checkA11y("cancelled auction")
+	admin.checkA11y("admin monitor after a suspension")
 	if got := bob.text("result"); strings.Contains(got, "stolen") {
 		t.Errorf("bidder: the admin's reason leaked to the auction page: %q", got)
 	}

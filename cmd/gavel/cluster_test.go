@@ -335,3 +335,45 @@ func TestStreamSurvivesNATSRestart(t *testing.T) {
 		t.Fatalf("the stream started at seq %d, want the snapshot at 1", col.seqs[0])
 	}
 }
+
+// TestLogoutClosesStreamsOnEveryNode: a logout on the API node closes that
+// session's streams on every realtime node at once, and leaves the same
+// user's other session (another browser) alone.
+func TestLogoutClosesStreamsOnEveryNode(t *testing.T) {
+	t.Parallel()
+	c := mustCluster(t)
+	api := c.node(config.RoleAPI, "api")
+	rtA := c.node(config.RoleRealtime, "rt-a")
+	rtB := c.node(config.RoleRealtime, "rt-b")
+	ann := mustClient(t, api.URL(), "ann@example.com")
+	jar, _ := cookiejar.New(nil)
+	other := &client{t: t, http: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+	other.json(http.MethodPost, api.URL()+"/api/v1/session", map[string]any{"email": "ann@example.com", "password": "correct horse"}, http.StatusOK, nil)
+
+	onA, onB := ann.stream(rtA.URL()+"/stream/me", ""), ann.stream(rtB.URL()+"/stream/me", "")
+	kept := other.stream(rtB.URL()+"/stream/me", "")
+	start := time.Now()
+	ann.json(http.MethodDelete, api.URL()+"/api/v1/session", nil, http.StatusNoContent, nil)
+	for name, events := range map[string]<-chan sseEvent{"rt-a": onA, "rt-b": onB} {
+		deadline := time.After(5 * time.Second) // the heartbeat is 15 s: only the logout closes it this soon
+	drain:
+		for {
+			select {
+			case _, open := <-events:
+				if !open {
+					t.Logf("%s: stream closed %v after the logout", name, time.Since(start).Round(time.Millisecond))
+					break drain
+				}
+			case <-deadline:
+				t.Fatalf("%s: the logged-out session's stream is still open", name)
+			}
+		}
+	}
+	select {
+	case _, open := <-kept:
+		if !open {
+			t.Error("the other session's stream was closed too")
+		}
+	case <-time.After(time.Second):
+	}
+}

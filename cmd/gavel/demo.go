@@ -9,6 +9,7 @@ import (
 	"github.com/gavel-auctions/gavel/bidding"
 	"github.com/gavel-auctions/gavel/domain"
 	"github.com/gavel-auctions/gavel/internal/config"
+	"github.com/gavel-auctions/gavel/web"
 )
 
 // Demo accounts, printed at start-up and in the README.
@@ -19,6 +20,13 @@ const (
 	demoBidder    = "bidder@gavel.local"
 	demoOpenCount = 4
 )
+
+// demoAccounts are listed on the login page while the demo runs.
+var demoAccounts = []web.DemoAccount{
+	{Role: "Bidder", Email: demoBidder, Password: demoPassword},
+	{Role: "Seller (owns the demo auctions)", Email: demoSeller, Password: demoPassword},
+	{Role: "Admin (opens the monitor)", Email: demoAdmin, Password: demoPassword},
+}
 
 var demoItems = []struct {
 	title, desc string
@@ -32,9 +40,14 @@ var demoItems = []struct {
 	{"Antique globe", "A 19th-century terrestrial globe on a walnut stand.", 15000},
 }
 
+// demoSetting marks a database the demo seeded (bidding settings), so that
+// "auto" keeps the demo running on every later start.
+const demoSetting = "demo"
+
 // demoEnabled decides demo mode: on when asked for; with "auto", only on
-// the embedded defaults (no DATABASE_URL) and an empty database, so it never
-// touches a real deployment unless asked.
+// the embedded defaults (no DATABASE_URL), and there on an empty database
+// or one the demo seeded before, so it never touches a real deployment
+// unless asked and a demo site stays live across restarts.
 func demoEnabled(ctx context.Context, cfg config.Config, svc *bidding.Service) bool {
 	switch cfg.Demo {
 	case config.DemoOn:
@@ -45,12 +58,25 @@ func demoEnabled(ctx context.Context, cfg config.Config, svc *bidding.Service) b
 	if cfg.DatabaseURL != "" {
 		return false
 	}
+	if v, err := svc.Setting(ctx, demoSetting); err == nil && v == "true" {
+		return true
+	}
 	users, err := svc.Users(ctx, 1)
-	return err == nil && len(users) == 0
+	if err != nil {
+		return false
+	}
+	if len(users) == 0 {
+		return true
+	}
+	// A data directory an older Gavel seeded has the demo accounts but no
+	// mark: the demo seller still signs in with the published password.
+	_, err = svc.Authenticate(ctx, demoSeller, demoPassword)
+	return err == nil
 }
 
-// startDemo seeds accounts and short auctions and runs simulated bidders
-// until ctx ends, so a newcomer sees prices move at once.
+// startDemo seeds accounts (once), marks the database as a demo one, and
+// runs simulated bidders on short auctions, recycled as they end, until
+// jobCtx ends, so a newcomer sees prices move at once and on every start.
 func startDemo(ctx context.Context, n *node, jobCtx context.Context) error {
 	svc := n.svc
 	ensure := func(email, name string, admin bool) (domain.User, error) {
@@ -77,6 +103,9 @@ func startDemo(ctx context.Context, n *node, jobCtx context.Context) error {
 			return err
 		}
 		bots = append(bots, u)
+	}
+	if err := svc.PutSetting(ctx, demoSetting, "true"); err != nil {
+		return err
 	}
 	n.log.Info("demo mode: sample auctions and simulated bidders are running",
 		"log in as", demoBidder, "or", demoSeller, "or admin", demoAdmin, "password", demoPassword)

@@ -4,6 +4,7 @@
 //	gavel migrate [--data-dir DIR]
 //	gavel user create --email E --password P --name N [--admin] [--data-dir DIR]
 //	gavel healthcheck [--path /healthz]
+//	gavel routes [--role all|api|realtime]
 //	gavel version
 //
 // Settings come from the environment (docs/CONFIG.md); flags override them.
@@ -50,6 +51,7 @@ Usage:
   gavel migrate [--data-dir DIR]
   gavel user create --email E --password P --name N [--admin] [--data-dir DIR]
   gavel healthcheck [--path /healthz]
+  gavel routes [--role all|api|realtime]
   gavel version
   gavel help [command]
 
@@ -118,6 +120,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return createUser(ctx, u.cfg, newLogger(u.cfg, stderr), u.email, u.password, u.name, u.admin)
 	case "bench":
 		return runBench(ctx, rest, getenv, stdout, stderr)
+	case "routes":
+		return helpIsNotAnError(routesCmd(ctx, rest, getenv, stdout, stderr))
 	case "healthcheck":
 		url, err := parseHealthcheck(rest, getenv, stdout)
 		if err != nil {
@@ -161,6 +165,7 @@ func commands() []commandDoc {
 		{"user", userUsage},
 		{"healthcheck", healthcheckUsage},
 		{"bench", benchUsage},
+		{"routes", routesUsage},
 		{"version", "Usage: gavel version\n\nPrints the version of gavel and of Go it was built with.\n"},
 	}
 }

@@ -62,6 +62,8 @@ func TestRunUsage(t *testing.T) {
 			[]string{"missing --password, --name", "Usage: gavel user create"}},
 		{"user create bad env", []string{"user", "create", "--email", "a@b.c", "--password", "pw", "--name", "A"},
 			map[string]string{"GAVEL_LOG_LEVEL": "loud"}, 1, "", []string{"GAVEL_LOG_LEVEL"}},
+		{"routes -h", []string{"routes", "-h"}, nil, 0, "Usage: gavel routes", nil},
+		{"routes bad --role", []string{"routes", "--role", "x"}, nil, 2, "", []string{`-role: must be one of all, api, realtime (got "x")`, "Usage: gavel routes"}},
 		{"bench without scenario", []string{"bench"}, nil, 2, "", []string{"bench needs a scenario", "gavel bench storm"}},
 		{"bench unknown scenario", []string{"bench", "frob"}, nil, 2, "", []string{"unknown bench scenario frob"}},
 		{"bench sse -h", []string{"bench", "sse", "-h"}, nil, 0, "Usage: gavel bench sse", nil},

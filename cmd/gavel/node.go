@@ -43,6 +43,7 @@ type node struct {
 	hub  *realtime.Hub
 	srv  *web.Server
 	ln   net.Listener
+	edge edge               // wire_edge.go
 	stop context.CancelFunc // ends relay, scheduler, hub and store jobs
 	jobs sync.WaitGroup
 	// media serves photos on API nodes (wire_media.go).
@@ -95,6 +96,7 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 	log.Info("using", "database", database.Describe(cfg.DatabaseURL, cfg.DataDir), "nats", natsDesc, "role", cfg.Role, "node", cfg.NodeName)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	n.startMetrics(reg)
 	if err := n.awaitDependencies(ctx, js, reg); err != nil {
 		return nil, err
 	}
@@ -106,7 +108,7 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 	// suspension on another node takes up to that long to show here (bids
 	// re-check suspension in their own transaction).
 	n.svc = bidding.New(n.db, bidding.Options{Logger: log, UserCacheTTL: time.Second, RequireVerifiedEmail: cfg.Mail.VerificationRequired(),
-		BatchTimeout: cfg.DependencyTimeout})
+		BatchTimeout: cfg.DependencyTimeout, HashConcurrency: cfg.Edge.HashConcurrency})
 
 	store := sessionstore.New(n.db, sessionstore.WithLogger(log), sessionstore.WithReadCache(time.Second, 100_000))
 	n.run(func() { store.RunCleanup(jobCtx, 5*time.Minute) })
@@ -115,7 +117,8 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 	sessions.Lifetime = 7 * 24 * time.Hour
 
 	deps := web.Deps{
-		Accounts: n.svc, Bidder: n.svc, Reader: n.svc, Sessions: sessions, Registry: reg, Logger: log,
+		Accounts: n.svc, Bidder: n.svc, Reader: n.svc, Bidders: n.svc, Sessions: sessions, Registry: reg, Logger: log,
+		SessionEnder: natsSessionEnder{n.nc}, Watchers: natsWatchers{n.nc},
 		Checks: n.checks(),
 	}
 	wireSales(&deps, n.svc)
@@ -139,7 +142,12 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 		deps.Streams = n.hub
 	}
 	n.wireDiscovery(&deps, jobCtx)
+	demo := cfg.Role.ServesAPI() && demoEnabled(ctx, cfg, n.svc)
 	wcfg := web.Config{Role: web.Role(cfg.Role), CookieSecure: cfg.CookieSecure, DependencyTimeout: cfg.DependencyTimeout}
+	edgeWebConfig(cfg, &wcfg)
+	if demo {
+		wcfg.DemoAccounts = demoAccounts
+	}
 	for _, o := range opts {
 		o(&wcfg)
 	}
@@ -147,7 +155,7 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Role.ServesAPI() && demoEnabled(ctx, cfg, n.svc) {
+	if demo {
 		if err := startDemo(ctx, n, jobCtx); err != nil {
 			return nil, err
 		}
@@ -217,6 +225,7 @@ func (n *node) close() {
 	if n.ln != nil {
 		_ = n.ln.Close()
 	}
+	n.closeEdge()
 	if n.nc != nil {
 		_ = n.nc.Drain()
 	}

@@ -26,15 +26,28 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	log.Info("gavel is ready", "url", n.URL())
-	<-ctx.Done()
-	log.Info("shutting down")
+	return n.serveUntil(ctx, log)
+}
+
+// serveUntil waits until ctx ends or the node can no longer serve, then shuts the
+// node down; it returns why the node stopped serving, if it did.
+func (n *node) serveUntil(ctx context.Context, log *slog.Logger) error {
+	var served error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case served = <-n.edge.served:
+		// A node that cannot serve must exit so that its supervisor
+		// restarts it, rather than stay up and deaf.
+		log.Error("cannot serve; shutting down", "err", served)
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if err := n.shutdown(sctx); err != nil {
 		log.Warn("shutdown was not clean", "err", err)
 	}
 	log.Info("stopped")
-	return nil
+	return served
 }
 
 // migrateCmd applies pending migrations and returns.

@@ -185,6 +185,8 @@ func (n *node) listen() error {
 	if err != nil {
 		return fmt.Errorf("GAVEL_ADDR %s: %w", n.cfg.Addr, err)
 	}
+	n.edge.served = make(chan error, 1)
+	ln = n.guard(ln)
 	n.ln = ln
 	n.mux = newHandoff(ln)
 	return nil
@@ -235,11 +237,7 @@ func (n *node) serve() {
 		n.boot = nil
 	}
 	ln := n.mux.next(true)
-	go func() {
-		if err := n.srv.App().Listener(ln); err != nil {
-			n.log.Error("http server stopped", "err", err)
-		}
-	}()
+	go func() { n.served(n.srv.App().Listener(ln)) }()
 	n.up.done()
 }
 

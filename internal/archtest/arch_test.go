@@ -35,6 +35,9 @@ func under(module, dir, path string) bool {
 // product.
 const benchRule = "only cmd imports the load generators"
 
+// hostileRule keeps the hostile-client suite out of everything else.
+const hostileRule = "nothing imports the hostile-client suite"
+
 func rules() []rule {
 	notUnder := func(dirs ...string) func(string, pkg) bool {
 		return func(module string, p pkg) bool {
@@ -46,14 +49,17 @@ func rules() []rule {
 			return true
 		}
 	}
+	stdlibOnly := func(dir string) func(string, pkg) bool {
+		return func(module string, p pkg) bool {
+			return (p.standard && !strings.Contains(firstElem(p.path), ".")) || under(module, dir, p.path)
+		}
+	}
 	rs := []rule{
-		{
-			name:    "domain imports only the standard library",
-			pattern: "./domain/...",
-			allowed: func(module string, p pkg) bool {
-				return (p.standard && !strings.Contains(firstElem(p.path), ".")) || under(module, "domain", p.path)
-			},
-		},
+		{"domain imports only the standard library", "./domain/...", nil, stdlibOnly("domain")},
+		// Shared by capabilities (sessions, users): they must not drag one
+		// capability's dependencies into another.
+		{"the batched reads import only the standard library", "./internal/groupread/...", nil, stdlibOnly("internal/groupread")},
+		{"the cache imports only the standard library", "./internal/ttlcache/...", nil, stdlibOnly("internal/ttlcache")},
 		{"the fault suite talks to Gavel only over HTTP, SQL and NATS", "./internal/chaos/...", nil, notUnder(append(capabilities(), "cmd")...)},
 		// salecsv is a codec (pure functions over bytes, like encoding/csv),
 		// not a capability: web may use it to read uploads and write exports.
@@ -73,6 +79,26 @@ func rules() []rule {
 			pattern: "./...",
 			except:  []string{"cmd", "internal/bench"},
 			allowed: notUnder("internal/bench"),
+		},
+		{
+			// The hostile-client suite attacks a node from outside, as a
+			// stranger would: it may not reach into the product.
+			name:    "internal/hostile reaches the node only over the network",
+			pattern: "./internal/hostile/...",
+			allowed: notUnder(append(capabilities(), "domain", "cmd", "internal/netguard", "internal/config", "internal/database")...),
+		},
+		{
+			name:    hostileRule,
+			pattern: "./...",
+			except:  []string{"internal/hostile"},
+			allowed: notUnder("internal/hostile"),
+		},
+		{
+			name:    "netguard imports only the standard library",
+			pattern: "./internal/netguard/...",
+			allowed: func(module string, p pkg) bool {
+				return (p.standard && !strings.Contains(firstElem(p.path), ".")) || under(module, "internal/netguard", p.path)
+			},
 		},
 	}
 	// Each capability imports domain and never a sibling: only cmd wires
@@ -216,7 +242,9 @@ func TestRulesCatchViolations(t *testing.T) {
 	const mod = "example.com/gavel"
 	byName := map[string]rule{}
 	for _, r := range rules() {
-		if r.name != benchRule { // TestBenchRule checks it; it shares the pattern "./..."
+		// TestBenchRule checks the bench rule, and the cases below the
+		// hostile-suite rule; they share the pattern "./...".
+		if r.name != benchRule && r.name != hostileRule {
 			byName[r.pattern] = r
 		}
 	}
@@ -254,6 +282,21 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"./salecsv/...", pkg{"example.com/gavel/web", false}, true},
 		{"./...", pkg{"example.com/gavel/internal/testpg", false}, true},
 		{"./...", pkg{"example.com/gavel/internal/phototest", false}, true},
+		{"./internal/hostile/...", pkg{"example.com/gavel/web", false}, true},
+		{"./internal/hostile/...", pkg{"example.com/gavel/internal/netguard", false}, true},
+		{"./internal/hostile/...", pkg{"github.com/jackc/pgx/v5", false}, false},
+		{"./internal/netguard/...", pkg{"example.com/gavel/domain", false}, true},
+		{"./internal/netguard/...", pkg{"net", true}, false},
+	}
+	for _, r := range rules() {
+		if r.name == hostileRule {
+			if len(violations(mod, r, []pkg{{path: mod + "/internal/hostile"}})) == 0 {
+				t.Error("importing internal/hostile is not a violation")
+			}
+			if len(violations(mod, r, []pkg{{path: mod + "/internal/hostilex"}})) != 0 {
+				t.Error("importing internal/hostilex is a violation")
+			}
+		}
 	}
 	for _, tt := range tests {
 		r, ok := byName[tt.pattern]

@@ -23,6 +23,7 @@ import (
 type composeFile struct {
 	Services map[string]composeService `yaml:"services"`
 	Volumes  map[string]any            `yaml:"volumes"`
+	Networks map[string]composeNetwork `yaml:"networks"`
 }
 
 type composeService struct {
@@ -33,6 +34,7 @@ type composeService struct {
 	Expose      []any          `yaml:"expose"`
 	Ports       []any          `yaml:"ports"`
 	Volumes     []string       `yaml:"volumes"`
+	Networks    any            `yaml:"networks"`
 	Healthcheck struct {
 		Test []string `yaml:"test"`
 	} `yaml:"healthcheck"`

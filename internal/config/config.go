@@ -58,7 +58,7 @@ type Demo string
 
 // The demo modes.
 const (
-	DemoAuto Demo = "auto" // on only with SQLite (no DATABASE_URL) and an empty database
+	DemoAuto Demo = "auto" // on only with SQLite (no DATABASE_URL), on an empty or demo database
 	DemoOn   Demo = "on"
 	DemoOff  Demo = "off"
 )
@@ -131,6 +131,7 @@ type Config struct {
 	LogFormat         LogFormat  // GAVEL_LOG_FORMAT
 	Mail              Mail       // GAVEL_PUBLIC_URL, GAVEL_SMTP_*, GAVEL_MAIL_FROM (mail.go)
 	MediaCacheMB      int        // GAVEL_MEDIA_CACHE_MB: photo files an API node keeps in memory
+	Edge              Edge       // GAVEL_MAX_CONNS*, GAVEL_TRUSTED_PROXIES, GAVEL_METRICS_ADDR, GAVEL_HASH_CONCURRENCY (edge.go)
 	// Reminders are the watchlist's ending_soon thresholds before a lot's
 	// end (GAVEL_REMINDERS), as given; ReminderDurations parses them. A
 	// string keeps Config comparable.
@@ -150,6 +151,7 @@ func Default() Config {
 		DependencyTimeout: 5 * time.Second,
 		LogLevel:          slog.LevelInfo,
 		LogFormat:         LogText,
+		Edge:              DefaultEdge(),
 		Reminders:         "15m,1m",
 		MediaCacheMB:      64,
 	}
@@ -206,7 +208,7 @@ func settings() []settingRow {
 			parseBool(func(c *Config) *bool { return &c.CookieSecure })},
 		{Setting{"GAVEL_NODE", "", "(the hostname)", "name of this node in logs and NATS"},
 			func(c *Config, v string) error { c.NodeName = v; return nil }},
-		{Setting{"GAVEL_DEMO", "", "auto", "seed demo data: auto (only with SQLite and an empty database), on or off"},
+		{Setting{"GAVEL_DEMO", "", "auto", "run the demo: auto (only with SQLite, on an empty or demo database), on or off"},
 			func(c *Config, v string) error { return c.Demo.Set(v) }},
 		{Setting{"GAVEL_HEARTBEAT", "", "15s", "interval of keep-alive comments on idle streams"},
 			func(c *Config, v string) error {
@@ -254,7 +256,7 @@ func settings() []settingRow {
 				c.Reminders = strings.TrimSpace(v)
 				return nil
 			}},
-	}, mailSettings()...)
+	}, append(mailSettings(), edgeSettings()...)...)
 }
 
 // Bounds of GAVEL_REMINDERS.
@@ -423,6 +425,7 @@ func (c Config) Validate() error {
 		bad("GAVEL_REMINDERS", "%v", err)
 	}
 	c.Mail.validate(bad)
+	c.Edge.validate(c.Port(), bad)
 	// Split roles only make sense when every node sees the same data and
 	// events; an embedded NATS or a local SQLite file is private to one
 	// process, so an api node's bids would never reach a realtime node.
@@ -499,7 +502,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_level", levelName(c.LogLevel)),
 		slog.String("log_format", string(c.LogFormat)),
 		slog.String("reminders", c.Reminders),
-	}, c.Mail.logAttrs()...)...)
+	}, append(c.Mail.logAttrs(), c.Edge.logAttrs()...)...)...)
 }
 
 // String prints every setting as key=value pairs, secrets masked.

@@ -65,6 +65,7 @@ func TestFromEnv(t *testing.T) {
 					DependencyTimeout: 3 * time.Second,
 					LogLevel:          slog.LevelDebug,
 					LogFormat:         LogJSON,
+					Edge:              DefaultEdge(),
 					Reminders:         "30m, 5m,1h",
 					MediaCacheMB:      128,
 				}

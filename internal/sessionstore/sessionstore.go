@@ -5,8 +5,6 @@ package sessionstore
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -14,6 +12,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"gorm.io/gorm"
 
+	"github.com/gavel-auctions/gavel/internal/groupread"
 	"github.com/gavel-auctions/gavel/internal/outage"
 	"github.com/gavel-auctions/gavel/internal/ttlcache"
 )
@@ -32,6 +31,12 @@ type Store struct {
 	// database); this node's commits and deletes update it at once, and
 	// another node's logout shows here within its TTL.
 	cache *ttlcache.Cache[string, []byte]
+	// reads batches the lookups of sessions the cache does not hold: the
+	// requests and stream set-ups that miss together share one query.
+	reads *groupread.Reader[string, []byte]
+	// readDone, if set, runs between a batched read's query and filling
+	// the cache from it: tests race a logout there.
+	readDone func()
 }
 
 var (
@@ -58,6 +63,7 @@ func WithReadCache(ttl time.Duration, max int) Option {
 // New returns a store on db, whose schema must be migrated.
 func New(db *gorm.DB, opts ...Option) *Store {
 	s := &Store{db: db, log: slog.New(slog.DiscardHandler), now: time.Now}
+	s.reads = groupread.New(s.readSessions, groupread.Options{})
 	for _, o := range opts {
 		o(s)
 	}
@@ -73,27 +79,64 @@ func New(db *gorm.DB, opts ...Option) *Store {
 func utc(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
 // FindCtx returns the data of an unexpired session. A missing or expired
-// token is found=false with no error, as scs expects.
+// token is found=false with no error, as scs expects. Lookups that miss
+// the cache at the same time are read together (readSessions).
 func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
-	now := s.now()
-	if data, ok := s.cache.Get(token, now); ok {
+	if data, ok, refresh := s.cache.Lookup(token, s.now()); ok {
+		if refresh {
+			// Read it again in the background, with the next batch, so
+			// that a session in use never expires under its requests.
+			s.reads.Refresh(token)
+		}
 		return data, true, nil
 	}
-	var data []byte
-	var expiry time.Time
-	err := s.db.WithContext(ctx).
-		Raw("SELECT data, expiry FROM sessions WHERE token = ? AND expiry > ?", token, utc(now)).
-		Row().Scan(&data, &expiry)
-	if errors.Is(err, sql.ErrNoRows) {
-		// Misses are not cached: unknown tokens must not fill the cache.
-		return nil, false, nil
-	}
+	data, found, err := s.reads.Get(ctx, token)
 	if err != nil {
 		// A row's error surfaces at Scan, past GORM's error translation.
 		return nil, false, fmt.Errorf("find session: %w", outage.DB(err))
 	}
-	s.cache.Put(token, data, now, expiry)
-	return data, true, nil
+	return data, found, nil
+}
+
+// readSessions reads the unexpired sessions among tokens in one query and
+// caches them. Misses are not cached: unknown tokens must not fill the
+// cache. A session this node deleted or rewrote while the query was in
+// flight is not cached from it (ttlcache's fences), so a logout racing a
+// batched read cannot bring the session back.
+func (s *Store) readSessions(ctx context.Context, tokens []string) (map[string][]byte, error) {
+	began := s.cache.Begin()
+	now := s.now()
+	type row struct {
+		Token  string
+		Data   []byte
+		Expiry time.Time
+	}
+	var rows []row
+	err := s.db.WithContext(ctx).
+		Raw("SELECT token, data, expiry FROM sessions WHERE token IN ? AND expiry > ?", tokens, utc(now)).
+		Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	if s.readDone != nil {
+		s.readDone()
+	}
+	out := make(map[string][]byte, len(rows))
+	for _, r := range rows {
+		if r.Data == nil {
+			r.Data = []byte{}
+		}
+		out[r.Token] = r.Data
+		s.cache.Fill(r.Token, r.Data, began, now, r.Expiry)
+	}
+	for _, t := range tokens {
+		if _, ok := out[t]; !ok {
+			// Deleted or expired meanwhile (a logout on another node): a
+			// refresh must not leave it cached.
+			s.cache.Miss(t, began)
+		}
+	}
+	return out, nil
 }
 
 // CommitCtx inserts or replaces a session. The upsert is one statement, so
@@ -114,10 +157,14 @@ func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry ti
 	return nil
 }
 
-// DeleteCtx removes a session; a missing token is not an error.
+// DeleteCtx removes a session; a missing token is not an error. The cache
+// forgets it before the delete, so this node stops serving it at once, and
+// again after, so that no read which overlapped the delete caches it anew.
 func (s *Store) DeleteCtx(ctx context.Context, token string) error {
 	s.cache.Forget(token)
-	if err := s.db.WithContext(ctx).Exec("DELETE FROM sessions WHERE token = ?", token).Error; err != nil {
+	err := s.db.WithContext(ctx).Exec("DELETE FROM sessions WHERE token = ?", token).Error
+	s.cache.Forget(token)
+	if err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil

@@ -45,6 +45,11 @@ type sseCmd struct {
 	Srcs       []string      `json:"srcs,omitempty"`
 	Dial       int           `json:"dial,omitempty"`
 	Timeout    time.Duration `json:"timeout,omitempty"`
+	// Rehome: a live stream the server ends is opened again, as an
+	// EventSource would, after the server's retry: delay, with
+	// Last-Event-ID, on the next address that accepts it (a proxy's
+	// choice among the survivors).
+	Rehome bool `json:"rehome,omitempty"`
 
 	Seq int64 `json:"seq,omitempty"` // status: the event to count; fire: the seq to send
 }
@@ -64,6 +69,9 @@ type sseReply struct {
 	Dups       int64                 `json:"dups,omitempty"`        // price seqs received twice on a stream
 	Events     map[int64]*sseSeqRecs `json:"events,omitempty"`      // report: by seq
 	Took       time.Duration         `json:"took,omitempty"`        // connect: setup time; fire: write loop time
+	Rehomed    int64                 `json:"rehomed,omitempty"`     // streams live again after the server ended them
+	FirstLive  int64                 `json:"first_live,omitempty"`  // Unix ns of the earliest stream going live again
+	LastLive   int64                 `json:"last_live,omitempty"`   // Unix ns of the latest stream going live again
 	WouldBlock int64                 `json:"would_block,omitempty"` // fire: sockets that took less than the frame
 }
 
@@ -132,6 +140,10 @@ type sseWorker struct {
 	heartbeats atomic.Int64
 	gaps       atomic.Int64
 	dups       atomic.Int64
+	rehome     atomic.Bool
+	rehomed    atomic.Int64
+	firstLive  atomic.Int64
+	lastLive   atomic.Int64
 	counts     [4096]atomic.Int64 // price events by seq (mod 4096), for status polls
 
 	errMu sync.Mutex
@@ -143,7 +155,9 @@ type sseWorker struct {
 type sseClientConn struct {
 	mu   sync.Mutex
 	nc   net.Conn
-	last int64 // last auction seq seen (snapshot or price)
+	last int64         // last auction seq seen (snapshot or price)
+	id   string        // the last id: field, sent back as Last-Event-ID
+	wait time.Duration // the last retry: field
 	recs []sseRec
 }
 
@@ -166,7 +180,8 @@ func (w *sseWorker) summary() sseReply {
 	}
 	w.errMu.Unlock()
 	return sseReply{Open: w.open.Load(), Failed: w.failed.Load(), Dropped: w.dropped.Load(), Retries: w.retries.Load(),
-		Errors: errs, Heartbeats: w.heartbeats.Load(), Gaps: w.gaps.Load(), Dups: w.dups.Load()}
+		Errors: errs, Heartbeats: w.heartbeats.Load(), Gaps: w.gaps.Load(), Dups: w.dups.Load(),
+		Rehomed: w.rehomed.Load(), FirstLive: w.firstLive.Load(), LastLive: w.lastLive.Load()}
 }
 
 func (w *sseWorker) handle(ctx context.Context, cmd sseCmd) sseReply {
@@ -193,7 +208,8 @@ func (w *sseWorker) handle(ctx context.Context, cmd sseCmd) sseReply {
 func (w *sseWorker) connect(ctx context.Context, cmd sseCmd) sseReply {
 	w.closeAll(10 * time.Second)
 	w.closing.Store(false)
-	for _, c := range []*atomic.Int64{&w.open, &w.failed, &w.dropped, &w.retries, &w.heartbeats, &w.gaps, &w.dups} {
+	w.rehome.Store(cmd.Rehome)
+	for _, c := range []*atomic.Int64{&w.open, &w.failed, &w.dropped, &w.retries, &w.heartbeats, &w.gaps, &w.dups, &w.rehomed, &w.firstLive, &w.lastLive} {
 		c.Store(0)
 	}
 	for i := range w.counts {
@@ -243,7 +259,7 @@ func (w *sseWorker) connect(ctx context.Context, cmd sseCmd) sseReply {
 		w.wg.Go(func() {
 			settle := sync.OnceFunc(func() { <-sem; settled.Done() })
 			defer settle()
-			w.run(ctx, c, addr, srcs[i%len(srcs)], req, deadline, settle)
+			w.run(ctx, c, cmd.Addrs, i%len(cmd.Addrs), srcs[i%len(srcs)], req, deadline, settle)
 		})
 	}
 	done := make(chan struct{})
@@ -295,21 +311,46 @@ func noPortControl(_, _ string, rc syscall.RawConn) error {
 }
 
 // run opens one stream and reads it until it ends, retrying setup (as an
-// EventSource would) until deadline.
-func (w *sseWorker) run(ctx context.Context, c *sseClientConn, addr string, src *net.TCPAddr, req []byte, deadline time.Time, settle func()) {
+// EventSource would) until deadline. With rehome, a live stream the server
+// ends is opened again like an EventSource's: after the server's retry:
+// delay, with Last-Event-ID, on the next address that takes it.
+func (w *sseWorker) run(ctx context.Context, c *sseClientConn, addrs []string, ai int, src *net.TCPAddr, req []byte, deadline time.Time, settle func()) {
 	backoff := 100 * time.Millisecond
+	base, resume := req, false
 	for attempt := 0; ; attempt++ {
-		live, err := w.stream(ctx, c, addr, src, req, settle)
+		live, err := w.stream(ctx, c, addrs[ai], src, req, resume, settle)
 		if live {
 			w.open.Add(-1)
-			if !w.closing.Load() && ctx.Err() == nil {
-				w.dropped.Add(1)
-				w.note("dropped: " + errReason(err))
+			if w.closing.Load() || ctx.Err() != nil {
+				return
 			}
-			return
+			w.dropped.Add(1)
+			w.note("dropped: " + errReason(err))
+			if !w.rehome.Load() || c.id == "" {
+				return
+			}
+			if sleepCtx(ctx, c.wait) != nil {
+				return
+			}
+			req, resume = withLastEventID(base, c.id), true
+			settle = func() {
+				w.rehomed.Add(1)
+				now := time.Now().UnixNano()
+				for l := w.lastLive.Load(); l < now && !w.lastLive.CompareAndSwap(l, now); l = w.lastLive.Load() {
+				}
+				for f := w.firstLive.Load(); (f == 0 || f > now) && !w.firstLive.CompareAndSwap(f, now); f = w.firstLive.Load() {
+				}
+			}
+			deadline, attempt, backoff = time.Now().Add(time.Minute), 0, 100*time.Millisecond
+			continue
 		}
 		if w.closing.Load() || ctx.Err() != nil {
 			return
+		}
+		if resume && errReason(err) == "connection refused" && attempt < 2*len(addrs) {
+			// The dead node: a proxy would send this request to a survivor.
+			ai = (ai + 1) % len(addrs)
+			continue
 		}
 		if time.Now().Add(backoff).After(deadline) || attempt >= 20 {
 			w.failed.Add(1)
@@ -321,6 +362,13 @@ func (w *sseWorker) run(ctx context.Context, c *sseClientConn, addr string, src 
 		time.Sleep(backoff)
 		backoff = min(backoff*2, 2*time.Second)
 	}
+}
+
+// withLastEventID returns the request req (ending in a blank line) with a
+// Last-Event-ID header added.
+func withLastEventID(req []byte, id string) []byte {
+	out := append([]byte(nil), req[:len(req)-2]...)
+	return append(out, "Last-Event-ID: "+id+"\r\n\r\n"...)
 }
 
 // errReason turns an error into a short, countable reason.
@@ -342,8 +390,9 @@ func errReason(err error) string {
 }
 
 // stream is one attempt: dial, request, head, then events until the
-// connection ends. live reports whether the snapshot arrived.
-func (w *sseWorker) stream(ctx context.Context, c *sseClientConn, addr string, src *net.TCPAddr, req []byte, settle func()) (live bool, err error) {
+// connection ends. live reports whether the snapshot arrived, or for a
+// resume (which gets no snapshot when nothing was missed) the head.
+func (w *sseWorker) stream(ctx context.Context, c *sseClientConn, addr string, src *net.TCPAddr, req []byte, resume bool, settle func()) (live bool, err error) {
 	d := net.Dialer{LocalAddr: src, Timeout: 10 * time.Second, Control: noPortControl}
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -378,6 +427,17 @@ func (w *sseWorker) stream(ctx context.Context, c *sseClientConn, addr string, s
 			break
 		}
 	}
+	goLive := func() {
+		if !live {
+			live = true
+			_ = nc.SetDeadline(time.Time{})
+			w.open.Add(1)
+			settle()
+		}
+	}
+	if resume {
+		goLive()
+	}
 	var typ string
 	var data, long []byte
 	for {
@@ -402,18 +462,19 @@ func (w *sseWorker) stream(ctx context.Context, c *sseClientConn, addr string, s
 				if seq, ok := jsonInt(data, `"seq":`); ok {
 					c.last = seq
 				}
-				if !live {
-					live = true
-					_ = nc.SetDeadline(time.Time{})
-					w.open.Add(1)
-					settle()
-				}
+				goLive()
 			}
 			typ, data = "", data[:0]
 		case line[0] == ':':
 			w.heartbeats.Add(1)
 		case bytes.HasPrefix(line, []byte("event: ")):
 			typ = string(bytes.TrimSpace(line[len("event: "):]))
+		case bytes.HasPrefix(line, []byte("id: ")):
+			c.id = string(bytes.TrimSpace(line[len("id: "):]))
+		case bytes.HasPrefix(line, []byte("retry: ")):
+			if ms, err := strconv.Atoi(string(bytes.TrimSpace(line[len("retry: "):]))); err == nil {
+				c.wait = time.Duration(ms) * time.Millisecond
+			}
 		case bytes.HasPrefix(line, []byte("data: ")):
 			data = append(data, bytes.TrimRight(line[len("data: "):], "\n")...)
 		}

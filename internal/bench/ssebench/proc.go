@@ -24,15 +24,17 @@ import (
 // sseProc is a child process of the benchmark: a realtime node, a client
 // or a floor server. Clients and floors answer commands on stdio.
 type sseProc struct {
-	name    string
-	cmd     *exec.Cmd
-	pid     int
-	addr    string // where a node or floor listens
-	logPath string
-	in      *os.File
-	replies chan sseReply
-	done    chan struct{}
-	mu      sync.Mutex // one command at a time
+	name string
+	cmd  *exec.Cmd
+	pid  int
+	addr string // where a node or floor listens
+	// metricsAddr is where a node serves /metrics (GAVEL_METRICS_ADDR).
+	metricsAddr string
+	logPath     string
+	in          *os.File
+	replies     chan sseReply
+	done        chan struct{}
+	mu          sync.Mutex // one command at a time
 }
 
 // setPdeathsig asks Linux to kill the child if the benchmark dies without
@@ -193,13 +195,20 @@ func (b *sseBench) startNodes(ctx context.Context, hb time.Duration) error {
 			return err
 		}
 		name := fmt.Sprintf("rt%d", i+1)
-		env := []string{"GAVEL_ADDR=" + addr, "GAVEL_NODE=" + name, "DATABASE_URL=" + b.dbURL, "NATS_URL=" + b.natsURL,
+		metricsAddr, err := freePort()
+		if err != nil {
+			return err
+		}
+		// Every client is on loopback, so no per-IP cap; the node cap sits
+		// just under the file limit (--conns allows 19,500 a node).
+		env := []string{"GAVEL_ADDR=" + addr, "GAVEL_METRICS_ADDR=" + metricsAddr, "GAVEL_MAX_CONNS_PER_IP=0", "GAVEL_MAX_CONNS=19800",
+			"GAVEL_NODE=" + name, "DATABASE_URL=" + b.dbURL, "NATS_URL=" + b.natsURL,
 			"GAVEL_HEARTBEAT=" + hb.String(), "GAVEL_DEMO=off", "GAVEL_DATA_DIR=" + filepath.Join(b.tmp, name), "GAVEL_LOG_LEVEL=warn"}
 		p, err := b.start(ctx, fmt.Sprintf("%s-hb%s", name, hb), []string{"serve", "--role", "realtime"}, env, false, 0)
 		if err != nil {
 			return err
 		}
-		p.addr = addr
+		p.addr, p.metricsAddr = addr, metricsAddr
 		b.nodes = append(b.nodes, p)
 	}
 	for _, p := range b.nodes {

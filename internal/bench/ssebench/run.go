@@ -20,6 +20,9 @@ func (b *sseBench) run(ctx context.Context, getenv func(string) string, stdout i
 	if err := b.setup(ctx, getenv); err != nil {
 		return err
 	}
+	if b.o.killNode {
+		return b.killPhase(ctx, stdout)
+	}
 	r := &sseResult{srcs: max(2, (b.o.conns+19999)/20000), fsync: b.fsync, syncCm: b.syncCommit, load0: benchkit.LoadAvg()}
 	if err := b.mainPhase(ctx, r); err != nil {
 		return err
@@ -108,7 +111,7 @@ func (b *sseBench) mainPhase(ctx context.Context, r *sseResult) error {
 	}
 	for i, p := range b.nodes {
 		r.nodes[i].rssConn = procRSS(p.pid)
-		m := nodeMetrics(p.addr)
+		m := nodeMetrics(p.metricsAddr)
 		r.nodes[i].held = m["gavel_realtime_connections"]
 		r.nodes[i].snapReqs, r.nodes[i].snapReads = m["gavel_realtime_snapshot_requests_total"], m["gavel_realtime_snapshot_reads_total"]
 		if fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.pid)); err == nil {
@@ -158,7 +161,7 @@ func (b *sseBench) mainPhase(ctx context.Context, r *sseResult) error {
 		r.floor.loops, r.floor.shortWrites = loops, short
 	}
 	for i, p := range b.nodes {
-		m := nodeMetrics(p.addr)
+		m := nodeMetrics(p.metricsAddr)
 		r.nodes[i].delivered = m["gavel_realtime_events_delivered_total"]
 		r.nodes[i].slow = m["gavel_realtime_slow_consumers_total"]
 		r.nodes[i].rejected = m[`gavel_realtime_rejected_total{reason="node"}`] + m[`gavel_realtime_rejected_total{reason="user"}`]
@@ -230,7 +233,7 @@ func (b *sseBench) connect(ctx context.Context, workers []*sseProc, phase int, a
 		first, last := w*n/c, (w+1)*n/c
 		u0, u1 := first/b.o.perUser, max(first, last-1)/b.o.perUser
 		return sseCmd{Op: "connect", Addrs: addrs, Path: b.path, Cookies: b.cookies[u0 : u1+1], CookieBase: u0,
-			PerUser: b.o.perUser, First: first, Count: last - first, Srcs: srcs, Dial: b.o.dial, Timeout: timeout}
+			PerUser: b.o.perUser, First: first, Count: last - first, Srcs: srcs, Dial: b.o.dial, Timeout: timeout, Rehome: b.rehome}
 	}, timeout+time.Minute)
 	out := sseConnected{errs: make(map[string]int64)}
 	for _, rp := range replies {

@@ -32,14 +32,16 @@ import (
 
 const sseUsage = `Usage: gavel bench sse [--conns N] [--nodes K] [--clients C] [--bids M]
                        [--heartbeat D] [--short-heartbeat D] [--idle D] [--skip-floor]
-                       [--client-nice N]
+                       [--client-nice N] [--kill-node]
 
 Realtime fan-out: one api node and an embedded NATS server in this process,
 K realtime node processes (gavel serve --role realtime) and C client
 processes holding N real SSE connections to one auction, with real
 sessions. Measures connections held, server RSS per idle connection, idle
 CPU, and the delivery of M price changes (commit to arrival), next to the
-raw write floor measured in the same run on the same sockets. Needs
+raw write floor measured in the same run on the same sockets. With
+--kill-node it measures a reconnect storm instead: the first realtime node
+is killed and its watchers' return to the others is timed. Needs
 PostgreSQL in DATABASE_URL or TEST_DATABASE_URL; prints markdown.
 `
 
@@ -49,7 +51,7 @@ type sseOpts struct {
 	clientNice                                 int
 	heartbeat, shortHB, idle, settle, spacing  time.Duration
 	maxRun                                     time.Duration
-	skipFloor, keep                            bool
+	skipFloor, keep, killNode                  bool
 	args                                       []string
 }
 
@@ -76,6 +78,7 @@ func parseSSE(args []string, stdout io.Writer) (sseOpts, error) {
 	fs.DurationVar(&o.maxRun, "max-run", 40*time.Minute, "stop everything after this long")
 	fs.BoolVar(&o.skipFloor, "skip-floor", false, "skip the raw write floor")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (node logs)")
+	fs.BoolVar(&o.killNode, "kill-node", false, "instead of the fan-out measurement: kill one of the realtime nodes (at least 2) with SIGKILL and time its watchers' return to the others with Last-Event-ID")
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -98,6 +101,8 @@ func parseSSE(args []string, stdout io.Writer) (sseOpts, error) {
 		return o, &benchkit.UsageError{Msg: "bench sse: a process may open 20,000 files here: use more --nodes or --clients", Usage: sseUsage}
 	case o.clientNice < 0 || o.clientNice > 19:
 		return o, &benchkit.UsageError{Msg: "bench sse: --client-nice must be between 0 and 19", Usage: sseUsage}
+	case o.killNode && o.nodes < 2:
+		return o, &benchkit.UsageError{Msg: "bench sse: --kill-node needs --nodes 2 or more", Usage: sseUsage}
 	case o.heartbeat <= 0 || o.idle <= 0:
 		return o, &benchkit.UsageError{Msg: "bench sse: --heartbeat and --idle must be positive", Usage: sseUsage}
 	}
@@ -144,6 +149,7 @@ type sseBench struct {
 	apiURL     string
 	cookies    []string  // one per watcher user
 	bidders    [2]string // cookies of the two bidders
+	rehome     bool      // clients reopen dropped streams with Last-Event-ID
 	minNext    int64
 	fsync      string
 	syncCommit string

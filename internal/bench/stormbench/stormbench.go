@@ -5,15 +5,15 @@
 package stormbench
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -71,6 +71,7 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	shards := fs.Int("shards", 0, "bid queues in the service (0: its default)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	memProfile := fs.String("memprofile", "", "write an allocation profile of the whole run to this file")
+	profDir := fs.String("profile", "", "write each phase's CPU, block, mutex and goroutine profiles to this directory, and sample PostgreSQL's wait events")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -117,6 +118,21 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	// rejected as too low because another bid got there first.
 	fmt.Fprintln(stdout, "| phase | accepted bids/s | judged bids/s | accepted | rejected | errors | p50 | p99 | lost |")
 	fmt.Fprintln(stdout, "|---|---|---|---|---|---|---|---|---|")
+	var evidence strings.Builder
+	defer func() {
+		if evidence.Len() > 0 {
+			fmt.Fprintf(stdout, "\nWhere the phases waited:\n\n%s", evidence.String())
+		}
+	}()
+	runStorm := func(ctx context.Context, name string, bidders int, d time.Duration, auctions []int64,
+		bid func(ctx context.Context, w int, auction, amount int64) (int64, bool, error)) stormResult {
+		prof, err := startProfile(ctx, *profDir, name, dbURL, d)
+		if err != nil {
+			fmt.Fprintf(&evidence, "- %s: no profiles: %v\n", name, err)
+		}
+		defer prof.finish(&evidence)
+		return runStorm(ctx, name, bidders, d, auctions, bid)
+	}
 
 	svc := bidding.New(db, bidding.Options{PasswordCost: bcrypt.MinCost, Logger: log, Shards: *shards})
 	seller, err := svc.CreateUser(ctx, "seller@bench.local", "bench-password", "Seller", false)
@@ -179,12 +195,16 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	fmt.Fprintln(stdout, r.row())
 
 	if !*skipHTTP {
-		if err := httpStorm(ctx, stdout, start, dbURL, users, *bidders, *dur, newAuctions, db, *auctions); err != nil {
+		if err := httpStorm(ctx, stdout, runStorm, start, dbURL, users, *bidders, *dur, newAuctions, db, *auctions); err != nil {
 			return err
 		}
 	}
 	return svc.Close(ctx)
 }
+
+// runner runs one phase of the storm: runStorm, with profiles if asked.
+type runner func(ctx context.Context, name string, bidders int, d time.Duration, auctions []int64,
+	bid func(ctx context.Context, w int, auction, amount int64) (int64, bool, error)) stormResult
 
 // runStorm starts every bidder at the same instant and keeps them bidding
 // for d. Each bid is a little above the last ticket of its auction, so most
@@ -248,6 +268,30 @@ func baselineBid(ctx context.Context, db *gorm.DB, auction, bidder, _ int64) (in
 	return id, id != 0, nil
 }
 
+// login signs a bidder in through the API and returns its session cookie
+// as a Cookie header value.
+func login(base, email string) (string, error) {
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	body := fmt.Sprintf(`{"email":%q,"password":"bench-password"}`, email)
+	resp, err := client.Post(base+"/api/v1/session", "application/json", strings.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("login for the HTTP storm: %s", resp.Status)
+	}
+	u, _ := url.Parse(base)
+	for _, c := range jar.Cookies(u) {
+		if c.Name == "gavel_session" {
+			return c.Name + "=" + c.Value, nil
+		}
+	}
+	return "", errors.New("login for the HTTP storm: no session cookie")
+}
+
 // ackSet remembers acknowledged bid ids so lost bids can be counted.
 type ackSet struct {
 	mu  sync.Mutex
@@ -282,7 +326,7 @@ func countLost(db *gorm.DB, r stormResult, acked *ackSet) int64 {
 
 // httpStorm repeats the storm through a real node: JSON POSTs with session
 // cookies from real logins, over keep-alive connections.
-func httpStorm(ctx context.Context, stdout io.Writer, start benchkit.StartNode, dbURL string, users []domain.User, bidders int,
+func httpStorm(ctx context.Context, stdout io.Writer, runStorm runner, start benchkit.StartNode, dbURL string, users []domain.User, bidders int,
 	d time.Duration, newAuctions func(int) ([]int64, error), db *gorm.DB, spreadN int) error {
 	cfg := config.Default()
 	cfg.Addr = "127.0.0.1:0"
@@ -290,47 +334,48 @@ func httpStorm(ctx context.Context, stdout io.Writer, start benchkit.StartNode, 
 	cfg.DataDir, _ = os.MkdirTemp("", "gavel-bench-")
 	defer os.RemoveAll(cfg.DataDir)
 	cfg.Demo = config.DemoOff
+	// The in-process phases ran with no relay, so their events (one or
+	// more per accepted bid, tens of thousands) are still unpublished. The
+	// node's relay would publish them all, and its notifier read them,
+	// during the HTTP phases, which would then measure that backlog too.
+	if err := db.Exec("UPDATE events SET published_at = now() WHERE published_at IS NULL").Error; err != nil {
+		return err
+	}
 	n, err := start(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}
 	defer n.Shutdown(context.Background())
-	tr := &http.Transport{MaxIdleConnsPerHost: bidders, MaxConnsPerHost: bidders}
-	clients := make([]*http.Client, bidders)
-	for i := range clients {
-		jar, _ := cookiejar.New(nil)
-		clients[i] = &http.Client{Transport: tr, Jar: jar, Timeout: 30 * time.Second}
-		body := fmt.Sprintf(`{"email":%q,"password":"bench-password"}`, users[i].Email)
-		resp, err := clients[i].Post(n.URL()+"/api/v1/session", "application/json", strings.NewReader(body))
+	u, err := url.Parse(n.URL())
+	if err != nil {
+		return err
+	}
+	conns := make([]*bidConn, bidders)
+	for i := range conns {
+		cookie, err := login(n.URL(), users[i].Email)
 		if err != nil {
 			return err
 		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("login for the HTTP storm: %s", resp.Status)
-		}
+		conns[i] = &bidConn{addr: u.Host, cookie: cookie}
 	}
+	defer func() {
+		for _, c := range conns {
+			c.close()
+		}
+	}()
 	post := func(ctx context.Context, w int, auction, amount int64) (int64, bool, error) {
-		body, _ := json.Marshal(map[string]int64{"amount": amount})
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, fmt.Sprintf("%s/api/v1/auctions/%d/bids", n.URL(), auction), bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := clients[w].Do(req)
+		resp, err := conns[w].post(ctx, auction, amount)
 		if err != nil {
 			return 0, false, err
 		}
-		defer resp.Body.Close()
-		switch resp.StatusCode {
+		switch resp.status {
 		case http.StatusCreated:
-			var rc domain.Receipt
-			err := json.NewDecoder(resp.Body).Decode(&rc)
-			return rc.BidID, err == nil, err
+			id, err := bidID(resp.body)
+			return id, err == nil, err
 		case http.StatusConflict:
-			io.Copy(io.Discard, resp.Body)
 			return 0, false, nil
 		default:
-			b, _ := io.ReadAll(resp.Body)
-			return 0, false, fmt.Errorf("%s: %s", resp.Status, b)
+			return 0, false, fmt.Errorf("%d: %s", resp.status, resp.body)
 		}
 	}
 	for _, phase := range []struct {

@@ -1,10 +1,11 @@
 /* admin.js: the admin monitor. One stream, /stream/admin, carries every
  * running auction's events plus each node's periodic stats. It keeps the
  * #admin-auctions table live (price, bids, bids per minute computed here
- * from price events, watchers summed over nodes from stats), draws each
- * node's connections and event rate as inline-SVG sparklines in
- * #node-charts, and lists recent events in #admin-feed. Stats are read
- * defensively: unknown or missing fields are skipped, never trusted.
+ * from price events, watchers summed over nodes from stats), lists each
+ * node's numbers in #node-charts, lists recent events in #admin-feed with
+ * the person behind each bidder alias, and hands events and stats to the
+ * charts (admin-charts.js). Stats are read defensively: unknown or missing
+ * fields are skipped, never trusted.
  */
 (function () {
   'use strict';
@@ -13,8 +14,6 @@
   var table = document.getElementById('admin-auctions');
   if (!G || !table) { return; }
 
-  var SVG = 'http://www.w3.org/2000/svg';
-  var SAMPLES = 60;
   var FEED_MAX = 50;
   var tbody = table.tBodies[0];
   var rows = {};
@@ -105,66 +104,94 @@
 
   // --- Feed --------------------------------------------------------------
 
+  // identities maps, per auction, each alias to the person behind it
+  // (GET /api/v1/auctions/{id}/bidders, admins only). A feed line whose
+  // bidder is not known yet is completed when the answer arrives.
+  var identities = {};
+  var identityTimers = {};
+  function identify(auctionId) {
+    if (identityTimers[auctionId]) { return; }
+    identityTimers[auctionId] = setTimeout(function () {
+      fetch('/api/v1/auctions/' + auctionId + '/bidders', { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          delete identityTimers[auctionId];
+          if (!data || !Array.isArray(data.bidders)) { return; }
+          var m = identities[auctionId] = identities[auctionId] || {};
+          data.bidders.forEach(function (b) { if (b && b.alias && b.user) { m[b.alias] = b.user; } });
+          document.querySelectorAll('#admin-feed .identity[data-auction-id="' + auctionId + '"]').forEach(fillIdentity);
+        })
+        .catch(function () { delete identityTimers[auctionId]; });
+    }, 200);
+  }
+  function fillIdentity(span) {
+    var u = (identities[span.dataset.auctionId] || {})[span.dataset.alias];
+    if (u) { span.textContent = ' (' + u.name + ', ' + u.email + ')'; }
+  }
+  // who appends an alias, and the person behind it, to li.
+  function who(li, auctionId, alias) {
+    li.appendChild(document.createTextNode(alias));
+    var span = document.createElement('span');
+    span.className = 'identity';
+    span.dataset.auctionId = String(auctionId);
+    span.dataset.alias = alias;
+    li.appendChild(span);
+    fillIdentity(span);
+    if (!span.textContent) { identify(String(auctionId)); }
+  }
+
   function feed(type, ev) {
     if (type === 'snapshot' || type === 'stats') { return; }
     var list = document.getElementById('admin-feed');
     var li = document.createElement('li');
     li.appendChild(G.timeEl(ev.committed_at || new Date(G.now()).toISOString()));
-    var text = type + ' #' + ev.auction_id + (ev.title ? ' ' + ev.title : '');
     var tr = rows[String(ev.auction_id)];
     var exp = tr ? tr.dataset.exp : expOf(ev.currency);
-    if (type === 'price' && ev.bidder) { text += ': ' + ev.bidder + ' bid ' + G.money(ev.bid_amount, ev.currency, exp); }
-    if (type === 'price' || type === 'closed') { text += ' (price ' + G.money(ev.current_price, ev.currency, exp) + ')'; }
-    if (type === 'closed') { text += ev.winner ? ', won by ' + ev.winner : ', unsold'; }
-    if (type === 'extended') { text += ': now ends ' + G.localTime(ev.ends_at); }
-    if (type === 'cancelled' && ev.reason) { text += ': ' + ev.reason; }
-    li.appendChild(document.createTextNode(text));
+    var money = function (v) { return G.money(v, ev.currency, exp); };
+    var text = function (s) { li.appendChild(document.createTextNode(s)); };
+    text(type + ' #' + ev.auction_id + (ev.title ? ' ' + ev.title : ''));
+    if (type === 'price' && ev.bidder) {
+      text(': ');
+      who(li, ev.auction_id, ev.bidder);
+      text(' bid ' + money(ev.bid_amount));
+    }
+    if (type === 'price' && Array.isArray(ev.auto)) {
+      ev.auto.forEach(function (a) {
+        if (!a || !a.bidder) { return; }
+        text('; automatic: ');
+        who(li, ev.auction_id, String(a.bidder));
+        text(' ' + money(a.amount));
+      });
+    }
+    if (type === 'price' || type === 'closed') { text(' (price ' + money(ev.current_price) + ')'); }
+    if (type === 'closed') {
+      if (ev.winner) { text(', won by '); who(li, ev.auction_id, ev.winner); } else { text(', unsold'); }
+    }
+    if (type === 'extended') { text(': now ends ' + G.localTime(ev.ends_at)); }
+    if (type === 'cancelled' && ev.reason) { text(': ' + ev.reason); }
     list.insertBefore(li, list.firstChild);
     while (list.children.length > FEED_MAX) { list.removeChild(list.lastChild); }
   }
 
-  // --- Node charts -------------------------------------------------------
+  // --- Nodes -------------------------------------------------------------
 
-  var nodes = {}; // name -> {box, conn: [], rate: [], lines, text}
+  var nodes = {}; // name -> the paragraph with its numbers
 
-  function chartFor(name) {
+  function nodeText(name) {
     if (nodes[name]) { return nodes[name]; }
     var box = document.createElement('div');
     box.className = 'node-chart';
     box.dataset.node = name;
     var h = document.createElement('h3');
     h.textContent = name;
-    var svg = document.createElementNS(SVG, 'svg');
-    svg.setAttribute('viewBox', '0 0 ' + (SAMPLES - 1) + ' 40');
-    svg.setAttribute('preserveAspectRatio', 'none');
-    svg.setAttribute('role', 'img');
-    svg.setAttribute('aria-label', 'Connections (blue) and events per second (red) on ' + name);
-    var conn = document.createElementNS(SVG, 'polyline');
-    conn.setAttribute('class', 'line-conn');
-    conn.setAttribute('vector-effect', 'non-scaling-stroke');
-    var rate = document.createElementNS(SVG, 'polyline');
-    rate.setAttribute('class', 'line-rate');
-    rate.setAttribute('vector-effect', 'non-scaling-stroke');
-    svg.appendChild(conn);
-    svg.appendChild(rate);
     var p = document.createElement('p');
     box.appendChild(h);
-    box.appendChild(svg);
     box.appendChild(p);
-    var holder = document.getElementById('node-charts');
-    holder.appendChild(box);
+    document.getElementById('node-charts').appendChild(box);
     var empty = document.getElementById('node-charts-empty');
     if (empty) { empty.hidden = true; }
-    nodes[name] = { conn: [], rate: [], connLine: conn, rateLine: rate, text: p };
-    return nodes[name];
-  }
-
-  function points(values) {
-    var max = Math.max.apply(null, values.concat([1]));
-    var offset = SAMPLES - values.length;
-    return values.map(function (v, i) {
-      return (offset + i) + ',' + (38 - (v / max) * 36).toFixed(1);
-    }).join(' ');
+    nodes[name] = p;
+    return p;
   }
 
   function num(v) {
@@ -195,15 +222,9 @@
       var conns = firstNum(n, ['connections']);
       var rate = firstNum(n, ['events_per_second', 'events_per_sec']);
       var dropped = firstNum(n, ['slow_consumers', 'dropped']);
-      var c = chartFor(name);
-      c.conn.push(conns);
-      c.rate.push(rate);
-      if (c.conn.length > SAMPLES) { c.conn.shift(); c.rate.shift(); }
-      c.connLine.setAttribute('points', points(c.conn));
-      c.rateLine.setAttribute('points', points(c.rate));
       var text = conns + ' connections · ' + rate.toFixed(1) + ' events/s · ' + dropped + ' dropped';
       if (typeof n.watchers === 'number') { text += ' · ' + num(n.watchers) + ' watching'; }
-      c.text.textContent = text;
+      nodeText(name).textContent = text;
       if (Array.isArray(n.auctions)) {
         if (n.auctions.length >= 20) { complete = false; }
         n.auctions.forEach(function (aw) {
@@ -221,13 +242,17 @@
     });
   }
 
+  var charts = function () { return G.adminCharts || { event: function () {}, stats: function () {} }; };
+
   function onEvent(type, ev) {
     if (type === 'stats') {
       applyStats(ev);
+      charts().stats(ev);
       return;
     }
     if (ev.auction_id) { applyAuction(type, ev); }
     feed(type, ev);
+    charts().event(type, ev);
   }
 
   // Bids per minute decay even when nothing happens.

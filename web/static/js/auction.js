@@ -1,11 +1,14 @@
 /* auction.js: the live auction page. It opens the page's one stream,
  * /stream/auctions/{id}, and redraws price, minimum next bid, bid count,
  * leader, end time and result from each event (every event carries the
- * full public state). It prepends new bids to #bid-history, shows
- * "Extended!" when soft close moves the end, refetches the auction from the
- * API after price changes to learn whether the viewer still leads, and
- * places bids with fetch so the result appears inline (the form still works
- * without JavaScript).
+ * full public state). It adds each bid, and the automatic bids it caused,
+ * to #bid-history (with the person behind each alias for the seller and
+ * admins), shows "Extended!" when soft close moves the end, announces the
+ * last 5 minutes, the last minute, an extension and the close politely to
+ * screen readers (#announcer), refetches the auction from the API after
+ * price changes to learn whether the viewer still leads, and places bids
+ * with fetch so the result appears inline (the form still works without
+ * JavaScript).
  */
 (function () {
   'use strict';
@@ -19,6 +22,8 @@
   var exp = Number(root.dataset.exp) || 0;
   var loggedIn = root.dataset.loggedIn === 'true';
   var leading = root.dataset.leading === 'true';
+  var identify = root.dataset.identify === 'true';
+  var myAlias = root.dataset.myAlias || '';
   var wasOutbid = false;
   var $ = function (sel) { return document.getElementById(sel); };
 
@@ -42,7 +47,12 @@
     }
     setText('countdown-label', status === 'scheduled' ? 'Starts in' : 'Time left');
     if (status === 'closed' || status === 'cancelled') {
-      ['bid-form', 'buy-now-form'].forEach(function (f) { if ($(f)) { $(f).hidden = true; } });
+      ['bid-form', 'buy-now-form', 'min-next-fact'].forEach(function (f) { if ($(f)) { $(f).hidden = true; } });
+      setText('ends-at-label', 'Ended at');
+      // "Bid placed … You are the highest bidder" is stale once it ends:
+      // the result and the viewer's status say what counts now.
+      var res = $('bid-result');
+      if (res && (res.dataset.kind === 'ok' || res.dataset.kind === 'pending')) { res.dataset.kind = ''; res.textContent = ''; }
       // Bids of an ended auction can no longer be cancelled.
       var list = $('bid-history');
       if (list) {
@@ -57,8 +67,13 @@
       return ['cancelled', 'This auction was cancelled.' + (ev.reason ? ' Reason: ' + ev.reason : '')];
     }
     if (ev.status !== 'closed') { return ['', '']; }
-    if (ev.winner) { return ['sold', 'Sold to ' + ev.winner + ' for ' + G.money(ev.current_price, currency, exp) + '.']; }
-    if (ev.bid_count > 0 && ev.has_reserve && !ev.reserve_met) { return ['reserve', 'Reserve not met: the item did not sell.']; }
+    if (ev.winner) {
+      var who = identities[ev.winner] ? ev.winner + ' (' + identities[ev.winner].name + ')' : ev.winner;
+      return ['sold', 'Sold to ' + who + ' for ' + G.money(ev.current_price, currency, exp) + '.'];
+    }
+    if (ev.bid_count > 0 && ev.has_reserve && !ev.reserve_met) {
+      return ['reserve', 'Reserve not met: the highest bid, ' + G.money(ev.current_price, currency, exp) + ', was below the reserve, so the item did not sell.'];
+    }
     return ['unsold', 'No bids: the item did not sell.'];
   }
 
@@ -79,8 +94,11 @@
     if (ev.ends_at) {
       $('countdown').dataset.endsAt = ev.ends_at;
       var endsAt = $('ends-at');
-      endsAt.textContent = '';
-      endsAt.appendChild(G.timeEl(ev.ends_at));
+      var shown = endsAt.querySelector('time');
+      if (!shown || shown.getAttribute('datetime') !== ev.ends_at) {
+        endsAt.textContent = '';
+        endsAt.appendChild(G.timeEl(ev.ends_at, true));
+      }
     }
     var buy = $('buy-now-form');
     if (buy) {
@@ -120,38 +138,119 @@
     if (notice) { notice.hidden = true; }
   }
 
-  function addBid(ev) {
-    var list = $('bid-history');
-    if (!list || !ev.bidder || !ev.bid_amount) { return false; }
-    if (list.querySelector('li[data-seq="' + Number(ev.seq) + '"]')) { return true; }
+  // --- The bid history ---------------------------------------------------
+
+  // A line is a bid or an automatic bid: {seq, pos, bid_id, bidder, amount,
+  // at, automatic, raise, buy_now, you, user}. Lines are ordered newest
+  // first by (seq, pos), and a line already shown is never added twice.
+  function lineKey(l) { return Number(l.seq) * 100 + Number(l.pos || 0); }
+
+  function tag(text, cls) {
+    var t = document.createElement('span');
+    t.className = 'tag' + (cls ? ' ' + cls : '');
+    t.textContent = text;
+    return t;
+  }
+
+  function lineEl(l) {
     var li = document.createElement('li');
-    li.dataset.seq = String(ev.seq);
+    li.className = 'bid-line' + (l.automatic ? ' bid-auto' : '') + (l.raise ? ' bid-raise' : '') + (l.you ? ' bid-mine' : '');
+    li.dataset.seq = String(l.seq);
+    li.dataset.pos = String(l.pos || 0);
+    if (l.bid_id) { li.dataset.bidId = String(l.bid_id); }
     var who = document.createElement('span');
     who.className = 'bidder';
-    who.textContent = ev.bidder;
+    who.textContent = l.bidder;
+    li.appendChild(who);
+    if (l.user) { li.appendChild(identityEl(l.user)); }
+    if (l.raise) {
+      var note = document.createElement('span');
+      note.className = 'raise-note';
+      note.textContent = 'raised their maximum to';
+      li.appendChild(document.createTextNode(' '));
+      li.appendChild(note);
+    }
     var amount = document.createElement('span');
     amount.className = 'money';
-    amount.dataset.amount = String(ev.bid_amount);
-    amount.textContent = G.money(ev.bid_amount, currency, exp);
-    li.appendChild(who);
+    amount.dataset.amount = String(l.amount);
+    amount.textContent = G.money(l.amount, currency, exp);
     li.appendChild(document.createTextNode(' '));
     li.appendChild(amount);
-    if (ev.type === 'closed') {
-      var tag = document.createElement('span');
-      tag.className = 'tag';
-      tag.textContent = 'buy it now';
-      li.appendChild(document.createTextNode(' '));
-      li.appendChild(tag);
-    }
+    var tags = [];
+    if (l.buy_now) { tags.push(tag('buy it now')); }
+    if (l.automatic) { tags.push(tag('automatic', 'tag-auto')); }
+    if (l.raise) { tags.push(tag(l.you ? 'only you see this' : 'private')); }
+    if (l.you) { tags.push(tag('you', 'tag-you')); }
+    tags.forEach(function (t) { li.appendChild(document.createTextNode(' ')); li.appendChild(t); });
     li.appendChild(document.createTextNode(' '));
-    li.appendChild(G.timeEl(ev.committed_at));
-    if (ev.bid_id) {
-      li.dataset.bidId = String(ev.bid_id);
-      if (list.dataset.canStrike === 'true' && ev.type !== 'closed') { li.appendChild(strikeForm(ev.bid_id)); }
+    li.appendChild(G.timeEl(l.at));
+    var list = $('bid-history');
+    if (l.bid_id && !l.pos && list.dataset.canStrike === 'true' && !l.buy_now) { li.appendChild(strikeForm(l.bid_id)); }
+    return li;
+  }
+
+  function addLine(l) {
+    var list = $('bid-history');
+    if (!list || !l.bidder || !l.amount) { return false; }
+    var key = lineKey(l);
+    var items = list.children;
+    var before = null;
+    for (var i = 0; i < items.length; i++) {
+      var k = lineKey(items[i].dataset);
+      if (k === key) { return true; }
+      if (k < key) { before = items[i]; break; }
     }
-    list.insertBefore(li, list.firstChild);
+    if (l.bidder === myAlias && myAlias) { l.you = true; }
+    var li = lineEl(l);
+    list.insertBefore(li, before);
     $('bid-history-empty').hidden = true;
+    if (identify && !l.user) { identifyLines(); }
     return true;
+  }
+
+  // eventLines turns a price (or buy-it-now closed) event into its lines:
+  // the bid, unless it was a leader's raise, then its automatic bids.
+  function eventLines(ev) {
+    var lines = [];
+    if (ev.bidder && ev.bid_amount) {
+      lines.push({ seq: ev.seq, pos: 0, bid_id: ev.bid_id, bidder: ev.bidder, amount: ev.bid_amount, at: ev.committed_at, buy_now: ev.type === 'closed' });
+    }
+    (Array.isArray(ev.auto) ? ev.auto : []).forEach(function (a, i) {
+      if (a && a.bidder && a.amount) {
+        lines.push({ seq: ev.seq, pos: i + 1, bid_id: ev.bid_id, bidder: String(a.bidder), amount: a.amount, at: ev.committed_at, automatic: true });
+      }
+    });
+    return lines;
+  }
+
+  // identities maps aliases to the people behind them, for the seller and
+  // admins (GET /api/v1/auctions/{id}/bidders); lines without one are
+  // completed when it arrives.
+  var identities = {};
+  var identityTimer = 0;
+  function identityEl(u) {
+    var span = document.createElement('span');
+    span.className = 'identity';
+    span.textContent = ' (' + u.name + (u.email ? ', ' + u.email : '') + ')';
+    return span;
+  }
+  function identifyLines() {
+    clearTimeout(identityTimer);
+    identityTimer = setTimeout(function () {
+      fetch('/api/v1/auctions/' + id + '/bidders', { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (!data || !Array.isArray(data.bidders)) { return; }
+          data.bidders.forEach(function (b) { if (b && b.alias && b.user) { identities[b.alias] = b.user; } });
+          $('bid-history').querySelectorAll('li').forEach(function (li) {
+            var who = li.querySelector('.bidder');
+            if (who && !li.querySelector('.identity') && identities[who.textContent]) {
+              who.parentNode.insertBefore(identityEl(identities[who.textContent]), who.nextSibling);
+            }
+          });
+        })
+        .catch(function () {});
+    }, 250);
   }
 
   // strikeForm is the admin's "cancel this bid" form, as the page renders
@@ -186,9 +285,10 @@
     return details;
   }
 
-  // reloadBids rebuilds the history from the API: after a snapshot that
-  // reset the stream, or a price change that came from no new bid (bids
-  // voided by a suspension or struck by an admin).
+  // reloadBids rebuilds the history from the API, which shows it as this
+  // viewer may see it: after a snapshot that reset the stream, or a price
+  // change that came from no new bid (bids voided by a suspension or
+  // struck by an admin).
   var bidsTimer = 0;
   function reloadBids() {
     clearTimeout(bidsTimer);
@@ -196,12 +296,12 @@
       fetch('/api/v1/auctions/' + id + '/bids', { credentials: 'same-origin', headers: { Accept: 'application/json' } })
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (data) {
-          var bids = Array.isArray(data) ? data : (data && (data.bids || data.items));
+          var bids = data && data.bids;
           if (!Array.isArray(bids)) { return; }
-          var list = $('bid-history');
-          list.textContent = '';
-          bids.slice().reverse().forEach(function (b) {
-            addBid({ seq: b.seq, bid_id: b.id, bidder: b.bidder, bid_amount: b.amount, committed_at: b.received_at, type: b.buy_now ? 'closed' : 'price' });
+          $('bid-history').textContent = '';
+          bids.forEach(function (b) {
+            addLine({ seq: b.seq, pos: b.pos || 0, bid_id: b.id, bidder: b.bidder, amount: b.amount, at: b.received_at,
+              automatic: b.automatic, raise: b.raise, buy_now: b.buy_now, you: b.you, user: b.bidder_user });
           });
           $('bid-history-empty').hidden = bids.length > 0;
         })
@@ -215,7 +315,7 @@
     var you = v.you;
     if (!you) { return ['', '']; }
     if (you.seller) { return ['seller', 'You are the seller.']; }
-    if (v.status === 'cancelled') { return ['', '']; }
+    if (v.status === 'cancelled') { return you.alias ? ['lost', 'This auction was cancelled: your bids no longer count.'] : ['', '']; }
     if (you.leading) {
       if (v.status === 'closed') {
         return v.winner ? ['won', 'You won this auction!'] : ['lost', 'You were the highest bidder, but the reserve was not met.'];
@@ -224,8 +324,11 @@
       var max = you.max_amount ? ' Your maximum is ' + G.money(you.max_amount, currency, exp) + '.' : '';
       return ['leading', 'You are the highest bidder.' + max];
     }
-    if (wasOutbid) { return ['outbid', v.status === 'closed' ? 'You were outbid.' : 'You have been outbid.']; }
-    return v.bid_count > 0 ? ['notleading', 'You are not the highest bidder.'] : ['', ''];
+    if (wasOutbid) { return ['outbid', v.status === 'closed' ? 'You were outbid: the auction has ended.' : 'You have been outbid.']; }
+    // Only someone who has bid here is "not the highest bidder".
+    if (!you.alias) { return ['', '']; }
+    if (v.status === 'closed') { return ['lost', 'You were outbid: the auction has ended.']; }
+    return ['notleading', 'You are not the highest bidder.'];
   }
 
   function showYou(v) {
@@ -239,6 +342,18 @@
     }
     leading = !!v.you.leading;
     root.dataset.leading = String(leading);
+    if (v.you.alias && v.you.alias !== myAlias) {
+      myAlias = v.you.alias;
+      root.dataset.myAlias = myAlias;
+      $('bid-history').querySelectorAll('li').forEach(function (li) {
+        var who = li.querySelector('.bidder');
+        if (who && who.textContent === myAlias && !li.classList.contains('bid-mine')) {
+          li.classList.add('bid-mine');
+          li.insertBefore(document.createTextNode(' '), li.querySelector('time'));
+          li.insertBefore(tag('you', 'tag-you'), li.querySelector('time'));
+        }
+      });
+    }
     var s = youStatus(v);
     var el = $('your-status');
     el.dataset.kind = s[0];
@@ -261,6 +376,46 @@
 
   // --- Events ------------------------------------------------------------
 
+  // --- Announcements -------------------------------------------------------
+
+  // The live region speaks, politely, when 5 minutes and then 1 minute are
+  // left, when soft close extends the auction and when it ends; a
+  // threshold passed before the page loaded is not announced.
+  var THRESHOLDS = [[300000, '5 minutes left.'], [60000, '1 minute left.']];
+  var announced = {};
+  function announce(text) {
+    var el = $('announcer');
+    if (!el) { return; }
+    // Clearing first makes a repeated message speak again.
+    el.textContent = '';
+    setTimeout(function () { el.textContent = text; }, 50);
+  }
+  function armThresholds(left) {
+    THRESHOLDS.forEach(function (t) { announced[t[0]] = left <= t[0]; });
+  }
+  var lastLeft = null;
+  function checkThresholds(now) {
+    if (root.dataset.status !== 'open') { return; }
+    var left = Date.parse($('countdown').dataset.endsAt) - now;
+    if (isNaN(left)) { return; }
+    if (lastLeft === null) { armThresholds(left); }
+    lastLeft = left;
+    for (var i = THRESHOLDS.length - 1; i >= 0; i--) {
+      var t = THRESHOLDS[i];
+      if (left > 0 && left <= t[0] && !announced[t[0]]) {
+        THRESHOLDS.forEach(function (u) { if (u[0] >= t[0]) { announced[u[0]] = true; } });
+        announce(t[1] + ' The current price is ' + $('price').textContent.trim() + '.');
+        return;
+      }
+    }
+  }
+  G.onTick(checkThresholds);
+
+  var lastBidCount = Number(($('bid-count') || {}).textContent) || 0;
+  var ended = root.dataset.status === 'closed' || root.dataset.status === 'cancelled';
+
+  // --- Events ------------------------------------------------------------
+
   function onEvent(type, ev) {
     if (String(ev.auction_id) !== String(id)) { return; }
     switch (type) {
@@ -270,8 +425,19 @@
       case 'closed':
       case 'cancelled':
         apply(type, ev);
-        if ((type === 'price' || type === 'closed') && !addBid(ev) && type === 'price') { reloadBids(); }
+        if (type === 'price' || type === 'closed') {
+          var lines = eventLines(ev);
+          lines.forEach(addLine);
+          // A price change with no line and no new bid (a raise adds one
+          // bid and no public line) came from a struck or voided bid.
+          if (type === 'price' && lines.length === 0 && ev.bid_count !== lastBidCount + 1) { reloadBids(); }
+        }
         if (type === 'snapshot' && ev.reset) { reloadBids(); }
+        lastBidCount = ev.bid_count;
+        if ((type === 'closed' || type === 'cancelled') && !ended) {
+          ended = true;
+          announce(type === 'cancelled' ? 'This auction was cancelled.' : 'Bidding has closed. ' + resultText(ev)[1]);
+        }
         refreshYou();
         break;
       case 'paused':
@@ -283,6 +449,8 @@
         var notice = $('extended-notice');
         notice.textContent = 'Extended! A late bid moved the end to ' + G.localTime(ev.ends_at) + '.';
         notice.hidden = false;
+        armThresholds(Date.parse(ev.ends_at) - G.now());
+        announce('Extended: a late bid moved the end to ' + G.localTime(ev.ends_at) + '.');
         break;
       case 'outbid':
         refreshYou();
@@ -356,6 +524,7 @@
 
   function receipt(r) {
     amountTouched = false;
+    var wasLeading = leading;
     // The receipt is authoritative for this moment: draw the status now,
     // so an outbid that follows within the refetch delay is still noticed.
     if (r.status !== 'closed') {
@@ -367,8 +536,17 @@
         $('your-status').textContent = 'You are the highest bidder.';
       }
     }
+    if (wasLeading && r.leading && r.status !== 'closed' && r.max_amount) {
+      // A raise of one's own maximum is no public line: only its bidder
+      // sees it, here at once and from the history API on reload.
+      addLine({ seq: r.seq, pos: 0, bid_id: r.bid_id, bidder: myAlias || 'You', amount: r.max_amount, at: r.received_at, raise: true, you: true });
+    }
     $('bid-max').value = '';
-    showResult(r.leading ? 'ok' : 'error', G.bidReceiptText(r, currency, exp));
+    if (r.status !== 'closed' && wasLeading && r.leading && r.max_amount) {
+      showResult('ok', 'Your maximum is now ' + G.money(r.max_amount, currency, exp) + '. You are still the highest bidder.');
+    } else {
+      showResult(r.leading ? 'ok' : 'error', G.bidReceiptText(r, currency, exp));
+    }
     refreshYou();
   }
 
@@ -399,8 +577,11 @@
 
   if (root.dataset.pausedAt) { showPause(root.dataset.pausedAt); }
 
+  // Guests watch too: the page gave them a guest session (data-stream).
+  if (document.body.dataset.stream) {
+    G.connect(document.body.dataset.stream, onEvent);
+  }
   if (loggedIn) {
-    G.connect('/stream/auctions/' + id, onEvent);
     G.me.subscribe(function (type, ev) {
       if (String(ev.auction_id) === String(id) && (type === 'outbid' || type === 'won')) { refreshYou(); }
     });

@@ -112,8 +112,35 @@
     apply(type, ev);
   }
 
+  // My listings: "Viewing now" (people with the auction open), polled;
+  // the counts change with every page opened anywhere, too often and too
+  // widely to be events of their own.
+  if (list.querySelector('[data-viewers]')) {
+    var pollWatchers = function () {
+      if (document.hidden) { return; }
+      fetch('/api/v1/me/watchers', { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (m) {
+          if (!m || !m.watchers) { return; }
+          list.querySelectorAll('[data-auction-id]').forEach(function (row) {
+            var el = row.querySelector('[data-viewers]');
+            if (!el) { return; }
+            var text = String(m.watchers[row.dataset.auctionId] || 0);
+            if (el.textContent !== text) { el.textContent = text; }
+          });
+        })
+        .catch(function () {});
+    };
+    setInterval(pollWatchers, 5000);
+    document.addEventListener('visibilitychange', pollWatchers);
+  }
+
   var own = document.body.dataset.stream || '';
-  if (!document.body.dataset.userId) { return; }
+  if (!document.body.dataset.userId) {
+    // A guest watches the listing's public stream; nothing is personal.
+    if (own && own !== '/stream/me') { G.connect(own, onEvent); }
+    return;
+  }
   if (own === '/stream/me') {
     G.me.subscribe(onEvent);
   } else if (own) {

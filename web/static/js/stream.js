@@ -1,19 +1,21 @@
 /* stream.js: the shared client runtime every page loads first.
  *
- * - Gavel.connect(url, handler) wraps the one EventSource a page may open:
- *   it keeps #conn-status at "live" / "reconnecting…", parses each event,
- *   syncs the page's clock offset to the event's server_time, drops
- *   events already applied (seq per auction, id for personal events) and
- *   reopens the stream itself, with lastEventId, if the browser gives up.
- * - Gavel.me.subscribe(fn) delivers the user's /stream/me events (outbid,
- *   won, and the live state of their own listings) from ONE connection
- *   shared by every tab through a SharedWorker (shared-stream.js). Pages
- *   with no stream of their own fall back to their own EventSource on
- *   /stream/me when SharedWorker is missing (e.g. Chrome on Android);
- *   pages that already hold an auction stream then get no cross-auction
- *   toasts, because a second connection per page would eat into the
- *   browser's six connections per origin. The auction page still shows
- *   "outbid" for its own auction from its own stream.
+ * - Gavel.connect(url, handler) gives the page its stream. Where
+ *   SharedWorker exists, every tab's auctions and the user's personal
+ *   events ride on ONE connection per browser (shared-stream.js, over
+ *   /stream/mux), whatever the number of tabs. Elsewhere it opens the
+ *   page's own EventSource. Either way it keeps #conn-status at "live" /
+ *   "reconnecting…", parses each event, syncs the page's clock offset to
+ *   the event's server_time, drops events already applied (seq per
+ *   auction, id for personal events), and a direct stream reopens itself,
+ *   with lastEventId, if the browser gives up. The admin monitor keeps a
+ *   stream of its own.
+ * - Gavel.me.subscribe(fn) delivers the user's personal events (outbid,
+ *   won) and, on My listings, the live state of their own listings. Without
+ *   SharedWorker (e.g. Chrome on Android), pages with no stream of their
+ *   own open /stream/me themselves; pages that already hold an auction
+ *   stream then get no cross-auction toasts, because a second connection
+ *   per page would eat into the browser's six connections per origin.
  * - Toasts (#toast) for outbid, won and the watchlist's reminders
  *   (ending_soon, watch_extended, watch_closed), money in the auction's currency, local
  *   times (<time data-local>) and the countdowns ([data-ends-at]).
@@ -119,6 +121,11 @@
   // 429 or 503) do we reopen it, with backoff and the lastEventId query
   // parameter, because a new EventSource does not send the header.
   G.connect = function (url, handler, opts) {
+    if (sharedPort() && idsOf(url)) {
+      // The page's auctions ride on the browser's one shared connection.
+      pageHandler = handler;
+      return { close: function () { pageHandler = null; } };
+    }
     opts = opts || {};
     var setStatus = opts.status || G.setStatus;
     var es = null;
@@ -169,29 +176,71 @@
     meSubs.forEach(function (fn) { fn(type, ev); });
   }
 
-  // startMe connects to the per-user SharedWorker, or, when direct is set
-  // and SharedWorker is missing, opens /stream/me in this page.
-  function startMe(userId, direct) {
-    var statusFn = direct ? G.setStatus : function () {};
-    if (window.SharedWorker) {
-      try {
-        var w = new SharedWorker(document.body.dataset.worker, { name: 'gavel-me-' + userId });
-        w.port.onmessage = function (m) {
-          var d = m.data || {};
-          if (d.kind === 'status') { statusFn(d.state); }
-          if (d.kind === 'event') { deliver(d.type, d.data, meHandler); }
-        };
-        w.port.start();
-        w.port.postMessage({ kind: 'hello' });
-        window.addEventListener('pagehide', function () { w.port.postMessage({ kind: 'bye' }); });
-        window.addEventListener('pageshow', function (e) {
-          if (e.persisted) { w.port.postMessage({ kind: 'hello' }); }
-        });
-        return;
-      } catch (e) {
-        // Blocked (e.g. by browser settings): fall through.
-      }
+  // --- One connection for every tab (shared-stream.js) -------------------
+
+  // idsOf is the auctions a page stream URL carries: /stream/auctions/7,
+  // /stream/auctions?ids=1,2, or /stream/me (the running listings on the
+  // page); null for other streams (the admin monitor keeps its own).
+  function idsOf(url) {
+    var m = /^\/stream\/auctions\/(\d+)$/.exec(url || '');
+    if (m) { return [Number(m[1])]; }
+    m = /^\/stream\/auctions\?ids=([\d,]+)$/.exec(url || '');
+    if (m) { return m[1].split(',').map(Number); }
+    if (url === '/stream/me' || url === '') {
+      var ids = [];
+      document.querySelectorAll('[data-auction-id]').forEach(function (el) {
+        var st = el.dataset.status;
+        if (st === 'open' || st === 'scheduled') { ids.push(Number(el.dataset.auctionId)); }
+      });
+      return ids;
     }
+    return null;
+  }
+
+  var pageHandler = null;
+  var port = null;
+  var portTried = false;
+
+  // sharedPort connects to the browser's shared worker (named per user, or
+  // "guest"), or returns null where SharedWorker is missing or blocked.
+  function sharedPort() {
+    if (portTried) { return port; }
+    portTried = true;
+    if (!window.SharedWorker) { return null; }
+    try {
+      var user = document.body.dataset.userId;
+      var w = new SharedWorker(document.body.dataset.worker, { name: 'gavel-stream-' + (user || 'guest') });
+      port = w.port;
+    } catch (e) {
+      return null;
+    }
+    var own = document.body.dataset.stream || '';
+    port.onmessage = function (m) {
+      var d = m.data || {};
+      if (d.kind === 'status') { G.setStatus(d.state); }
+      if (d.kind !== 'event') { return; }
+      deliver(d.type, d.data, function (type, ev) {
+        if (PERSONAL[type]) { meHandler(type, ev); return; }
+        if (pageHandler) { pageHandler(type, ev); }
+        if (own === '/stream/me') { meHandler(type, ev); }
+      });
+    };
+    port.start();
+    var hello = function () { port.postMessage({ kind: 'hello', ids: idsOf(own) || [] }); };
+    // Page scripts (deferred, after this one) register their handlers
+    // before DOMContentLoaded; only then may events flow.
+    if (document.readyState === 'complete') { hello(); } else { document.addEventListener('DOMContentLoaded', hello); }
+    window.addEventListener('pagehide', function () { port.postMessage({ kind: 'bye' }); });
+    window.addEventListener('pageshow', function (e) { if (e.persisted) { hello(); } });
+    G.shared = true;
+    return port;
+  }
+
+  // startMe gives the page the user's personal events: through the shared
+  // worker, or, where it is missing and direct is set, from its own
+  // /stream/me.
+  function startMe(direct) {
+    if (sharedPort()) { return; }
     if (direct) { G.connect('/stream/me', meHandler); }
   }
 
@@ -337,24 +386,76 @@
 
   // --- Times and countdowns ----------------------------------------------
 
+  // localTime shows a time in the viewer's zone, always naming the zone
+  // ("10:53 CET"), with the date unless it is today.
+  var timeFormats = {};
+  function timeFormat(withDate) {
+    var key = withDate ? 'd' : 't';
+    if (!(key in timeFormats)) {
+      var o = { hour: '2-digit', minute: '2-digit', timeZoneName: 'short' };
+      if (withDate) { o.day = 'numeric'; o.month = 'short'; o.year = 'numeric'; }
+      try { timeFormats[key] = new Intl.DateTimeFormat(undefined, o); } catch (e) { timeFormats[key] = null; }
+    }
+    return timeFormats[key];
+  }
   G.localTime = function (iso) {
     var d = new Date(iso);
     if (isNaN(d.getTime())) { return iso; }
-    return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+    var today = new Date(G.now()).toDateString() === d.toDateString();
+    var f = timeFormat(!today);
+    return f ? f.format(d) : d.toUTCString();
   };
 
-  G.timeEl = function (iso) {
+  // relTime says how far a time is from now ("in 4 minutes", "2 hours
+  // ago"), or '' beyond a day, where the date says enough.
+  var relFormat = null;
+  try { relFormat = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' }); } catch (e) { relFormat = null; }
+  G.relTime = function (iso) {
+    var ms = Date.parse(iso) - G.now();
+    if (isNaN(ms) || !relFormat) { return ''; }
+    var s = Math.round(ms / 1000);
+    var abs = Math.abs(s);
+    if (abs >= 86400) { return ''; }
+    if (abs < 60) { return relFormat.format(s, 'second'); }
+    if (abs < 3600) { return relFormat.format(Math.round(s / 60), 'minute'); }
+    return relFormat.format(Math.round(s / 3600), 'hour');
+  };
+
+  G.timeEl = function (iso, relative) {
     var t = document.createElement('time');
     t.dateTime = iso;
     t.setAttribute('data-local', '');
+    if (relative) { t.setAttribute('data-relative', ''); }
     t.textContent = G.localTime(iso);
     return t;
   };
+
+  // relSpan keeps the relative-time companion of a time[data-relative].
+  function relSpan(t) {
+    var rel = t.nextElementSibling;
+    if (!rel || !rel.classList.contains('rel-time')) {
+      rel = document.createElement('span');
+      rel.className = 'rel-time';
+      t.parentNode.insertBefore(rel, t.nextSibling);
+    }
+    return rel;
+  }
+
+  function relativize(root) {
+    (root || document).querySelectorAll('time[data-relative]').forEach(function (t) {
+      if (!t.parentNode) { return; }
+      var r = G.relTime(t.getAttribute('datetime'));
+      var rel = relSpan(t);
+      var text = r ? ' (' + r + ')' : '';
+      if (rel.textContent !== text) { rel.textContent = text; }
+    });
+  }
 
   G.localize = function (root) {
     (root || document).querySelectorAll('time[data-local]').forEach(function (t) {
       t.textContent = G.localTime(t.getAttribute('datetime'));
     });
+    relativize(root);
     (root || document).querySelectorAll('.money[data-amount]').forEach(function (m) {
       var host = m.closest('[data-currency]');
       if (host && host.dataset.currency) { m.textContent = G.money(m.dataset.amount, host.dataset.currency, host.dataset.exp); }
@@ -393,7 +494,13 @@
       }
       if (el.textContent !== text) { el.textContent = text; }
     });
+    relativize(document);
+    tickHooks.forEach(function (fn) { fn(now); });
   };
+
+  // onTick registers fn(now) to run after every countdown redraw.
+  var tickHooks = [];
+  G.onTick = function (fn) { tickHooks.push(fn); };
 
   // --- Start-up ----------------------------------------------------------
 
@@ -410,11 +517,15 @@
     }
 
     var user = body.dataset.userId;
-    if (!user) { return; }
     var own = body.dataset.stream || '';
+    if (!user) {
+      // A guest's public stream rides on the shared worker too.
+      if (own) { sharedPort(); }
+      return;
+    }
     // Pages without a stream of their own (and My listings, whose stream is
     // /stream/me) may open /stream/me directly; the others only share it.
-    startMe(user, own === '' || own === '/stream/me');
+    startMe(own === '' || own === '/stream/me');
   }
 
   if (document.readyState === 'loading') {

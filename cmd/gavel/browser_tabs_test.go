@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/gavel-auctions/gavel/domain"
+)
+
+// sibling opens another tab in b's browser context: the same cookies and
+// the same SharedWorker, as a person's second tab.
+func (b *tab) sibling(name string) *tab {
+	b.t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx)
+	if err := chromedp.Do(ctx); err != nil {
+		cancel()
+		b.t.Fatalf("%s: open a tab: %v", name, err)
+	}
+	return newTab(b.t, name, ctx, cancel)
+}
+
+// withoutSharedWorker makes every page of the tab see a browser without
+// SharedWorker (as Chrome on Android).
+func (b *tab) withoutSharedWorker() {
+	b.do("hide SharedWorker", 10*time.Second, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument,
+			page.AddScriptToEvaluateOnNewDocumentParams{Source: `delete window.SharedWorker;`})
+		return err
+	}))
+}
+
+// TestBrowserOneConnectionForAllTabs: twelve tabs of twelve auctions in
+// one browser, logged in, share ONE stream (the node counts one
+// connection), each shows a bid placed elsewhere, and tabs that come and
+// go change what that one connection carries without losing an event.
+// Without SharedWorker each tab still works on its own stream.
+func TestBrowserOneConnectionForAllTabs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a real-browser test")
+	}
+	requireChromium(t)
+	n, _, _ := startBrowserNode(t)
+	base := n.URL()
+	ctx := context.Background()
+	mk := func(email, name string) domain.User {
+		u, err := n.svc.CreateUser(ctx, email, "correct horse", name, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	seller, other, bea := mk("sam@example.com", "Sam Seller"), mk("oli@example.com", "Oli Other"), mk("bea@example.com", "Bea Bidder")
+	var auctions []domain.Auction
+	for i := range 14 {
+		a, err := n.svc.CreateAuction(ctx, seller, domain.AuctionInput{Title: fmt.Sprintf("Lot %d", i+1), Description: "A lot.",
+			Currency: "EUR", StartPrice: 1000, EndsAt: time.Now().Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		auctions = append(auctions, a)
+	}
+	url := func(a domain.Auction) string { return base + "/auctions/" + strconv.FormatInt(a.ID, 10) }
+	conns := func() int64 { return n.hub.Stats().Connections }
+	waitConns := func(step string, want int64) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for conns() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the node holds %d streams, want %d", step, conns(), want)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	// bidAll outbids on every auction of tabs at once and waits until each
+	// tab shows its new price; it returns the slowest tab's delay.
+	price := map[int64]int64{}
+	// Bidders take turns on each auction: a leader's own raise moves no price.
+	last := map[int64]domain.User{}
+	bidAll := func(step string, tabs []*tab, lots []domain.Auction) time.Duration {
+		t.Helper()
+		start := time.Now()
+		for _, a := range lots {
+			price[a.ID] += 500
+			if price[a.ID] < 1000 {
+				price[a.ID] = 1000
+			}
+			who := other
+			if last[a.ID].ID == other.ID {
+				who = bea
+			}
+			last[a.ID] = who
+			if _, err := n.svc.PlaceBid(ctx, who, a.ID, domain.BidInput{Amount: price[a.ID] + 1000}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var slowest time.Duration
+		for i, b := range tabs {
+			p := price[lots[i].ID] + 1000
+			cond := `document.querySelector('#price .money').dataset.amount === '` + strconv.FormatInt(p, 10) + `'`
+			b.waitFor(step, cond, priceState, 30*time.Second)
+			slowest = max(slowest, time.Since(start))
+		}
+		return slowest
+	}
+
+	first := startBrowser(t, "tab-1", 1024, 768)
+	first.login(base, "bea@example.com", "correct horse", "/auctions/"+strconv.FormatInt(auctions[0].ID, 10), "#bid-form")
+	first.waitLive()
+	waitConns("one tab", 1)
+	tabs := []*tab{first}
+	for i := 1; i < 12; i++ {
+		b := first.sibling("tab-" + strconv.Itoa(i+1))
+		b.open(url(auctions[i]), "#bid-form")
+		b.waitLive()
+		waitConns(strconv.Itoa(i+1)+" tabs", 1)
+		tabs = append(tabs, b)
+	}
+	for _, b := range tabs {
+		b.waitLive()
+	}
+	waitConns("twelve tabs", 1)
+	slowest := bidAll("a bid placed elsewhere", tabs, auctions[:12])
+	t.Logf("12 tabs: the slowest showed its bid %v after the bids were placed (goal: 1 s; load-dependent)", slowest)
+	if c := conns(); c != 1 {
+		t.Errorf("after the bids: %d streams, want 1", c)
+	}
+
+	// Tabs come and go: half navigate elsewhere, one opens a new auction;
+	// the one connection follows, and nothing is lost or doubled.
+	for i := 6; i < 12; i++ {
+		tabs[i].open(url(auctions[12+(i%2)]), "#bid-form")
+		tabs[i].waitLive()
+	}
+	waitConns("tabs navigated", 1)
+	bidAll("after tabs changed", tabs[:6], auctions[:6])
+	// Three tabs each show auction 13, three auction 14: one bid on each.
+	bidAll("tabs on new auctions", []*tab{tabs[6], tabs[7]}, []domain.Auction{auctions[12], auctions[13]})
+	for i := 8; i < 12; i++ {
+		p := price[auctions[12+(i%2)].ID] + 1000
+		tabs[i].waitFor("the other tabs on the new auctions", `document.querySelector('#price .money').dataset.amount === '`+strconv.FormatInt(p, 10)+`'`, priceState, 30*time.Second)
+	}
+	for _, b := range tabs {
+		if got := b.str(`String(document.getElementById('bid-count').textContent.trim())`); got == "" {
+			t.Errorf("%s: no bid count", b.name)
+		}
+		b.checkConsole("shared stream")
+	}
+}
+
+// TestBrowserTabsWithoutSharedWorker: where SharedWorker is missing, each
+// tab keeps a stream of its own and still shows bids placed elsewhere.
+// (One tab elected to hold the connection for the others, with Web Locks
+// and BroadcastChannel, is not built yet: see the issue's point 3.)
+func TestBrowserTabsWithoutSharedWorker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a real-browser test")
+	}
+	requireChromium(t)
+	n, _, _ := startBrowserNode(t)
+	base := n.URL()
+	ctx := context.Background()
+	seller, err := n.svc.CreateUser(ctx, "sam@example.com", "correct horse", "Sam Seller", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bidder, err := n.svc.CreateUser(ctx, "oli@example.com", "correct horse", "Oli Other", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tabs []*tab
+	var lots []domain.Auction
+	for i := range 3 {
+		a, err := n.svc.CreateAuction(ctx, seller, domain.AuctionInput{Title: fmt.Sprintf("Lot %d", i+1), Description: "A lot.",
+			Currency: "EUR", StartPrice: 1000, EndsAt: time.Now().Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lots = append(lots, a)
+		var b *tab
+		if i == 0 {
+			b = startBrowser(t, "solo-1", 1024, 768)
+		} else {
+			b = tabs[0].sibling("solo-" + strconv.Itoa(i+1))
+		}
+		b.withoutSharedWorker()
+		b.open(base+"/auctions/"+strconv.FormatInt(a.ID, 10), "#bid-history")
+		b.waitLive()
+		if b.str(`String(typeof SharedWorker)`) != "undefined" {
+			t.Fatalf("%s: SharedWorker still there", b.name)
+		}
+		tabs = append(tabs, b)
+	}
+	if c := n.hub.Stats().Connections; c != 3 {
+		t.Errorf("%d streams, want one per tab (3)", c)
+	}
+	for _, a := range lots {
+		if _, err := n.svc.PlaceBid(ctx, bidder, a.ID, domain.BidInput{Amount: 1500}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, b := range tabs {
+		b.waitFor("a bid placed elsewhere", showsPrice(1500, "15.00", 1), priceState, 30*time.Second)
+		b.checkConsole("no SharedWorker")
+	}
+}

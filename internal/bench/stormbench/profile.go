@@ -1,0 +1,182 @@
+package stormbench
+
+// Evidence of where bids wait: per-phase CPU, block, mutex and goroutine
+// profiles of this process (the node and the in-process service run here),
+// and PostgreSQL's own view of what its sessions wait on.
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Sampling rates while profiling: one blocking event per 10 µs blocked, one
+// mutex contention event in 10. Enough to rank the waits without slowing
+// the phase measurably.
+const (
+	blockRate    = 10_000
+	mutexRate    = 10
+	pgSampleStep = 20 * time.Millisecond
+)
+
+// phaseProfile records one phase's evidence into dir, files named after
+// the phase's slug.
+type phaseProfile struct {
+	dir, slug string
+	cpu       *os.File
+	stop      context.CancelFunc
+	done      chan struct{}
+	waits     map[string]int
+	samples   int
+	mid       *time.Timer
+}
+
+// slugOf turns a phase name into a file name.
+func slugOf(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		default:
+			if s := b.String(); s != "" && !strings.HasSuffix(s, "-") {
+				b.WriteByte('-')
+			}
+		}
+	}
+	return strings.Trim(b.String(), "-")
+}
+
+// startProfile starts a phase's profiles: CPU for the whole phase, block
+// and mutex counts from now (written as a base and a final profile, to be
+// read with pprof -diff_base), a goroutine dump at mid-phase, and a
+// sampler of pg_stat_activity on its own connection to dbURL. An empty
+// dir returns nil, and finish accepts nil.
+func startProfile(ctx context.Context, dir, name, dbURL string, d time.Duration) (*phaseProfile, error) {
+	if dir == "" {
+		return nil, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	p := &phaseProfile{dir: dir, slug: slugOf(name), waits: map[string]int{}, done: make(chan struct{})}
+	runtime.SetBlockProfileRate(blockRate)
+	runtime.SetMutexProfileFraction(mutexRate)
+	p.write("block-base", "block", 0)
+	p.write("mutex-base", "mutex", 0)
+	f, err := os.Create(p.path("cpu"))
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile (is --cpuprofile also set?): %w", err)
+	}
+	p.cpu = f
+	p.mid = time.AfterFunc(d/2, func() { p.write("goroutines-mid", "goroutine", 1) })
+	sctx, stop := context.WithCancel(ctx)
+	p.stop = stop
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		close(p.done)
+		return p, nil // the profiles still work; the report says no samples
+	}
+	go p.sampleWaits(sctx, conn)
+	return p, nil
+}
+
+func (p *phaseProfile) path(kind string) string {
+	ext := ".pprof"
+	if kind == "goroutines-mid" {
+		ext = ".txt"
+	}
+	return filepath.Join(p.dir, p.slug+"."+kind+ext)
+}
+
+func (p *phaseProfile) write(kind, profile string, debug int) {
+	f, err := os.Create(p.path(kind))
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_ = pprof.Lookup(profile).WriteTo(f, debug)
+}
+
+// sampleWaits counts, every pgSampleStep, the client sessions of the
+// benchmark's database by state and wait event.
+func (p *phaseProfile) sampleWaits(ctx context.Context, conn *pgx.Conn) {
+	defer close(p.done)
+	defer conn.Close(context.Background())
+	t := time.NewTicker(pgSampleStep)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		rows, err := conn.Query(ctx, `SELECT coalesce(state, ''), coalesce(wait_event_type, ''), coalesce(wait_event, '')
+			FROM pg_stat_activity
+			WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()`)
+		if err != nil {
+			return
+		}
+		for rows.Next() {
+			var state, typ, ev string
+			if rows.Scan(&state, &typ, &ev) != nil {
+				continue
+			}
+			key := state
+			if typ != "" {
+				key += " / " + typ + ":" + ev
+			}
+			p.waits[key]++
+		}
+		rows.Close()
+		p.samples++
+	}
+}
+
+// finish stops the phase's profiles and writes a one-line summary of the
+// PostgreSQL sessions to w: the average number in each state and wait.
+func (p *phaseProfile) finish(w io.Writer) {
+	if p == nil {
+		return
+	}
+	pprof.StopCPUProfile()
+	p.cpu.Close()
+	p.mid.Stop()
+	p.write("block", "block", 0)
+	p.write("mutex", "mutex", 0)
+	p.stop()
+	<-p.done
+	runtime.SetBlockProfileRate(0)
+	runtime.SetMutexProfileFraction(0)
+	fmt.Fprintf(w, "- %s: profiles in %s/%s.*; PostgreSQL sessions, average over %d samples: %s\n",
+		p.slug, p.dir, p.slug, p.samples, p.summary())
+}
+
+func (p *phaseProfile) summary() string {
+	if p.samples == 0 {
+		return "no samples"
+	}
+	keys := slices.SortedFunc(maps.Keys(p.waits), func(a, b string) int {
+		return cmp.Or(cmp.Compare(p.waits[b], p.waits[a]), cmp.Compare(a, b))
+	})
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %.1f", k, float64(p.waits[k])/float64(p.samples)))
+	}
+	return strings.Join(parts, ", ")
+}
