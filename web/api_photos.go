@@ -60,6 +60,20 @@ type photoList struct {
 	Photos []domain.PhotoView `json:"photos"`
 }
 
+// sellerOnly refuses anyone but the auction's seller before a body is
+// read: the answer to a stranger must not depend on what they sent. The
+// photo service checks again in its own transaction.
+func (s *Server) sellerOnly(c *fiber.Ctx, u domain.User, auctionID int64) error {
+	a, err := s.deps.Reader.Auction(c.UserContext(), auctionID)
+	if err != nil {
+		return err
+	}
+	if a.SellerID != u.ID {
+		return domain.ErrNotSeller
+	}
+	return nil
+}
+
 // allowUpload spends one of the user's uploads.
 func (s *Server) allowUpload(u domain.User) error {
 	if ok, retry := s.photoLimit.allow(strconv.FormatInt(u.ID, 10)); !ok {
@@ -77,6 +91,9 @@ func (h *photoAPI) handlePhotoCreate(c *fiber.Ctx) error {
 	}
 	id, err := auctionID(c)
 	if err != nil {
+		return err
+	}
+	if err := h.s.sellerOnly(c, u, id); err != nil {
 		return err
 	}
 	if err := h.s.allowUpload(u); err != nil {
@@ -146,6 +163,9 @@ func (h *photoAPI) handlePhotoOrder(c *fiber.Ctx) error {
 	}
 	id, err := auctionID(c)
 	if err != nil {
+		return err
+	}
+	if err := h.s.sellerOnly(c, u, id); err != nil {
 		return err
 	}
 	var b orderBody
