@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"mime"
 	"slices"
 	"strconv"
@@ -426,11 +427,24 @@ func (s *Server) importLots(c *fiber.Ctx, u domain.User, sale domain.Sale, body 
 	if !p.Valid {
 		return fileProblem(p)
 	}
-	added, err := s.deps.Sales.AddLots(c.UserContext(), u, sale.ID, lots)
+	ctx, cancel := s.importContext(c, len(lots))
+	defer cancel()
+	added, err := s.deps.Sales.AddLots(ctx, u, sale.ID, lots)
 	if err != nil {
 		return err
 	}
 	return writeJSON(c, fiber.StatusCreated, s.lotViews(added, u))
+}
+
+// importContext bounds the transaction that adds a file's lots: the
+// request's dependency bound (GAVEL_DEPENDENCY_TIMEOUT) once more for every
+// 1,000 lots. Inserting a lot computes its search document (discovery's
+// trigger), so a file of 5,000 lots with long descriptions takes seconds
+// of legitimate work on a loaded machine. Every statement is still bounded
+// by the database's statement and lock timeouts (the same bound), so a
+// stalled database is noticed as soon as on any other request.
+func (s *Server) importContext(c *fiber.Ctx, lots int) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(c.UserContext()), s.cfg.DependencyTimeout*time.Duration(1+lots/1000))
 }
 
 // checkLotsFile parses a lots file for sale and checks it against the

@@ -296,7 +296,9 @@ func (p *pages) handleImportForm(c *fiber.Ctx) error {
 	if checkOnly {
 		return p.renderImport(c, fiber.StatusOK, d)
 	}
-	added, err := p.s.deps.Sales.AddLots(c.UserContext(), u, sale.ID, lots)
+	ctx, cancel := p.s.importContext(c, len(lots))
+	defer cancel()
+	added, err := p.s.deps.Sales.AddLots(ctx, u, sale.ID, lots)
 	if err != nil {
 		pr, ok := pageProblem(err)
 		if !ok {
