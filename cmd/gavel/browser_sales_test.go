@@ -163,8 +163,14 @@ func TestBrowserSaleCatalogue(t *testing.T) {
 		`['sold','unsold','open','withdrawn','bpm'].map(function (k) { return k + ' ' + document.getElementById('dash-' + k).textContent; }).join(', ') + `+
 			`' hammer ' + document.getElementById('dash-hammer').textContent`, 10*time.Second)
 	house.checkConsole("dashboard after the close")
+	// Last, with the sale's clock no longer watched: axe-core on each page.
+	alice.checkA11y("catalogue")
+	house.checkA11y("dashboard")
 
 	phone.open(page, "#catalogue")
 	phone.checkNoHorizontalScroll("catalogue on a phone")
 	phone.checkConsole("catalogue on a phone")
+	phone.checkA11y("catalogue on a phone")
+	phone.open(fmt.Sprintf("%s/auctions/%d", base, lots[1].ID), "#auction")
+	phone.checkA11y("a lot's page")
 }

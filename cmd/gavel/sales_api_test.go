@@ -140,21 +140,18 @@ func TestSalesAPI(t *testing.T) {
 			t.Errorf("%s: %d %s", name, code, body)
 		}
 	}
-	// An oversize file: the server answers 413 before reading it, to a
-	// client that waits for "100 Continue" as browsers' uploads may not;
-	// those see the connection closed after the 413.
+	// An oversize file: the server answers 413 as soon as it has read the
+	// headers and closes the connection (web/body.go): a client still
+	// sending may see the reset before the answer.
 	huge, _ := http.NewRequest(http.MethodPost, saleURL+"/lots", strings.NewReader(lotsHeader+strings.Repeat("x", 9<<20)))
 	huge.Header.Set("Content-Type", "text/csv")
-	huge.Header.Set("Expect", "100-continue")
-	tr := &http.Transport{ExpectContinueTimeout: 5 * time.Second}
-	defer tr.CloseIdleConnections()
-	if resp, err := (&http.Client{Transport: tr, Jar: seller.http.Jar}).Do(huge); err != nil {
-		t.Errorf("oversize file: %v", err)
-	} else {
-		if resp.StatusCode != http.StatusRequestEntityTooLarge {
-			t.Errorf("oversize file: %s", resp.Status)
-		}
+	if resp, err := seller.http.Do(huge); err == nil {
 		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Errorf("oversize file: %s, want 413", resp.Status)
+		}
+	} else if !strings.Contains(err.Error(), "connection reset") && !strings.Contains(err.Error(), "broken pipe") {
+		t.Errorf("oversize file: %v, want 413 or a closed connection", err)
 	}
 	if code, body, _ := seller.raw(http.MethodPost, saleURL+"/lots", "text/plain", strings.NewReader("x")); code != http.StatusUnsupportedMediaType {
 		t.Errorf("text/plain: %d %s", code, body)
