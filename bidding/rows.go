@@ -54,6 +54,10 @@ type auctionRow struct {
 	LeaderAlias         string
 	BidderCount         int
 	Seq                 int64
+	SaleID              *int64
+	LotNumber           *int
+	LowEstimate         int64
+	HighEstimate        int64
 	CancelReason        string // 00004
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
@@ -74,6 +78,13 @@ func (r auctionRow) toDomain() domain.Auction {
 	if r.LeaderID != nil {
 		a.LeaderID = *r.LeaderID
 	}
+	if r.SaleID != nil {
+		a.SaleID = *r.SaleID
+	}
+	if r.LotNumber != nil {
+		a.LotNumber = *r.LotNumber
+	}
+	a.LowEstimate, a.HighEstimate = r.LowEstimate, r.HighEstimate
 	if r.CategoryID != nil {
 		a.CategoryID = *r.CategoryID
 	}
@@ -94,6 +105,11 @@ func auctionToRow(a domain.Auction) auctionRow {
 		id := a.LeaderID
 		r.LeaderID = &id
 	}
+	if a.SaleID != 0 {
+		id, n := a.SaleID, a.LotNumber
+		r.SaleID, r.LotNumber = &id, &n
+	}
+	r.LowEstimate, r.HighEstimate = a.LowEstimate, a.HighEstimate
 	if a.CategoryID != 0 {
 		id := a.CategoryID
 		r.CategoryID = &id
@@ -176,6 +192,9 @@ type eventRow struct {
 	Payload     string
 	CreatedAt   time.Time
 	PublishedAt *time.Time
+	// The event's place in its sale's log; NULL outside any.
+	SaleID  *int64
+	SaleSeq *int64
 }
 
 func (eventRow) TableName() string { return "events" }

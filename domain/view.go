@@ -31,6 +31,12 @@ type AuctionView struct {
 	Seq              int64      `json:"seq"`
 	You              *ViewerRel `json:"you,omitempty"`
 
+	// Lots of a sale only.
+	SaleID       int64      `json:"sale_id,omitempty"`
+	LotNumber    int        `json:"lot_number,omitempty"`
+	LowEstimate  int64      `json:"low_estimate,omitempty"`
+	HighEstimate int64      `json:"high_estimate,omitempty"`
+	PausedAt     *time.Time `json:"paused_at,omitempty"` // while the sale is paused
 	// Category is filled by the web layer from the category tree; nil for
 	// an uncategorised lot.
 	Category *CategoryRef `json:"category,omitempty"`
@@ -83,6 +89,14 @@ func View(a Auction, viewer User, now time.Time) AuctionView {
 		SoftCloseSeconds: a.SoftCloseSeconds,
 		ServerTime:       now.UTC(),
 		Seq:              a.Seq,
+		SaleID:           a.SaleID,
+		LotNumber:        a.LotNumber,
+		LowEstimate:      a.LowEstimate,
+		HighEstimate:     a.HighEstimate,
+	}
+	if !a.PausedAt.IsZero() {
+		p := a.PausedAt.UTC()
+		v.PausedAt = &p
 	}
 	if BuyNowAvailable(a) {
 		v.BuyNowPrice = a.BuyNowPrice
