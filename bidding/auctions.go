@@ -2,6 +2,7 @@ package bidding
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -79,6 +80,11 @@ func (s *Service) UpdateAuction(ctx context.Context, actor domain.User, id int64
 		}
 		if a.SellerID != actor.ID {
 			return domain.ErrNotSeller
+		}
+		if a.SaleID != 0 {
+			return &domain.Error{Code: domain.CodeConflict, Message: fmt.Sprintf(
+				"This auction is lot %d of a sale, which sets its times: change it with PATCH /api/v1/sales/%d/lots/%d.",
+				a.LotNumber, a.SaleID, a.ID)}
 		}
 		now := s.now()
 		next, err := domain.Edit(a, in, now)
@@ -220,6 +226,13 @@ func (s *Service) SuspendUser(ctx context.Context, admin domain.User, userID int
 		if err != nil {
 			return err
 		}
+		// Then the seller's unfinished sales (auctions, sales, users is the
+		// global lock order): they end with the lots, cancelled above.
+		var sales []saleRow
+		if err := tx.Raw("SELECT * FROM sales WHERE seller_id = ? AND status NOT IN ('closed', 'cancelled') ORDER BY id"+s.forUpdate(),
+			userID).Scan(&sales).Error; err != nil {
+			return err
+		}
 		res := tx.Model(&userRow{}).Where("id = ?", userID).Update("suspended", true)
 		if res.Error != nil {
 			return res.Error
@@ -232,6 +245,9 @@ func (s *Service) SuspendUser(ctx context.Context, admin domain.User, userID int
 			return err
 		}
 		if err := s.cancelListings(tx, admin, listings, reason, now); err != nil {
+			return err
+		}
+		if err := s.cancelSales(tx, admin, sales, reason, now); err != nil {
 			return err
 		}
 		return s.writeEvents(tx, []domain.Event{{Type: domain.EventSuspended, UserID: userID, Reason: reason, CommittedAt: now}})
@@ -318,6 +334,13 @@ func (s *Service) cancelChunk(tx *gorm.DB, admin domain.User, rows []domain.Auct
 		if err != nil {
 			return err
 		}
+		if a.SaleID != 0 {
+			// The lot's sale is cancelled with it: its sale_cancelled
+			// event tells the sale's watchers.
+			for i := range evs {
+				evs[i].Covered = true
+			}
+		}
 		next.UpdatedAt = now
 		cancelled = append(cancelled, next)
 		events = append(events, evs...)
@@ -330,6 +353,28 @@ func (s *Service) cancelChunk(tx *gorm.DB, admin domain.User, rows []domain.Auct
 		return err
 	}
 	return s.writeEvents(tx, events)
+}
+
+// cancelSales cancels a suspended seller's unfinished sales, whose lots
+// cancelListings has just cancelled, inside the suspension's transaction.
+func (s *Service) cancelSales(tx *gorm.DB, admin domain.User, sales []saleRow, reason string, now time.Time) error {
+	auditReason := "Seller suspended."
+	if reason != "" {
+		auditReason = "Seller suspended: " + reason
+	}
+	for _, r := range sales {
+		next, _, events, err := domain.CancelSale(r.toDomain(), nil, domain.ReasonSellerSuspended, now)
+		if err != nil {
+			return err
+		}
+		if err := s.commitSaleChange(tx, next, nil, events); err != nil {
+			return err
+		}
+		if err := tx.Create(&auditRow{ActorID: admin.ID, Action: "cancel_sale", TargetID: next.ID, Reason: auditReason, CreatedAt: now}).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // voidBids voids one user's bids on one auction and recomputes it.

@@ -1,7 +1,9 @@
 package bidding
 
 import (
+	"cmp"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"time"
 
@@ -26,6 +28,9 @@ type batchState struct {
 	suspended map[int64]bool
 	aliases   map[aliasKey]string
 	receipts  map[idemKey]storedIdem
+	// sales holds the sales of the lots bid on, locked: a paused sale
+	// refuses bids, and a cascade-mode one moves its later lots.
+	sales map[int64]domain.Sale
 }
 
 // storedIdem is what an Idempotency-Key recorded: the receipt it answered
@@ -36,7 +41,8 @@ type storedIdem struct {
 }
 
 func newBatchState() batchState {
-	return batchState{suspended: map[int64]bool{}, aliases: map[aliasKey]string{}, receipts: map[idemKey]storedIdem{}}
+	return batchState{suspended: map[int64]bool{}, aliases: map[aliasKey]string{}, receipts: map[idemKey]storedIdem{},
+		sales: map[int64]domain.Sale{}}
 }
 
 // batchKeys lists, without repeats, what a batch touches, in arrival order.
@@ -110,11 +116,20 @@ func applyBatch(batch []*bidCall, auctions map[int64]domain.Auction, st batchSta
 	}
 	changed := make(map[int64]bool, len(auctions))
 	var firstUse map[idemKey]int
+	var lots *saleLots
 	for i, c := range batch {
 		a, ok := auctions[c.auctionID]
 		if !ok {
 			p.results[i].err = domain.ErrAuctionNotFound
 			continue
+		}
+		sale, inSale := st.sales[a.SaleID]
+		if a.SaleID != 0 {
+			if !inSale {
+				p.results[i].err = domain.ErrSaleNotFound
+				continue
+			}
+			a.PausedAt = sale.PausedAt
 		}
 		if c.in.IdempotencyKey != "" {
 			k := idemKey{c.bidder.ID, c.in.IdempotencyKey}
@@ -143,6 +158,12 @@ func applyBatch(batch []*bidCall, auctions map[int64]domain.Auction, st batchSta
 			p.results[i].err = domain.ErrSuspended
 			continue
 		}
+		if inSale {
+			if err := domain.CheckSaleBid(sale); err != nil {
+				p.results[i].err = err
+				continue
+			}
+		}
 		ak := aliasKey{c.auctionID, c.bidder.ID}
 		alias, known := st.aliases[ak]
 		if !known {
@@ -160,10 +181,24 @@ func applyBatch(batch []*bidCall, auctions map[int64]domain.Auction, st batchSta
 			st.aliases[ak] = alias
 			p.newBidders = append(p.newBidders, bidderRow{AuctionID: c.auctionID, UserID: c.bidder.ID, Alias: alias})
 		}
+		prevEnd := a.EndsAt
 		a = out.Auction
 		a.UpdatedAt = now
 		auctions[c.auctionID] = a
 		changed[c.auctionID] = true
+		if inSale && sale.SoftCloseMode == domain.SoftCloseCascade && a.EndsAt.After(prevEnd) && a.Status != domain.StatusClosed {
+			// The later lots are locked with the batch (batch_pg.go's
+			// stmtLockAuctions); the move commits with the bid.
+			if lots == nil {
+				lots = newSaleLots(auctions)
+			}
+			moved, evs := domain.Cascade(sale, a, prevEnd, lots.after(auctions, a), now)
+			for _, m := range moved {
+				auctions[m.ID] = m
+				changed[m.ID] = true
+			}
+			out.Events = append(out.Events, evs...)
+		}
 		b := out.Bid
 		p.bidIndex[bidKey{c.auctionID, b.Seq}] = len(p.bids)
 		p.bids = append(p.bids, bidRow{AuctionID: c.auctionID, BidderID: b.BidderID, Amount: b.Amount, MaxAmount: b.MaxAmount,
@@ -195,6 +230,37 @@ func applyBatch(batch []*bidCall, auctions map[int64]domain.Auction, st batchSta
 		p.touched = append(p.touched, auctions[id])
 	}
 	return p
+}
+
+// saleLots indexes the lots among a batch's auctions by sale, in lot
+// order, for cascades.
+type saleLots struct {
+	bySale map[int64][]int64
+}
+
+func newSaleLots(auctions map[int64]domain.Auction) *saleLots {
+	l := &saleLots{bySale: map[int64][]int64{}}
+	for id, a := range auctions {
+		if a.SaleID != 0 {
+			l.bySale[a.SaleID] = append(l.bySale[a.SaleID], id)
+		}
+	}
+	for _, ids := range l.bySale {
+		slices.SortFunc(ids, func(x, y int64) int { return cmp.Compare(auctions[x].LotNumber, auctions[y].LotNumber) })
+	}
+	return l
+}
+
+// after returns the current state of the lots of a's sale numbered above
+// it, in lot order.
+func (l *saleLots) after(auctions map[int64]domain.Auction, a domain.Auction) []domain.Auction {
+	ids := l.bySale[a.SaleID]
+	i, _ := slices.BinarySearchFunc(ids, a.LotNumber+1, func(id int64, n int) int { return cmp.Compare(auctions[id].LotNumber, n) })
+	out := make([]domain.Auction, 0, len(ids)-i)
+	for _, id := range ids[i:] {
+		out = append(out, auctions[id])
+	}
+	return out
 }
 
 // setBidIDs copies the ids the database gave p.bids onto their receipts and

@@ -192,7 +192,7 @@ func TestEventRowsPayload(t *testing.T) {
 		{Type: domain.EventOutbid, AuctionID: 7, Seq: 3, UserID: 5, CommittedAt: t0},
 		{Type: domain.EventOutbid, AuctionID: 8, Seq: 1, UserID: 5, CommittedAt: t0},
 	}
-	rows, err := eventRows(events, map[int64]int64{5: 41})
+	rows, err := eventRows(events, map[int64]int64{5: 41}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -23,7 +24,19 @@ func (s *Service) lockAuction(tx *gorm.DB, id int64) (domain.Auction, error) {
 	if row.ID == 0 {
 		return domain.Auction{}, domain.ErrAuctionNotFound
 	}
-	return row.toDomain(), nil
+	a := row.toDomain()
+	if a.SaleID != 0 {
+		// Its events carry the sale's pause. A pause locks every running
+		// lot first, so holding this one, the read is current.
+		var sale struct{ PausedAt *time.Time }
+		if err := tx.Raw("SELECT paused_at FROM sales WHERE id = ?", a.SaleID).Scan(&sale).Error; err != nil {
+			return domain.Auction{}, err
+		}
+		if sale.PausedAt != nil {
+			a.PausedAt = sale.PausedAt.UTC()
+		}
+	}
+	return a, nil
 }
 
 // saveState writes the parts of an auction that events change.
@@ -73,16 +86,65 @@ func (s *Service) writeEvents(tx *gorm.DB, events []domain.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
+	// Sales before users: every transaction locks auctions, then sales,
+	// then users, each in id order, so none waits on another in a cycle.
+	saleIDs, perSale := saleCounts(events)
+	saleNext, err := s.reserveSaleSeqs(tx, saleIDs, perSale)
+	if err != nil {
+		return err
+	}
 	ids, perUser := personalCounts(events)
 	next := make(map[int64]int64, len(ids))
 	if err := s.reserveUserSeqs(tx, ids, perUser, next); err != nil {
 		return err
 	}
-	rows, err := eventRows(events, next)
+	rows, err := eventRows(events, next, saleNext)
 	if err != nil {
 		return err
 	}
 	return tx.CreateInBatches(rows, 500).Error
+}
+
+// saleCounts returns the sales whose logs events extend, in id order, and
+// how many positions each needs.
+func saleCounts(events []domain.Event) ([]int64, map[int64]int64) {
+	var per map[int64]int64
+	for _, e := range events {
+		if e.InSaleLog() {
+			if per == nil {
+				per = map[int64]int64{}
+			}
+			per[e.SaleID]++
+		}
+	}
+	ids := make([]int64, 0, len(per))
+	for id := range per {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids, per
+}
+
+// reserveSaleSeqs advances each sale's log by the events for it and
+// returns the first new position of each. A sale has one writer at a time
+// through its row lock, so its positions follow commit order.
+func (s *Service) reserveSaleSeqs(tx *gorm.DB, ids []int64, per map[int64]int64) (map[int64]int64, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	next := make(map[int64]int64, len(ids))
+	for _, id := range ids {
+		var last int64
+		res := tx.Raw("UPDATE sales SET event_seq = event_seq + ? WHERE id = ? RETURNING event_seq", per[id], id).Scan(&last)
+		if res.Error != nil {
+			return nil, res.Error
+		}
+		if res.RowsAffected == 0 {
+			return nil, errors.New("writeEvents: event for a missing sale")
+		}
+		next[id] = last - per[id] + 1
+	}
+	return next, nil
 }
 
 // personalCounts returns the users with personal events, in id order (the
@@ -105,9 +167,10 @@ func personalCounts(events []domain.Event) ([]int64, map[int64]int64) {
 	return ids, perUser
 }
 
-// eventRows gives personal events their positions, starting at next (which
-// it advances), and encodes every event as an outbox row.
-func eventRows(events []domain.Event, next map[int64]int64) ([]eventRow, error) {
+// eventRows gives personal events their positions, starting at next, and
+// events in a sale's log theirs, starting at saleNext (it advances both),
+// and encodes every event as an outbox row.
+func eventRows(events []domain.Event, next, saleNext map[int64]int64) ([]eventRow, error) {
 	rows := make([]eventRow, len(events))
 	// One encoder and buffer for all: json.Marshal would allocate and copy
 	// each payload once more.
@@ -117,6 +180,16 @@ func eventRows(events []domain.Event, next map[int64]int64) ([]eventRow, error) 
 		if e.Type.Personal() {
 			e.UserSeq = next[e.UserID]
 			next[e.UserID]++
+		}
+		if e.InSaleLog() {
+			seq, ok := saleNext[e.SaleID]
+			if !ok {
+				return nil, errors.New("writeEvents: no position reserved in sale's log")
+			}
+			e.SaleSeq = seq
+			saleNext[e.SaleID]++
+			sale := e.SaleID
+			rows[i].SaleID, rows[i].SaleSeq = &sale, &seq
 		}
 		ch := e.Channel()
 		e.ID = domain.MakeID(ch, e.ChannelSeq())
@@ -128,6 +201,7 @@ func eventRows(events []domain.Event, next map[int64]int64) ([]eventRow, error) 
 			ChannelKind: string(ch.Kind), ChannelID: ch.ID, Seq: e.ChannelSeq(),
 			EventID: e.ID, Type: string(e.Type), Subject: e.Subject(),
 			Payload: string(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), CreatedAt: e.CommittedAt,
+			SaleID: rows[i].SaleID, SaleSeq: rows[i].SaleSeq,
 		}
 	}
 	return rows, nil

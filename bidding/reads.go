@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/gavel-auctions/gavel/domain"
 )
@@ -11,11 +12,24 @@ import (
 // auctionWithLeader scans a join; the named embedded field matters: GORM
 // skips anonymous fields of unexported types.
 type auctionWithLeader struct {
-	Row        auctionRow `gorm:"embedded"`
-	LeaderName string
+	Row          auctionRow `gorm:"embedded"`
+	LeaderName   string
+	SalePausedAt *time.Time
 }
 
-const auctionSelect = `SELECT a.*, COALESCE(u.name, '') AS leader_name FROM auctions a LEFT JOIN users u ON u.id = a.leader_id`
+func (r auctionWithLeader) toDomain() domain.Auction {
+	a := r.Row.toDomain()
+	a.LeaderName = r.LeaderName
+	if r.SalePausedAt != nil {
+		a.PausedAt = r.SalePausedAt.UTC()
+	}
+	return a
+}
+
+// auctionSelect reads auctions with the leader's name and, for lots, their
+// sale's pause.
+const auctionSelect = `SELECT a.*, COALESCE(u.name, '') AS leader_name, sl.paused_at AS sale_paused_at
+	FROM auctions a LEFT JOIN users u ON u.id = a.leader_id LEFT JOIN sales sl ON sl.id = a.sale_id`
 
 // Auction returns one auction, with the leader's name for privileged views.
 func (s *Service) Auction(ctx context.Context, id int64) (domain.Auction, error) {
@@ -26,9 +40,7 @@ func (s *Service) Auction(ctx context.Context, id int64) (domain.Auction, error)
 	if row.Row.ID == 0 {
 		return domain.Auction{}, domain.ErrAuctionNotFound
 	}
-	a := row.Row.toDomain()
-	a.LeaderName = row.LeaderName
-	return a, nil
+	return row.toDomain(), nil
 }
 
 // Auctions lists auctions matching f: running ones ending soonest first,
@@ -47,6 +59,10 @@ func (s *Service) Auctions(ctx context.Context, f domain.AuctionFilter) ([]domai
 		}
 		q.WriteString(" AND a.status IN ?")
 		args = append(args, st)
+	} else {
+		// The lots of a draft sale are its seller's work in progress:
+		// they are listed only through the sale (Lots).
+		q.WriteString(" AND a.status <> 'draft'")
 	}
 	if f.SellerID != 0 {
 		q.WriteString(" AND a.seller_id = ?")
@@ -59,6 +75,13 @@ func (s *Service) Auctions(ctx context.Context, f domain.AuctionFilter) ([]domai
 	if f.BidderID != 0 {
 		q.WriteString(" AND EXISTS (SELECT 1 FROM auction_bidders ab WHERE ab.auction_id = a.id AND ab.user_id = ?)")
 		args = append(args, f.BidderID)
+	}
+	if f.SaleID != 0 {
+		q.WriteString(" AND a.sale_id = ?")
+		args = append(args, f.SaleID)
+	}
+	if f.NoLots {
+		q.WriteString(" AND a.sale_id IS NULL")
 	}
 	if t := strings.TrimSpace(f.Query); t != "" {
 		q.WriteString(" AND lower(a.title) LIKE ? ESCAPE '\\'")
@@ -73,8 +96,7 @@ func (s *Service) Auctions(ctx context.Context, f domain.AuctionFilter) ([]domai
 	}
 	out := make([]domain.Auction, len(rows))
 	for i, r := range rows {
-		out[i] = r.Row.toDomain()
-		out[i].LeaderName = r.LeaderName
+		out[i] = r.toDomain()
 	}
 	return out, nil
 }
@@ -109,8 +131,8 @@ func (s *Service) Snapshots(ctx context.Context, ids []int64) ([]domain.Event, e
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	var rows []auctionRow
-	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Order("id").Find(&rows).Error; err != nil {
+	var rows []auctionWithLeader
+	if err := s.db.WithContext(ctx).Raw(auctionSelect+" WHERE a.id IN ? AND a.status <> 'draft' ORDER BY a.id", ids).Scan(&rows).Error; err != nil {
 		return nil, err
 	}
 	return snapshots(rows), nil
@@ -118,15 +140,16 @@ func (s *Service) Snapshots(ctx context.Context, ids []int64) ([]domain.Event, e
 
 // Running returns snapshots of every scheduled or open auction.
 func (s *Service) Running(ctx context.Context) ([]domain.Event, error) {
-	var rows []auctionRow
-	err := s.db.WithContext(ctx).Where("status IN ?", []string{"open", "scheduled"}).Order("ends_at").Limit(5000).Find(&rows).Error
+	var rows []auctionWithLeader
+	err := s.db.WithContext(ctx).Raw(auctionSelect+" WHERE a.status IN ? ORDER BY a.ends_at LIMIT 5000",
+		[]string{"open", "scheduled"}).Scan(&rows).Error
 	if err != nil {
 		return nil, err
 	}
 	return snapshots(rows), nil
 }
 
-func snapshots(rows []auctionRow) []domain.Event {
+func snapshots(rows []auctionWithLeader) []domain.Event {
 	out := make([]domain.Event, len(rows))
 	for i, r := range rows {
 		a := r.toDomain()
@@ -139,12 +162,17 @@ func snapshots(rows []auctionRow) []domain.Event {
 // replay a reconnecting watcher needs. Published events are kept for the
 // retention period; a first seq above after+1 tells the caller the rest
 // was trimmed.
+//
+// A sale's log holds its lots' events and its own, by sale position.
 func (s *Service) After(ctx context.Context, ch domain.Channel, after int64, limit int) ([]domain.Event, error) {
 	var payloads []string
-	err := s.db.WithContext(ctx).Model(&eventRow{}).
-		Where("channel_kind = ? AND channel_id = ? AND seq > ?", string(ch.Kind), ch.ID, after).
-		Order("seq").Limit(clampLimit(limit, 1000, 10000)).Pluck("payload", &payloads).Error
-	if err != nil {
+	q := s.db.WithContext(ctx).Model(&eventRow{})
+	if ch.Kind == domain.ChannelSale {
+		q = q.Where("sale_id = ? AND sale_seq > ?", ch.ID, after).Order("sale_seq")
+	} else {
+		q = q.Where("channel_kind = ? AND channel_id = ? AND seq > ?", string(ch.Kind), ch.ID, after).Order("seq")
+	}
+	if err := q.Limit(clampLimit(limit, 1000, 10000)).Pluck("payload", &payloads).Error; err != nil {
 		return nil, err
 	}
 	out := make([]domain.Event, 0, len(payloads))
@@ -167,6 +195,8 @@ func (s *Service) Head(ctx context.Context, ch domain.Channel) (int64, error) {
 		err = s.db.WithContext(ctx).Raw("SELECT seq FROM auctions WHERE id = ?", ch.ID).Scan(&seq).Error
 	case domain.ChannelUser:
 		err = s.db.WithContext(ctx).Raw("SELECT event_seq FROM users WHERE id = ?", ch.ID).Scan(&seq).Error
+	case domain.ChannelSale:
+		err = s.db.WithContext(ctx).Raw("SELECT event_seq FROM sales WHERE id = ?", ch.ID).Scan(&seq).Error
 	}
 	return seq, err
 }

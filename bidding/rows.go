@@ -55,6 +55,10 @@ type auctionRow struct {
 	BidderCount         int
 	Seq                 int64
 	Fees                string
+	SaleID              *int64
+	LotNumber           *int
+	LowEstimate         int64
+	HighEstimate        int64
 	CancelReason        string // 00004
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
@@ -76,6 +80,13 @@ func (r auctionRow) toDomain() domain.Auction {
 		a.LeaderID = *r.LeaderID
 	}
 	a.Fees = domain.DecodeFees(r.Fees)
+	if r.SaleID != nil {
+		a.SaleID = *r.SaleID
+	}
+	if r.LotNumber != nil {
+		a.LotNumber = *r.LotNumber
+	}
+	a.LowEstimate, a.HighEstimate = r.LowEstimate, r.HighEstimate
 	if r.CategoryID != nil {
 		a.CategoryID = *r.CategoryID
 	}
@@ -97,6 +108,11 @@ func auctionToRow(a domain.Auction) auctionRow {
 		r.LeaderID = &id
 	}
 	r.Fees = domain.EncodeFees(a.Fees)
+	if a.SaleID != 0 {
+		id, n := a.SaleID, a.LotNumber
+		r.SaleID, r.LotNumber = &id, &n
+	}
+	r.LowEstimate, r.HighEstimate = a.LowEstimate, a.HighEstimate
 	if a.CategoryID != 0 {
 		id := a.CategoryID
 		r.CategoryID = &id
@@ -179,6 +195,9 @@ type eventRow struct {
 	Payload     string
 	CreatedAt   time.Time
 	PublishedAt *time.Time
+	// The event's place in its sale's log; NULL outside any.
+	SaleID  *int64
+	SaleSeq *int64
 }
 
 func (eventRow) TableName() string { return "events" }

@@ -49,17 +49,27 @@ func (s *Service) RunScheduler(ctx context.Context) error {
 
 // Tick performs every open and close that is due now and reports how many
 // transitions this call made.
+//
+// Sales open as a whole (lots open with them, not one by one); lots close
+// one by one like any auction, in end order and for equal ends in lot
+// order, except while their sale is paused; and sales move on to closing
+// and closed as their lots finish.
 func (s *Service) Tick(ctx context.Context) (int, error) {
 	now := s.now()
+	n, err := s.openSales(ctx, now)
+	if err != nil {
+		return n, err
+	}
 	var opens, closes []int64
 	db := s.db.WithContext(ctx)
-	if err := db.Raw("SELECT id FROM auctions WHERE status = 'scheduled' AND starts_at <= ? ORDER BY starts_at LIMIT 200", now).Scan(&opens).Error; err != nil {
-		return 0, err
+	if err := db.Raw("SELECT id FROM auctions WHERE status = 'scheduled' AND starts_at <= ? AND sale_id IS NULL ORDER BY starts_at LIMIT 200", now).Scan(&opens).Error; err != nil {
+		return n, err
 	}
-	if err := db.Raw("SELECT id FROM auctions WHERE status IN ('open', 'scheduled') AND ends_at <= ? ORDER BY ends_at LIMIT 200", now.Add(-s.opts.CloseGrace)).Scan(&closes).Error; err != nil {
-		return 0, err
+	if err := db.Raw(`SELECT a.id FROM auctions a WHERE a.status IN ('open', 'scheduled') AND a.ends_at <= ?
+		AND NOT EXISTS (SELECT 1 FROM sales sl WHERE sl.id = a.sale_id AND sl.paused_at IS NOT NULL)
+		ORDER BY a.ends_at, a.lot_number, a.id LIMIT 200`, now.Add(-s.opts.CloseGrace)).Scan(&closes).Error; err != nil {
+		return n, err
 	}
-	n := 0
 	for _, id := range opens {
 		ok, err := s.transition(ctx, id, domain.Open)
 		if err != nil {
@@ -71,8 +81,9 @@ func (s *Service) Tick(ctx context.Context) (int, error) {
 	}
 	for _, id := range closes {
 		ok, err := s.transition(ctx, id, func(a domain.Auction, now time.Time) (domain.Auction, []domain.Event, bool) {
-			if now.Before(a.EndsAt.Add(s.opts.CloseGrace)) {
-				// A soft-close bid moved the end since we looked.
+			if now.Before(a.EndsAt.Add(s.opts.CloseGrace)) || !a.PausedAt.IsZero() {
+				// A soft-close bid moved the end since we looked, or the
+				// sale was paused.
 				return a, nil, false
 			}
 			return domain.Close(a, now)
@@ -82,6 +93,84 @@ func (s *Service) Tick(ctx context.Context) (int, error) {
 		}
 		if ok {
 			n++
+		}
+	}
+	m, err := s.progressSales(ctx)
+	return n + m, err
+}
+
+// openSales opens the scheduled sales whose opening has come.
+func (s *Service) openSales(ctx context.Context, now time.Time) (int, error) {
+	var ids []int64
+	if err := s.db.WithContext(ctx).Raw("SELECT id FROM sales WHERE status = 'scheduled' AND opens_at <= ? ORDER BY opens_at LIMIT 50", now).
+		Scan(&ids).Error; err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		opened := false
+		err := s.inTx(ctx, func(tx *gorm.DB) error {
+			sale, lots, err := s.lockSale(tx, id, runningLots)
+			if err != nil {
+				return err
+			}
+			next, changed, events, ok := domain.OpenSale(sale, lots, s.now())
+			if opened = ok; !ok {
+				return nil
+			}
+			return s.commitSaleChange(tx, next, changed, events)
+		})
+		if err != nil {
+			return n, err
+		}
+		if opened {
+			n++
+			s.notifyCommitted()
+		}
+	}
+	return n, nil
+}
+
+// progressSales moves open sales to closing after their first lot closed,
+// and closing ones to closed once no lot is left to close, however the
+// lots finished (closed on time, bought outright, withdrawn).
+func (s *Service) progressSales(ctx context.Context) (int, error) {
+	var ids []int64
+	err := s.db.WithContext(ctx).Raw(`SELECT sl.id FROM sales sl WHERE
+		(sl.status = 'open' AND EXISTS (SELECT 1 FROM auctions a WHERE a.sale_id = sl.id AND a.status = 'closed'))
+		OR (sl.status IN ('open', 'closing') AND NOT EXISTS (
+			SELECT 1 FROM auctions a WHERE a.sale_id = sl.id AND a.status IN ('draft', 'scheduled', 'open')))
+		ORDER BY sl.id LIMIT 50`).Scan(&ids).Error
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		moved := false
+		err := s.inTx(ctx, func(tx *gorm.DB) error {
+			// The sale alone is locked: no auction lock follows it.
+			var sr saleRow
+			if err := tx.Raw("SELECT * FROM sales WHERE id = ?"+s.forUpdate(), id).Scan(&sr).Error; err != nil {
+				return err
+			}
+			var counts struct{ Closed, Unclosed int }
+			if err := tx.Raw(`SELECT COALESCE(SUM(CASE WHEN status = 'closed' THEN 1 ELSE 0 END), 0) AS closed,
+				COALESCE(SUM(CASE WHEN status IN ('draft', 'scheduled', 'open') THEN 1 ELSE 0 END), 0) AS unclosed
+				FROM auctions WHERE sale_id = ?`, id).Scan(&counts).Error; err != nil {
+				return err
+			}
+			next, events := domain.SaleProgress(sr.toDomain(), counts.Closed, counts.Unclosed, s.now())
+			if moved = len(events) > 0; !moved {
+				return nil
+			}
+			return s.commitSaleChange(tx, next, nil, events)
+		})
+		if err != nil {
+			return n, err
+		}
+		if moved {
+			n++
+			s.notifyCommitted()
 		}
 	}
 	return n, nil

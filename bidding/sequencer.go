@@ -196,7 +196,7 @@ func (s *Service) commitBatchGORM(ctx context.Context, batch []*bidCall) (*batch
 		if err != nil {
 			return err
 		}
-		st, err := loadBatchState(tx, keys)
+		st, err := loadBatchState(tx, keys, s.forUpdate())
 		if err != nil {
 			return err
 		}
@@ -235,8 +235,22 @@ func (s *Service) commitBatchGORM(ctx context.Context, batch []*bidCall) (*batch
 }
 
 // lockAuctions reads and locks, in id order so that concurrent batches
-// never wait on each other in a cycle, every auction a batch touches.
+// never wait on each other in a cycle, every auction a batch touches: the
+// ones bid on, and the later unclosed lots of their sales in cascade mode,
+// which a bid may move (as stmtLockAuctions does on PostgreSQL).
 func (s *Service) lockAuctions(tx *gorm.DB, ids []int64) (map[int64]domain.Auction, error) {
+	var later []int64
+	err := tx.Raw(`SELECT l.id FROM auctions l JOIN (
+			SELECT a.sale_id, MIN(a.lot_number) AS n FROM auctions a
+			JOIN sales s ON s.id = a.sale_id AND s.soft_close_mode = 'cascade'
+			WHERE a.id IN ? GROUP BY a.sale_id) b ON l.sale_id = b.sale_id AND l.lot_number > b.n
+		WHERE l.status IN ('scheduled', 'open')`, ids).Scan(&later).Error
+	if err != nil {
+		return nil, err
+	}
+	if len(later) > 0 {
+		ids = append(slices.Clone(ids), later...)
+	}
 	var rows []auctionRow
 	if err := tx.Raw("SELECT * FROM auctions WHERE id IN ? ORDER BY id"+s.forUpdate(), ids).Scan(&rows).Error; err != nil {
 		return nil, err
@@ -250,7 +264,7 @@ func (s *Service) lockAuctions(tx *gorm.DB, ids []int64) (map[int64]domain.Aucti
 
 // loadBatchState reads, in the batch's transaction, what judging the batch
 // needs besides the auction rows.
-func loadBatchState(tx *gorm.DB, k batchKeys) (batchState, error) {
+func loadBatchState(tx *gorm.DB, k batchKeys, forUpdate string) (batchState, error) {
 	st := newBatchState()
 	var suspended []int64
 	if err := tx.Raw("SELECT id FROM users WHERE id IN ? AND suspended", k.users).Scan(&suspended).Error; err != nil {
@@ -265,6 +279,14 @@ func loadBatchState(tx *gorm.DB, k batchKeys) (batchState, error) {
 	}
 	for _, b := range bidders {
 		st.aliases[aliasKey{b.AuctionID, b.UserID}] = b.Alias
+	}
+	var sales []saleRow
+	if err := tx.Raw("SELECT * FROM sales WHERE id IN (SELECT sale_id FROM auctions WHERE id IN ?) ORDER BY id"+forUpdate,
+		k.auctions).Scan(&sales).Error; err != nil {
+		return st, err
+	}
+	for _, r := range sales {
+		st.sales[r.ID] = r.toDomain()
 	}
 	if len(k.idem) > 0 {
 		keys := make([]string, len(k.idem))

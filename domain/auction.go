@@ -2,11 +2,13 @@ package domain
 
 import "time"
 
-// Status is an auction's lifecycle state: scheduled → open → closed | cancelled.
+// Status is an auction's lifecycle state: scheduled → open → closed |
+// cancelled. A lot of a sale that is not published yet is a draft.
 type Status string
 
 // The auction states.
 const (
+	StatusDraft     Status = "draft"
 	StatusScheduled Status = "scheduled"
 	StatusOpen      Status = "open"
 	StatusClosed    Status = "closed"
@@ -61,6 +63,17 @@ type Auction struct {
 	// changed in place, which keeps Auction comparable.
 	Fees *Fees
 
+	// A lot of a sale has the sale's id, its lot number (unique in the
+	// sale, and its order) and the house's estimates; 0 for a single
+	// listing.
+	SaleID       int64
+	LotNumber    int
+	LowEstimate  int64
+	HighEstimate int64
+	// PausedAt is when the lot's sale was paused, zero while it runs. It
+	// is the sale's state, filled by readers; never stored on the auction.
+	PausedAt time.Time
+
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -71,6 +84,12 @@ func (a Auction) Terms() Fees {
 		return Fees{}
 	}
 	return *a.Fees
+}
+
+// Unclosed reports whether a can still change by bids or by its sale's
+// schedule: a draft, scheduled or open auction.
+func (a Auction) Unclosed() bool {
+	return a.Status == StatusDraft || a.Status == StatusScheduled || a.Status == StatusOpen
 }
 
 // AuctionInput is what a seller supplies to create or edit an auction.
@@ -101,6 +120,8 @@ type AuctionFilter struct {
 	Query    string   // case-insensitive substring of the title
 	IDs      []int64  // empty: any; else only these auctions
 	Limit    int      // 0: a sensible default
+	SaleID   int64    // 0: any; else the lots of this sale
+	NoLots   bool     // leave out the lots of sales (single listings only)
 }
 
 // Bid is one accepted bid.

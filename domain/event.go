@@ -2,6 +2,7 @@ package domain
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -34,6 +35,27 @@ const (
 	// made, accepted, declined or expired (Offer says which).
 	EventOffer EventType = "offer"
 
+	// A lot's clock stopped or restarted with its sale (sales #14).
+	EventPaused  EventType = "paused"
+	EventResumed EventType = "resumed"
+
+	// Sale-level events (sales #14), on the sale's own log. The ones that
+	// change many lots at once (opened, paused, resumed, extended,
+	// cancelled) stand, for a sale's watchers, for the lots' own events.
+	EventSaleScheduled EventType = "sale_scheduled"
+	EventSaleUpdated   EventType = "sale_updated"
+	EventSaleOpened    EventType = "sale_opened"
+	EventSaleClosing   EventType = "sale_closing"
+	EventSaleClosed    EventType = "sale_closed"
+	EventSaleCancelled EventType = "sale_cancelled"
+	EventSalePaused    EventType = "sale_paused"
+	EventSaleResumed   EventType = "sale_resumed"
+	EventSaleExtended  EventType = "sale_extended"
+	EventSaleSnapshot  EventType = "sale_snapshot" // made by realtime nodes, never stored
+	// EventSaleWatchers counts a sale's live catalogue streams over the
+	// cluster, for its seller's dashboard; made by realtime nodes, never
+	// stored.
+	EventSaleWatchers EventType = "sale_watchers"
 	// Watchlist notices, to each watcher of a lot: ending_soon when the
 	// end comes within a reminder threshold (ThresholdSeconds), then
 	// watch_extended the first time soft close moves the end, and
@@ -45,6 +67,12 @@ const (
 	// lots (Watchers); the count is theirs and the admins' to see only.
 	EventWatchers EventType = "watchers"
 )
+
+// SaleLevel reports whether events of this type belong to a sale's own log
+// rather than to one auction's.
+func (t EventType) SaleLevel() bool {
+	return strings.HasPrefix(string(t), "sale_")
+}
 
 // Personal reports whether events of this type belong to one user.
 func (t EventType) Personal() bool {
@@ -64,6 +92,9 @@ type ChannelKind string
 const (
 	ChannelAuction ChannelKind = "auction"
 	ChannelUser    ChannelKind = "user"
+	// ChannelSale is a sale's log: its lots' events and its own, ordered by
+	// the sale's seq (Event.SaleSeq), so one cursor resumes them all.
+	ChannelSale ChannelKind = "sale"
 )
 
 // Channel identifies one ordered event log.
@@ -101,13 +132,55 @@ const (
 	WatchersSubject = "gavelnode.watchers"
 )
 
-// Subject is the NATS subject the relay publishes e on.
+// Subject is the NATS subject the relay publishes e on. A lot's event in
+// its sale's log goes on gavel.sale.<sale>.auction.<lot>, so that a
+// realtime node follows a whole sale with one subscription
+// (SaleSubjects) and a lot with the same two as any auction
+// (AuctionSubjects); the lot events a sale-level event stands for
+// (Covered, no SaleSeq) stay on gavel.auction.<lot>, out of the sale's way.
 func (e Event) Subject() string {
-	if e.Type == EventSuspended {
+	switch {
+	case e.Type == EventSuspended:
 		return ControlSuspendedPrefix + strconv.FormatInt(e.UserID, 10)
+	case e.Type.SaleLevel():
+		return SaleSubjectPrefix + strconv.FormatInt(e.SaleID, 10) + ".state"
+	case e.SaleID != 0 && e.SaleSeq != 0 && !e.Type.Personal():
+		return SaleSubjectPrefix + strconv.FormatInt(e.SaleID, 10) + ".auction." + strconv.FormatInt(e.AuctionID, 10)
 	}
 	return e.Channel().Subject()
 }
+
+// SaleSubjectPrefix starts the subjects of a sale's log: its own events
+// on gavel.sale.<sale>.state, its lots' on gavel.sale.<sale>.auction.<lot>.
+const SaleSubjectPrefix = "gavel.sale."
+
+// LotSubjectsAll matches every lot event in a sale's log; with
+// AuctionSubjectsAll it covers every auction's public events.
+const LotSubjectsAll = "gavel.sale.*.auction.*"
+
+// AuctionSubjects are the subjects an auction's public events may be
+// published on: its own, and, for a lot, its sale's.
+func AuctionSubjects(id int64) []string {
+	n := strconv.FormatInt(id, 10)
+	return []string{SubjectPrefix + ".auction." + n, SaleSubjectPrefix + "*.auction." + n}
+}
+
+// SaleSubjects is the one subject that carries a sale's whole log.
+func SaleSubjects(id int64) string {
+	return SaleSubjectPrefix + strconv.FormatInt(id, 10) + ".>"
+}
+
+// SeqIn returns e's position in a log of kind k. A lot's event belongs to
+// two logs: its auction's (Seq) and its sale's (SaleSeq).
+func (e Event) SeqIn(k ChannelKind) int64 {
+	if k == ChannelSale {
+		return e.SaleSeq
+	}
+	return e.ChannelSeq()
+}
+
+// SaleChannel is the log of one sale.
+func SaleChannel(id int64) Channel { return Channel{Kind: ChannelSale, ID: id} }
 
 // AuctionChannel is the channel of one auction.
 func AuctionChannel(id int64) Channel { return Channel{Kind: ChannelAuction, ID: id} }
@@ -180,20 +253,65 @@ type Event struct {
 	// Reset marks a snapshot sent because the client's Last-Event-ID was
 	// older than the retained log.
 	Reset bool `json:"reset,omitempty"`
+
+	// Sales. A lot's events carry its sale and lot number; SaleSeq is the
+	// event's position in the sale's log, 0 for a lot event that a
+	// sale-level event stands for (see Covered).
+	SaleID       int64      `json:"sale_id,omitempty"`
+	SaleSeq      int64      `json:"sale_seq,omitempty"`
+	LotNumber    int        `json:"lot_number,omitempty"`
+	LowEstimate  int64      `json:"low_estimate,omitempty"`  // sale snapshots
+	HighEstimate int64      `json:"high_estimate,omitempty"` // sale snapshots
+	PausedAt     *time.Time `json:"paused_at,omitempty"`     // the lot's sale is paused
+	// Sale-level events: the sale's state after the change, and what
+	// moved. sale_extended moves every unclosed lot numbered above
+	// AfterLot by ShiftMS, except the Capped ones, which reached their
+	// limit and end where listed; sale_resumed moves every unclosed lot
+	// by ShiftMS.
+	SaleStatus SaleStatus `json:"sale_status,omitempty"`
+	ShiftMS    int64      `json:"shift_ms,omitempty"`
+	AfterLot   int        `json:"after_lot,omitempty"`
+	Capped     []LotEnd   `json:"capped,omitempty"`
+	// Sale snapshots (made by realtime nodes): the sale and every lot.
+	Sale *SaleView `json:"sale,omitempty"`
+	Lots []Event   `json:"lots,omitempty"`
+
+	// Covered marks a lot event that one sale-level event stands for in
+	// the sale's log (the lots a cascade, pause, resume or opening moves
+	// all at once), so a sale's watchers get one event instead of
+	// thousands. It is not sent: such events have no SaleSeq.
+	Covered bool `json:"-"`
+}
+
+// LotEnd is one lot's end time, in a sale_extended event.
+type LotEnd struct {
+	AuctionID int64     `json:"auction_id"`
+	EndsAt    time.Time `json:"ends_at"`
+}
+
+// InSaleLog reports whether e takes a position in its sale's log.
+func (e Event) InSaleLog() bool {
+	return e.SaleID != 0 && !e.Type.Personal() && !e.Covered
 }
 
 // Channel returns the log the event belongs to.
 func (e Event) Channel() Channel {
-	if e.Type.Personal() {
+	switch {
+	case e.Type.Personal():
 		return UserChannel(e.UserID)
+	case e.Type.SaleLevel():
+		return SaleChannel(e.SaleID)
 	}
 	return AuctionChannel(e.AuctionID)
 }
 
 // ChannelSeq returns the event's position in its channel.
 func (e Event) ChannelSeq() int64 {
-	if e.Type.Personal() {
+	switch {
+	case e.Type.Personal():
 		return e.UserSeq
+	case e.Type.SaleLevel():
+		return e.SaleSeq
 	}
 	return e.Seq
 }
@@ -222,6 +340,12 @@ func StateEvent(t EventType, a Auction, at time.Time) Event {
 		EndsAt:       a.EndsAt.UTC(),
 		SellerID:     a.SellerID,
 		CommittedAt:  at.UTC(),
+		SaleID:       a.SaleID,
+		LotNumber:    a.LotNumber,
+	}
+	if !a.PausedAt.IsZero() {
+		p := a.PausedAt.UTC()
+		e.PausedAt = &p
 	}
 	if BuyNowAvailable(a) {
 		e.BuyNowPrice = a.BuyNowPrice

@@ -50,7 +50,7 @@ func BuyNowAvailable(a Auction) bool {
 
 // CanSellerEdit reports whether the seller may still edit or cancel a.
 func CanSellerEdit(a Auction) bool {
-	return a.BidCount == 0 && (a.Status == StatusScheduled || a.Status == StatusOpen)
+	return a.BidCount == 0 && (a.Status == StatusDraft || a.Status == StatusScheduled || a.Status == StatusOpen)
 }
 
 // BidRequest is a bid as the rules judge it. The store resolves Alias, the
@@ -105,6 +105,8 @@ func checkBid(a Auction, req BidRequest, now time.Time) error {
 		return ErrAuctionClosed
 	case StatusCancelled:
 		return ErrAuctionCanceled
+	case StatusDraft:
+		return ErrNotOpen
 	case StatusScheduled:
 		if now.Before(a.StartsAt) {
 			return ErrNotOpen

@@ -39,6 +39,13 @@ type AuctionView struct {
 	Shipping       []ShippingOption `json:"shipping"`
 	EstimatedTotal int64            `json:"estimated_total"`
 	Estimate       FeeEstimate      `json:"estimate"`
+
+	// Lots of a sale only.
+	SaleID       int64      `json:"sale_id,omitempty"`
+	LotNumber    int        `json:"lot_number,omitempty"`
+	LowEstimate  int64      `json:"low_estimate,omitempty"`
+	HighEstimate int64      `json:"high_estimate,omitempty"`
+	PausedAt     *time.Time `json:"paused_at,omitempty"` // while the sale is paused
 	// Category is filled by the web layer from the category tree; nil for
 	// an uncategorised lot.
 	Category *CategoryRef `json:"category,omitempty"`
@@ -91,6 +98,14 @@ func View(a Auction, viewer User, now time.Time) AuctionView {
 		SoftCloseSeconds: a.SoftCloseSeconds,
 		ServerTime:       now.UTC(),
 		Seq:              a.Seq,
+		SaleID:           a.SaleID,
+		LotNumber:        a.LotNumber,
+		LowEstimate:      a.LowEstimate,
+		HighEstimate:     a.HighEstimate,
+	}
+	if !a.PausedAt.IsZero() {
+		p := a.PausedAt.UTC()
+		v.PausedAt = &p
 	}
 	if BuyNowAvailable(a) {
 		v.BuyNowPrice = a.BuyNowPrice

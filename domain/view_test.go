@@ -120,6 +120,12 @@ func TestEventChannels(t *testing.T) {
 		{e: domain.Event{Type: domain.EventSuspended, UserID: 3, UserSeq: 1}, personal: true, subject: "gavel.control.suspended.3", channelSeq: 1, wantChannel: domain.UserChannel(3)},
 		{e: domain.Event{Type: domain.EventReinstated, UserID: 3, UserSeq: 2}, personal: true, subject: "gavel.user.3", channelSeq: 2, wantChannel: domain.UserChannel(3)},
 		{e: domain.Event{Type: domain.EventBidCancelled, AuctionID: 7, Seq: 5, UserID: 4, UserSeq: 6}, personal: true, subject: "gavel.user.4", channelSeq: 6, wantChannel: domain.UserChannel(4)},
+		// A lot's event in its sale's log goes where one subscription per
+		// sale finds it; one a sale-level event covers stays on the lot's.
+		{e: domain.Event{Type: evPrice, AuctionID: 7, Seq: 4, SaleID: 3, SaleSeq: 9}, subject: "gavel.sale.3.auction.7", channelSeq: 4, wantChannel: domain.AuctionChannel(7)},
+		{e: domain.Event{Type: domain.EventExtended, AuctionID: 8, Seq: 5, SaleID: 3}, subject: "gavel.auction.8", channelSeq: 5, wantChannel: domain.AuctionChannel(8)},
+		{e: domain.Event{Type: domain.EventSaleExtended, SaleID: 3, SaleSeq: 10}, subject: "gavel.sale.3.state", channelSeq: 10, wantChannel: domain.SaleChannel(3)},
+		{e: domain.Event{Type: evOutbid, AuctionID: 7, Seq: 4, SaleID: 3, UserID: 3, UserSeq: 12}, personal: true, subject: "gavel.user.3", channelSeq: 12, wantChannel: domain.UserChannel(3)},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.e.Type), func(t *testing.T) {
@@ -131,5 +137,64 @@ func TestEventChannels(t *testing.T) {
 	}
 	if a, u := domain.MakeID(domain.AuctionChannel(7), 12), domain.MakeID(domain.UserChannel(3), 1); a != "a7-12" || u != "u3-1" {
 		t.Errorf("MakeID: %q %q", a, u)
+	}
+	lot := domain.Event{Type: evPrice, AuctionID: 7, Seq: 4, SaleID: 3, SaleSeq: 9}
+	if a, s := lot.SeqIn(domain.ChannelAuction), lot.SeqIn(domain.ChannelSale); a != 4 || s != 9 {
+		t.Errorf("SeqIn: auction %d sale %d, want 4 and 9", a, s)
+	}
+}
+
+// TestSubjectsMatch checks that the subjects realtime nodes subscribe to
+// match what the relay publishes on, with NATS's token wildcards.
+func TestSubjectsMatch(t *testing.T) {
+	t.Parallel()
+	match := func(pattern, subject string) bool {
+		p, s := strings.Split(pattern, "."), strings.Split(subject, ".")
+		for i, tok := range p {
+			if tok == ">" {
+				return len(s) > i
+			}
+			if i >= len(s) || (tok != "*" && tok != s[i]) {
+				return false
+			}
+		}
+		return len(p) == len(s)
+	}
+	anyMatch := func(patterns []string, subject string) bool {
+		for _, p := range patterns {
+			if match(p, subject) {
+				return true
+			}
+		}
+		return false
+	}
+	single := domain.Event{Type: evPrice, AuctionID: 7, Seq: 4}.Subject()
+	lot := domain.Event{Type: evPrice, AuctionID: 7, Seq: 4, SaleID: 3, SaleSeq: 9}.Subject()
+	covered := domain.Event{Type: domain.EventExtended, AuctionID: 7, Seq: 5, SaleID: 3}.Subject()
+	sale := domain.Event{Type: domain.EventSalePaused, SaleID: 3, SaleSeq: 10}.Subject()
+	other := domain.Event{Type: evPrice, AuctionID: 8, Seq: 1, SaleID: 4, SaleSeq: 1}.Subject()
+	for _, tt := range []struct {
+		subs    []string
+		subject string
+		want    bool
+	}{
+		{domain.AuctionSubjects(7), single, true},
+		{domain.AuctionSubjects(7), lot, true},
+		{domain.AuctionSubjects(7), covered, true},
+		{domain.AuctionSubjects(7), sale, false},
+		{domain.AuctionSubjects(7), other, false},
+		{[]string{domain.SaleSubjects(3)}, lot, true},
+		{[]string{domain.SaleSubjects(3)}, sale, true},
+		{[]string{domain.SaleSubjects(3)}, covered, false},
+		{[]string{domain.SaleSubjects(3)}, single, false},
+		{[]string{domain.SaleSubjects(3)}, other, false},
+		{[]string{domain.AuctionSubjectsAll, domain.LotSubjectsAll}, lot, true},
+		{[]string{domain.AuctionSubjectsAll, domain.LotSubjectsAll}, covered, true},
+		{[]string{domain.AuctionSubjectsAll, domain.LotSubjectsAll}, single, true},
+		{[]string{domain.AuctionSubjectsAll, domain.LotSubjectsAll}, sale, false},
+	} {
+		if got := anyMatch(tt.subs, tt.subject); got != tt.want {
+			t.Errorf("%v matches %s: %v, want %v", tt.subs, tt.subject, got, tt.want)
+		}
 	}
 }

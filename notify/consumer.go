@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -17,8 +18,9 @@ import (
 const ConsumerName = "gavel-notify"
 
 // FilterSubjects are the events notices come from: personal events, the
-// suspension control events, and auction events (for "closed").
-var FilterSubjects = []string{"gavel.user.*", "gavel.control.suspended.*", domain.AuctionSubjectsAll}
+// suspension control events, and auction events (for "closed"), a sale's
+// lots' included.
+var FilterSubjects = []string{"gavel.user.*", "gavel.control.suspended.*", domain.AuctionSubjectsAll, domain.LotSubjectsAll}
 
 // ConsumerOptions tune Consume.
 type ConsumerOptions struct {
@@ -27,9 +29,10 @@ type ConsumerOptions struct {
 	AckWait time.Duration // redelivery delay of an unacknowledged event; default 30s
 }
 
-// EnsureConsumer creates the durable consumer if it does not exist. A new
-// consumer starts at the present: events from before the notifier first
-// ran are not turned into email.
+// EnsureConsumer creates the durable consumer if it does not exist, and
+// gives an existing one today's FilterSubjects. A new consumer starts at
+// the present: events from before the notifier first ran are not turned
+// into email.
 func EnsureConsumer(ctx context.Context, js jetstream.JetStream, o ConsumerOptions) (jetstream.Consumer, error) {
 	if o.AckWait <= 0 {
 		o.AckWait = 30 * time.Second
@@ -39,7 +42,7 @@ func EnsureConsumer(ctx context.Context, js jetstream.JetStream, o ConsumerOptio
 		return nil, err
 	}
 	if c, err := stream.Consumer(ctx, ConsumerName); err == nil {
-		return c, nil
+		return updateFilters(ctx, stream, c)
 	} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return nil, err
 	}
@@ -58,6 +61,17 @@ func EnsureConsumer(ctx context.Context, js jetstream.JetStream, o ConsumerOptio
 		return stream.Consumer(ctx, ConsumerName)
 	}
 	return c, err
+}
+
+// updateFilters gives a consumer created by an older version today's
+// FilterSubjects (such as the lots of sales), keeping its position.
+func updateFilters(ctx context.Context, stream jetstream.Stream, c jetstream.Consumer) (jetstream.Consumer, error) {
+	cfg := c.CachedInfo().Config
+	if slices.Equal(cfg.FilterSubjects, FilterSubjects) {
+		return c, nil
+	}
+	cfg.FilterSubject, cfg.FilterSubjects = "", FilterSubjects
+	return stream.UpdateConsumer(ctx, cfg)
 }
 
 // Consume turns events from c into recorded notices until ctx ends. Each

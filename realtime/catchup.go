@@ -39,9 +39,12 @@ func (h *Hub) catchUpAll() {
 // (nats.go drops when a subscription's channel is full).
 func (h *Hub) checkDropped() {
 	for _, t := range h.allTopics() {
-		d, err := t.sub.Dropped()
-		if err != nil {
-			continue
+		d := 0
+		for _, sub := range t.subs {
+			n, err := sub.Dropped()
+			if err == nil {
+				d += n
+			}
 		}
 		t.mu.Lock()
 		if d != t.dropped && !t.dead {

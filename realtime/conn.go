@@ -72,6 +72,10 @@ type conn struct {
 	q        []item
 	hold     []item
 	skip     map[int64]int64 // admin: per auction, seqs already covered by its snapshot
+
+	// watchCounts: the stream gets its sales' watcher counts (a seller's
+	// dashboard). Fixed at creation.
+	watchCounts bool
 }
 
 // newConn wraps a hijacked connection. fasthttp hands over a wrapper whose

@@ -13,10 +13,12 @@ import (
 //
 //	7:57            auction 7 at seq 57
 //	7:57,8:12,u:4   auctions 7 and 8, and the user's channel at user seq 4
+//	s3:410          sale 3's log (every lot's events) at sale seq 410
 //
 // A channel the cursor does not name starts fresh (with a snapshot).
 type cursor struct {
 	auctions []position // in the order given
+	sales    []position
 	user     int64
 	hasUser  bool
 }
@@ -31,6 +33,7 @@ type position struct {
 const (
 	maxCursorLen   = 8 << 10
 	maxChannels    = 256 // auction channels per stream
+	maxSales       = 16  // sale channels per stream
 	maxNumberDigit = 19  // math.MaxInt64 has 19 digits
 )
 
@@ -55,6 +58,17 @@ func parseCursor(s string) (c cursor, ok bool) {
 				return cursor{}, false
 			}
 			c.user, c.hasUser = seq, true
+			continue
+		}
+		if sale, isSale := strings.CutPrefix(k, "s"); isSale {
+			id, ok := parseNumber(sale)
+			if !ok || id == 0 || len(c.sales) == maxSales {
+				return cursor{}, false
+			}
+			if _, dup := c.sale(id); dup {
+				return cursor{}, false
+			}
+			c.sales = append(c.sales, position{id: id, seq: seq})
 			continue
 		}
 		id, ok := parseNumber(k)
@@ -94,6 +108,16 @@ func (c cursor) auction(id int64) (int64, bool) {
 	return 0, false
 }
 
+// sale returns the cursor's seq for a sale's log.
+func (c cursor) sale(id int64) (int64, bool) {
+	for _, p := range c.sales {
+		if p.id == id {
+			return p.seq, true
+		}
+	}
+	return 0, false
+}
+
 // String formats the cursor in the form parseCursor reads.
 func (c cursor) String() string {
 	var b []byte
@@ -102,6 +126,12 @@ func (c cursor) String() string {
 			b = append(b, ',')
 		}
 		b = appendToken(b, domain.AuctionChannel(p.id), p.seq)
+	}
+	for _, p := range c.sales {
+		if len(b) > 0 {
+			b = append(b, ',')
+		}
+		b = appendToken(b, domain.SaleChannel(p.id), p.seq)
 	}
 	if c.hasUser {
 		if len(b) > 0 {
@@ -112,12 +142,17 @@ func (c cursor) String() string {
 	return string(b)
 }
 
-// appendToken appends one channel's cursor token: "<auction>:<seq>" or
-// "u:<seq>" (the user is implied by the session, so it is not sent).
+// appendToken appends one channel's cursor token: "<auction>:<seq>",
+// "s<sale>:<seq>" or "u:<seq>" (the user is implied by the session, so it
+// is not sent).
 func appendToken(b []byte, ch domain.Channel, seq int64) []byte {
-	if ch.Kind == domain.ChannelUser {
+	switch ch.Kind {
+	case domain.ChannelUser:
 		b = append(b, 'u')
-	} else {
+	case domain.ChannelSale:
+		b = append(b, 's')
+		b = strconv.AppendInt(b, ch.ID, 10)
+	default:
 		b = strconv.AppendInt(b, ch.ID, 10)
 	}
 	b = append(b, ':')

@@ -18,6 +18,15 @@ func TestParseCursor(t *testing.T) {
 		{"7:57,8:12,u:4", true, cursor{auctions: []position{{7, 57}, {8, 12}}, user: 4, hasUser: true}},
 		{"u:4", true, cursor{user: 4, hasUser: true}},
 		{"u:4,7:1", true, cursor{auctions: []position{{7, 1}}, user: 4, hasUser: true}},
+		{"s3:410", true, cursor{sales: []position{{3, 410}}}},
+		{"s3:0,7:2,u:1", true, cursor{auctions: []position{{7, 2}}, sales: []position{{3, 0}}, user: 1, hasUser: true}},
+		{"s3:1,s4:2", true, cursor{sales: []position{{3, 1}, {4, 2}}}},
+		{"s3:1,s3:2", false, cursor{}},
+		{"s0:1", false, cursor{}},
+		{"s:1", false, cursor{}},
+		{"s-3:1", false, cursor{}},
+		{"S3:1", false, cursor{}},
+		{"ss3:1", false, cursor{}},
 		{"9223372036854775807:9223372036854775807", true, cursor{auctions: []position{{1<<63 - 1, 1<<63 - 1}}}},
 		{"", false, cursor{}},
 		{"7", false, cursor{}},
@@ -69,6 +78,21 @@ func TestParseCursorChannelLimit(t *testing.T) {
 	}
 }
 
+func TestParseCursorSaleLimit(t *testing.T) {
+	t.Parallel()
+	var c cursor
+	for i := 1; i <= maxSales+1; i++ {
+		c.sales = append(c.sales, position{int64(i), 1})
+	}
+	if _, ok := parseCursor(c.String()); ok {
+		t.Fatalf("a cursor of %d sales was accepted", maxSales+1)
+	}
+	c.sales = c.sales[:maxSales]
+	if _, ok := parseCursor(c.String()); !ok {
+		t.Fatalf("a cursor of %d sales was refused", maxSales)
+	}
+}
+
 func TestCursorString(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -79,6 +103,8 @@ func TestCursorString(t *testing.T) {
 		{cursor{auctions: []position{{7, 57}}}, "7:57"},
 		{cursor{auctions: []position{{7, 57}, {8, 12}}, user: 4, hasUser: true}, "7:57,8:12,u:4"},
 		{cursor{user: 0, hasUser: true}, "u:0"},
+		{cursor{sales: []position{{3, 410}}}, "s3:410"},
+		{cursor{auctions: []position{{7, 2}}, sales: []position{{3, 1}}, user: 4, hasUser: true}, "7:2,s3:1,u:4"},
 	}
 	for _, tt := range tests {
 		if got := tt.c.String(); got != tt.want {
@@ -90,7 +116,7 @@ func TestCursorString(t *testing.T) {
 // FuzzParseCursor: any string is either rejected or parsed into a cursor
 // that formats back to an equivalent cursor; nothing panics.
 func FuzzParseCursor(f *testing.F) {
-	for _, s := range []string{"7:57", "7:57,8:12,u:4", "u:0", "", ",", "7:1,7:1", "-1:2", "1:2:3", "u:u", "0:0"} {
+	for _, s := range []string{"7:57", "7:57,8:12,u:4", "s3:9,7:1", "u:0", "", ",", "7:1,7:1", "-1:2", "1:2:3", "u:u", "0:0"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -104,7 +130,10 @@ func FuzzParseCursor(f *testing.F) {
 		if len(c.auctions) > maxChannels {
 			t.Fatalf("%q: %d auctions", s, len(c.auctions))
 		}
-		for _, p := range c.auctions {
+		if len(c.sales) > maxSales {
+			t.Fatalf("%q: %d sales", s, len(c.sales))
+		}
+		for _, p := range append(c.auctions, c.sales...) {
 			if p.id <= 0 || p.seq < 0 {
 				t.Fatalf("%q: bad position %+v", s, p)
 			}

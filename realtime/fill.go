@@ -202,9 +202,14 @@ func (j *fillJob) read(from int64) (rd fillRead, op string, err error) {
 	if err != nil {
 		return rd, "after", err
 	}
-	rd.trimmed = len(rd.evs) > 0 && rd.evs[0].ChannelSeq() > from+1
-	if rd.trimmed && j.ch.Kind == domain.ChannelAuction {
+	rd.trimmed = len(rd.evs) > 0 && rd.evs[0].SeqIn(j.ch.Kind) > from+1
+	switch {
+	case rd.trimmed && j.ch.Kind == domain.ChannelAuction:
 		if rd.reset, err = j.h.resetSnapshot(j.ch.ID); err != nil {
+			return rd, "snapshot", err
+		}
+	case rd.trimmed && j.ch.Kind == domain.ChannelSale:
+		if rd.reset, err = j.h.saleResetSnapshot(j.ch.ID); err != nil {
 			return rd, "snapshot", err
 		}
 	}
@@ -233,7 +238,7 @@ func judgeRead(tr *track, from int64, rd fillRead, empty int) fillOutcome {
 		return fillWait
 	case len(rd.evs) == 0:
 		return fillSkip
-	case rd.reset != nil && rd.reset.Seq > tr.last:
+	case rd.reset != nil && tr.seqOf(rd.reset) > tr.last:
 		return fillReset
 	}
 	return fillDeliver
@@ -274,10 +279,10 @@ func (j *fillJob) apply(from int64, rd fillRead) fillOutcome {
 // The caller holds t.mu.
 func (t *topic) deliverRead(tr *track, rd fillRead) {
 	if rd.trimmed {
-		tr.last = rd.evs[0].ChannelSeq() - 1
+		tr.last = tr.seqOf(&rd.evs[0]) - 1
 	}
 	for i := range rd.evs {
-		if rd.evs[i].ChannelSeq() == tr.last+1 {
+		if tr.seqOf(&rd.evs[i]) == tr.last+1 {
 			t.deliver(tr, &rd.evs[i])
 		}
 	}

@@ -2,12 +2,14 @@ package realtime
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,8 +25,9 @@ import (
 	"github.com/gavel-auctions/gavel/internal/natsserver"
 )
 
-// fakeLog is an in-memory Log: every channel's events in order, the latest
-// state of each auction, and optional trimming (retention).
+// fakeLog is an in-memory Log (and SaleLog): every channel's events in
+// order, a lot's events in its sale's log too, the latest state of each
+// auction, and optional trimming (retention).
 type fakeLog struct {
 	mu      sync.Mutex
 	events  map[domain.Channel][]domain.Event
@@ -54,7 +57,14 @@ func (l *fakeLog) add(tb testing.TB, ev domain.Event) {
 		tb.Fatalf("fakeLog: %s seq %d, want %d", ch.Subject(), ev.ChannelSeq(), want)
 	}
 	l.events[ch] = append(evs, ev)
-	if !ev.Type.Personal() {
+	if ev.SaleSeq > 0 && ch.Kind == domain.ChannelAuction {
+		sc := domain.SaleChannel(ev.SaleID)
+		if want := int64(len(l.events[sc])) + 1; ev.SaleSeq != want {
+			tb.Fatalf("fakeLog: %s sale seq %d, want %d", sc.Subject(), ev.SaleSeq, want)
+		}
+		l.events[sc] = append(l.events[sc], ev)
+	}
+	if !ev.Type.Personal() && !ev.Type.SaleLevel() {
 		l.state[ev.AuctionID] = ev
 	}
 }
@@ -122,7 +132,7 @@ func (l *fakeLog) After(_ context.Context, ch domain.Channel, after int64, limit
 	defer l.mu.Unlock()
 	var out []domain.Event
 	for _, ev := range l.events[ch] {
-		if s := ev.ChannelSeq(); s > after && s > l.trimmed[ch] && len(out) < limit {
+		if s := ev.SeqIn(ch.Kind); s > after && s > l.trimmed[ch] && len(out) < limit {
 			out = append(out, ev)
 		}
 	}
@@ -138,10 +148,30 @@ func (l *fakeLog) Head(_ context.Context, ch domain.Channel) (int64, error) {
 	return int64(len(l.events[ch])), nil
 }
 
+// SaleSnapshot returns an open sale at its log's head and its lots'
+// latest states, in lot order.
+func (l *fakeLog) SaleSnapshot(_ context.Context, id int64) (domain.Sale, []domain.Event, error) {
+	if err := l.enter("SaleSnapshot"); err != nil {
+		return domain.Sale{}, nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	sale := domain.Sale{ID: id, Title: "Sale", Currency: "EUR", Status: domain.SaleOpen,
+		SoftCloseMode: domain.SoftCloseCascade, Seq: int64(len(l.events[domain.SaleChannel(id)]))}
+	var lots []domain.Event
+	for _, ev := range l.state {
+		if ev.SaleID == id {
+			lots = append(lots, asSnapshot(ev))
+		}
+	}
+	slices.SortFunc(lots, func(a, b domain.Event) int { return cmp.Compare(a.LotNumber, b.LotNumber) })
+	return sale, lots, nil
+}
+
 func asSnapshot(ev domain.Event) domain.Event {
 	ev.Type = domain.EventSnapshot
 	ev.ID = domain.MakeID(domain.AuctionChannel(ev.AuctionID), ev.Seq)
-	ev.BidID, ev.BidAmount, ev.Bidder, ev.PreviousEndsAt = 0, 0, "", nil
+	ev.BidID, ev.BidAmount, ev.Bidder, ev.PreviousEndsAt, ev.SaleSeq = 0, 0, "", nil, 0
 	return ev
 }
 

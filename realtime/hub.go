@@ -27,6 +27,7 @@ type Hub struct {
 	cfg    Config
 	nc     *nats.Conn
 	log    Log
+	sales  SaleLog // nil: the Log serves no sale streams
 	logger *slog.Logger
 	m      *metrics
 
@@ -40,6 +41,7 @@ type Hub struct {
 	sessions   [sessionShards]sessionShard
 	fills      fillQueue
 	snaps      snapBatcher
+	saleSnaps  saleSnapper
 	nextW      atomic.Uint32
 
 	conns         atomic.Int64 // admitted streams
@@ -47,6 +49,7 @@ type Hub struct {
 	topics        atomic.Int64
 	delivered     atomic.Uint64 // event frames written
 	slowConsumers atomic.Uint64
+	saleCounters  atomic.Int64  // streams that get their sales' watcher counts
 	gen           atomic.Uint64 // NATS reconnects seen; a join that spans one catches up
 	reconnected   chan struct{} // capacity 1: Reconnected was called
 	statsKick     chan struct{} // capacity 1: stats became wanted
@@ -83,6 +86,10 @@ func New(cfg Config, nc *nats.Conn, log Log, logger *slog.Logger, reg prometheus
 	h.beatEvery, h.beatSlices = beatPlan(cfg.Heartbeat)
 	h.fills.notify = make(chan struct{}, 1)
 	h.snaps.read = h.logSnapshots
+	if sl, ok := log.(SaleLog); ok {
+		h.sales = sl
+		h.saleSnaps.read = h.readSaleSnapshot
+	}
 	for i := range cfg.Writers {
 		h.writers = append(h.writers, newWriter(h, i))
 	}

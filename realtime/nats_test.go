@@ -171,7 +171,7 @@ func TestDroppedMessagesCaughtUp(t *testing.T) {
 	if err := e.pub.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "nats.go drops", func() bool { d, _ := tp.sub.Dropped(); return d > 0 })
+	waitFor(t, "nats.go drops", func() bool { d, _ := tp.subs[0].Dropped(); return d > 0 })
 	tp.mu.Unlock()
 	for s := int64(2); s <= n; s++ {
 		c.expect(domain.EventExtended, "1:"+itoa(s))

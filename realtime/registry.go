@@ -24,6 +24,9 @@ func (h *Hub) Open(spec domain.StreamSpec) (serve func(net.Conn), err error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(spec.SaleIDs) > 0 && h.sales == nil {
+		return nil, &domain.Error{Code: domain.CodeUnavailable, Message: "Live catalogues are not available on this server."}
+	}
 	if h.conns.Add(1) > int64(h.cfg.MaxConns) {
 		h.conns.Add(-1)
 		h.m.rejected.WithLabelValues("node").Inc()
@@ -84,6 +87,9 @@ func (h *Hub) unadmit(user int64, session string) {
 // detach undoes everything serve did for c: topics, user registry,
 // admission. The writer calls it once, when it releases c.
 func (h *Hub) detach(c *conn) {
+	if c.watchCounts {
+		h.saleCounters.Add(-1)
+	}
 	for i := range c.chans {
 		if t := c.chans[i].t; t != nil {
 			t.detach(c, i)

@@ -69,22 +69,22 @@ func (h *Hub) finish(c *conn, i int, p int64, tp trust) error {
 			}
 			continue
 		}
-		if evs[0].ChannelSeq() > p+1 {
+		if evs[0].SeqIn(ch.Kind) > p+1 {
 			// Trimmed by retention.
-			if ch.Kind == domain.ChannelAuction {
+			if ch.Kind == domain.ChannelAuction || ch.Kind == domain.ChannelSale {
 				if p, err = h.restart(c, i); err != nil {
 					return err
 				}
 				tp = atHead
 				continue
 			}
-			p = evs[0].ChannelSeq() - 1
+			p = evs[0].SeqIn(ch.Kind) - 1
 		}
 		for j := range evs {
-			if evs[j].ChannelSeq() != p+1 {
+			if evs[j].SeqIn(ch.Kind) != p+1 {
 				continue
 			}
-			f, err := encodeEvent(evs[j], t.token(p+1), h.cfg.Now())
+			f, err := encodeEventIn(evs[j], ch.Kind, t.token(p+1), h.cfg.Now())
 			if err != nil {
 				return err
 			}
@@ -163,8 +163,8 @@ func (t *topic) tryFinish(c *conn, i int, p int64, tp trust) finishState {
 	// Ring frames carry the server_time of their first sending. A client
 	// sets its clock offset (for countdowns) from the newest event it has,
 	// so that one is re-encoded with the time of now.
-	if ev := t.lastEv; ev != nil && ev.ChannelSeq() == tr.last {
-		if f, err := encodeEvent(*ev, t.token(tr.last), t.h.cfg.Now()); err == nil {
+	if ev := t.lastEv; ev != nil && tr.seqOf(ev) == tr.last {
+		if f, err := encodeEventIn(*ev, tr.kind, t.token(tr.last), t.h.cfg.Now()); err == nil {
 			frames[len(frames)-1] = f
 		}
 	}
@@ -198,11 +198,14 @@ func (h *Hub) setPos(c *conn, i int, seq int64) {
 	c.mu.Unlock()
 }
 
-// restart gives up on channel i's position: an auction gets a fresh
-// snapshot with reset:true, a user channel jumps to its head. It returns
-// the new position.
+// restart gives up on channel i's position: an auction or a sale gets a
+// fresh snapshot with reset:true, a user channel jumps to its head. It
+// returns the new position.
 func (h *Hub) restart(c *conn, i int) (int64, error) {
 	ch := c.chans[i].t.ch
+	if ch.Kind == domain.ChannelSale {
+		return h.sendSaleSnapshot(c, i, true)
+	}
 	if ch.Kind != domain.ChannelAuction {
 		head, err := h.logHead(ch)
 		if err != nil {

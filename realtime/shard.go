@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"encoding/json"
+	"strings"
 	"sync"
 
 	"github.com/nats-io/nats.go"
@@ -46,8 +47,13 @@ func (s *shard) run(stop <-chan struct{}) {
 				s.h.m.badMessages.Inc()
 				continue
 			}
+			ch, ok := routeOf(m, &ev)
+			if !ok {
+				s.h.m.badMessages.Inc()
+				continue
+			}
 			s.mu.RLock()
-			t := s.topics[ev.Channel()]
+			t := s.topics[ch]
 			s.mu.RUnlock()
 			if t != nil {
 				t.onEvent(&ev)
@@ -64,10 +70,22 @@ func decodeEvent(m *nats.Msg) (domain.Event, bool) {
 	if err := json.Unmarshal(m.Data, &ev); err != nil {
 		return ev, false
 	}
-	if ev.ChannelSeq() <= 0 || ev.Channel().Subject() != m.Subject {
+	if ev.ChannelSeq() <= 0 || ev.Subject() != m.Subject {
 		return ev, false
 	}
 	return ev, true
+}
+
+// routeOf names the topic a message is for. A lot's event in its sale's
+// log matches two subscriptions, its auction's and its sale's (a
+// subscription to a whole log: "gavel.sale.<sale>.>"), and comes once
+// through each: the subscription it came through says which topic it is
+// for.
+func routeOf(m *nats.Msg, ev *domain.Event) (domain.Channel, bool) {
+	if m.Sub != nil && strings.HasSuffix(m.Sub.Subject, ".>") {
+		return domain.SaleChannel(ev.SaleID), ev.SaleID > 0 && ev.SaleSeq > 0
+	}
+	return ev.Channel(), true
 }
 
 // allTopics lists the live topics.

@@ -41,6 +41,13 @@ type frame struct {
 // encodeEvent stamps ev with the node's clock and encodes it once. token is
 // the id of the frame for a single-channel stream ("" for none).
 func encodeEvent(ev domain.Event, token string, now time.Time) (*frame, error) {
+	return encodeEventIn(ev, ev.Channel().Kind, token, now)
+}
+
+// encodeEventIn encodes ev as an event of a log of kind k, whose position
+// the frame carries: a lot's event is at one position in its auction's log
+// and another in its sale's.
+func encodeEventIn(ev domain.Event, k domain.ChannelKind, token string, now time.Time) (*frame, error) {
 	ev.ServerTime = now.UTC()
 	data, err := json.Marshal(ev)
 	if err != nil {
@@ -55,7 +62,7 @@ func encodeEvent(ev domain.Event, token string, now time.Time) (*frame, error) {
 	b = appendData(b, data)
 	b = append(b, '\n')
 	f := &frame{
-		seq:     ev.ChannelSeq(),
+		seq:     ev.SeqIn(k),
 		auction: ev.AuctionID,
 		price:   ev.Type == domain.EventPrice,
 		full:    b,

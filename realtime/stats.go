@@ -27,6 +27,8 @@ type NodeStats struct {
 	// Topics is the number of channels this node subscribes to on NATS.
 	Topics   int64             `json:"topics"`
 	Auctions []AuctionWatchers `json:"auctions"` // most watched first, at most 20
+	// Sales are the node's sale streams by sale, for the sellers' dashboards.
+	Sales []SaleWatchers `json:"sales,omitempty"`
 	// EventsPerSecond is event frames written to clients per second since
 	// the previous stats.
 	EventsPerSecond float64   `json:"events_per_second"`
@@ -71,6 +73,7 @@ func (h *Hub) Stats() NodeStats {
 			s.Auctions = append(s.Auctions, AuctionWatchers{AuctionID: t.ch.ID, Watchers: int(t.count.Load())})
 		}
 	}
+	s.Sales = h.saleWatchers()
 	slices.SortFunc(s.Auctions, func(a, b AuctionWatchers) int {
 		if c := cmp.Compare(b.Watchers, a.Watchers); c != 0 {
 			return c
@@ -114,7 +117,8 @@ func (h *Hub) onStatsWant(m *nats.Msg) {
 // statsRound asks for stats if this node has admin streams and publishes
 // its own if anyone wants them. It reports whether stats are still wanted.
 func (h *Hub) statsRound() bool {
-	local := h.hasAdminStreams()
+	// A seller's dashboard needs the other nodes' counts of its sale too.
+	local := h.hasAdminStreams() || h.saleCounters.Load() > 0
 	if local {
 		_ = h.nc.Publish(domain.StatsWantSubject, []byte(h.cfg.Node))
 	}
@@ -164,6 +168,7 @@ func (h *Hub) publishStats() {
 		_ = h.nc.Publish(domain.StatsSubjectPrefix+h.cfg.Node, data)
 	}
 	h.sendAdminStats()
+	h.sendSaleWatchers()
 }
 
 // onStats records another node's stats.

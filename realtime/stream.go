@@ -13,7 +13,7 @@ import (
 var errClosed = errors.New("realtime: stream closed during setup")
 
 // channelsFor lists the channels a stream carries, in cursor order:
-// auctions as given (deduplicated), then the user's own channel.
+// auctions as given (deduplicated), then sales, then the user's own channel.
 func channelsFor(spec domain.StreamSpec) ([]domain.Channel, error) {
 	if spec.All {
 		if !spec.Admin {
@@ -32,6 +32,18 @@ func channelsFor(spec domain.StreamSpec) ([]domain.Channel, error) {
 	}
 	if len(out) > maxChannels {
 		return nil, domain.Invalid("ids", "Too many auctions in one stream.")
+	}
+	auctions := len(out)
+	for _, id := range spec.SaleIDs {
+		if id <= 0 {
+			return nil, domain.Invalid("sale", "Sale ids must be positive numbers.")
+		}
+		if ch := domain.SaleChannel(id); !slices.Contains(out[auctions:], ch) {
+			out = append(out, ch)
+		}
+	}
+	if len(out)-auctions > maxSales {
+		return nil, domain.Invalid("sale", "Too many sales in one stream.")
 	}
 	if spec.Personal {
 		if spec.UserID <= 0 {
@@ -53,6 +65,11 @@ func (h *Hub) serve(spec domain.StreamSpec, chans []domain.Channel, nc net.Conn)
 	w := h.writers[h.nextW.Add(1)%uint32(len(h.writers))]
 	c := newConn(nc, w, spec.UserID)
 	c.all, c.holding, c.session = spec.All, spec.All, spec.Session
+	if spec.SaleWatchers && len(spec.SaleIDs) > 0 {
+		c.watchCounts = true
+		h.saleCounters.Add(1)
+		h.kickStats()
+	}
 	// The response head goes first, before any topic or writer can see c:
 	// a heartbeat or event queued ahead of it would not be HTTP.
 	c.q = append(c.q, item{data: h.preambles[rand.IntN(len(h.preambles))]})
@@ -67,6 +84,8 @@ func (h *Hub) serve(spec domain.StreamSpec, chans []domain.Channel, nc net.Conn)
 		if ch.Kind == domain.ChannelUser && cur.hasUser {
 			c.chans[i].seq, c.chans[i].known = cur.user, true
 		} else if seq, ok := cur.auction(ch.ID); ok && ch.Kind == domain.ChannelAuction {
+			c.chans[i].seq, c.chans[i].known = seq, true
+		} else if seq, ok := cur.sale(ch.ID); ok && ch.Kind == domain.ChannelSale {
 			c.chans[i].seq, c.chans[i].known = seq, true
 		}
 	}
@@ -153,6 +172,11 @@ func (h *Hub) sync(c *conn, gen uint64) error {
 			}
 			if err = h.sendSnapshot(c, i, snap, false); err == nil {
 				err = h.finish(c, i, snap.Seq, atHead)
+			}
+		case ch.Kind == domain.ChannelSale:
+			var head int64
+			if head, err = h.sendSaleSnapshot(c, i, false); err == nil {
+				err = h.finish(c, i, head, atHead)
 			}
 		default:
 			var head int64

@@ -20,9 +20,12 @@ var allChannel = domain.Channel{Kind: "all"}
 const (
 	auctionRing = 128
 	userRing    = 16
+	// A sale's log carries every lot's bids: a longer ring serves the
+	// same break.
+	saleRing = 512
 )
 
-// topic is one channel on this node: its single NATS subscription, the
+// topic is one channel on this node: its NATS subscriptions, the
 // position it has delivered up to, a ring of recent frames, and its local
 // watchers. It exists while it has watchers.
 type topic struct {
@@ -32,7 +35,9 @@ type topic struct {
 	all   bool          // the admin topic; fixed at creation, so read without mu
 	ready chan struct{} // closed once the subscription is known to the server
 	refs  int           // under shard.mu
-	sub   *nats.Subscription
+	// subs: one subscription, or two for an auction (its own subject and
+	// its sale's) or the admin topic.
+	subs  []*nats.Subscription
 	count atomic.Int32 // len(watchers), readable without the lock for stats
 
 	// mu orders everything delivered on the channel: events are encoded,
@@ -64,20 +69,13 @@ func (h *Hub) acquire(ch domain.Channel) (*topic, error) {
 	created := false
 	if t == nil {
 		t = &topic{h: h, shard: s, ch: ch, all: ch == allChannel, ready: make(chan struct{}), batch: make([][]*conn, len(h.writers))}
-		t.tr.last = -1
-		var err error
+		t.tr.last, t.tr.kind = -1, ch.Kind
 		if ch == allChannel {
 			t.multi = make(map[int64]*track)
-			// The admin topic carries every auction, so it gets its own
-			// delivery goroutine (inside nats.go) instead of a shard's
-			// bounded channel.
-			t.sub, err = h.nc.Subscribe(domain.AuctionSubjectsAll, t.onMsg)
-		} else {
-			t.sub, err = h.nc.ChanSubscribe(ch.Subject(), s.msgs)
 		}
-		if err != nil {
+		if err := t.subscribe(); err != nil {
 			s.mu.Unlock()
-			return nil, fmt.Errorf("subscribe %s: %w", ch.Subject(), err)
+			return nil, err
 		}
 		s.topics[ch] = t
 		created = true
@@ -125,8 +123,48 @@ func (h *Hub) release(t *topic) {
 	t.dead = true
 	t.ring, t.multi, t.tr.pending, t.lastEv = nil, nil, nil, nil
 	t.mu.Unlock()
-	_ = t.sub.Unsubscribe()
+	t.unsubscribe()
 	h.topics.Add(-1)
+}
+
+// subjects are the NATS subjects a channel's events are published on.
+func subjects(ch domain.Channel) []string {
+	switch {
+	case ch == allChannel:
+		return []string{domain.AuctionSubjectsAll, domain.LotSubjectsAll}
+	case ch.Kind == domain.ChannelAuction:
+		return domain.AuctionSubjects(ch.ID)
+	case ch.Kind == domain.ChannelSale:
+		return []string{domain.SaleSubjects(ch.ID)}
+	}
+	return []string{ch.Subject()}
+}
+
+// subscribe subscribes the topic to its channel's subjects. The admin
+// topic carries every auction, so it gets its own delivery goroutine
+// (inside nats.go) instead of a shard's bounded channel.
+func (t *topic) subscribe() error {
+	for _, subj := range subjects(t.ch) {
+		var sub *nats.Subscription
+		var err error
+		if t.all {
+			sub, err = t.h.nc.Subscribe(subj, t.onMsg)
+		} else {
+			sub, err = t.h.nc.ChanSubscribe(subj, t.shard.msgs)
+		}
+		if err != nil {
+			t.unsubscribe()
+			return fmt.Errorf("subscribe %s: %w", subj, err)
+		}
+		t.subs = append(t.subs, sub)
+	}
+	return nil
+}
+
+func (t *topic) unsubscribe() {
+	for _, sub := range t.subs {
+		_ = sub.Unsubscribe()
+	}
 }
 
 // onMsg receives the admin topic's messages.
@@ -142,13 +180,13 @@ func (t *topic) onMsg(m *nats.Msg) {
 // onEvent takes a live event from NATS: duplicates are dropped, the next
 // event is delivered, and anything after a gap waits for the Log to fill it.
 func (t *topic) onEvent(ev *domain.Event) {
-	seq := ev.ChannelSeq()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.dead {
 		return
 	}
 	tr := t.trackFor(ev.AuctionID, true)
+	seq := tr.seqOf(ev)
 	if tr.last < 0 && t.all {
 		// The admin topic takes the first event it sees of an auction
 		// as its baseline: admins get snapshots, not resumes.
@@ -175,7 +213,7 @@ func (t *topic) trackFor(id int64, create bool) *track {
 	}
 	tr := t.multi[id]
 	if tr == nil && create {
-		tr = &track{key: id, last: -1}
+		tr = &track{key: id, last: -1, kind: domain.ChannelAuction}
 		t.multi[id] = tr
 	}
 	return tr
@@ -194,14 +232,14 @@ func (t *topic) token(seq int64) string {
 // deliver encodes the next event once and fans it out. The caller holds t.mu
 // and has checked that ev is tr.last+1 (or a reset snapshot).
 func (t *topic) deliver(tr *track, ev *domain.Event) {
-	seq := ev.ChannelSeq()
+	seq := tr.seqOf(ev)
 	tr.last = seq
-	f, err := encodeEvent(*ev, t.token(seq), t.h.cfg.Now())
+	f, err := encodeEventIn(*ev, tr.kind, t.token(seq), t.h.cfg.Now())
 	if err != nil {
 		t.h.logger.Error("realtime: drop unencodable event", "channel", t.ch.Subject(), "seq", seq, "err", err)
 		return
 	}
-	if ev.Type != domain.EventSnapshot && !t.all {
+	if ev.Type != domain.EventSnapshot && ev.Type != domain.EventSaleSnapshot && !t.all {
 		t.remember(f)
 		last := *ev
 		t.lastEv = &last
@@ -222,8 +260,11 @@ func (t *topic) remember(f *frame) {
 	}
 	if t.ring == nil {
 		n := auctionRing
-		if t.ch.Kind == domain.ChannelUser {
+		switch t.ch.Kind {
+		case domain.ChannelUser:
 			n = userRing
+		case domain.ChannelSale:
+			n = saleRing
 		}
 		t.ring = make([]*frame, n)
 	}

@@ -24,28 +24,35 @@ type track struct {
 	pending []domain.Event // events after a gap, sorted by seq, at most maxPending
 	filling bool           // a fill worker owns this track's gap
 	head    bool           // the fill worker must ask the Log for the head (after an outage)
+
+	// kind is the log whose positions the track follows: a lot's event
+	// has one in its auction's log and one in its sale's.
+	kind domain.ChannelKind
 }
 
 // hold keeps an event that cannot be delivered yet. An event that does not
 // fit is not lost: want remembers it exists and the fill reads it back.
 func (tr *track) hold(ev domain.Event) {
-	seq := ev.ChannelSeq()
+	seq := tr.seqOf(&ev)
 	tr.want = max(tr.want, seq)
 	if tr.last >= 0 && seq <= tr.last {
 		return
 	}
-	i := sort.Search(len(tr.pending), func(i int) bool { return tr.pending[i].ChannelSeq() >= seq })
-	if i < len(tr.pending) && tr.pending[i].ChannelSeq() == seq || len(tr.pending) >= maxPending {
+	i := sort.Search(len(tr.pending), func(i int) bool { return tr.seqOf(&tr.pending[i]) >= seq })
+	if i < len(tr.pending) && tr.seqOf(&tr.pending[i]) == seq || len(tr.pending) >= maxPending {
 		return
 	}
 	tr.pending = slices.Insert(tr.pending, i, ev)
 }
 
+// seqOf is ev's position in the track's log.
+func (tr *track) seqOf(ev *domain.Event) int64 { return ev.SeqIn(tr.kind) }
+
 // skipGap gives up on a gap the Log cannot fill: the track moves on to
 // its first held event, or, holding none, forgets the events it was told of.
 func (tr *track) skipGap() {
 	if len(tr.pending) > 0 {
-		tr.last = tr.pending[0].ChannelSeq() - 1
+		tr.last = tr.seqOf(&tr.pending[0]) - 1
 	} else {
 		tr.want = tr.last
 	}
@@ -56,7 +63,7 @@ func (tr *track) skipGap() {
 func (t *topic) drain(tr *track) {
 	n := 0
 	for ; n < len(tr.pending); n++ {
-		seq := tr.pending[n].ChannelSeq()
+		seq := tr.seqOf(&tr.pending[n])
 		if seq <= tr.last {
 			continue
 		}

@@ -40,8 +40,14 @@ func TestDisconnectReleasesEverything(t *testing.T) {
 		clients = append(clients, dial(t, h, spec))
 	}
 	waitFor(t, "streams live", func() bool { return liveChannels(h) == 4 && liveAdmins(h) == 1 })
-	if got := nc.NumSubscriptions(); got != baseSubs+4 {
-		t.Fatalf("subscriptions = %d, want one per channel: %d", got, baseSubs+4)
+	// One subscription per subject of each channel: two per auction (its
+	// own and its sale's), two for the admin topic, one for the user.
+	want := baseSubs
+	for _, ch := range []domain.Channel{domain.AuctionChannel(1), domain.AuctionChannel(2), domain.UserChannel(1), allChannel} {
+		want += len(subjects(ch))
+	}
+	if got := nc.NumSubscriptions(); got != want || want != baseSubs+7 {
+		t.Fatalf("subscriptions = %d, want one per channel's subject: %d", got, want)
 	}
 	for _, c := range clients {
 		_ = c.nc.Close()

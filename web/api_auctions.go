@@ -225,6 +225,9 @@ func (s *Server) handleAuctionGet(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if hiddenDraft(a, viewer) {
+		return domain.ErrAuctionNotFound
+	}
 	return s.writeAuction(c, fiber.StatusOK, viewer, a)
 }
 
@@ -235,6 +238,12 @@ func (s *Server) writeAuction(c *fiber.Ctx, status int, viewer domain.User, a do
 		return err
 	}
 	return writeJSON(c, status, res)
+}
+
+// hiddenDraft reports whether a is a lot of an unpublished sale that
+// viewer may not see: only its seller and admins may.
+func hiddenDraft(a domain.Auction, viewer domain.User) bool {
+	return a.Status == domain.StatusDraft && (viewer.ID == 0 || (!viewer.Admin && viewer.ID != a.SellerID))
 }
 
 // auctionList is the listing response.

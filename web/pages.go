@@ -77,6 +77,7 @@ func (s *Server) routesPages() {
 	s.app.Get("/register", p.handleRegisterPage)
 	s.app.Post("/register", p.handleRegisterForm)
 	s.app.Post("/logout", p.handleLogoutForm)
+	p.routesSalePages()
 }
 
 // base starts a page for the request: the viewer, a pending flash message
@@ -285,7 +286,9 @@ func (p *pages) handleHome(c *fiber.Ctx) error {
 		return err
 	}
 	q := strings.TrimSpace(c.Query("q"))
-	f := domain.AuctionFilter{Query: q, Limit: homeListLimit}
+	// Browsing shows single listings; a sale's lots are in its catalogue
+	// (/sales). A search finds both.
+	f := domain.AuctionFilter{Query: q, Limit: homeListLimit, NoLots: q == ""}
 	status := c.Query("status")
 	switch st := domain.Status(status); st {
 	case domain.StatusOpen, domain.StatusScheduled, domain.StatusClosed, domain.StatusCancelled:
@@ -387,7 +390,7 @@ func (p *pages) handleMyListings(c *fiber.Ctx) error {
 		}
 		return err
 	}
-	list, err := p.s.deps.Reader.Auctions(c.UserContext(), domain.AuctionFilter{SellerID: u.ID, Limit: myListingsLimit})
+	list, err := p.s.deps.Reader.Auctions(c.UserContext(), domain.AuctionFilter{SellerID: u.ID, Limit: myListingsLimit, NoLots: true})
 	if err != nil {
 		return err
 	}

@@ -49,6 +49,9 @@ func (p *pages) handleAuctionPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if viewer, _ := p.s.currentUser(c); hiddenDraft(a, viewer) {
+		return domain.ErrAuctionNotFound
+	}
 	form := bidFormData{Result: p.pop(c, sessionBidResultKey)}
 	if form.Result != "" {
 		form.ResultKind = "ok"
@@ -202,6 +205,11 @@ func (p *pages) handleBidForm(c *fiber.Ctx) error {
 	r, err := p.s.deps.Bidder.PlaceBid(c.UserContext(), u, id, in)
 	if err != nil {
 		return p.refusedBid(c, a, form, err)
+	}
+	if next := safeNext(c.FormValue("next")); next != "" {
+		// A bid from a sale's catalogue row returns to the catalogue.
+		p.flash(c, sessionFlashKey, "Lot "+strconv.Itoa(a.LotNumber)+": "+receiptMessage(r, in.BuyNow))
+		return seeOther(c, next)
 	}
 	p.flash(c, sessionBidResultKey, receiptMessage(r, in.BuyNow))
 	return seeOther(c, back)

@@ -212,6 +212,10 @@ func (p *pages) handleEditPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if a.SaleID != 0 {
+		// A lot's sale sets its times: it has a form of its own.
+		return c.Redirect("/sales/"+strconv.FormatInt(a.SaleID, 10)+"/lots/"+strconv.FormatInt(a.ID, 10)+"/edit", fiber.StatusFound)
+	}
 	f := editForm(id)
 	f.Values, f.StartsAtUTC, f.EndsAtUTC = auctionFormValues(a)
 	if a.Status == domain.StatusOpen {

@@ -26,6 +26,7 @@ var assetFS embed.FS
 // pageNames lists the page templates; each is parsed with the layout and
 // the partials into its own set, so every page may define "content".
 var pageNames = []string{"home", "auction", "mybids", "listings", "sell", "admin", "login", "register", "error", "photos",
+	"sales", "sale", "saledash", "saleform", "saleimport", "lotform",
 	"search", "watching", "categories", "admin_categories"}
 
 // Cache lifetimes of static assets. A URL with the current ?v= content
@@ -126,7 +127,9 @@ func (r *renderer) funcs() template.FuncMap {
 		"inc":           func(i int) int { return i + 1 },
 		// cover builds the argument of the "coverImg" partial: a photo
 		// (nil for none) and its alt text, the lot's title.
-		"cover": func(photo *domain.PhotoView, alt string) coverArg { return coverArg{Photo: photo, Alt: alt} },
+		"cover":           func(photo *domain.PhotoView, alt string) coverArg { return coverArg{Photo: photo, Alt: alt} },
+		"saleStatusLabel": saleStatusLabel,
+		"filterLabel":     filterLabel,
 	}
 }
 

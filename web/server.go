@@ -164,6 +164,7 @@ type Deps struct {
 	Reinstater Reinstater
 	Invoicing  Invoicing
 	Bidders    Bidders
+	Sales      SaleService
 	// SessionEnder closes a logged-out session's streams on every node.
 	SessionEnder SessionEnder
 	// Watchers counts who has a seller's auctions open (deps_watchers.go).
@@ -307,6 +308,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.routesOps()
 	if cfg.Role == RoleAPI || cfg.Role == RoleAll {
 		s.routesAPI()
+		s.routesSalesAPI()
 		s.routesHealth()
 		s.routesPages()
 		s.routesNotify()
@@ -363,5 +365,6 @@ func (s *Server) routesStreams() {
 	s.app.Get("/stream/auctions", s.handleAuctionsStream)
 	s.app.Get("/stream/me", s.handleMeStream)
 	s.app.Get("/stream/admin", s.handleAdminStream)
+	s.routesSaleStreams()
 	s.routesMux()
 }

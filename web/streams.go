@@ -60,6 +60,7 @@ func (s *Server) handleMeStream(c *fiber.Ctx) error {
 			SellerID: u.ID,
 			Status:   []domain.Status{domain.StatusScheduled, domain.StatusOpen},
 			Limit:    maxMyListings,
+			NoLots:   true, // a sale's lots are on its dashboard's stream
 		})
 		if err != nil {
 			return err

@@ -18,6 +18,7 @@ const benchUsage = `Usage: gavel bench storm [--bidders N] [--duration D] [--auc
        gavel bench sse [--conns N] [--nodes K] [--clients C] [--bids M] [--heartbeat D]
                        [--short-heartbeat D] [--idle D] [--skip-floor]   (see gavel bench sse -h)
        gavel bench notify [--notices N] [--bidders N] [--duration D] [--workers N]
+       gavel bench sale [--lots N] [--gap S] [--watchers N] [--procs N] [--probes N]   (see gavel bench sale -h)
        gavel bench photos [--runs N] [--conns C] [--duration D] [--uploads N] [--client-nice N]
        gavel bench search [--lots N] [--iterations N] [--keep | --seeded URL]
 
@@ -40,6 +41,8 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		err = ssebench.Main(ctx, args[1:], getenv, stdout, stderr, startBenchNode)
 	case "notify":
 		err = benchNotify(ctx, args[1:], getenv, stdout, log)
+	case "sale":
+		err = benchSale(ctx, args[1:], getenv, stdout, log)
 	case "photos":
 		err = photobench.Main(ctx, args[1:], getenv, stdout, log)
 	case "search":

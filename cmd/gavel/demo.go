@@ -115,6 +115,7 @@ func startDemo(ctx context.Context, n *node, jobCtx context.Context) error {
 	photos := demoPhotos(n, seller)
 	cats := demoCategoryIDs(ctx, n)
 	n.run(func() { runDemo(jobCtx, svc, seller, bots, cats, photos) })
+	startDemoSale(n, jobCtx, seller, bots)
 	return nil
 }
 
@@ -123,7 +124,7 @@ func runDemo(ctx context.Context, svc *bidding.Service, seller domain.User, bots
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	next := 0
 	for {
-		open, err := svc.Auctions(ctx, domain.AuctionFilter{Status: []domain.Status{domain.StatusOpen}, SellerID: seller.ID})
+		open, err := svc.Auctions(ctx, domain.AuctionFilter{Status: []domain.Status{domain.StatusOpen}, SellerID: seller.ID, NoLots: true})
 		if err == nil {
 			for i := len(open); i < demoOpenCount; i++ {
 				item := demoItems[next%len(demoItems)]

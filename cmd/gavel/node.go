@@ -124,6 +124,7 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 		SessionEnder: natsSessionEnder{n.nc}, Watchers: natsWatchers{n.nc},
 		Checks: n.checks(),
 	}
+	wireSales(&deps, n.svc)
 	if cfg.Role.ServesAPI() {
 		n.startInvoicing(jobCtx, &deps)
 		if err := n.startNotify(ctx, js, jobCtx, &deps); err != nil {

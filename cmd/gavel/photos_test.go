@@ -178,12 +178,15 @@ func photoFlow(t *testing.T, up, read string) {
 		{"over 15 MB", "big.jpg", huge, 413, "at most 15 MB"},
 	}
 	for _, tc := range bad {
-		res := bob.upload(read+photos, tc.file, tc.data)
-		// bob is not the seller: the rules come first.
-		if res.status != http.StatusForbidden {
-			t.Errorf("%s from another user: %d %s, want 403", tc.name, res.status, res.body)
+		// bob is not the seller: the rules come first, before the body is
+		// read. Past what the server drains (256 KiB) it then closes the
+		// connection, and a client still sending sees a reset instead.
+		if len(tc.data) < 200<<10 {
+			if res := bob.upload(read+photos, tc.file, tc.data); res.status != http.StatusForbidden {
+				t.Errorf("%s from another user: %d %s, want 403", tc.name, res.status, res.body)
+			}
 		}
-		res = sue.upload(read+photos, tc.file, tc.data)
+		res := sue.upload(read+photos, tc.file, tc.data)
 		if res.status != tc.status || !strings.Contains(res.problemDetail(), tc.want) ||
 			res.header.Get("Content-Type") != "application/problem+json" {
 			t.Errorf("%s: %d %s %s, want %d naming %q", tc.name, res.status, res.header.Get("Content-Type"), res.body, tc.status, tc.want)

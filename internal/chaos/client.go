@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"net"
 	"net/http"
@@ -68,6 +69,19 @@ type person struct {
 	ID     int64
 	Email  string
 	cookie string
+	// from is the client address the person's requests name in
+	// X-Forwarded-For, as Caddy would for a person at home: the nodes
+	// trust the loopback proxy (NodeEnv), so each person meets the
+	// per-address limits (registrations, logins) alone, not the whole run.
+	from string
+}
+
+// addressOf gives each email a stable address of its own in 10.0.0.0/8.
+func addressOf(email string) string {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(email))
+	v := h.Sum32()
+	return fmt.Sprintf("10.%d.%d.%d", byte(v>>16), byte(v>>8), byte(v)|1)
 }
 
 // call sends one JSON request as p and records it. It returns the status
@@ -85,6 +99,9 @@ func call(ctx context.Context, hc *http.Client, j *journal, kind string, node *N
 	req.Header.Set("Content-Type", "application/json")
 	if p != nil && p.cookie != "" {
 		req.Header.Set("Cookie", "gavel_session="+p.cookie)
+	}
+	if p != nil && p.from != "" {
+		req.Header.Set("X-Forwarded-For", p.from)
 	}
 	for k, v := range header {
 		req.Header.Set(k, v)
@@ -128,12 +145,12 @@ func sessionCookie(h http.Header) string {
 // signUp registers an account and logs it in, on any node that answers.
 func signUp(ctx context.Context, hc *http.Client, j *journal, nodes []*NodeProc, email, name string) (*person, error) {
 	const password = "chaos-password"
-	p := &person{Email: email}
+	p := &person{Email: email, from: addressOf(email)}
 	var lastErr error
 	for attempt := range 20 {
 		node := nodes[attempt%len(nodes)]
 		if p.ID == 0 {
-			code, body, _ := call(ctx, hc, j, "setup", node, nil, http.MethodPost, "/api/v1/users",
+			code, body, _ := call(ctx, hc, j, "setup", node, p, http.MethodPost, "/api/v1/users",
 				map[string]any{"email": email, "password": password, "name": name}, nil)
 			switch code {
 			case http.StatusCreated:
@@ -151,7 +168,7 @@ func signUp(ctx context.Context, hc *http.Client, j *journal, nodes []*NodeProc,
 				continue
 			}
 		}
-		code, body, h := call(ctx, hc, j, "setup", node, nil, http.MethodPost, "/api/v1/session",
+		code, body, h := call(ctx, hc, j, "setup", node, p, http.MethodPost, "/api/v1/session",
 			map[string]any{"email": email, "password": password}, nil)
 		if code == http.StatusOK {
 			p.cookie = sessionCookie(h)

@@ -111,6 +111,9 @@ func LoadTopology(compose []byte) (Topology, error) {
 			t.NATS = append(t.NATS, NATSServer{Service: name, Args: s.Command, Volumes: vols})
 		case strings.HasPrefix(s.Image, "caddy"):
 			// The browser-facing proxy: Proxy does its part on loopback.
+		case strings.HasPrefix(s.Image, "prom/prometheus"):
+			// An observer that scrapes the nodes' metrics: no request or
+			// event passes through it, so the suite has nothing to run.
 		default:
 			return t, fmt.Errorf("docker-compose.yml: service %s (image %q) is one the fault suite does not know how to run on loopback; teach internal/chaos/topology.go", name, s.Image)
 		}
@@ -265,6 +268,8 @@ func (t Topology) NodeEnv(n Node, p Ports, dataDir string) (env map[string]strin
 		{"GAVEL_ADDR", "127.0.0.1:" + strconv.Itoa(p.Node[n.Service]), "every node listens on its own loopback port instead of its container's :8080"},
 		{"GAVEL_DATA_DIR", dataDir, "a directory of its own, as a container has"},
 		{"GAVEL_COOKIE_SECURE", "false", "no TLS on loopback: Caddy terminates it in compose"},
+		{"GAVEL_METRICS_ADDR", "127.0.0.1:0", "every node's metrics on a free loopback port instead of its container's :9464"},
+		{"GAVEL_TRUSTED_PROXIES", "127.0.0.1/32", "the loopback proxy stands for Caddy; with a trusted proxy the per-address connection cap is off, as in compose"},
 	}
 	for _, o := range overrides {
 		env[o.Env] = o.Value

@@ -37,11 +37,11 @@ func (w *world) secrets() []secret {
 		if name == "anon" || name == "admin" {
 			continue
 		}
-		out = append(out, secret{what: name + "'s email", forms: []string{a.acct.Email}, seenBy: []string{name, "admin"}})
-		// A seller sees who leads each of their auctions, and in the
-		// matrix every bidding actor leads one of the seller's; everyone
-		// else sees bidders by alias only.
+		// A seller sees the name and email behind each alias on their own
+		// lots (#12 point 6), and in the matrix every bidding actor bids
+		// on the seller's; everyone else sees bidders by alias only.
 		seen := []string{name, "admin", "seller"}
+		out = append(out, secret{what: name + "'s email", forms: []string{a.acct.Email}, seenBy: seen})
 		if name != "seller" {
 			out = append(out, secret{what: name + "'s name", forms: []string{a.acct.Name}, seenBy: seen})
 		}

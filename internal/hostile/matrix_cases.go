@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -236,5 +237,5 @@ func cases() []caseSpec {
 		{route: "POST /api/v1/admin/users/:id/unsuspend", want: "anon=401 admin=204 *=403", build: onFreshUser("POST", "/api/v1/admin/users/%d/unsuspend", `{"reason": "matrix"}`, true)},
 		{route: "POST /admin/users/suspend", want: "anon=303 admin=303 *=403", build: onFreshUser("POST", "/admin/users/suspend", "user_id=%d&reason=matrix", false)},
 		{route: "POST /admin/users/unsuspend", want: "anon=303 admin=303 *=403", build: onFreshUser("POST", "/admin/users/unsuspend", "user_id=%d&reason=matrix", true)},
-	}, append(append(discoveryCases(), photoAndLiveCases()...), invoicingCases()...)...)
+	}, slices.Concat(discoveryCases(), photoAndLiveCases(), saleCases(), invoicingCases())...)
 }

@@ -156,6 +156,7 @@
     }
     if ($('estimated-total')) { G.setMoney($('estimated-total'), estimate(price), currency, exp); }
     setStatus(ev.status);
+    showPause(ev.paused_at);
     var r = resultText(ev);
     var result = $('result');
     if (result && r[1]) {
@@ -164,6 +165,24 @@
       result.hidden = false;
     }
     G.tick();
+  }
+
+  // showPause stops the countdown while the lot's sale is paused: its end
+  // moves by the pause's length when the sale resumes.
+  function showPause(pausedAt) {
+    var cd = $('countdown');
+    var notice = $('paused-notice');
+    if (pausedAt && (root.dataset.status === 'open' || root.dataset.status === 'scheduled')) {
+      if (cd.dataset.endsAt) { cd.dataset.pausedEndsAt = cd.dataset.endsAt; delete cd.dataset.endsAt; }
+      cd.textContent = 'Paused, ' + G.formatDuration(Date.parse(cd.dataset.pausedEndsAt) - Date.parse(pausedAt)) + ' left';
+      if (notice) { notice.hidden = false; }
+      return;
+    }
+    if (cd.dataset.pausedEndsAt) {
+      if (!cd.dataset.endsAt) { cd.dataset.endsAt = cd.dataset.pausedEndsAt; }
+      delete cd.dataset.pausedEndsAt;
+    }
+    if (notice) { notice.hidden = true; }
   }
 
   // --- The bid history ---------------------------------------------------
@@ -468,6 +487,10 @@
         }
         refreshYou();
         break;
+      case 'paused':
+      case 'resumed':
+        apply(type, ev);
+        break;
       case 'extended':
         apply(type, ev);
         var notice = $('extended-notice');
@@ -566,16 +589,10 @@
       addLine({ seq: r.seq, pos: 0, bid_id: r.bid_id, bidder: myAlias || 'You', amount: r.max_amount, at: r.received_at, raise: true, you: true });
     }
     $('bid-max').value = '';
-    var amount = G.money(r.amount, currency, exp);
-    if (feeWords && r.estimated_total) { amount += ' (' + G.money(r.estimated_total, currency, exp) + ' ' + feeWords + ')'; }
-    if (r.status === 'closed' && r.leading) {
-      showResult('ok', 'You bought it for ' + amount + '!');
-    } else if (wasLeading && r.leading && r.max_amount) {
+    if (r.status !== 'closed' && wasLeading && r.leading && r.max_amount) {
       showResult('ok', 'Your maximum is now ' + G.money(r.max_amount, currency, exp) + '. You are still the highest bidder.');
-    } else if (r.leading) {
-      showResult('ok', 'Bid placed: ' + amount + '. You are the highest bidder.');
     } else {
-      showResult('error', 'Bid placed: ' + amount + ', but another bidder’s maximum is higher. You have been outbid.');
+      showResult(r.leading ? 'ok' : 'error', G.bidReceiptText(r, currency, exp, feeWords));
     }
     refreshYou();
   }
@@ -585,9 +602,8 @@
     if (errors.amount) { fieldError('bid-amount', errors.amount); }
     if (errors.max_amount) { fieldError('bid-max', errors.max_amount); }
     if (p && p.min_next_bid) { G.setMoney($('min-next-bid'), p.min_next_bid, currency, exp); }
-    var msg = (p && (p.detail || p.title)) || 'Your bid was not accepted.';
+    var msg = G.bidProblemText(status, p);
     if (status === 401) { msg = 'Please log in again to bid.'; }
-    if (status === 429) { msg = 'Too many bids at once. Wait a moment and try again.'; }
     showResult('error', msg);
   }
 
@@ -605,6 +621,8 @@
       submitBid(true, $('buy-now'));
     });
   }
+
+  if (root.dataset.pausedAt) { showPause(root.dataset.pausedAt); }
 
   // Guests watch too: the page gave them a guest session (data-stream).
   if (document.body.dataset.stream) {

@@ -1,4 +1,4 @@
-/* sell.js: the listing form (new and edit). A datetime-local input has no
+/* sell.js: the listing and sale forms (new and edit). A datetime-local input has no
  * time zone, so the browser interprets it in the viewer's zone: on submit
  * this script writes the exact instant, in UTC, into the hidden
  * starts_at_utc / ends_at_utc fields, which the server prefers. On load it
@@ -9,7 +9,7 @@
 (function () {
   'use strict';
 
-  var form = document.getElementById('sell-form');
+  var form = document.getElementById('sell-form') || document.getElementById('sale-form');
   if (!form) { return; }
 
   function pad(n) { return n < 10 ? '0' + n : String(n); }

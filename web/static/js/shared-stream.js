@@ -17,7 +17,7 @@
 'use strict';
 
 var TYPES = ['snapshot', 'opened', 'price', 'extended', 'closed', 'cancelled',
-  'outbid', 'won', 'suspended', 'stats', 'invoice', 'offer',
+  'outbid', 'won', 'suspended', 'stats', 'invoice', 'offer', 'paused', 'resumed',
   'ending_soon', 'watch_extended', 'watch_closed', 'watchers'];
 var PERSONAL = { outbid: true, won: true, suspended: true, invoice: true, offer: true,
   ending_soon: true, watch_extended: true, watch_closed: true, watchers: true };

@@ -28,6 +28,8 @@
 
   var TYPES = ['snapshot', 'opened', 'price', 'extended', 'closed', 'cancelled',
     'outbid', 'won', 'suspended', 'stats', 'invoice', 'offer',
+    'paused', 'resumed', 'sale_snapshot', 'sale_scheduled', 'sale_updated', 'sale_opened', 'sale_closing',
+    'sale_closed', 'sale_cancelled', 'sale_paused', 'sale_resumed', 'sale_extended', 'sale_watchers',
     'ending_soon', 'watch_extended', 'watch_closed', 'watchers'];
   var PERSONAL = { outbid: true, won: true, suspended: true, invoice: true, offer: true,
     ending_soon: true, watch_extended: true, watch_closed: true, watchers: true };
@@ -58,8 +60,19 @@
   // accept reports whether an event is new, and records it. A snapshot
   // always replaces state; other auction events apply only above the last
   // applied seq, which makes replays after a reconnect harmless.
+  var lastSaleSeq = {};
+
   G.accept = function (type, ev) {
     if (type === 'stats') { return true; }
+    if (type.indexOf('sale_') === 0) {
+      // A sale's own events, by position in the sale's log.
+      var sseq = Number(ev.sale_seq) || 0;
+      var sid = ev.sale_id || (ev.sale && ev.sale.id);
+      if (!sid || !sseq) { return true; }
+      if (type !== 'sale_snapshot' && sid in lastSaleSeq && sseq <= lastSaleSeq[sid]) { return false; }
+      lastSaleSeq[sid] = sseq;
+      return true;
+    }
     if (PERSONAL[type]) {
       if (!ev.id) { return true; }
       if (seenIds[ev.id]) { return false; }
@@ -302,6 +315,26 @@
     }
     return 'The offer on ' + title + ' was ' + o.status + '.';
   }
+
+  // --- Bid results ---------------------------------------------------------
+
+  // bidReceiptText tells a bidder what their committed bid achieved, in the
+  // words of the server's pages (web/pages_auction.go receiptMessage).
+  // feeWords (the lot's "with buyer's premium and VAT"), when given, adds
+  // what the bid costs in all.
+  G.bidReceiptText = function (r, currency, exp, feeWords) {
+    var amount = G.money(r.amount, currency, exp);
+    if (feeWords && r.estimated_total) { amount += ' (' + G.money(r.estimated_total, currency, exp) + ' ' + feeWords + ')'; }
+    if (r.status === 'closed' && r.leading) { return 'You bought it for ' + amount + '!'; }
+    if (r.leading) { return 'Bid placed: ' + amount + '. You are the highest bidder.'; }
+    return 'Bid placed: ' + amount + ', but another bidder’s maximum is higher. You have been outbid.';
+  };
+
+  // bidProblemText is the message of a refused bid: the server's own.
+  G.bidProblemText = function (status, p) {
+    if (status === 429) { return 'Too many bids at once. Wait a moment and try again.'; }
+    return (p && (p.detail || p.title)) || 'Your bid was not accepted.';
+  };
 
   // endsIn says how soon a watched lot ends: "in about a minute", "in 15
   // minutes", from its end and the synced server clock.

@@ -1,0 +1,57 @@
+package bidding
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gavel-auctions/gavel/domain"
+	"github.com/gavel-auctions/gavel/internal/testpg"
+)
+
+// BenchmarkSaleBids compares, on one database, a bid that cascades over
+// the 499 later lots of a 500-lot sale with a bid in a cascade sale that
+// moves nothing and a bid on a single listing; it reports each commit's
+// p50 and p99. gavel bench sale measures the same under a live sale; this
+// isolates the commit:
+//
+//	go run ./internal/testpg/pgrun -durable -- go test -run '^$' -bench BenchmarkSaleBids -benchtime 200x ./bidding/
+func BenchmarkSaleBids(b *testing.B) {
+	db := testpg.DB(b)
+	c := newClock(t0)
+	s := mustService(b, db, c)
+	seller := mustUser(b, s, false)
+	bidders := []domain.User{mustUser(b, s, false), mustUser(b, s, false)}
+	// Soft close an hour: every bid on lot 1 extends it by the clock's step.
+	_, cascade := mustOpenSale(b, s, c, seller, domain.SoftCloseCascade, 500, 1, 3600)
+	_, still := mustOpenSale(b, s, c, seller, domain.SoftCloseCascade, 500, 1, 0)
+	single := mustAuction(b, s, seller, func(in *domain.AuctionInput) { in.EndsAt = s.now().Add(24 * time.Hour) })
+	for _, bc := range []struct {
+		name  string
+		id    int64
+		moves bool
+	}{{"cascade-499-lots", cascade[0].ID, true}, {"sale-lot-moving-nothing", still[0].ID, false}, {"single-listing", single.ID, false}} {
+		b.Run(bc.name, func(b *testing.B) {
+			ctx := context.Background()
+			took := make([]time.Duration, 0, b.N)
+			for i := 0; b.Loop(); i++ {
+				c.add(time.Second)
+				a := mustGet(b, s, bc.id)
+				began := time.Now()
+				r, err := s.PlaceBid(ctx, bidders[i%2], bc.id, domain.BidInput{Amount: domain.MinNextBid(a)})
+				took = append(took, time.Since(began))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if moved := r.EndsAt.After(a.EndsAt); moved != bc.moves {
+					b.Fatalf("bid %d moved the lot's end: %v, want %v", i, moved, bc.moves)
+				}
+			}
+			slices.Sort(took)
+			q := func(p float64) float64 { return float64(took[int(p*float64(len(took)-1))].Microseconds()) / 1000 }
+			b.ReportMetric(q(0.5), "p50-ms")
+			b.ReportMetric(q(0.99), "p99-ms")
+		})
+	}
+}
