@@ -62,7 +62,11 @@ type Hub struct {
 	closing  atomic.Bool
 	started  atomic.Bool
 	wg       sync.WaitGroup
-	finalMu  sync.Mutex // serializes the writers' final release
+	// spawnMu and spawnStopped keep spawn's wg.Add from racing Shutdown's
+	// wg.Wait when a node stops while Run is still starting.
+	spawnMu      sync.Mutex
+	spawnStopped bool
+	finalMu      sync.Mutex // serializes the writers' final release
 
 	stats statsState
 }
@@ -172,6 +176,13 @@ func (h *Hub) Run(ctx context.Context) error {
 }
 
 func (h *Hub) spawn(f func()) {
+	// Add must not race Shutdown's Wait: once stopping, nothing new starts
+	// (it would only see h.stop closed and return).
+	h.spawnMu.Lock()
+	defer h.spawnMu.Unlock()
+	if h.spawnStopped {
+		return
+	}
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
@@ -240,6 +251,9 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 		h.cancel()
 		close(h.stop)
 	})
+	h.spawnMu.Lock()
+	h.spawnStopped = true
+	h.spawnMu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		h.wg.Wait()

@@ -170,7 +170,6 @@ func TestSearchFilters(t *testing.T) {
 			{"ending within over ended lots", domain.SearchQuery{EndingWithin: time.Hour, Statuses: []domain.Status{domain.StatusClosed}}, "status"},
 			{"relevance without text", domain.SearchQuery{Sort: domain.SortRelevance}, "sort"},
 			{"limit", domain.SearchQuery{Limit: 101}, "limit"},
-			{"sale before the sales migration", domain.SearchQuery{SaleID: 1}, "sale"},
 			{"bad cursor", domain.SearchQuery{After: "garbage"}, "after"},
 		} {
 			_, err := s.Search(context.Background(), tt.r)

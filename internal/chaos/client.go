@@ -147,7 +147,9 @@ func signUp(ctx context.Context, hc *http.Client, j *journal, nodes []*NodeProc,
 	const password = "chaos-password"
 	p := &person{Email: email, from: addressOf(email)}
 	var lastErr error
-	for attempt := range 20 {
+	// Up to a minute: a node still starting answers 503 for a while, and
+	// longer on a loaded machine.
+	for attempt := range 120 {
 		node := nodes[attempt%len(nodes)]
 		if p.ID == 0 {
 			code, body, _ := call(ctx, hc, j, "setup", node, p, http.MethodPost, "/api/v1/users",
