@@ -88,7 +88,14 @@ func (s *Service) Consume(ctx context.Context, c jetstream.Consumer, o ConsumerO
 	failing := false
 	backoff := time.Duration(0)
 	for ctx.Err() == nil {
-		batch, err := c.Fetch(o.Batch, jetstream.FetchMaxWait(o.MaxWait))
+		// While bids flow, small batches: a batch is one transaction of
+		// up to a statement per notice, and a long one is a stall that
+		// shows in the bids' p99 even though the work is the same.
+		n := o.Batch
+		if s.cfg.Busy != nil && s.cfg.Busy() {
+			n = max(1, o.Batch/8)
+		}
+		batch, err := c.Fetch(n, jetstream.FetchMaxWait(o.MaxWait))
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -132,6 +139,12 @@ func (s *Service) Consume(ctx context.Context, c jetstream.Consumer, o ConsumerO
 		failing, backoff = false, 0
 		for _, m := range msgs {
 			_ = m.Ack()
+		}
+		// While bids are judged, recording waits between batches like
+		// sending does: the events wait in JetStream, and the next
+		// fetch takes more of them in one transaction.
+		if !s.yieldToBids(ctx) {
+			return
 		}
 	}
 }

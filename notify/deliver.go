@@ -152,15 +152,27 @@ func (s *Service) deliver(ctx context.Context, conn Conn, rows []noticeRow, gate
 	return conn
 }
 
-// yieldToBids waits BusyPause while bids are being judged on this node,
-// and reports false if ctx ended meanwhile. Mail can wait a second; a bid
-// in the last seconds of a lot cannot.
+// yieldToBids waits while bids are being judged on this node, at most
+// BusyPause, and reports false if ctx ended meanwhile. Mail can wait a
+// second; a bid in the last seconds of a lot cannot. It looks again every
+// few milliseconds, so a burst of bids holds mail back only as long as it
+// lasts, and a storm that never ends still lets a notice through per
+// BusyPause.
 func (s *Service) yieldToBids(ctx context.Context) bool {
 	if s.cfg.Busy == nil || !s.cfg.Busy() {
 		return ctx.Err() == nil
 	}
 	s.paused.Add(1)
-	return sleep(ctx, s.cfg.BusyPause)
+	const look = 20 * time.Millisecond
+	for waited := time.Duration(0); waited < s.cfg.BusyPause; waited += look {
+		if !sleep(ctx, min(look, s.cfg.BusyPause-waited)) {
+			return false
+		}
+		if !s.cfg.Busy() {
+			break
+		}
+	}
+	return ctx.Err() == nil
 }
 
 // leaseHolds reports whether a claimed notice is still safely this

@@ -81,13 +81,16 @@ type Config struct {
 	// nodes; default 1s.
 	Poll time.Duration
 	// Busy reports whether bids are being judged on this node right now.
-	// While it does, each worker waits BusyPause before every notice, so
-	// that a backlog of mail yields the CPU and the database to bids
-	// (docs/EMAIL.md, "Bids come first"). Nil means never busy.
+	// While it does, each worker waits BusyPause before every notice, and
+	// the consumer before every batch of events, so that a backlog of mail
+	// yields the CPU and the database to bids (docs/EMAIL.md, "Bids come
+	// first"). Nil means never busy.
 	Busy func() bool
-	// BusyPause is that wait; default 50ms, which caps sending at
-	// Workers/BusyPause notices per second (80/s by default) while bids
-	// flow.
+	// BusyPause is the longest such wait; default 1s, so that a storm
+	// that never ends still lets Workers notices a second through (4/s by
+	// default), while a burst holds mail back only as long as it lasts.
+	// At 50ms the bench still showed bid p99 1.2–1.7× worse with the
+	// notifier working (docs/BENCHMARKS.md).
 	BusyPause time.Duration
 	// Now is the server clock.
 	Now    func() time.Time
@@ -125,7 +128,7 @@ func (c Config) withDefaults() Config {
 	def(&c.RetryMax, 5*time.Minute)
 	def(&c.GiveUpAfter, 72*time.Hour)
 	def(&c.Poll, time.Second)
-	def(&c.BusyPause, 50*time.Millisecond)
+	def(&c.BusyPause, time.Second)
 	if c.Now == nil {
 		c.Now = time.Now
 	}

@@ -265,7 +265,11 @@ func TestHeaderInjection(t *testing.T) {
 // TestOutbidThrottle: at most one outbid email per lot per 10 minutes per
 // user, in event time; a redelivered event is the same notice.
 func TestOutbidThrottle(t *testing.T) {
-	w := mustWorld(t, testpg.DB(t))
+	t.Run("postgres", func(t *testing.T) { testOutbidThrottle(t, mustWorld(t, testpg.DB(t))) })
+	t.Run("sqlite", func(t *testing.T) { testOutbidThrottle(t, mustWorld(t, mustSQLite(t))) })
+}
+
+func testOutbidThrottle(t *testing.T, w *world) {
 	n, err := New(context.Background(), w.db, w.svc, w.svc, nil, &Mailbox{}, testConfig(w))
 	if err != nil {
 		t.Fatal(err)
@@ -287,10 +291,29 @@ func TestOutbidThrottle(t *testing.T) {
 		{ev(6, 1, 15*time.Minute), 0},   // within 10 minutes of the last sent
 		{ev(7, 1, 20*time.Minute+1), 1}, // and again
 	}
+	var batch []domain.Event
+	wantBatch := 0
 	for i, s := range steps {
 		got, err := n.HandleEvents(context.Background(), []domain.Event{s.e})
 		if err != nil || got != s.want {
 			t.Errorf("step %d: recorded %d (%v), want %d", i, got, err, s.want)
 		}
+		e := s.e
+		e.ID, e.UserID = "u8"+e.ID[2:], 8
+		batch = append(batch, e)
+		wantBatch += s.want
+	}
+	// The same events for another user in one batch, as the consumer
+	// records them: the throttle read once per batch must decide alike.
+	if got, err := n.HandleEvents(context.Background(), batch); err != nil || got != wantBatch {
+		t.Errorf("one batch: recorded %d (%v), want %d", got, err, wantBatch)
+	}
+	// And a batch after it: every slot is taken by the batch before.
+	late := []domain.Event{ev(8, 1, 21*time.Minute), ev(9, 2, 7*time.Minute)}
+	for i := range late {
+		late[i].ID, late[i].UserID = "u8-late"+late[i].ID, 8
+	}
+	if got, err := n.HandleEvents(context.Background(), late); err != nil || got != 0 {
+		t.Errorf("batch within the interval: recorded %d (%v), want 0", got, err)
 	}
 }
