@@ -6,7 +6,9 @@
  * sale_paused, sale_resumed, sale_opened, sale_cancelled. The lot closing
  * now is highlighted, and "Follow" keeps it in view. A row's bid form
  * posts through the API with the lot page's rules and messages; without
- * JavaScript it posts the lot page's form and comes back here.
+ * JavaScript it posts the lot page's form and comes back here. Guests see
+ * the page live too (a guest session carries the stream); their rows link
+ * to log in to bid. Rows' watch buttons are watch.js's, as on cards.
  */
 (function () {
   'use strict';
@@ -422,7 +424,7 @@
     if (tr.dataset.pausedAt) { setPaused(tr, tr.dataset.pausedAt); }
   });
   var stream = document.body.dataset.stream;
-  if (loggedIn && stream) {
+  if (stream) {
     G.connect(stream, onEvent);
   }
 })();
