@@ -51,6 +51,8 @@ func (f *fakeSales) SaleAliases(context.Context, int64, int64) (map[int64]string
 	return map[int64]string{}, nil
 }
 
+func (f *fakeSales) SaleBidCount(context.Context, int64, time.Time) (int, error) { return 0, nil }
+
 func (f *fakeSales) LeadLots(_ context.Context, saleIDs []int64, n int) (map[int64][]int64, error) {
 	out := map[int64][]int64{}
 	if slices.Contains(saleIDs, f.sale.ID) {
@@ -212,7 +214,7 @@ func TestCatalogueWatchRows(t *testing.T) {
 	if n := strings.Count(body, `data-watching="true"`); n != 1 {
 		t.Errorf("%d rows say watching, want 1", n)
 	}
-	mustNotContain(t, body, `data-watch-id="1001"`) // page 1's
+	mustNotContain(t, body, `data-watch-id="1001"`, "data-watchers-for") // page 1's; counts are the seller's
 
 	// Watching from a row without JavaScript comes back to the same page.
 	w := e.do(req{method: "POST", path: "/me/watchlist/1101", contentType: formCT, cookie: cookie,
@@ -224,7 +226,11 @@ func TestCatalogueWatchRows(t *testing.T) {
 		t.Errorf("lot 101 not watched: %v", e.watch.lists[bob.ID])
 	}
 
-	seller := string(e.do(req{method: "GET", path: "/sales/7", cookie: e.mustLogin("sel@example.com")}).wantStatus(t, http.StatusOK).body)
+	// The seller gets no watch button on their own lots, but each lot's
+	// watcher count (one read for the page), which watch.js keeps live.
+	seller := string(e.do(req{method: "GET", path: "/sales/7/dashboard?page=2", cookie: e.mustLogin("sel@example.com")}).wantStatus(t, http.StatusOK).body)
 	mustNotContain(t, seller, "watch-form")
-	mustContain(t, seller, `<img class="lot-thumb" src="`+thumbOf(1003)+`"`)
+	mustContain(t, seller, `<img class="lot-thumb" src="`+thumbOf(1150)+`"`, `<th scope="col">Watching</th>`,
+		`<td data-label="Watching" class="watchers" data-watchers-for="1101">1</td>`,
+		`<td data-label="Watching" class="watchers" data-watchers-for="1102">0</td>`)
 }

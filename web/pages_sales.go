@@ -152,6 +152,7 @@ type catalogueData struct {
 	NextPage      int
 	LoggedIn      bool
 	Manage        bool // the seller or an admin
+	WatchCounts   bool // Manage, with each lot's watchlist count (watch.js keeps it live)
 	Admin         bool
 	Dashboard     bool
 	BidsPerMinute int
@@ -176,6 +177,7 @@ func (p *pages) loadCatalogue(c *fiber.Ctx, viewer domain.User) (catalogueData, 
 	d.Sale = sale.View(&st, now)
 	d.LoggedIn, d.Admin = viewer.ID != 0, viewer.Admin
 	d.Manage = mayManageSale(viewer, sale)
+	d.WatchCounts = d.Manage && p.s.deps.Watchlist != nil
 	d.Filters = catalogueFilters
 	if d.Filter = c.Query("filter", filterAll); !isFilter(d.Filter) {
 		d.Filter = filterAll // an unknown filter is not worth an error page
