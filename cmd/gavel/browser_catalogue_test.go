@@ -15,7 +15,8 @@ import (
 
 // TestBrowserCatalogueGuestAndWatch: a visitor who never logged in opens a
 // sale's catalogue and sees it live (a bid placed elsewhere shows on its
-// row); rows show the lot's cover or a placeholder. The visitor's Watch
+// row); rows show the lot's cover or a placeholder, and the sale's card on
+// /sales its first lot's cover. The visitor's Watch
 // button on a row leads to log in and back to the catalogue, where the
 // watch from the row lands the lot on /me/watching. axe-core passes on
 // the catalogue as a guest and as a bidder.
@@ -52,6 +53,14 @@ func TestBrowserCatalogueGuestAndWatch(t *testing.T) {
 	}
 	seller.json(http.MethodPost, saleAPI+"/publish", nil, http.StatusOK, &sale)
 	row := func(i int) string { return "document.getElementById('lot-" + strconv.FormatInt(lots[i].ID, 10) + "')" }
+
+	// The sale's card shows its first lot's cover.
+	guest.open(base+"/sales", ".sale-list")
+	saleCover := `document.querySelector('.sale-card[data-sale-id="` + strconv.FormatInt(sale.ID, 10) + `"] img.cover')`
+	guest.waitFor("the sale card's cover", loaded(saleCover), `document.querySelector('.sale-list').innerHTML`, 15*time.Second)
+	if alt := guest.str(saleCover + `.alt`); alt != "Tin toys" {
+		t.Errorf("the sale card's cover alt %q", alt)
+	}
 
 	// The guest's catalogue is live over the sale's one stream.
 	page := fmt.Sprintf("%s/sales/%d", base, sale.ID)
