@@ -54,7 +54,7 @@ func (b *sseBench) killPhase(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	victim := b.nodes[0]
-	r.victim = int64(nodeMetrics(victim.addr)["gavel_realtime_connections"])
+	r.victim = int64(nodeMetrics(victim.metricsAddr)["gavel_realtime_connections"])
 	if r.held, _, _, err = status(ctx, b.workers, 0); err != nil {
 		return err
 	}
