@@ -96,6 +96,9 @@
       if (form) { form.hidden = true; }
       var pull = tr.querySelector('.lot-withdraw');
       if (pull) { pull.remove(); }
+      // An ended lot can no longer be watched, only unwatched (as on cards).
+      var watch = tr.querySelector('.watch-form');
+      if (watch && watch.querySelector('.watch-button').dataset.watching !== 'true') { watch.hidden = true; }
       setPaused(tr, null);
     }
   }
