@@ -128,11 +128,13 @@ type lotRow struct {
 	CanBid   bool
 	BidKey   string
 	BidValue string
-	Leader   string            // the leader's name, for the seller and admins
-	CanPull  bool              // may be withdrawn from this page
-	CanEdit  bool              // the seller, before the lot's first bid
-	Cover    *domain.PhotoView // nil: a placeholder
-	// The watch button (pages_catalogue.go), as on a card.
+	Leader   string // the leader's name, for the seller and admins
+	CanPull  bool   // may be withdrawn from this page
+	CanEdit  bool   // the seller, before the lot's first bid
+
+	// As on a card (pages_catalogue.go): the lot's cover (nil: a
+	// placeholder) and the watch button.
+	Cover    *domain.PhotoView
 	CanWatch bool
 	Watching bool
 	Back     string

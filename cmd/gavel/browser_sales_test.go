@@ -28,8 +28,8 @@ func rowState(id int64) string {
 // against a real node: a bid placed elsewhere shows on its row, a bid
 // placed from a row shows its result in the row, and when a lot closes the
 // next one is highlighted as the lot closing now. An admin's pause and
-// resume, and a lot withdrawn, show live (its row's Watch button goes); a
-// bid while paused is refused in its row. The seller's dashboard counts the watchers. A phone-sized tab
+// resume, and a lot withdrawn, show live; a bid while paused is refused in
+// its row. The seller's dashboard counts the watchers. A phone-sized tab
 // shows the catalogue without horizontal scroll.
 func TestBrowserSaleCatalogue(t *testing.T) {
 	if testing.Short() {
@@ -133,7 +133,7 @@ func TestBrowserSaleCatalogue(t *testing.T) {
 	admin.json(http.MethodPost, saleURL+"/resume", nil, http.StatusOK, nil)
 	alice.waitFor("the resume shows live", `document.getElementById('paused-banner').hidden && `+
 		rowCond(lots[0].ID, `tr.querySelector('.countdown').textContent.indexOf('Paused') < 0`), rowState(lots[0].ID), 10*time.Second)
-	// An admin withdraws lot 3: its row says so.
+	// An admin withdraws lot 3: its row says so, and its Watch button goes.
 	admin.json(http.MethodPost, fmt.Sprintf("%s/auctions/%d/cancel", api, lots[2].ID), map[string]any{"reason": "Consignor withdrew"}, http.StatusOK, nil)
 	alice.waitFor("lot 3 withdrawn live", rowCond(lots[2].ID, `tr.dataset.status === 'cancelled' && tr.querySelector('.you').textContent === 'Withdrawn' && tr.querySelector('.watch-form').hidden`),
 		rowState(lots[2].ID), 10*time.Second)
