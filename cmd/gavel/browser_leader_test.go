@@ -127,6 +127,11 @@ func TestBrowserTabsElectALeader(t *testing.T) {
 			restLots = append(restLots, lots[i])
 		}
 	}
+	snapshots := func(b *tab) string { return b.str(`String(Gavel.received.snapshot || 0)`) }
+	before := map[*tab]string{}
+	for _, b := range rest {
+		before[b] = snapshots(b)
+	}
 	leader.do("close the leader tab", 10*time.Second, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		_, err := cdp.Call(ctx, t, page.Close, cdp.Empty{})
 		return err
@@ -138,6 +143,11 @@ func TestBrowserTabsElectALeader(t *testing.T) {
 	waitStreams(t, n, "a new leader", 1)
 	bidAll("a bid after the new leader took over", rest, restLots)
 	for _, b := range rest {
+		// The new leader resumed from its last event id: the tabs got the
+		// events they missed, not a fresh snapshot.
+		if got := snapshots(b); got != before[b] {
+			t.Errorf("%s: %s snapshots after the takeover, %s before: the new leader restarted instead of resuming", b.name, got, before[b])
+		}
 		b.checkConsole("elected tab")
 	}
 }

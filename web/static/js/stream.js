@@ -106,12 +106,18 @@
     try { return JSON.parse(raw); } catch (e) { return null; }
   }
 
+  // received counts the events the page applied, by type: what a test
+  // (or a person in the console) checks to see a stream resumed rather
+  // than restarted with snapshots.
+  G.received = {};
+
   // deliver runs the common steps for one received event.
   function deliver(type, raw, handler) {
     var ev = parse(raw);
     if (!ev || typeof ev !== 'object') { return; }
     if (ev.server_time) { G.syncClock(ev.server_time); }
     if (!G.accept(type, ev)) { return; }
+    G.received[type] = (G.received[type] || 0) + 1;
     if (PERSONAL[type]) { notifyPersonal(type, ev); }
     if (handler) { handler(type, ev); }
   }
