@@ -204,6 +204,10 @@
       });
     }
 
-    return { add: addLine, eventLines: eventLines, reload: reloadBids, markMine: markMine };
+    // identity is the person behind alias, once the seller's or admin's
+    // page has learnt it; undefined otherwise.
+    function identity(alias) { return identities[alias]; }
+
+    return { add: addLine, eventLines: eventLines, reload: reloadBids, markMine: markMine, identity: identity };
   };
 })();

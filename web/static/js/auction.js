@@ -2,7 +2,8 @@
  * /stream/auctions/{id}, and redraws price, minimum next bid, bid count,
  * leader, end time and result from each event (every event carries the
  * full public state). It adds each bid, and the automatic bids it caused,
- * to #bid-history through auction-history.js (loaded first), shows "Extended!" when soft close moves the end, announces the
+ * to #bid-history through auction-history.js (loaded first), shows
+ * "Extended!" when soft close moves the end, announces the
  * last 5 minutes, the last minute, an extension and the close politely to
  * screen readers (#announcer), refetches the auction from the API after
  * price changes to learn whether the viewer still leads, and places bids
@@ -27,6 +28,14 @@
   var $ = function (sel) { return document.getElementById(sel); };
 
   G.seed(id, root.dataset.seq);
+
+  // --- The bid history (auction-history.js) ------------------------------
+
+  var hist = G.bidHistory({ id: id, currency: currency, exp: exp, identify: identify,
+    alias: function () { return myAlias; } });
+  var addLine = hist.add;
+  var eventLines = hist.eventLines;
+  var reloadBids = hist.reload;
 
   // --- Fees --------------------------------------------------------------
   // The lot's fee schedule comes with the page; estimate() applies it with
@@ -112,7 +121,8 @@
     }
     if (ev.status !== 'closed') { return ['', '']; }
     if (ev.winner) {
-      var who = identities[ev.winner] ? ev.winner + ' (' + identities[ev.winner].name + ')' : ev.winner;
+      var person = hist.identity(ev.winner);
+      var who = person ? ev.winner + ' (' + person.name + ')' : ev.winner;
       return ['sold', 'Sold to ' + who + ' for ' + G.money(ev.current_price, currency, exp) + '.'];
     }
     if (ev.bid_count > 0 && ev.has_reserve && !ev.reserve_met) {
@@ -183,14 +193,6 @@
     }
     if (notice) { notice.hidden = true; }
   }
-
-  // --- The bid history (auction-history.js) ------------------------------
-
-  var hist = G.bidHistory({ id: id, currency: currency, exp: exp, identify: identify,
-    alias: function () { return myAlias; } });
-  var addLine = hist.add;
-  var eventLines = hist.eventLines;
-  var reloadBids = hist.reload;
 
   // --- The viewer's own status --------------------------------------------
 
