@@ -228,6 +228,11 @@ func TestBrowserSaleOverSharedConnection(t *testing.T) {
 
 			// A second catalogue of the same sale, opened later.
 			cat2 := open("catalogue 2", catalogue, "#catalogue")
+			// The connection already carried the sale: the hub reopens it
+			// without the sale's cursor, so the new tab gets the whole
+			// catalogue (whatever changed since its page was rendered).
+			cat2.waitFor("the second catalogue's snapshot", `(Gavel.received.sale_snapshot || 0) >= 1`,
+				`JSON.stringify(Gavel.received)`, 30*time.Second)
 			waitStreams(t, n, "a second catalogue tab", 1)
 			bid(lots[2].ID, 1500)
 			shows(cat, lots[2], 1500)
