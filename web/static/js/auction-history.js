@@ -198,8 +198,9 @@
         var who = li.querySelector('.bidder');
         if (who && who.textContent === alias && !li.classList.contains('bid-mine')) {
           li.classList.add('bid-mine');
-          li.insertBefore(document.createTextNode(' '), li.querySelector('time'));
-          li.insertBefore(tag('you', 'tag-you'), li.querySelector('time'));
+          var at = li.querySelector('time');
+          li.insertBefore(tag('you', 'tag-you'), at);
+          li.insertBefore(document.createTextNode(' '), at);
         }
       });
     }
