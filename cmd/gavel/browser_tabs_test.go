@@ -79,16 +79,7 @@ func TestBrowserOneConnectionForAllTabs(t *testing.T) {
 	}
 	url := func(a domain.Auction) string { return base + "/auctions/" + strconv.FormatInt(a.ID, 10) }
 	conns := func() int64 { return n.hub.Stats().Connections }
-	waitConns := func(step string, want int64) {
-		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for conns() != want {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: the node holds %d streams, want %d", step, conns(), want)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
+	waitConns := func(step string, want int64) { t.Helper(); waitStreams(t, n, step, want) }
 	// bidAll outbids on every auction of tabs at once and waits until each
 	// tab shows its new price; it returns the slowest tab's delay.
 	price := map[int64]int64{}

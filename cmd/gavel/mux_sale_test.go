@@ -29,23 +29,9 @@ func TestMuxCarriesSaleAcrossRealtimeNodes(t *testing.T) {
 	x, y := mustClient(t, api.URL(), "x@example.com"), mustClient(t, api.URL(), "y@example.com")
 	watcher := mustClient(t, api.URL(), "w@example.com")
 
-	var sale domain.SaleView
-	seller.json(http.MethodPost, base+"/sales", map[string]any{"title": "Clocks", "currency": "EUR",
-		"first_close_at": time.Now().Add(30 * time.Minute).UTC().Format(time.RFC3339), "gap_seconds": 60,
-		"soft_close_seconds": 3600, "soft_close_mode": "cascade"}, http.StatusCreated, &sale)
-	saleURL := fmt.Sprintf("%s/sales/%d", base, sale.ID)
-	var file strings.Builder
-	file.WriteString(lotsHeader)
 	const lots = 8
-	for i := 1; i <= lots; i++ {
-		fmt.Fprintf(&file, "%d,Clock %d,,10.00,,,,\n", i, i)
-	}
-	if code, body, _ := seller.raw(http.MethodPost, saleURL+"/lots", "text/csv", strings.NewReader(file.String())); code != http.StatusCreated {
-		t.Fatalf("import: %d %s", code, body)
-	}
-	seller.json(http.MethodPost, saleURL+"/publish", nil, http.StatusOK, &sale)
-	var list struct{ Lots []domain.AuctionView }
-	seller.json(http.MethodGet, saleURL+"/lots", nil, http.StatusOK, &list)
+	sale, list := mustClockSale(t, seller, base, lots)
+	saleURL := fmt.Sprintf("%s/sales/%d", base, sale.ID)
 	var single domain.AuctionView
 	seller.json(http.MethodPost, base+"/auctions", map[string]any{"title": "A lamp", "description": "A lamp.", "currency": "EUR",
 		"start_price": 1000, "ends_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, http.StatusCreated, &single)
@@ -100,7 +86,7 @@ func TestMuxCarriesSaleAcrossRealtimeNodes(t *testing.T) {
 		t.Fatalf("snapshots: %d lots, sale %+v; auction %d", len(saleSnap.Lots), saleSnap.Sale, snap.AuctionID)
 	}
 	for i, l := range saleSnap.Lots {
-		if l.LotNumber != i+1 || l.AuctionID != list.Lots[i].ID {
+		if l.LotNumber != i+1 || l.AuctionID != list[i].ID {
 			t.Fatalf("snapshot lot %d: %+v", i, l)
 		}
 	}
@@ -110,7 +96,7 @@ func TestMuxCarriesSaleAcrossRealtimeNodes(t *testing.T) {
 	saleStart, auctionStart := saleSnap.SaleSeq, snap.Seq
 
 	for i := range 4 {
-		bid([]*client{x, y}[i%2], list.Lots[i%3].ID)
+		bid([]*client{x, y}[i%2], list[i%3].ID)
 		bid([]*client{y, x}[i%2], single.ID)
 	}
 	take(first, "live", func() bool { return len(saleSeqs) >= 3 && len(auctionSeqs) >= 2 })
@@ -118,11 +104,11 @@ func TestMuxCarriesSaleAcrossRealtimeNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 4 {
-		bid([]*client{x, y}[i%2], list.Lots[3+i%3].ID)
+		bid([]*client{x, y}[i%2], list[3+i%3].ID)
 		bid([]*client{x, y}[i%2], single.ID)
 	}
 	resumed := watcher.stream(rtB.URL()+path, lastID)
-	bid(x, list.Lots[lots-1].ID)
+	bid(x, list[lots-1].ID)
 	var final domain.SaleView
 	seller.json(http.MethodGet, saleURL, nil, http.StatusOK, &final)
 	var lamp domain.AuctionView
