@@ -8,15 +8,16 @@
  *   the page's own EventSource. Either way it keeps #conn-status at "live" /
  *   "reconnecting…", parses each event, syncs the page's clock offset to
  *   the event's server_time, drops events already applied (seq per
- *   auction, id for personal events), and a direct stream reopens itself,
- *   with lastEventId, if the browser gives up. The admin monitor keeps a
- *   stream of its own.
+ *   auction, sale_seq per sale, id for personal events), and a direct
+ *   stream reopens itself, with lastEventId, if the browser gives up. The
+ *   admin monitor and a sale's dashboard keep a stream of their own.
  * - Gavel.me.subscribe(fn) delivers the user's personal events (outbid,
- *   won) and, on My listings, the live state of their own listings. Without
- *   a shared connection (no SharedWorker, no Web Locks), pages with no stream of their
- *   own open /stream/me themselves; pages that already hold an auction
- *   stream then get no cross-auction toasts, because a second connection
- *   per page would eat into the browser's six connections per origin.
+ *   won) and, on My listings, the live state of their own listings.
+ *   Without a shared connection (no SharedWorker, and no Web Locks or
+ *   BroadcastChannel), pages with no stream of their own open /stream/me
+ *   themselves; pages that already hold an auction stream then get no
+ *   cross-auction toasts, because a second connection per page would eat
+ *   into the browser's six connections per origin.
  * - Toasts (#toast) for outbid, won and the watchlist's reminders
  *   (ending_soon, watch_extended, watch_closed), money in the auction's currency, local
  *   times (<time data-local>) and the countdowns ([data-ends-at]).
