@@ -28,7 +28,9 @@ type model struct {
 	ends     time.Duration
 }
 
-func (m model) live() bool { return m.status == domain.StatusOpen || m.status == domain.StatusScheduled }
+func (m model) live() bool {
+	return m.status == domain.StatusOpen || m.status == domain.StatusScheduled
+}
 
 // hasWords says whether every word is in m's text; hasPhrase whether they
 // follow one another.
