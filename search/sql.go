@@ -114,6 +114,11 @@ func (s *Service) fetch(ctx context.Context, p *plan, phase uint8, n int) ([]res
 	}
 	if p.MaxPrice != nil {
 		f.add(price+" <= ?", *p.MaxPrice)
+		if s.pg {
+			// Implied (the shown price is at least the start price), and
+			// checked inside auctions_live_buy_now, before the row is read.
+			f.add("a.start_price <= ?", *p.MaxPrice)
+		}
 	}
 	if p.EndingWithin > 0 {
 		f.add("a.ends_at <= ?", p.now.Add(p.EndingWithin))
