@@ -18,7 +18,7 @@ const (
 	// walkRows is how many running lots, in end order, the walk of a
 	// several-word search considers before it gives up and lets the
 	// planner read every match (fetchWalk).
-	walkRows = 20000
+	walkRows = 8000
 	// rankCandidates is how many matching lots a best-match sort ranks
 	// (fetchRanked).
 	rankCandidates = 1000
@@ -44,27 +44,29 @@ func (q textQuery) compound() bool {
 }
 
 // fetchWalk runs a search sorted by end over the next walkRows running
-// lots in end order (an index-only range of auctions_live_ends), so its
-// cost is bounded whatever the planner expects of the text. Within that
-// window the planner still chooses: it checks lot after lot and stops at
-// the n-th match when it expects matches to be common, and it reads the
-// text index's matches and joins them to the window when it expects them
-// to be rare; either way only the matches in the window are joined to
-// their auctions. It returns fewer than n rows when the window held fewer
-// matches; the caller then runs the general query, whose matches are
-// then known to be sparse (fewer than n in walkRows lots), which is when
-// reading every match is cheap.
+// lots in end order (an index-only range of auctions_live_ends), checking
+// each lot's document in turn and stopping at the n-th match, so its cost
+// depends on how common the match is, never on the catalogue's size. It
+// returns fewer than n rows when the window held fewer matches; the
+// caller then runs the general query, whose matches are then known to be
+// sparse (fewer than n in walkRows lots).
 func (s *Service) fetchWalk(ctx context.Context, p *plan, f query, statuses []domain.Status, keyset string, keyArgs []any, n int) ([]resultRow, error) {
 	inner := "SELECT w.id, w.ends_at FROM auctions w WHERE w.status IN " + statusList(statuses)
 	if keyset != "" {
 		inner += " AND " + strings.ReplaceAll(keyset, "a.", "w.")
 	}
 	inner += " ORDER BY w.ends_at, w.id LIMIT ?"
-	where := append([]string{"s.document @@ to_tsquery('gavel', ?)"}, f.where...)
+	// OFFSET 0 keeps the document check a subquery per lot: joined, the
+	// planner may build a hash of every match from the text index
+	// instead (12,013 documents read for "music box" with a million lots,
+	// against 3,862 lots checked in order).
 	sql := "SELECT " + resultColumns + ", 0 AS rank FROM (" + inner + ") w" +
-		" JOIN auction_search s ON s.auction_id = w.id JOIN auctions a ON a.id = w.id" +
-		" LEFT JOIN users u ON u.id = a.leader_id WHERE " + strings.Join(where, " AND ") +
-		" ORDER BY w.ends_at, w.id LIMIT ?"
+		" CROSS JOIN LATERAL (SELECT 1 FROM auction_search s WHERE s.auction_id = w.id AND s.document @@ to_tsquery('gavel', ?) OFFSET 0) s" +
+		" JOIN auctions a ON a.id = w.id LEFT JOIN users u ON u.id = a.leader_id"
+	if len(f.where) > 0 {
+		sql += " WHERE " + strings.Join(f.where, " AND ")
+	}
+	sql += " ORDER BY w.ends_at, w.id LIMIT ?"
 	args := append(append([]any{}, keyArgs...), s.walkRows, p.text.tsquery())
 	args = append(append(args, f.args...), n)
 	var rows []resultRow
