@@ -23,8 +23,9 @@ CREATE INDEX auctions_live_category_price ON auctions (category_id, (GREATEST(cu
 -- A browse by category, price band and "buy it now" matched 0.1% of the
 -- lots it walked in the end-order index. No column a bid changes is in
 -- it (the first bid ends "buy it now": the search checks bid_count on the
--- row), so it adds nothing to a bid's update beyond what the price index
--- above already costs.
+-- row), so on its own it would keep bids' updates HOT; while the price
+-- index makes them non-HOT, a bid on a lot with a buy-it-now price adds
+-- one entry here too.
 CREATE INDEX auctions_live_buy_now ON auctions (category_id, ends_at, id, currency, start_price)
     WHERE status IN ('open', 'scheduled') AND buy_now_price > 0;
 
