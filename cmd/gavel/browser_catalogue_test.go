@@ -77,8 +77,10 @@ func TestBrowserCatalogueGuestAndWatch(t *testing.T) {
 	}
 	// Two bids elsewhere: the first may reach the row in the stream's
 	// snapshot, so the stream is open by then and the second arrives live.
-	// (The guest's #conn-status is not what this waits for: the browser's
-	// shared worker, which a guest has no use for yet, reports on it too.)
+	// The guest's catalogue rides the browser's shared connection, which
+	// says so.
+	guest.waitFor("the guest's connection to say live", `document.querySelector('#conn-status').dataset.state === 'live' || document.querySelector('#conn-status').textContent.trim().toLowerCase() === 'live'`,
+		`document.querySelector('#conn-status').outerHTML`, 20*time.Second)
 	carol := mustClient(t, base, "carol@example.com")
 	for i, who := range []*client{bob, carol} {
 		var r domain.Receipt
