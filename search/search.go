@@ -78,6 +78,8 @@ type Service struct {
 	// hasSale caches that auctions.sale_id exists (the sales migration
 	// ran); until then a sale filter is refused with a clear message.
 	hasSale atomic.Bool
+	// Bounds of the PostgreSQL plans (pgplans.go); tests shrink them.
+	walkRows, rankCandidates int
 }
 
 // New returns a Service on db (already migrated).
@@ -85,7 +87,7 @@ func New(db *gorm.DB, opts Options) *Service {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Service{db: db, pg: db.Dialector.Name() == "postgres", opts: opts}
+	return &Service{db: db, pg: db.Dialector.Name() == "postgres", opts: opts, walkRows: walkRows, rankCandidates: rankCandidates}
 }
 
 // Search returns one page of the lots matching q. Bad input (text, sort,

@@ -94,30 +94,6 @@ func (s *Service) fetch(ctx context.Context, p *plan, phase uint8, n int) ([]res
 	if !s.pg {
 		price = "MAX(a.current_price, a.start_price)"
 	}
-	var q query
-	from := "auctions a"
-	rank := "0"
-	var rankArgs []any // the rank's parameters come first: it is in the select list
-	if !p.text.empty() {
-		if s.pg {
-			// to_tsquery(regconfig, text) is immutable: with constant
-			// arguments the planner folds it to a constant tsquery and
-			// estimates how many documents match from the column's
-			// statistics. (A tsquery computed in FROM would hide that and
-			// give a blind plan.)
-			from = "auction_search s JOIN auctions a ON a.id = s.auction_id"
-			tsq := p.text.tsquery()
-			q.add("s.document @@ to_tsquery('gavel', ?)", tsq)
-			rank = "ts_rank(s.document, to_tsquery('gavel', ?))"
-			rankArgs = []any{tsq}
-		} else {
-			from = "auction_fts JOIN auctions a ON a.id = auction_fts.rowid"
-			q.add("auction_fts MATCH ?", p.text.fts5())
-			// bm25 is lower for better matches; negated so that higher
-			// is better on both databases. Title words weigh 10×.
-			rank = "-bm25(auction_fts, 10.0, 1.0)"
-		}
-	}
 	statuses := append(append([]domain.Status{}, p.live...), p.ended...)
 	if p.sort == SortEnding {
 		statuses = p.live
@@ -125,27 +101,33 @@ func (s *Service) fetch(ctx context.Context, p *plan, phase uint8, n int) ([]res
 			statuses = p.ended
 		}
 	}
-	q.add("a.status IN " + statusList(statuses))
-	if len(p.CategoryIDs) > 0 {
-		q.add("a.category_id IN ?", p.CategoryIDs)
+	// f holds the filters on the auction row other than its status.
+	var f query
+	if len(p.CategoryIDs) > 0 && !s.perCategory(p, statuses) {
+		f.add("a.category_id IN ?", p.CategoryIDs)
 	}
 	if p.Currency != "" {
-		q.add("a.currency = ?", p.Currency)
+		f.add("a.currency = ?", p.Currency)
 	}
 	if p.MinPrice != nil {
-		q.add(price+" >= ?", *p.MinPrice)
+		f.add(price+" >= ?", *p.MinPrice)
 	}
 	if p.MaxPrice != nil {
-		q.add(price+" <= ?", *p.MaxPrice)
+		f.add(price+" <= ?", *p.MaxPrice)
+		if s.pg {
+			// Implied (the shown price is at least the start price), and
+			// checked inside auctions_live_buy_now, before the row is read.
+			f.add("a.start_price <= ?", *p.MaxPrice)
+		}
 	}
 	if p.EndingWithin > 0 {
-		q.add("a.ends_at <= ?", p.now.Add(p.EndingWithin))
+		f.add("a.ends_at <= ?", p.now.Add(p.EndingWithin))
 	}
 	if p.BuyNow {
-		q.add("a.buy_now_price > 0 AND a.bid_count = 0")
+		f.add("a.buy_now_price > 0 AND a.bid_count = 0")
 	}
 	if p.SaleID != 0 {
-		q.add("a.sale_id = ?", p.SaleID)
+		f.add("a.sale_id = ?", p.SaleID)
 	}
 
 	var key, order string
@@ -174,6 +156,50 @@ func (s *Service) fetch(ctx context.Context, p *plan, phase uint8, n int) ([]res
 		order = key + dir + ", a.id" + dir
 	}
 	keyset, keyArgs := p.keyset(phase, key, cmp, s.pg)
+
+	if s.perCategory(p, statuses) {
+		f.add("a.status IN " + statusList(statuses))
+		return s.fetchPerCategory(ctx, p, f, order, keyset, keyArgs, n)
+	}
+	if s.pg && !p.text.empty() {
+		if p.sort == SortEnding && phase == 0 && p.text.compound() {
+			rows, err := s.fetchWalk(ctx, p, f, statuses, keyset, keyArgs, n)
+			if err != nil || len(rows) == n {
+				return rows, err
+			}
+		}
+		if p.sort == SortRelevance {
+			return s.fetchRanked(ctx, p, f, statuses, keyset, keyArgs, n)
+		}
+	}
+
+	var q query
+	from := "auctions a"
+	rank := "0"
+	var rankArgs []any // the rank's parameters come first: it is in the select list
+	if !p.text.empty() {
+		if s.pg {
+			// to_tsquery(regconfig, text) is immutable: with constant
+			// arguments the planner folds it to a constant tsquery and
+			// estimates how many documents match from the column's
+			// statistics. (A tsquery computed in FROM would hide that and
+			// give a blind plan.)
+			from = "auction_search s JOIN auctions a ON a.id = s.auction_id"
+			tsq := p.text.tsquery()
+			q.add("s.document @@ to_tsquery('gavel', ?)", tsq)
+			rank = "ts_rank(s.document, to_tsquery('gavel', ?))"
+			rankArgs = []any{tsq}
+		} else {
+			from = "auction_fts JOIN auctions a ON a.id = auction_fts.rowid"
+			q.add("auction_fts MATCH ?", p.text.fts5())
+			// bm25 is lower for better matches; negated so that higher
+			// is better on both databases. Title words weigh 10×.
+			rank = "-bm25(auction_fts, 10.0, 1.0)"
+		}
+	}
+	q.add("a.status IN " + statusList(statuses))
+	q.where = append(q.where, f.where...)
+	q.args = append(q.args, f.args...)
 
 	var b strings.Builder
 	wrapped := key == "rank"
