@@ -137,5 +137,7 @@ func TestSaleFeesOverHTTP(t *testing.T) {
 		t.Fatalf("publish: %d", code)
 	}
 	bidder.page(saleURL, http.StatusOK, `id="sale-fee-terms"`, "Buyer&#39;s premium: 22.5% of the hammer price.",
-		"Collection from Saleroom, Delft, free.")
+		"Collection from Saleroom, Delft, free.",
+		// The row's bid form: 100.00 + 22.50 premium + 4.725 → 4.73 VAT.
+		`data-fee-words="with buyer&#39;s premium and VAT">Your bid 100.00 EUR → 127.23 EUR with buyer&#39;s premium and VAT</p>`)
 }
