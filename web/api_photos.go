@@ -106,7 +106,9 @@ func (h *photoAPI) handlePhotoCreate(c *fiber.Ctx) error {
 	if len(form.files) == 0 {
 		return domain.Invalid("photo", `Attach the photo as a file in the form field "photo".`)
 	}
-	p, err := h.s.deps.Photos.AddPhoto(c.UserContext(), u, id, form.files[0])
+	ctx, cancel := h.s.photoContext(c)
+	defer cancel()
+	p, err := h.s.deps.Photos.AddPhoto(ctx, u, id, form.files[0])
 	if err != nil {
 		return err
 	}
@@ -263,4 +265,20 @@ func (s *Server) auctionItems(ctx context.Context, views []domain.AuctionView) (
 		out[i] = auctionItem{AuctionView: v, Cover: covers[v.ID]}
 	}
 	return out, nil
+}
+
+// photoWork bounds what an upload does once its body has arrived: the
+// wait for a decode slot (the media service's own bound, 30 s by
+// default), the processing, and the storage calls, each of which the
+// media service bounds by the dependency timeout on its own.
+const photoWork = time.Minute
+
+// photoContext is the context an upload is processed under. The request's
+// dependency bound (5 s) started when the request did, and reading 50
+// photos at once can use it up before the first is processed: the wait
+// for a decode slot then ended at 5 s instead of 30, and a photo that got
+// one was processed and then refused as "storage not answering" because
+// no time was left to store it (seen in `gavel bench photos`).
+func (s *Server) photoContext(c *fiber.Ctx) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(c.UserContext()), photoWork)
 }

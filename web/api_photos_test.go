@@ -71,6 +71,11 @@ func TestPhotoAPI(t *testing.T) {
 	if got := photos.uploads[0]; !bytes.Equal(got, jpegLike(1)) {
 		t.Fatalf("the service received %q, not the file sent", got)
 	}
+	// Processing gets its own bound, not what is left of the request's
+	// 5 s: a photo that waited for a decode slot must still be stored.
+	if left := photos.left[0]; left <= DefaultDependencyTimeout {
+		t.Fatalf("the upload reached the service with %v left, want more than the request bound %v", left, DefaultDependencyTimeout)
+	}
 	p2 := e.uploadPhoto(sue, id, jpegLike(2)).wantStatus(t, http.StatusCreated).json(t)
 
 	// The auction resource carries the photos, cover first; the list

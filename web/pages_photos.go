@@ -197,11 +197,14 @@ func (p *pages) handlePhotosUpload(c *fiber.Ctx) error {
 // addPhotos adds files in order and stops at the first refusal, which it
 // returns prefixed with the file's position when there were several.
 func (p *pages) addPhotos(c *fiber.Ctx, u domain.User, auctionID int64, files [][]byte) (int, error) {
+	// One bound for the form's files together: up to 12 photos share it.
+	ctx, cancel := p.s.photoContext(c)
+	defer cancel()
 	for i, f := range files {
 		if err := p.s.allowUpload(u); err != nil {
 			return i, err
 		}
-		if _, err := p.s.deps.Photos.AddPhoto(c.UserContext(), u, auctionID, f); err != nil {
+		if _, err := p.s.deps.Photos.AddPhoto(ctx, u, auctionID, f); err != nil {
 			if len(files) == 1 {
 				return i, err
 			}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/gavel-auctions/gavel/domain"
 )
@@ -22,6 +23,9 @@ type fakePhotos struct {
 	uploads [][]byte // every upload received, as received
 	nextID  int64
 	addErr  error // returned by AddPhoto when set
+	// left is, per upload, the time its context had left when it reached
+	// the service.
+	left []time.Duration
 }
 
 var _ Photos = (*fakePhotos)(nil)
@@ -34,7 +38,12 @@ func (f *fakePhotos) auction(id int64) (domain.Auction, error) {
 	return f.store.Auction(context.Background(), id)
 }
 
-func (f *fakePhotos) AddPhoto(_ context.Context, actor domain.User, auctionID int64, upload []byte) (domain.Photo, error) {
+func (f *fakePhotos) AddPhoto(ctx context.Context, actor domain.User, auctionID int64, upload []byte) (domain.Photo, error) {
+	if d, ok := ctx.Deadline(); ok {
+		f.mu.Lock()
+		f.left = append(f.left, time.Until(d))
+		f.mu.Unlock()
+	}
 	a, err := f.auction(auctionID)
 	if err != nil {
 		return domain.Photo{}, err

@@ -113,6 +113,10 @@ func TestNodeStartedBeforeItsDependencies(t *testing.T) {
 		failed, _ := m["failed"].(map[string]any)
 		return code == http.StatusServiceUnavailable && failed["database"] == nil && failed["nats"] == "unavailable"
 	})
+	// Dependencies up is not ready: the node is not serving its routes yet.
+	if _, m, _ := getJSON(base + "/readyz"); m["failed"].(map[string]any)["startup"] != "unavailable" {
+		t.Errorf("readyz before the handoff = %v, want startup failing", m)
+	}
 	ns, err := natsserver.Start(natsserver.Options{StoreDir: t.TempDir(), Port: atoi(t, natsPort)})
 	if err != nil {
 		t.Fatalf("start NATS on %s: %v", natsAddr, err)

@@ -67,6 +67,13 @@ func (u *startup) set(dependency string, err error) {
 	}
 }
 
+// isReady reports whether the node serves its real routes.
+func (u *startup) isReady() bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.ready
+}
+
 func (u *startup) done() {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -159,6 +166,17 @@ func (n *node) awaitNATS(ctx context.Context, js jetstream.JetStream) error {
 // pending, and afterwards whenever it does not answer.
 func (n *node) checks() map[string]web.Checker {
 	return map[string]web.Checker{
+		// Past its database and NATS, a node still wires its capabilities
+		// (the photo bucket, the relay, the notifier) while the start-up
+		// server answers 503 to everything else: until the real server
+		// has the listener, the node is not ready, or a load balancer
+		// (and the photo bench did) sends traffic to those 503s.
+		"startup": func(context.Context) error {
+			if !n.up.isReady() {
+				return errors.New("wiring the node")
+			}
+			return nil
+		},
 		outage.Database: func(ctx context.Context) error {
 			if err := n.up.check(outage.Database); err != nil {
 				return err

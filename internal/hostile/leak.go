@@ -16,7 +16,16 @@ type secret struct {
 	forms []string
 	// seenBy are the actors allowed to see it.
 	seenBy []string
+	// shownOn are the routes (method and path prefixes) where anyone may
+	// see it, because the authorization matrix already limits who gets
+	// those pages at all.
+	shownOn []string
 }
+
+// invoiceRoutes show the seller's name and email to the invoice's buyer:
+// an invoice names who to pay (#17). The matrix checks that nobody but
+// the two parties and admins gets an invoice.
+var invoiceRoutes = []string{"GET /api/v1/me/invoices", "GET /me/invoices", "GET /api/v1/invoices/", "GET /invoices/"}
 
 func amountForms(minor int) []string {
 	s := fmt.Sprintf("%d.%02d", minor/100, minor%100)
@@ -41,7 +50,11 @@ func (w *world) secrets() []secret {
 		// lots (#12 point 6), and in the matrix every bidding actor bids
 		// on the seller's; everyone else sees bidders by alias only.
 		seen := []string{name, "admin", "seller"}
-		out = append(out, secret{what: name + "'s email", forms: []string{a.acct.Email}, seenBy: seen})
+		sec := secret{what: name + "'s email", forms: []string{a.acct.Email}, seenBy: seen}
+		if name == "seller" {
+			sec.shownOn = invoiceRoutes
+		}
+		out = append(out, sec)
 		if name != "seller" {
 			out = append(out, secret{what: name + "'s name", forms: []string{a.acct.Name}, seenBy: seen})
 		}
@@ -61,7 +74,7 @@ func (w *world) scanLeaks(seen []exchange) []string {
 	found := map[string]bool{}
 	for _, s := range w.secrets() {
 		for _, e := range seen {
-			if contains(s.seenBy, e.actor) {
+			if contains(s.seenBy, e.actor) || hasAnyPrefix(e.what, s.shownOn) {
 				continue
 			}
 			text := e.resp.Body + "\n" + headerText(e.resp)
@@ -120,6 +133,15 @@ func excerpt(s string, i, n int) string {
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func hasAnyPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
 			return true
 		}
 	}

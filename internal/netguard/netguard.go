@@ -59,6 +59,11 @@ const (
 	// maxRefuseDrain bounds how much of a refused client's request is
 	// read before closing.
 	maxRefuseDrain = 16 << 10
+	// lingerTimeout and lingerDrain bound what a closing connection reads
+	// and throws away (Close): enough for the rest of a refused 16 MiB
+	// upload on a fast link, never long enough to matter to the caps.
+	lingerTimeout = 2 * time.Second
+	lingerDrain   = 32 << 20
 )
 
 // Listener is a net.Listener with caps and a resilient Accept.
@@ -230,7 +235,30 @@ type conn struct {
 	once sync.Once
 }
 
+// Close closes the connection the way RFC 9112 (9.6) asks of a server
+// that closes first: it half-closes, then reads and discards what the
+// client still sends, for at most lingerTimeout and lingerDrain bytes,
+// before it closes for good. A server that closes with unread data makes
+// the kernel answer with a reset, which destroys the answer the client has
+// not read yet: 37 of 50 simultaneous photo uploads refused with 503 (too
+// many uploads in progress) saw "connection reset by peer" instead of
+// their 503 and its Retry-After. The lingering runs in its own goroutine,
+// so the server's worker is free at once; the connection keeps its place
+// under the caps until it is really closed.
 func (c *conn) Close() error {
+	tcp, ok := c.Conn.(*net.TCPConn)
+	if !ok || tcp.CloseWrite() != nil {
+		return c.closeNow()
+	}
+	go func() {
+		_ = tcp.SetReadDeadline(time.Now().Add(lingerTimeout))
+		_, _ = io.CopyN(io.Discard, tcp, lingerDrain)
+		_ = c.closeNow()
+	}()
+	return nil
+}
+
+func (c *conn) closeNow() error {
 	err := c.Conn.Close()
 	c.once.Do(func() { c.l.release(c.ip) })
 	return err

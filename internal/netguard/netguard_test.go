@@ -315,3 +315,50 @@ func TestSurvivesEMFILE(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestRefusalBeforeTheBodyIsRead: a server that answers before reading a
+// large body and closes (a refused upload) must not reset the connection
+// under the client, which would lose the answer and its Retry-After.
+func TestRefusalBeforeTheBodyIsRead(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := Wrap(ln, Options{Logger: quiet()})
+	t.Cleanup(func() { _ = l.Close() })
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		br := bufio.NewReader(c)
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil || line == "\r\n" {
+				break
+			}
+		}
+		_, _ = io.WriteString(c, "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbusy")
+		_ = c.Close()
+	}()
+	// Go's client, like most, writes the whole body before it reads the
+	// answer: a reset while it writes is all it reports.
+	const size = 8 << 20
+	client := &http.Client{Timeout: 20 * time.Second}
+	res, err := client.Post("http://"+ln.Addr().String()+"/photos", "image/jpeg", io.LimitReader(zeros{}, size))
+	if err != nil {
+		t.Fatalf("the client lost the refusal: %v", err)
+	}
+	defer res.Body.Close()
+	if b, _ := io.ReadAll(res.Body); res.StatusCode != 503 || res.Header.Get("Retry-After") != "5" || string(b) != "busy" {
+		t.Fatalf("got %d %v %q, want the 503 with Retry-After", res.StatusCode, res.Header, b)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}

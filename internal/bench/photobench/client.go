@@ -193,6 +193,15 @@ func uploadBurst(ctx context.Context, base, file, targets string, n int) (Result
 			t0 := time.Now()
 			res, err := client.Do(req)
 			status := "error"
+			if err != nil {
+				// The kind of transport error, without the URL: "error
+				// (connection reset by peer)" reads better than a count.
+				msg := err.Error()
+				if i := strings.LastIndex(msg, ": "); i >= 0 {
+					msg = msg[i+2:]
+				}
+				status = "error (" + msg + ")"
+			}
 			if err == nil {
 				msg, _ := io.ReadAll(res.Body)
 				res.Body.Close()
