@@ -177,6 +177,10 @@ func TestBrowserSaleCatalogue(t *testing.T) {
 	// Last, with the sale's clock no longer watched: axe-core on each page.
 	alice.checkA11y("catalogue")
 	house.checkA11y("dashboard")
+	// The sale form with its fee fields (shared with the seller settings).
+	house.open(base+"/sales/new", "#tier0_rate")
+	house.checkA11y("the sale form")
+	house.checkConsole("the sale form")
 
 	phone.open(page, "#catalogue")
 	phone.checkNoHorizontalScroll("catalogue on a phone")
