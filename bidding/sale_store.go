@@ -77,8 +77,9 @@ func saveSale(tx *gorm.DB, sale domain.Sale) error {
 const lotChunk = 1000
 
 // saveLots writes what a sale's lifecycle changes on its lots: status,
-// times, seq and the copy of the sale's fees. On PostgreSQL it is one statement per thousand lots, so a
-// pause or resume of a 5,000-lot sale is a handful of round trips.
+// times, seq and the copy of the sale's fees. On PostgreSQL it is one
+// statement per thousand lots, so a pause or resume of a 5,000-lot sale,
+// or a fee edit, is a handful of round trips.
 func (s *Service) saveLots(tx *gorm.DB, lots []domain.Auction) error {
 	if !s.pg {
 		for _, a := range lots {
