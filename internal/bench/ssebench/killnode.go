@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
 	"syscall"
@@ -47,14 +48,14 @@ func (b *sseBench) killPhase(ctx context.Context, stdout io.Writer) error {
 	}
 	var err error
 	b.rehome = true
-	if r.conn, err = b.connect(ctx, b.workers, 0, addrsOf(b.nodes)); err != nil {
+	if r.conn, err = b.connect(ctx, b.workers, 0, victimAddrs(addrsOf(b.nodes), b.o.conns, b.o.victim)); err != nil {
 		return err
 	}
 	if err := sleepCtx(ctx, b.o.settle); err != nil {
 		return err
 	}
 	victim := b.nodes[0]
-	r.victim = int64(nodeMetrics(victim.addr)["gavel_realtime_connections"])
+	r.victim = int64(nodeMetrics(victim.metricsAddr)["gavel_realtime_connections"])
 	if r.held, _, _, err = status(ctx, b.workers, 0); err != nil {
 		return err
 	}
@@ -167,9 +168,13 @@ func (b *sseBench) killReport(w io.Writer, r killResult) {
 	host, _ := os.Hostname()
 	fmt.Fprintf(w, "machine: %s, %d CPUs, %s; PostgreSQL fsync=%s synchronous_commit=%s; load average %s at start, %s at end\n\n",
 		host, runtime.NumCPU(), runtime.Version(), b.fsync, b.syncCommit, r.load0, r.load1)
-	fmt.Fprintf(w, "command: `gavel bench sse --kill-node --conns %d --nodes %d`: %d streams to one auction over %d realtime node processes; "+
+	victimFlag := ""
+	if b.o.victim > 0 {
+		victimFlag = fmt.Sprintf(" --victim %d", b.o.victim)
+	}
+	fmt.Fprintf(w, "command: `gavel bench sse --kill-node --conns %d --nodes %d%s`: %d streams to one auction over %d realtime node processes; "+
 		"the first is killed with SIGKILL while price changes keep coming; clients wait their stream's retry: and reconnect with Last-Event-ID to the next node that accepts them\n\n",
-		b.o.conns, b.o.nodes, b.o.conns, b.o.nodes)
+		b.o.conns, b.o.nodes, victimFlag, b.o.conns, b.o.nodes)
 	fmt.Fprintln(w, "| measurement | result | target |")
 	fmt.Fprintln(w, "|---|---|---|")
 	fmt.Fprintf(w, "| streams live before the kill | %d (connected in %s) | |\n", r.held, r.conn.took.Round(100*time.Millisecond))
@@ -192,4 +197,23 @@ func (b *sseBench) killReport(w io.Writer, r killResult) {
 			fmt.Fprintf(w, "- %s\n", l)
 		}
 	}
+}
+
+// victimAddrs weights the node list so that about victim of conns streams
+// land on the first node, which is the one killed: the clients spread
+// streams over the list round-robin, and a stream moving off a dead entry
+// is refused there at once and goes on to the next. victim 0 keeps the
+// even spread.
+func victimAddrs(addrs []string, conns, victim int) []string {
+	rest := len(addrs) - 1
+	if victim <= 0 || rest <= 0 || conns <= victim {
+		return addrs
+	}
+	// victim / (k + rest) of every k + rest streams go to the first node.
+	k := max(1, int(math.Round(float64(victim)*float64(rest)/float64(conns-victim))))
+	out := make([]string, 0, k+rest)
+	for range k {
+		out = append(out, addrs[0])
+	}
+	return append(out, addrs[1:]...)
 }

@@ -32,7 +32,7 @@ import (
 
 const sseUsage = `Usage: gavel bench sse [--conns N] [--nodes K] [--clients C] [--bids M]
                        [--heartbeat D] [--short-heartbeat D] [--idle D] [--skip-floor]
-                       [--client-nice N] [--kill-node]
+                       [--client-nice N] [--kill-node [--victim N]]
 
 Realtime fan-out: one api node and an embedded NATS server in this process,
 K realtime node processes (gavel serve --role realtime) and C client
@@ -41,13 +41,15 @@ sessions. Measures connections held, server RSS per idle connection, idle
 CPU, and the delivery of M price changes (commit to arrival), next to the
 raw write floor measured in the same run on the same sockets. With
 --kill-node it measures a reconnect storm instead: the first realtime node
-is killed and its watchers' return to the others is timed. Needs
+is killed and its watchers' return to the others is timed; --victim puts N
+of the streams on the node that is killed (default: its even share). Needs
 PostgreSQL in DATABASE_URL or TEST_DATABASE_URL; prints markdown.
 `
 
 // sseOpts are the flags of gavel bench sse.
 type sseOpts struct {
 	conns, nodes, clients, bids, perUser, dial int
+	victim                                     int // --kill-node: streams on the node killed; 0 = an even share
 	clientNice                                 int
 	heartbeat, shortHB, idle, settle, spacing  time.Duration
 	maxRun                                     time.Duration
@@ -78,6 +80,7 @@ func parseSSE(args []string, stdout io.Writer) (sseOpts, error) {
 	fs.DurationVar(&o.maxRun, "max-run", 40*time.Minute, "stop everything after this long")
 	fs.BoolVar(&o.skipFloor, "skip-floor", false, "skip the raw write floor")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (node logs)")
+	fs.IntVar(&o.victim, "victim", 0, "with --kill-node: streams on the node that is killed (default: an even share), e.g. --conns 18000 --victim 16000 --nodes 2")
 	fs.BoolVar(&o.killNode, "kill-node", false, "instead of the fan-out measurement: kill one of the realtime nodes (at least 2) with SIGKILL and time its watchers' return to the others with Last-Event-ID")
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
@@ -103,6 +106,11 @@ func parseSSE(args []string, stdout io.Writer) (sseOpts, error) {
 		return o, &benchkit.UsageError{Msg: "bench sse: --client-nice must be between 0 and 19", Usage: sseUsage}
 	case o.killNode && o.nodes < 2:
 		return o, &benchkit.UsageError{Msg: "bench sse: --kill-node needs --nodes 2 or more", Usage: sseUsage}
+	case o.victim < 0 || o.victim > o.conns || (o.victim > 0 && !o.killNode):
+		return o, &benchkit.UsageError{Msg: "bench sse: --victim needs --kill-node and at most --conns streams", Usage: sseUsage}
+	case o.killNode && ceil(o.conns, o.nodes-1) > 19500:
+		// After the kill the survivors hold every stream.
+		return o, &benchkit.UsageError{Msg: "bench sse: after the kill the survivors hold all --conns streams, and a process may open 20,000 files here: use more --nodes, or fewer --conns with --victim", Usage: sseUsage}
 	case o.heartbeat <= 0 || o.idle <= 0:
 		return o, &benchkit.UsageError{Msg: "bench sse: --heartbeat and --idle must be positive", Usage: sseUsage}
 	}

@@ -1,0 +1,44 @@
+package ssebench
+
+import (
+	"slices"
+	"testing"
+)
+
+// TestVictimAddrs checks the weighting that puts --victim of --conns
+// streams on the node the kill-node run kills: the clients spread streams
+// round-robin over the list.
+func TestVictimAddrs(t *testing.T) {
+	nodes := []string{"a", "b", "c"}
+	cases := []struct {
+		name          string
+		addrs         []string
+		conns, victim int
+		onFirst       float64 // share of streams on addrs[0]
+	}{
+		{"even by default", nodes[:2], 18000, 0, 0.5},
+		{"16,000 of 18,000 on two nodes", nodes[:2], 18000, 16000, 16000.0 / 18000},
+		{"three nodes", nodes, 24000, 16000, 16000.0 / 24000},
+		{"all on the victim is left even", nodes[:2], 100, 100, 0.5},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := victimAddrs(c.addrs, c.conns, c.victim)
+			first := 0
+			for i := range c.conns {
+				if got[i%len(got)] == c.addrs[0] {
+					first++
+				}
+			}
+			share := float64(first) / float64(c.conns)
+			if share < c.onFirst-0.02 || share > c.onFirst+0.02 {
+				t.Errorf("%v puts %.3f of the streams on %s, want %.3f", got, share, c.addrs[0], c.onFirst)
+			}
+			for _, a := range c.addrs[1:] {
+				if !slices.Contains(got, a) {
+					t.Errorf("%v leaves out the survivor %s", got, a)
+				}
+			}
+		})
+	}
+}
