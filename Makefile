@@ -106,11 +106,12 @@ fuzz:
 	done
 
 # docs/screenshots/auction.png and admin.png, which the README shows, taken
-# by the real-browser test (it needs Chromium) mid-auction.
+# by the real-browser test of an auction (it needs Chromium) mid-auction;
+# the other browser tests take none, so they are not run.
 .PHONY: screenshots
 screenshots:
 	mkdir -p docs/screenshots
-	GAVEL_SCREENSHOTS="$$(pwd)/docs/screenshots" $(PGRUN) -- $(GO) test -count=1 -run '^TestBrowser' ./cmd/gavel/
+	GAVEL_SCREENSHOTS="$$(pwd)/docs/screenshots" $(PGRUN) -- $(GO) test -count=1 -timeout 900s -run '^TestBrowserAuction$$' ./cmd/gavel/
 
 clean:
 	rm -rf bin

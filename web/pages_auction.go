@@ -108,7 +108,8 @@ func (p *pages) renderAuction(c *fiber.Ctx, status int, a domain.Auction, form b
 	if running || pg.User != nil {
 		p.s.publicStream(c, &pg, "/stream/auctions/"+strconv.FormatInt(a.ID, 10))
 	}
-	pg.Script = "js/auction.js"
+	// auction.js (at the end of auction.html) builds on the bid history.
+	pg.Script = "js/auction-history.js"
 	pg.Data = d
 	return p.r.render(c, status, "auction", pg)
 }

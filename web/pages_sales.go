@@ -40,7 +40,8 @@ func (p *pages) routesSalePages() {
 // saleCard is one sale in a list.
 type saleCard struct {
 	domain.SaleView
-	Mine bool
+	Mine  bool
+	Cover *domain.PhotoView // nil: none of its first lots has a photo
 }
 
 // salesData is the sales page's Data.
@@ -77,10 +78,14 @@ func (p *pages) handleSalesPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	covers, err := p.saleCovers(ctx, ids)
+	if err != nil {
+		return err
+	}
 	pg := p.base(c, "Sales", "sales")
 	card := func(s domain.Sale) saleCard {
 		st := stats[s.ID]
-		return saleCard{SaleView: s.View(&st, pg.ServerTime), Mine: s.SellerID == viewer.ID}
+		return saleCard{SaleView: s.View(&st, pg.ServerTime), Mine: s.SellerID == viewer.ID, Cover: covers[s.ID]}
 	}
 	var d salesData
 	for _, s := range list {
@@ -127,6 +132,13 @@ type lotRow struct {
 	CanPull  bool   // may be withdrawn from this page
 	CanEdit  bool   // the seller, before the lot's first bid
 	Fee      rowFee // "Your bid → total with buyer's premium" (pages_fees.go)
+
+	// As on a card (pages_catalogue.go): the lot's cover (nil: a
+	// placeholder) and the watch button.
+	Cover    *domain.PhotoView
+	CanWatch bool
+	Watching bool
+	Back     string
 }
 
 // catalogueData is the catalogue page's (and the dashboard's) Data.
@@ -143,6 +155,7 @@ type catalogueData struct {
 	NextPage      int
 	LoggedIn      bool
 	Manage        bool // the seller or an admin
+	WatchCounts   bool // Manage, with each lot's watchlist count (watch.js keeps it live)
 	Admin         bool
 	Dashboard     bool
 	BidsPerMinute int
@@ -167,6 +180,7 @@ func (p *pages) loadCatalogue(c *fiber.Ctx, viewer domain.User) (catalogueData, 
 	d.Sale = sale.View(&st, now)
 	d.LoggedIn, d.Admin = viewer.ID != 0, viewer.Admin
 	d.Manage = mayManageSale(viewer, sale)
+	d.WatchCounts = d.Manage && p.s.deps.Watchlist != nil
 	d.Filters = catalogueFilters
 	if d.Filter = c.Query("filter", filterAll); !isFilter(d.Filter) {
 		d.Filter = filterAll // an unknown filter is not worth an error page
@@ -198,6 +212,9 @@ func (p *pages) loadCatalogue(c *fiber.Ctx, viewer domain.User) (catalogueData, 
 	d.First, d.Last = from+1, to
 	for _, a := range lots[from:to] {
 		d.Rows = append(d.Rows, newLotRow(a, viewer, aliases, now, d.Manage))
+	}
+	if err := p.decorateRows(c, viewer, lots[from:to], d.Rows); err != nil {
+		return d, sale, err
 	}
 	return d, sale, nil
 }
@@ -324,16 +341,15 @@ func (p *pages) handleSaleDashboard(c *fiber.Ctx) error {
 
 func (p *pages) renderCatalogue(c *fiber.Ctx, status int, name, title string, d catalogueData) error {
 	pg := p.base(c, title, "sales")
-	if pg.User != nil && d.Sale.Status != domain.SaleDraft {
-		pg.Stream = catalogueStream(d)
-	}
+	// Guests see the catalogue live too, over a guest session.
+	p.s.publicStream(c, &pg, catalogueStream(d))
 	pg.Script = "js/sale.js"
 	pg.Data = d
 	return p.r.render(c, status, name, pg)
 }
 
 // catalogueStream is the stream of a catalogue page: the sale's, while it
-// runs, with its watcher count on the seller's dashboard.
+// runs (never a draft's), with its watcher count on the seller's dashboard.
 func catalogueStream(d catalogueData) string {
 	switch d.Sale.Status {
 	case domain.SaleScheduled, domain.SaleOpen, domain.SaleClosing:

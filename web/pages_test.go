@@ -361,14 +361,16 @@ func TestStaticAssets(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases := map[string]string{
-		"css/app.css":         "text/css; charset=utf-8",
-		"js/stream.js":        "text/javascript; charset=utf-8",
-		"js/auction.js":       "text/javascript; charset=utf-8",
-		"js/list.js":          "text/javascript; charset=utf-8",
-		"js/admin.js":         "text/javascript; charset=utf-8",
-		"js/sell.js":          "text/javascript; charset=utf-8",
-		"js/shared-stream.js": "text/javascript; charset=utf-8",
-		"favicon.svg":         "image/svg+xml",
+		"css/app.css":           "text/css; charset=utf-8",
+		"js/stream.js":          "text/javascript; charset=utf-8",
+		"js/auction.js":         "text/javascript; charset=utf-8",
+		"js/auction-history.js": "text/javascript; charset=utf-8",
+		"js/tab-leader.js":      "text/javascript; charset=utf-8",
+		"js/list.js":            "text/javascript; charset=utf-8",
+		"js/admin.js":           "text/javascript; charset=utf-8",
+		"js/sell.js":            "text/javascript; charset=utf-8",
+		"js/shared-stream.js":   "text/javascript; charset=utf-8",
+		"favicon.svg":           "image/svg+xml",
 	}
 	for name, ct := range cases {
 		url := r.staticURL(name)

@@ -172,6 +172,7 @@ type Deps struct {
 	Categories Categories // categories: tree, browse, admin edits
 	Search     Searcher   // /search and GET /api/v1/search
 	Watchlist  Watchlist  // watch buttons, /me/watching, watcher counts
+	SaleLeads  SaleLeads  // a sale card's cover (deps_catalogue.go)
 }
 
 // check reports the dependencies role needs but deps lacks.

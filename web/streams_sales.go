@@ -13,12 +13,13 @@ func (s *Server) routesSaleStreams() {
 	s.app.Get("/stream/sales/:id", s.handleSaleStream)
 }
 
-// handleSaleStream streams a sale's whole log over one connection: a
+// handleSaleStream streams a sale's whole log over one connection, to a
+// user or a guest session (a sale's catalogue is public): a
 // snapshot of every lot, then every lot's public events and the sale's
 // own (docs/EVENTS.md). ?watchers=1 adds the live count of the sale's
 // watchers, for its seller's dashboard.
 func (s *Server) handleSaleStream(c *fiber.Ctx) error {
-	u, err := s.streamUser(c)
+	u, err := s.publicStreamViewer(c)
 	if err != nil {
 		return err
 	}

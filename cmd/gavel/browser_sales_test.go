@@ -144,9 +144,9 @@ func TestBrowserSaleCatalogue(t *testing.T) {
 	admin.json(http.MethodPost, saleURL+"/resume", nil, http.StatusOK, nil)
 	alice.waitFor("the resume shows live", `document.getElementById('paused-banner').hidden && `+
 		rowCond(lots[0].ID, `tr.querySelector('.countdown').textContent.indexOf('Paused') < 0`), rowState(lots[0].ID), 10*time.Second)
-	// An admin withdraws lot 3: its row says so.
+	// An admin withdraws lot 3: its row says so, and its Watch button goes.
 	admin.json(http.MethodPost, fmt.Sprintf("%s/auctions/%d/cancel", api, lots[2].ID), map[string]any{"reason": "Consignor withdrew"}, http.StatusOK, nil)
-	alice.waitFor("lot 3 withdrawn live", rowCond(lots[2].ID, `tr.dataset.status === 'cancelled' && tr.querySelector('.you').textContent === 'Withdrawn'`),
+	alice.waitFor("lot 3 withdrawn live", rowCond(lots[2].ID, `tr.dataset.status === 'cancelled' && tr.querySelector('.you').textContent === 'Withdrawn' && tr.querySelector('.watch-form').hidden`),
 		rowState(lots[2].ID), 10*time.Second)
 	alice.checkConsole("pause and withdraw")
 

@@ -29,9 +29,20 @@ func (b *tab) sibling(name string) *tab {
 // withoutSharedWorker makes every page of the tab see a browser without
 // SharedWorker (as Chrome on Android).
 func (b *tab) withoutSharedWorker() {
-	b.do("hide SharedWorker", 10*time.Second, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+	b.hide("SharedWorker", `delete window.SharedWorker;`)
+}
+
+// withoutSharedConnection makes every page of the tab see a browser with
+// neither SharedWorker nor BroadcastChannel, so that no tab can share.
+func (b *tab) withoutSharedConnection() {
+	b.hide("SharedWorker and BroadcastChannel", `delete window.SharedWorker; delete window.BroadcastChannel;`)
+}
+
+// hide runs script before any of the tab's pages' own.
+func (b *tab) hide(what, script string) {
+	b.do("hide "+what, 10*time.Second, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument,
-			page.AddScriptToEvaluateOnNewDocumentParams{Source: `delete window.SharedWorker;`})
+			page.AddScriptToEvaluateOnNewDocumentParams{Source: script})
 		return err
 	}))
 }
@@ -68,16 +79,7 @@ func TestBrowserOneConnectionForAllTabs(t *testing.T) {
 	}
 	url := func(a domain.Auction) string { return base + "/auctions/" + strconv.FormatInt(a.ID, 10) }
 	conns := func() int64 { return n.hub.Stats().Connections }
-	waitConns := func(step string, want int64) {
-		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for conns() != want {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: the node holds %d streams, want %d", step, conns(), want)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
+	waitConns := func(step string, want int64) { t.Helper(); waitStreams(t, n, step, want) }
 	// bidAll outbids on every auction of tabs at once and waits until each
 	// tab shows its new price; it returns the slowest tab's delay.
 	price := map[int64]int64{}
@@ -154,11 +156,11 @@ func TestBrowserOneConnectionForAllTabs(t *testing.T) {
 	}
 }
 
-// TestBrowserTabsWithoutSharedWorker: where SharedWorker is missing, each
-// tab keeps a stream of its own and still shows bids placed elsewhere.
-// (One tab elected to hold the connection for the others, with Web Locks
-// and BroadcastChannel, is not built yet: see the issue's point 3.)
-func TestBrowserTabsWithoutSharedWorker(t *testing.T) {
+// TestBrowserTabsWithoutSharedConnection: where neither SharedWorker nor
+// BroadcastChannel exists, each tab keeps a stream of its own and still
+// shows bids placed elsewhere (TestBrowserTabsElectALeader covers a
+// browser with BroadcastChannel and Web Locks but no SharedWorker).
+func TestBrowserTabsWithoutSharedConnection(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a real-browser test")
 	}
@@ -189,11 +191,11 @@ func TestBrowserTabsWithoutSharedWorker(t *testing.T) {
 		} else {
 			b = tabs[0].sibling("solo-" + strconv.Itoa(i+1))
 		}
-		b.withoutSharedWorker()
+		b.withoutSharedConnection()
 		b.open(base+"/auctions/"+strconv.FormatInt(a.ID, 10), "#bid-history")
 		b.waitLive()
-		if b.str(`String(typeof SharedWorker)`) != "undefined" {
-			t.Fatalf("%s: SharedWorker still there", b.name)
+		if b.str(`String(typeof SharedWorker) + String(typeof BroadcastChannel)`) != "undefinedundefined" {
+			t.Fatalf("%s: SharedWorker or BroadcastChannel still there", b.name)
 		}
 		tabs = append(tabs, b)
 	}
@@ -207,6 +209,6 @@ func TestBrowserTabsWithoutSharedWorker(t *testing.T) {
 	}
 	for _, b := range tabs {
 		b.waitFor("a bid placed elsewhere", showsPrice(1500, "15.00", 1), priceState, 30*time.Second)
-		b.checkConsole("no SharedWorker")
+		b.checkConsole("no shared connection")
 	}
 }

@@ -66,28 +66,9 @@ func TestSaleStreamAcrossRealtimeNodes(t *testing.T) {
 	x, y := mustClient(t, api.URL(), "x@example.com"), mustClient(t, api.URL(), "y@example.com")
 	watcher := mustClient(t, api.URL(), "w@example.com")
 
-	// Lot 1 closes in 30 minutes and every bid is inside the hour-long
-	// soft close, so the first bid cascades over the later lots.
-	var sale domain.SaleView
-	seller.json(http.MethodPost, base+"/sales", map[string]any{"title": "Clocks", "currency": "EUR",
-		"first_close_at": time.Now().Add(30 * time.Minute).UTC().Format(time.RFC3339), "gap_seconds": 60,
-		"soft_close_seconds": 3600, "soft_close_mode": "cascade"}, http.StatusCreated, &sale)
-	saleURL := fmt.Sprintf("%s/sales/%d", base, sale.ID)
-	var file strings.Builder
-	file.WriteString(lotsHeader)
 	const lots = 20
-	for i := 1; i <= lots; i++ {
-		fmt.Fprintf(&file, "%d,Clock %d,,10.00,,,,\n", i, i)
-	}
-	if code, body, _ := seller.raw(http.MethodPost, saleURL+"/lots", "text/csv", strings.NewReader(file.String())); code != http.StatusCreated {
-		t.Fatalf("import: %d %s", code, body)
-	}
-	seller.json(http.MethodPost, saleURL+"/publish", nil, http.StatusOK, &sale)
-	var list struct{ Lots []domain.AuctionView }
-	seller.json(http.MethodGet, saleURL+"/lots", nil, http.StatusOK, &list)
-	if sale.Status != domain.SaleOpen || len(list.Lots) != lots {
-		t.Fatalf("published sale %s with %d lots", sale.Status, len(list.Lots))
-	}
+	sale, list := mustClockSale(t, seller, base, lots)
+	saleURL := fmt.Sprintf("%s/sales/%d", base, sale.ID)
 
 	col := &saleCollector{types: map[string]int{}}
 	path := fmt.Sprintf("/stream/sales/%d", sale.ID)
@@ -97,7 +78,7 @@ func TestSaleStreamAcrossRealtimeNodes(t *testing.T) {
 		t.Fatalf("snapshot: %d lots, sale %+v, sale_seq %d, id %q", len(s.Lots), s.Sale, s.SaleSeq, col.lastID)
 	}
 	for i, l := range col.snapshot.Lots {
-		if l.LotNumber != i+1 || l.AuctionID != list.Lots[i].ID || l.Status != domain.StatusOpen {
+		if l.LotNumber != i+1 || l.AuctionID != list[i].ID || l.Status != domain.StatusOpen {
 			t.Fatalf("snapshot lot %d: %+v", i, l)
 		}
 	}
@@ -109,10 +90,10 @@ func TestSaleStreamAcrossRealtimeNodes(t *testing.T) {
 		who.json(http.MethodGet, fmt.Sprintf("%s/auctions/%d", base, lot.ID), nil, http.StatusOK, &a)
 		who.json(http.MethodPost, fmt.Sprintf("%s/auctions/%d/bids", base, lot.ID), map[string]any{"amount": a.MinNextBid}, http.StatusCreated, nil)
 	}
-	bid(x, list.Lots[0])
+	bid(x, list[0])
 	col.take(t, first, func(int64) bool { return col.types[string(domain.EventSaleExtended)] > 0 }, 30*time.Second)
 	for i := range 6 {
-		bid([]*client{x, y}[i%2], list.Lots[1+i%3])
+		bid([]*client{x, y}[i%2], list[1+i%3])
 	}
 	col.take(t, first, func(seq int64) bool { return len(col.seqs) >= 5 }, 30*time.Second)
 	// Stop A mid-sale while bids go on.
@@ -120,11 +101,11 @@ func TestSaleStreamAcrossRealtimeNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 6 {
-		bid([]*client{y, x}[i%2], list.Lots[i%4])
+		bid([]*client{y, x}[i%2], list[i%4])
 	}
 	resumed := watcher.stream(rtB.URL()+path, col.lastID)
 	for i := range 4 {
-		bid([]*client{x, y}[i%2], list.Lots[5+i])
+		bid([]*client{x, y}[i%2], list[5+i])
 	}
 	var final domain.SaleView
 	seller.json(http.MethodGet, saleURL, nil, http.StatusOK, &final)
@@ -201,4 +182,32 @@ func TestSaleStreamRefusals(t *testing.T) {
 			t.Fatal("no sale_watchers event on the seller's stream")
 		}
 	}
+}
+
+// mustClockSale publishes an open cascade sale of n lots ("Clock i",
+// 10.00) whose lot 1 closes in 30 minutes, inside the hour-long soft
+// close, so that the first bid cascades over the later lots; it returns
+// the sale and its lots in order.
+func mustClockSale(t *testing.T, seller *client, base string, n int) (domain.SaleView, []domain.AuctionView) {
+	t.Helper()
+	var sale domain.SaleView
+	seller.json(http.MethodPost, base+"/sales", map[string]any{"title": "Clocks", "currency": "EUR",
+		"first_close_at": time.Now().Add(30 * time.Minute).UTC().Format(time.RFC3339), "gap_seconds": 60,
+		"soft_close_seconds": 3600, "soft_close_mode": "cascade"}, http.StatusCreated, &sale)
+	saleURL := fmt.Sprintf("%s/sales/%d", base, sale.ID)
+	var file strings.Builder
+	file.WriteString(lotsHeader)
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&file, "%d,Clock %d,,10.00,,,,\n", i, i)
+	}
+	if code, body, _ := seller.raw(http.MethodPost, saleURL+"/lots", "text/csv", strings.NewReader(file.String())); code != http.StatusCreated {
+		t.Fatalf("import: %d %s", code, body)
+	}
+	seller.json(http.MethodPost, saleURL+"/publish", nil, http.StatusOK, &sale)
+	var list struct{ Lots []domain.AuctionView }
+	seller.json(http.MethodGet, saleURL+"/lots", nil, http.StatusOK, &list)
+	if sale.Status != domain.SaleOpen || len(list.Lots) != n {
+		t.Fatalf("published sale %s with %d lots", sale.Status, len(list.Lots))
+	}
+	return sale, list.Lots
 }

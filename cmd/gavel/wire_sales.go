@@ -9,4 +9,5 @@ import (
 // service runs (a lot's bids and its sale's cascade share one transaction).
 func wireSales(deps *web.Deps, svc *bidding.Service) {
 	deps.Sales = svc
+	deps.SaleLeads = svc
 }

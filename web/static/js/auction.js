@@ -2,8 +2,8 @@
  * /stream/auctions/{id}, and redraws price, minimum next bid, bid count,
  * leader, end time and result from each event (every event carries the
  * full public state). It adds each bid, and the automatic bids it caused,
- * to #bid-history (with the person behind each alias for the seller and
- * admins), shows "Extended!" when soft close moves the end, announces the
+ * to #bid-history through auction-history.js (loaded first), shows
+ * "Extended!" when soft close moves the end, announces the
  * last 5 minutes, the last minute, an extension and the close politely to
  * screen readers (#announcer), refetches the auction from the API after
  * price changes to learn whether the viewer still leads, and places bids
@@ -28,6 +28,14 @@
   var $ = function (sel) { return document.getElementById(sel); };
 
   G.seed(id, root.dataset.seq);
+
+  // --- The bid history (auction-history.js) ------------------------------
+
+  var hist = G.bidHistory({ id: id, currency: currency, exp: exp, identify: identify,
+    alias: function () { return myAlias; } });
+  var addLine = hist.add;
+  var eventLines = hist.eventLines;
+  var reloadBids = hist.reload;
 
   // --- Fees --------------------------------------------------------------
   // The lot's fee schedule comes with the page; G.feeEstimate (fees.js)
@@ -87,7 +95,8 @@
     }
     if (ev.status !== 'closed') { return ['', '']; }
     if (ev.winner) {
-      var who = identities[ev.winner] ? ev.winner + ' (' + identities[ev.winner].name + ')' : ev.winner;
+      var person = hist.identity(ev.winner);
+      var who = person ? ev.winner + ' (' + person.name + ')' : ev.winner;
       return ['sold', 'Sold to ' + who + ' for ' + G.money(ev.current_price, currency, exp) + '.'];
     }
     if (ev.bid_count > 0 && ev.has_reserve && !ev.reserve_met) {
@@ -159,177 +168,6 @@
     if (notice) { notice.hidden = true; }
   }
 
-  // --- The bid history ---------------------------------------------------
-
-  // A line is a bid or an automatic bid: {seq, pos, bid_id, bidder, amount,
-  // at, automatic, raise, buy_now, you, user}. Lines are ordered newest
-  // first by (seq, pos), and a line already shown is never added twice.
-  function lineKey(l) { return Number(l.seq) * 100 + Number(l.pos || 0); }
-
-  function tag(text, cls) {
-    var t = document.createElement('span');
-    t.className = 'tag' + (cls ? ' ' + cls : '');
-    t.textContent = text;
-    return t;
-  }
-
-  function lineEl(l) {
-    var li = document.createElement('li');
-    li.className = 'bid-line' + (l.automatic ? ' bid-auto' : '') + (l.raise ? ' bid-raise' : '') + (l.you ? ' bid-mine' : '');
-    li.dataset.seq = String(l.seq);
-    li.dataset.pos = String(l.pos || 0);
-    if (l.bid_id) { li.dataset.bidId = String(l.bid_id); }
-    var who = document.createElement('span');
-    who.className = 'bidder';
-    who.textContent = l.bidder;
-    li.appendChild(who);
-    if (l.user) { li.appendChild(identityEl(l.user)); }
-    if (l.raise) {
-      var note = document.createElement('span');
-      note.className = 'raise-note';
-      note.textContent = 'raised their maximum to';
-      li.appendChild(document.createTextNode(' '));
-      li.appendChild(note);
-    }
-    var amount = document.createElement('span');
-    amount.className = 'money';
-    amount.dataset.amount = String(l.amount);
-    amount.textContent = G.money(l.amount, currency, exp);
-    li.appendChild(document.createTextNode(' '));
-    li.appendChild(amount);
-    var tags = [];
-    if (l.buy_now) { tags.push(tag('buy it now')); }
-    if (l.automatic) { tags.push(tag('automatic', 'tag-auto')); }
-    if (l.raise) { tags.push(tag(l.you ? 'only you see this' : 'private')); }
-    if (l.you) { tags.push(tag('you', 'tag-you')); }
-    tags.forEach(function (t) { li.appendChild(document.createTextNode(' ')); li.appendChild(t); });
-    li.appendChild(document.createTextNode(' '));
-    li.appendChild(G.timeEl(l.at));
-    var list = $('bid-history');
-    if (l.bid_id && !l.pos && list.dataset.canStrike === 'true' && !l.buy_now) { li.appendChild(strikeForm(l.bid_id)); }
-    return li;
-  }
-
-  function addLine(l) {
-    var list = $('bid-history');
-    if (!list || !l.bidder || !l.amount) { return false; }
-    var key = lineKey(l);
-    var items = list.children;
-    var before = null;
-    for (var i = 0; i < items.length; i++) {
-      var k = lineKey(items[i].dataset);
-      if (k === key) { return true; }
-      if (k < key) { before = items[i]; break; }
-    }
-    if (l.bidder === myAlias && myAlias) { l.you = true; }
-    var li = lineEl(l);
-    list.insertBefore(li, before);
-    $('bid-history-empty').hidden = true;
-    if (identify && !l.user) { identifyLines(); }
-    return true;
-  }
-
-  // eventLines turns a price (or buy-it-now closed) event into its lines:
-  // the bid, unless it was a leader's raise, then its automatic bids.
-  function eventLines(ev) {
-    var lines = [];
-    if (ev.bidder && ev.bid_amount) {
-      lines.push({ seq: ev.seq, pos: 0, bid_id: ev.bid_id, bidder: ev.bidder, amount: ev.bid_amount, at: ev.committed_at, buy_now: ev.type === 'closed' });
-    }
-    (Array.isArray(ev.auto) ? ev.auto : []).forEach(function (a, i) {
-      if (a && a.bidder && a.amount) {
-        lines.push({ seq: ev.seq, pos: i + 1, bid_id: ev.bid_id, bidder: String(a.bidder), amount: a.amount, at: ev.committed_at, automatic: true });
-      }
-    });
-    return lines;
-  }
-
-  // identities maps aliases to the people behind them, for the seller and
-  // admins (GET /api/v1/auctions/{id}/bidders); lines without one are
-  // completed when it arrives.
-  var identities = {};
-  var identityTimer = 0;
-  function identityEl(u) {
-    var span = document.createElement('span');
-    span.className = 'identity';
-    span.textContent = ' (' + u.name + (u.email ? ', ' + u.email : '') + ')';
-    return span;
-  }
-  function identifyLines() {
-    clearTimeout(identityTimer);
-    identityTimer = setTimeout(function () {
-      fetch('/api/v1/auctions/' + id + '/bidders', { credentials: 'same-origin', headers: { Accept: 'application/json' } })
-        .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (data) {
-          if (!data || !Array.isArray(data.bidders)) { return; }
-          data.bidders.forEach(function (b) { if (b && b.alias && b.user) { identities[b.alias] = b.user; } });
-          $('bid-history').querySelectorAll('li').forEach(function (li) {
-            var who = li.querySelector('.bidder');
-            if (who && !li.querySelector('.identity') && identities[who.textContent]) {
-              who.parentNode.insertBefore(identityEl(identities[who.textContent]), who.nextSibling);
-            }
-          });
-        })
-        .catch(function () {});
-    }, 250);
-  }
-
-  // strikeForm is the admin's "cancel this bid" form, as the page renders
-  // it for the bids it was served with.
-  function strikeForm(bidId) {
-    var details = document.createElement('details');
-    details.className = 'row-action bid-strike';
-    var summary = document.createElement('summary');
-    summary.textContent = 'Cancel bid…';
-    var form = document.createElement('form');
-    form.method = 'post';
-    form.action = '/admin/auctions/' + id + '/bids/' + Number(bidId) + '/cancel';
-    form.className = 'form compact';
-    var label = document.createElement('label');
-    label.htmlFor = 'strike-reason-' + Number(bidId);
-    label.textContent = 'Reason';
-    var input = document.createElement('input');
-    input.id = label.htmlFor;
-    input.name = 'reason';
-    input.type = 'text';
-    input.required = true;
-    input.maxLength = 500;
-    var button = document.createElement('button');
-    button.type = 'submit';
-    button.className = 'button button-danger';
-    button.textContent = 'Cancel this bid';
-    form.appendChild(label);
-    form.appendChild(input);
-    form.appendChild(button);
-    details.appendChild(summary);
-    details.appendChild(form);
-    return details;
-  }
-
-  // reloadBids rebuilds the history from the API, which shows it as this
-  // viewer may see it: after a snapshot that reset the stream, or a price
-  // change that came from no new bid (bids voided by a suspension or
-  // struck by an admin).
-  var bidsTimer = 0;
-  function reloadBids() {
-    clearTimeout(bidsTimer);
-    bidsTimer = setTimeout(function () {
-      fetch('/api/v1/auctions/' + id + '/bids', { credentials: 'same-origin', headers: { Accept: 'application/json' } })
-        .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (data) {
-          var bids = data && data.bids;
-          if (!Array.isArray(bids)) { return; }
-          $('bid-history').textContent = '';
-          bids.forEach(function (b) {
-            addLine({ seq: b.seq, pos: b.pos || 0, bid_id: b.id, bidder: b.bidder, amount: b.amount, at: b.received_at,
-              automatic: b.automatic, raise: b.raise, buy_now: b.buy_now, you: b.you, user: b.bidder_user });
-          });
-          $('bid-history-empty').hidden = bids.length > 0;
-        })
-        .catch(function () {});
-    }, 300);
-  }
-
   // --- The viewer's own status --------------------------------------------
 
   function youStatus(v) {
@@ -366,14 +204,7 @@
     if (v.you.alias && v.you.alias !== myAlias) {
       myAlias = v.you.alias;
       root.dataset.myAlias = myAlias;
-      $('bid-history').querySelectorAll('li').forEach(function (li) {
-        var who = li.querySelector('.bidder');
-        if (who && who.textContent === myAlias && !li.classList.contains('bid-mine')) {
-          li.classList.add('bid-mine');
-          li.insertBefore(document.createTextNode(' '), li.querySelector('time'));
-          li.insertBefore(tag('you', 'tag-you'), li.querySelector('time'));
-        }
-      });
+      hist.markMine(myAlias);
     }
     var s = youStatus(v);
     var el = $('your-status');

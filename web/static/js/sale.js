@@ -6,7 +6,9 @@
  * sale_paused, sale_resumed, sale_opened, sale_cancelled. The lot closing
  * now is highlighted, and "Follow" keeps it in view. A row's bid form
  * posts through the API with the lot page's rules and messages; without
- * JavaScript it posts the lot page's form and comes back here.
+ * JavaScript it posts the lot page's form and comes back here. Guests see
+ * the page live too (a guest session carries the stream); their rows link
+ * to log in to bid. Rows' watch buttons are watch.js's, as on cards.
  */
 (function () {
   'use strict';
@@ -94,6 +96,9 @@
       if (form) { form.hidden = true; }
       var pull = tr.querySelector('.lot-withdraw');
       if (pull) { pull.remove(); }
+      // An ended lot can no longer be watched, only unwatched (as on cards).
+      var watch = tr.querySelector('.watch-form');
+      if (watch && watch.querySelector('.watch-button').dataset.watching !== 'true') { watch.hidden = true; }
       setPaused(tr, null);
     }
   }
@@ -435,7 +440,7 @@
     if (tr.dataset.pausedAt) { setPaused(tr, tr.dataset.pausedAt); }
   });
   var stream = document.body.dataset.stream;
-  if (loggedIn && stream) {
+  if (stream) {
     G.connect(stream, onEvent);
   }
 })();

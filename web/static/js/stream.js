@@ -1,21 +1,23 @@
 /* stream.js: the shared client runtime every page loads first.
  *
- * - Gavel.connect(url, handler) gives the page its stream. Where
- *   SharedWorker exists, every tab's auctions and the user's personal
- *   events ride on ONE connection per browser (shared-stream.js, over
- *   /stream/mux), whatever the number of tabs. Elsewhere it opens the
- *   page's own EventSource. Either way it keeps #conn-status at "live" /
+ * - Gavel.connect(url, handler) gives the page its stream. Every tab's
+ *   auctions, sale catalogues and the user's personal events ride on ONE
+ *   connection per browser (shared-stream.js, over /stream/mux), whatever
+ *   the number of tabs: in a SharedWorker, or where that is missing in the
+ *   tab elected with Web Locks (tab-leader.js). Browsers with neither open
+ *   the page's own EventSource. Either way it keeps #conn-status at "live" /
  *   "reconnecting…", parses each event, syncs the page's clock offset to
  *   the event's server_time, drops events already applied (seq per
- *   auction, id for personal events), and a direct stream reopens itself,
- *   with lastEventId, if the browser gives up. The admin monitor keeps a
- *   stream of its own.
+ *   auction, sale_seq per sale, id for personal events), and a direct
+ *   stream reopens itself, with lastEventId, if the browser gives up. The
+ *   admin monitor and a sale's dashboard keep a stream of their own.
  * - Gavel.me.subscribe(fn) delivers the user's personal events (outbid,
- *   won) and, on My listings, the live state of their own listings. Without
- *   SharedWorker (e.g. Chrome on Android), pages with no stream of their
- *   own open /stream/me themselves; pages that already hold an auction
- *   stream then get no cross-auction toasts, because a second connection
- *   per page would eat into the browser's six connections per origin.
+ *   won) and, on My listings, the live state of their own listings.
+ *   Without a shared connection (no SharedWorker, and no Web Locks or
+ *   BroadcastChannel), pages with no stream of their own open /stream/me
+ *   themselves; pages that already hold an auction stream then get no
+ *   cross-auction toasts, because a second connection per page would eat
+ *   into the browser's six connections per origin.
  * - Toasts (#toast) for outbid, won and the watchlist's reminders
  *   (ending_soon, watch_extended, watch_closed), money in the auction's currency, local
  *   times (<time data-local>) and the countdowns ([data-ends-at]).
@@ -105,12 +107,18 @@
     try { return JSON.parse(raw); } catch (e) { return null; }
   }
 
+  // received counts the events the page applied, by type: what a test
+  // (or a person in the console) checks to see a stream resumed rather
+  // than restarted with snapshots.
+  G.received = {};
+
   // deliver runs the common steps for one received event.
   function deliver(type, raw, handler) {
     var ev = parse(raw);
     if (!ev || typeof ev !== 'object') { return; }
     if (ev.server_time) { G.syncClock(ev.server_time); }
     if (!G.accept(type, ev)) { return; }
+    G.received[type] = (G.received[type] || 0) + 1;
     if (PERSONAL[type]) { notifyPersonal(type, ev); }
     if (handler) { handler(type, ev); }
   }
@@ -121,8 +129,9 @@
   // 429 or 503) do we reopen it, with backoff and the lastEventId query
   // parameter, because a new EventSource does not send the header.
   G.connect = function (url, handler, opts) {
-    if (sharedPort() && idsOf(url)) {
-      // The page's auctions ride on the browser's one shared connection.
+    if (sharedPort() && channelsOf(url)) {
+      // The page's auctions or sale ride on the browser's one shared
+      // connection.
       pageHandler = handler;
       return { close: function () { pageHandler = null; } };
     }
@@ -178,21 +187,26 @@
 
   // --- One connection for every tab (shared-stream.js) -------------------
 
-  // idsOf is the auctions a page stream URL carries: /stream/auctions/7,
-  // /stream/auctions?ids=1,2, or /stream/me (the running listings on the
-  // page); null for other streams (the admin monitor keeps its own).
-  function idsOf(url) {
-    var m = /^\/stream\/auctions\/(\d+)$/.exec(url || '');
-    if (m) { return [Number(m[1])]; }
-    m = /^\/stream\/auctions\?ids=([\d,]+)$/.exec(url || '');
-    if (m) { return m[1].split(',').map(Number); }
+  // channelsOf is what a page stream URL carries, {ids, sales}:
+  // /stream/auctions/7, /stream/auctions?ids=1,2, /stream/sales/9 (a
+  // catalogue), or /stream/me (the running listings on the page); null for
+  // other streams (the admin monitor and a sale's dashboard, with its
+  // watcher counts, keep their own).
+  function channelsOf(url) {
+    url = url || '';
+    var m = /^\/stream\/auctions\/(\d+)$/.exec(url);
+    if (m) { return { ids: [Number(m[1])], sales: [] }; }
+    m = /^\/stream\/auctions\?ids=([\d,]+)$/.exec(url);
+    if (m) { return { ids: m[1].split(',').map(Number), sales: [] }; }
+    m = /^\/stream\/sales\/(\d+)$/.exec(url);
+    if (m) { return { ids: [], sales: [Number(m[1])] }; }
     if (url === '/stream/me' || url === '') {
       var ids = [];
       document.querySelectorAll('[data-auction-id]').forEach(function (el) {
         var st = el.dataset.status;
         if (st === 'open' || st === 'scheduled') { ids.push(Number(el.dataset.auctionId)); }
       });
-      return ids;
+      return { ids: ids, sales: [] };
     }
     return null;
   }
@@ -202,18 +216,22 @@
   var portTried = false;
 
   // sharedPort connects to the browser's shared worker (named per user, or
-  // "guest"), or returns null where SharedWorker is missing or blocked.
+  // "guest"), or, where SharedWorker is missing, to the hub of the tab
+  // elected by tab-leader.js; it returns null where neither works.
   function sharedPort() {
     if (portTried) { return port; }
     portTried = true;
-    if (!window.SharedWorker) { return null; }
-    try {
-      var user = document.body.dataset.userId;
-      var w = new SharedWorker(document.body.dataset.worker, { name: 'gavel-stream-' + (user || 'guest') });
-      port = w.port;
-    } catch (e) {
-      return null;
+    var name = 'gavel-stream-' + (document.body.dataset.userId || 'guest');
+    if (window.SharedWorker) {
+      try {
+        port = new SharedWorker(document.body.dataset.worker, { name: name }).port;
+      } catch (e) {
+        port = null;
+      }
+    } else if (G.tabLeader) {
+      port = G.tabLeader(name, document.body.dataset.worker);
     }
+    if (!port) { return null; }
     var own = document.body.dataset.stream || '';
     port.onmessage = function (m) {
       var d = m.data || {};
@@ -226,7 +244,10 @@
       });
     };
     port.start();
-    var hello = function () { port.postMessage({ kind: 'hello', ids: idsOf(own) || [] }); };
+    var hello = function () {
+      var c = channelsOf(own) || { ids: [], sales: [] };
+      port.postMessage({ kind: 'hello', ids: c.ids, sales: c.sales });
+    };
     // Page scripts (deferred, after this one) register their handlers
     // before DOMContentLoaded; only then may events flow.
     if (document.readyState === 'complete') { hello(); } else { document.addEventListener('DOMContentLoaded', hello); }
