@@ -21,6 +21,7 @@ type saleRow struct {
 	GapSeconds       int
 	SoftCloseSeconds int
 	SoftCloseMode    string
+	Fees             string // JSON of domain.Fees; "" for none (00011)
 	PausedAt         *time.Time
 	EventSeq         int64
 	CreatedAt        time.Time
@@ -34,7 +35,7 @@ func (r saleRow) toDomain() domain.Sale {
 		ID: r.ID, SellerID: r.SellerID, Title: r.Title, Description: r.Description, Terms: r.Terms,
 		Currency: r.Currency, Increment: r.Increment, Status: domain.SaleStatus(r.Status),
 		FirstCloseAt: r.FirstCloseAt.UTC(), GapSeconds: r.GapSeconds, SoftCloseSeconds: r.SoftCloseSeconds,
-		SoftCloseMode: domain.SoftCloseMode(r.SoftCloseMode), Seq: r.EventSeq,
+		SoftCloseMode: domain.SoftCloseMode(r.SoftCloseMode), Fees: domain.DecodeFees(r.Fees), Seq: r.EventSeq,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 	if r.OpensAt != nil {
@@ -51,7 +52,7 @@ func saleToRow(s domain.Sale) saleRow {
 		ID: s.ID, SellerID: s.SellerID, Title: s.Title, Description: s.Description, Terms: s.Terms,
 		Currency: s.Currency, Increment: s.Increment, Status: string(s.Status),
 		FirstCloseAt: s.FirstCloseAt.UTC(), GapSeconds: s.GapSeconds, SoftCloseSeconds: s.SoftCloseSeconds,
-		SoftCloseMode: string(s.SoftCloseMode), EventSeq: s.Seq,
+		SoftCloseMode: string(s.SoftCloseMode), Fees: domain.EncodeFees(s.Fees), EventSeq: s.Seq,
 		CreatedAt: s.CreatedAt.UTC(), UpdatedAt: s.UpdatedAt.UTC(),
 	}
 	if !s.OpensAt.IsZero() {

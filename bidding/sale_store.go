@@ -72,20 +72,21 @@ func saveSale(tx *gorm.DB, sale domain.Sale) error {
 		Updates(&row).Error
 }
 
-// lotChunk bounds the lots saved per statement: 9 parameters each, and
+// lotChunk bounds the lots saved per statement: 10 parameters each, and
 // PostgreSQL takes at most 65,535.
 const lotChunk = 1000
 
 // saveLots writes what a sale's lifecycle changes on its lots: status,
-// times and seq. On PostgreSQL it is one statement per thousand lots, so a
-// pause or resume of a 5,000-lot sale is a handful of round trips.
+// times, seq and the copy of the sale's fees. On PostgreSQL it is one
+// statement per thousand lots, so a pause or resume of a 5,000-lot sale,
+// or a fee edit, is a handful of round trips.
 func (s *Service) saveLots(tx *gorm.DB, lots []domain.Auction) error {
 	if !s.pg {
 		for _, a := range lots {
 			err := tx.Model(&auctionRow{}).Where("id = ?", a.ID).Updates(map[string]any{
 				"status": string(a.Status), "seq": a.Seq, "starts_at": a.StartsAt.UTC(), "ends_at": a.EndsAt.UTC(),
 				"original_ends_at": a.OriginalEndsAt.UTC(), "currency": a.Currency, "soft_close_seconds": a.SoftCloseSeconds,
-				"updated_at": a.UpdatedAt.UTC(),
+				"fees": domain.EncodeFees(a.Fees), "updated_at": a.UpdatedAt.UTC(),
 			}).Error
 			if err != nil {
 				return err
@@ -97,17 +98,17 @@ func (s *Service) saveLots(tx *gorm.DB, lots []domain.Auction) error {
 		var q strings.Builder
 		q.WriteString(`UPDATE auctions AS a SET status = v.status, seq = v.seq, starts_at = v.starts_at, ends_at = v.ends_at,
 			original_ends_at = v.original_ends_at, currency = v.currency, soft_close_seconds = v.soft_close_seconds,
-			updated_at = v.updated_at FROM (VALUES `)
-		args := make([]any, 0, len(chunk)*9)
+			fees = v.fees, updated_at = v.updated_at FROM (VALUES `)
+		args := make([]any, 0, len(chunk)*10)
 		for i, a := range chunk {
 			if i > 0 {
 				q.WriteString(", ")
 			}
-			q.WriteString("(?::bigint, ?::text, ?::bigint, ?::timestamptz, ?::timestamptz, ?::timestamptz, ?::text, ?::int, ?::timestamptz)")
+			q.WriteString("(?::bigint, ?::text, ?::bigint, ?::timestamptz, ?::timestamptz, ?::timestamptz, ?::text, ?::int, ?::text, ?::timestamptz)")
 			args = append(args, a.ID, string(a.Status), a.Seq, a.StartsAt.UTC(), a.EndsAt.UTC(), a.OriginalEndsAt.UTC(),
-				a.Currency, a.SoftCloseSeconds, a.UpdatedAt.UTC())
+				a.Currency, a.SoftCloseSeconds, domain.EncodeFees(a.Fees), a.UpdatedAt.UTC())
 		}
-		q.WriteString(`) AS v(id, status, seq, starts_at, ends_at, original_ends_at, currency, soft_close_seconds, updated_at)
+		q.WriteString(`) AS v(id, status, seq, starts_at, ends_at, original_ends_at, currency, soft_close_seconds, fees, updated_at)
 			WHERE a.id = v.id`)
 		if err := tx.Exec(q.String(), args...).Error; err != nil {
 			return err

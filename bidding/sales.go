@@ -10,11 +10,17 @@ import (
 )
 
 // CreateSale creates a draft sale for seller. Nothing is public until it
-// is published.
+// is published. A sale sent without fees takes the seller's defaults, as a
+// single listing does, and passes them to its lots.
 func (s *Service) CreateSale(ctx context.Context, seller domain.User, in domain.SaleInput) (domain.Sale, error) {
 	if err := mayAct(seller); err != nil {
 		return domain.Sale{}, err
 	}
+	fees, err := s.listingFees(ctx, seller.ID, in.Currency, in.Fees)
+	if err != nil {
+		return domain.Sale{}, err
+	}
+	in.Fees = fees
 	sale, err := domain.NewSale(seller.ID, in, s.now())
 	if err != nil {
 		return domain.Sale{}, err

@@ -121,6 +121,35 @@ func applyLotInput(a *Auction, s Sale, in LotInput) {
 		a.Increment = s.Increment
 	}
 	a.SoftCloseSeconds = s.SoftCloseSeconds
+	a.Fees = s.lotFees()
+}
+
+// lotFees is the copy of the sale's fees a lot carries.
+func (s Sale) lotFees() *Fees {
+	if s.Fees == nil || s.Fees.IsZero() {
+		return nil
+	}
+	f := *s.Fees
+	return &f
+}
+
+// SameFees reports whether two schedules charge and offer the same; nil
+// and a zero schedule are the same.
+func SameFees(a, b *Fees) bool {
+	var x, y Fees
+	if a != nil {
+		x = *a
+	}
+	if b != nil {
+		y = *b
+	}
+	switch {
+	case !slices.Equal(x.BuyersPremium, y.BuyersPremium) || !slices.Equal(x.Shipping, y.Shipping):
+		return false
+	case x.Tax == nil || y.Tax == nil:
+		return x.Tax == y.Tax
+	}
+	return *x.Tax == *y.Tax
 }
 
 // EditLot applies a seller's changes to a lot until its first bid, as for
@@ -163,8 +192,10 @@ func SortLots(lots []Auction) {
 
 // Schedule gives every lot of a sale that has not opened its times: it
 // opens with the sale, and lot i in lot order (counting withdrawn lots,
-// whose slots stay empty) ends at first_close_at + (i−1) × gap. It returns
-// the lots whose times or settings changed, in lot order.
+// whose slots stay empty) ends at first_close_at + (i−1) × gap. A lot with
+// no bid takes the sale's fees again (one with bids keeps what its bidders
+// were shown). It returns the lots whose times or settings changed, in lot
+// order.
 func Schedule(s Sale, lots []Auction, now time.Time) []Auction {
 	SortLots(lots)
 	opens := s.OpensAt
@@ -178,12 +209,16 @@ func Schedule(s Sale, lots []Auction, now time.Time) []Auction {
 			continue
 		}
 		end := s.LotEndAt(i + 1)
+		refee := a.BidCount == 0 && !SameFees(a.Fees, s.Fees)
 		if a.StartsAt.Equal(opens) && a.EndsAt.Equal(end) && a.OriginalEndsAt.Equal(end) &&
-			a.Currency == s.Currency && a.SoftCloseSeconds == s.SoftCloseSeconds {
+			a.Currency == s.Currency && a.SoftCloseSeconds == s.SoftCloseSeconds && !refee {
 			continue
 		}
 		a.StartsAt, a.EndsAt, a.OriginalEndsAt = opens, end, end
 		a.Currency, a.SoftCloseSeconds = s.Currency, s.SoftCloseSeconds
+		if refee {
+			a.Fees = s.lotFees()
+		}
 		a.UpdatedAt = now.UTC()
 		changed = append(changed, *a)
 	}

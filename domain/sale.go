@@ -52,6 +52,11 @@ type Sale struct {
 	Terms       string
 	Currency    string
 	Increment   int64 // 0: the default price-banded table; a lot may set its own
+	// Fees are the sale's buyer's premium, tax and shipping options. Every
+	// lot carries a copy (Auction.Fees), taken when it is added or edited
+	// and re-taken when the sale's fees change before its first bid, so a
+	// lot is sold under what its bidders were shown. nil: no fees.
+	Fees *Fees
 
 	// OpensAt is when bidding starts on every lot; zero on a draft means
 	// "when published".
@@ -69,6 +74,15 @@ type Sale struct {
 
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// FeeSchedule returns the fees the sale's lots are sold under (zero when
+// none).
+func (s Sale) FeeSchedule() Fees {
+	if s.Fees == nil {
+		return Fees{}
+	}
+	return *s.Fees
 }
 
 // Paused reports whether an admin has paused the sale.
@@ -96,6 +110,9 @@ type SaleInput struct {
 	GapSeconds       *int // nil: DefaultGapSeconds
 	SoftCloseSeconds *int // nil: DefaultSoftCloseSeconds
 	SoftCloseMode    SoftCloseMode
+	// Fees nil: the seller's defaults on create, unchanged on edit; a
+	// zero schedule removes the fees.
+	Fees *Fees
 }
 
 // SaleFilter selects sales for listings.
@@ -120,11 +137,17 @@ type SaleView struct {
 	GapSeconds       int           `json:"gap_seconds"`
 	SoftCloseSeconds int           `json:"soft_close_seconds"`
 	SoftCloseMode    SoftCloseMode `json:"soft_close_mode"`
-	Paused           bool          `json:"paused"`
-	PausedAt         *time.Time    `json:"paused_at,omitempty"`
-	Seq              int64         `json:"seq"`
-	Stats            *SaleStats    `json:"stats,omitempty"`
-	ServerTime       time.Time     `json:"server_time,omitzero"`
+	// The fees every lot of the sale is sold under, and their terms in
+	// words (as on a lot's page).
+	BuyersPremium []PremiumTier    `json:"buyers_premium"`
+	Tax           *Tax             `json:"tax"`
+	Shipping      []ShippingOption `json:"shipping"`
+	FeeTerms      []string         `json:"fee_terms"`
+	Paused        bool             `json:"paused"`
+	PausedAt      *time.Time       `json:"paused_at,omitempty"`
+	Seq           int64            `json:"seq"`
+	Stats         *SaleStats       `json:"stats,omitempty"`
+	ServerTime    time.Time        `json:"server_time,omitzero"`
 }
 
 // SaleStats counts a sale's lots by outcome, for listings and the seller's
@@ -150,6 +173,14 @@ func (s Sale) View(stats *SaleStats, now time.Time) SaleView {
 		Currency: s.Currency, Increment: s.Increment, Status: s.Status, FirstCloseAt: s.FirstCloseAt.UTC(),
 		GapSeconds: s.GapSeconds, SoftCloseSeconds: s.SoftCloseSeconds, SoftCloseMode: s.SoftCloseMode,
 		Paused: s.Paused(), Seq: s.Seq, Stats: stats, ServerTime: now.UTC(),
+	}
+	f := s.FeeSchedule()
+	v.BuyersPremium, v.Tax, v.Shipping, v.FeeTerms = f.BuyersPremium, f.Tax, f.Shipping, f.Terms(s.Currency)
+	if v.BuyersPremium == nil {
+		v.BuyersPremium = []PremiumTier{}
+	}
+	if v.Shipping == nil {
+		v.Shipping = []ShippingOption{}
 	}
 	if !s.OpensAt.IsZero() {
 		t := s.OpensAt.UTC()
@@ -195,6 +226,13 @@ func applySaleInput(s *Sale, in SaleInput) {
 	s.SoftCloseMode = in.SoftCloseMode
 	if s.SoftCloseMode == "" {
 		s.SoftCloseMode = SoftCloseLot
+	}
+	if in.Fees != nil {
+		s.Fees = nil
+		if !in.Fees.IsZero() {
+			f := in.Fees.Normalize()
+			s.Fees = &f
+		}
 	}
 }
 
@@ -304,6 +342,11 @@ func ValidateSaleInput(in SaleInput, now time.Time) error {
 	case "", SoftCloseLot, SoftCloseCascade:
 	default:
 		fields["soft_close_mode"] = `The soft-close mode must be "lot" or "cascade".`
+	}
+	if in.Fees != nil {
+		for k, m := range ValidateFees(in.Fees.Normalize()) {
+			fields[k] = m
+		}
 	}
 	return FieldErrors(fields)
 }

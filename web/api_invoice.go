@@ -84,9 +84,8 @@ func (s *Server) writeInvoice(c *fiber.Ctx, status int, inv domain.Invoice) erro
 }
 
 // feesBody is a fee schedule as the API takes it, embedded in the bodies
-// that carry one (auctions; sellers' defaults; sales, once they exist:
-// docs/INVOICING.md, "Per-sale override"). Sending any of its fields sets
-// the whole schedule, the parts not sent being none.
+// that carry one (auctions, sales, sellers' defaults). Sending any of its
+// fields sets the whole schedule, the parts not sent being none.
 type feesBody struct {
 	BuyersPremium *[]domain.PremiumTier    `json:"buyers_premium"`
 	Tax           *domain.Tax              `json:"tax"`

@@ -51,6 +51,10 @@ type saleBody struct {
 	SoftCloseSeconds *int    `json:"soft_close_seconds"`
 	SoftCloseMode    string  `json:"soft_close_mode"`
 	Terms            string  `json:"terms"`
+	// The sale's fees (buyers_premium, tax, shipping), copied to every
+	// lot: sending none takes the seller's defaults on create and keeps
+	// the sale's fees on edit.
+	feesBody
 }
 
 // input converts the body; the domain validates the values.
@@ -61,6 +65,7 @@ func (b saleBody) input() (domain.SaleInput, error) {
 		Increment:  int64(b.Increment),
 		GapSeconds: b.GapSeconds, SoftCloseSeconds: b.SoftCloseSeconds,
 		SoftCloseMode: domain.SoftCloseMode(strings.TrimSpace(b.SoftCloseMode)),
+		Fees:          b.fees(),
 	}
 	if b.OpensAt != nil && strings.TrimSpace(*b.OpensAt) != "" {
 		t, err := parseTime("opens_at", *b.OpensAt)

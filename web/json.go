@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gavel-auctions/gavel/domain"
 	"github.com/gofiber/fiber/v2"
@@ -96,6 +97,7 @@ func jsonError(err error) error {
 		if typ.Field == "" {
 			return domain.Errorf(domain.CodeInvalid, "The request body must be a JSON object.")
 		}
+		typ.Field = jsonPath(typ.Field)
 		msg := typeErrorMessage(typ)
 		return &domain.Error{Code: domain.CodeInvalid, Message: msg, Fields: map[string]string{typ.Field: msg}}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
@@ -107,6 +109,24 @@ func jsonError(err error) error {
 		return &domain.Error{Code: domain.CodeInvalid, Message: msg, Fields: map[string]string{name: "Unknown field."}}
 	}
 	return domain.Errorf(codeMalformed, "The body is not valid JSON.")
+}
+
+// jsonPath is a field's path as the client wrote it. encoding/json names
+// a field of an embedded struct (feesBody) through the struct's Go name,
+// "feesBody.buyers_premium"; the API's names are snake_case, so a segment
+// with a capital letter is such a Go name and is dropped.
+func jsonPath(field string) string {
+	segs := strings.Split(field, ".")
+	out := segs[:0]
+	for _, s := range segs {
+		if !strings.ContainsFunc(s, unicode.IsUpper) {
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 {
+		return field
+	}
+	return strings.Join(out, ".")
 }
 
 // typeErrorMessage says what the field must be and what was sent, e.g.

@@ -85,6 +85,9 @@ func TestAuctionBodyTypes(t *testing.T) {
 		{`{"title":"x","currency":"EUR","start_price":100,"ends_at":"2026-03-01T13:00:00Z","soft_close_seconds":1.5}`, "soft_close_seconds"},
 		{`{"title":"x","currency":"EUR","start_price":100.5,"reserve_price":-1,"ends_at":"2026-03-01T13:00:00Z"}`, "start_price"},
 		{`{"title":"x","currency":"EUR","start_price":100,"reserve_price":-1,"buy_now_price":-2,"ends_at":"2026-03-01T13:00:00Z"}`, "buy_now_price"},
+		// Fields of the embedded fee body keep their JSON names.
+		{`{"title":"x","currency":"EUR","start_price":100,"ends_at":"2026-03-01T13:00:00Z","buyers_premium":"25%"}`, "buyers_premium"},
+		{`{"title":"x","currency":"EUR","start_price":100,"ends_at":"2026-03-01T13:00:00Z","tax":{"rate_bps":"21"}}`, "tax.rate_bps"},
 	}
 	for _, tt := range tests {
 		m := e.do(req{method: "POST", path: "/api/v1/auctions", body: tt.body, cookie: tok}).wantProblem(t, http.StatusUnprocessableEntity, domain.CodeInvalid)

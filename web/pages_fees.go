@@ -38,16 +38,40 @@ func feeWords(f domain.Fees) string {
 	return "with " + strings.Join(parts, " and ")
 }
 
+// feeSchedule is the JSON of the part of a schedule fees.js estimates
+// with (premium and tax).
+func feeSchedule(f domain.Fees) string {
+	b, err := json.Marshal(domain.Fees{BuyersPremium: f.BuyersPremium, Tax: f.Tax})
+	if err != nil {
+		return "{}" // not reached: the schedule is plain data
+	}
+	return string(b)
+}
+
+// rowFee is the estimate under a catalogue row's bid form: the same
+// sentence as on the lot's page, for the amount in the form (sale.js
+// redraws it as the bidder types). Zero when the lot has no fees.
+type rowFee struct {
+	Words    string
+	Schedule string
+	Bid      int64
+	Total    int64
+}
+
+func newRowFee(a domain.Auction, bid int64) rowFee {
+	f := a.Terms()
+	w := feeWords(f)
+	if w == "" {
+		return rowFee{}
+	}
+	return rowFee{Words: w, Schedule: feeSchedule(f), Bid: bid, Total: f.Estimate(bid).Total}
+}
+
 // auctionFees fills feeData for a lot as viewer sees it; typed is the
 // amount in the bid form (major units).
 func (p *pages) auctionFees(c *fiber.Ctx, a domain.Auction, viewer domain.User, typed string) (feeData, error) {
 	f := a.Terms()
-	d := feeData{Terms: f.Terms(a.Currency), Words: feeWords(f)}
-	sched, err := json.Marshal(domain.Fees{BuyersPremium: f.BuyersPremium, Tax: f.Tax})
-	if err != nil {
-		return d, err
-	}
-	d.Schedule = string(sched)
+	d := feeData{Terms: f.Terms(a.Currency), Words: feeWords(f), Schedule: feeSchedule(f)}
 	d.Bid = domain.MinNextBid(a)
 	if typed != "" {
 		if v, err := domain.ParseAmount(typed, a.Currency); err == nil {

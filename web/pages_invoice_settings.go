@@ -8,12 +8,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// Rows of the seller settings form.
-const (
-	formTiers      = 3
-	formDeliveries = 3
-)
-
 // settingsData is the seller settings page's Data: the form's values as
 // typed (or as saved), its errors, the terms as bidders will read them,
 // and for admins the commission form.
@@ -30,14 +24,6 @@ type settingsData struct {
 	Platform   string
 }
 
-func rows(n int) []int {
-	out := make([]int, n)
-	for i := range out {
-		out[i] = i
-	}
-	return out
-}
-
 // settingsValues turns saved settings into form values.
 func settingsValues(set domain.SellerSettings) map[string]string {
 	cur := set.Currency
@@ -45,27 +31,7 @@ func settingsValues(set domain.SellerSettings) map[string]string {
 		cur = "EUR"
 	}
 	v := map[string]string{"currency": cur, "payment_instructions": set.PaymentInstructions, "due_days": strconv.Itoa(set.DueDays)}
-	for i, t := range set.Fees.BuyersPremium {
-		k := "tier" + strconv.Itoa(i)
-		v[k+"_rate"] = strings.TrimSuffix(domain.FormatRate(t.RateBPS), "%")
-		if t.UpTo > 0 {
-			v[k+"_up_to"] = domain.FormatAmount(t.UpTo, cur)
-		}
-	}
-	if t := set.Fees.Tax; t != nil {
-		v["tax_label"], v["tax_rate"], v["tax_on"] = t.Label, strings.TrimSuffix(domain.FormatRate(t.RateBPS), "%"), string(t.On)
-	}
-	d := 0
-	for _, o := range set.Fees.Shipping {
-		switch {
-		case o.Kind == domain.ShippingPickup && v["pickup_where"] == "":
-			v["pickup_where"], v["pickup_when"] = o.Where, o.When
-		case o.Kind == domain.ShippingDelivery && d < formDeliveries:
-			k := "delivery" + strconv.Itoa(d)
-			v[k+"_region"], v[k+"_amount"] = o.Region, domain.FormatAmount(o.Amount, cur)
-			d++
-		}
-	}
+	feeValues(v, set.Fees, cur)
 	return v
 }
 
@@ -90,59 +56,7 @@ func parseSettingsForm(c *fiber.Ctx) (map[string]string, domain.SellerSettings, 
 		}
 		set.DueDays = n
 	}
-	rate := func(k string) (int64, bool) {
-		bps, err := domain.ParseAmount(v[k], "EUR") // hundredths of a percent are basis points
-		if err != nil {
-			errs[k] = "Enter a percentage such as 25 or 20.5."
-			return 0, false
-		}
-		return bps, true
-	}
-	for i := range formTiers {
-		k := "tier" + strconv.Itoa(i)
-		r, up := get(k+"_rate"), get(k+"_up_to")
-		if r == "" && up == "" {
-			continue
-		}
-		t := domain.PremiumTier{}
-		if bps, ok := rate(k + "_rate"); ok {
-			t.RateBPS = bps
-		}
-		if up != "" {
-			amt, err := domain.ParseAmount(up, set.Currency)
-			if err != nil {
-				errs[k+"_up_to"] = domain.ErrorMessage(err)
-			}
-			t.UpTo = amt
-		}
-		set.Fees.BuyersPremium = append(set.Fees.BuyersPremium, t)
-	}
-	if label, r := get("tax_label"), get("tax_rate"); label != "" || r != "" {
-		t := &domain.Tax{Label: label, On: domain.TaxBase(get("tax_on"))}
-		if bps, ok := rate("tax_rate"); ok {
-			t.RateBPS = bps
-		}
-		set.Fees.Tax = t
-	}
-	if where, when := get("pickup_where"), get("pickup_when"); where != "" || when != "" {
-		set.Fees.Shipping = append(set.Fees.Shipping, domain.ShippingOption{Kind: domain.ShippingPickup, Where: where, When: when})
-	}
-	for i := range formDeliveries {
-		k := "delivery" + strconv.Itoa(i)
-		region, amount := get(k+"_region"), get(k+"_amount")
-		if region == "" && amount == "" {
-			continue
-		}
-		o := domain.ShippingOption{Kind: domain.ShippingDelivery, Region: region}
-		if amount != "" {
-			amt, err := domain.ParseAmount(amount, set.Currency)
-			if err != nil {
-				errs[k+"_amount"] = domain.ErrorMessage(err)
-			}
-			o.Amount = amt
-		}
-		set.Fees.Shipping = append(set.Fees.Shipping, o)
-	}
+	set.Fees = parseFeeFields(get, v, set.Currency, errs)
 	return v, set, errs
 }
 
@@ -200,13 +114,7 @@ func (p *pages) handleSettingsForm(c *fiber.Ctx) error {
 	if !ok {
 		return err
 	}
-	errs = mergeFields(errs, pr.fields)
-	// Map the service's whole-schedule fields onto the form.
-	for from, to := range map[string]string{"buyers_premium": "tier0_rate", "tax": "tax_label", "shipping": "pickup_where"} {
-		if m, ok := errs[from]; ok && errs[to] == "" {
-			errs[to] = m
-		}
-	}
+	errs = feeFieldErrors(mergeFields(errs, pr.fields))
 	saved, serr := p.s.deps.Invoicing.SellerSettings(c.UserContext(), u.ID)
 	if serr != nil {
 		return serr

@@ -28,6 +28,11 @@ type saleForm struct {
 	// which shows them in the viewer's zone.
 	OpensAtUTC      string
 	FirstCloseAtUTC string
+	// The fee fields' rows ("fee-fields"), and on a new sale the terms of
+	// the seller's defaults, which a sale sent without fees takes.
+	Tiers        []int
+	Deliveries   []int
+	DefaultTerms []string
 }
 
 // saleFields label the form's inputs, for its error summary.
@@ -46,11 +51,12 @@ func (f saleForm) ErrorList() []fieldProblem {
 			out = append(out, fieldProblem{ID: fld.Name, Label: fld.Label, Message: msg})
 		}
 	}
-	return out
+	return append(out, feeProblems(f.Errors)...)
 }
 
 func newSaleForm(heading, action, submit string) saleForm {
-	f := saleForm{Heading: heading, Action: action, Submit: submit, Errors: map[string]string{}, Values: map[string]string{}}
+	f := saleForm{Heading: heading, Action: action, Submit: submit, Errors: map[string]string{}, Values: map[string]string{},
+		Tiers: rows(formTiers), Deliveries: rows(formDeliveries)}
 	for _, code := range domain.CurrencyCodes() {
 		c, _ := domain.LookupCurrency(code)
 		f.Currencies = append(f.Currencies, c)
@@ -66,7 +72,8 @@ func (p *pages) renderSaleForm(c *fiber.Ctx, status int, f saleForm) error {
 }
 
 // parseSaleForm reads the sale form: values as typed, the input, and the
-// problems found while parsing; the domain validates the values.
+// problems found while parsing; the domain validates the values. Empty fee
+// fields are no schedule (Fees nil): the seller's defaults on a new sale.
 func parseSaleForm(c *fiber.Ctx) (map[string]string, domain.SaleInput, map[string]string) {
 	values, errs := map[string]string{}, map[string]string{}
 	for _, f := range saleFields {
@@ -87,6 +94,7 @@ func parseSaleForm(c *fiber.Ctx) (map[string]string, domain.SaleInput, map[strin
 		}
 		in.Increment = amount
 	}
+	in.Fees = parseFeeForm(c, values, in.Currency, errs)
 	loc, ok := parseOffset(values["tz_offset"])
 	if !ok {
 		errs["tz_offset"] = "Enter an offset such as +02:00 or -05:00, or leave it empty for UTC."
@@ -119,7 +127,7 @@ func parseSaleForm(c *fiber.Ctx) (map[string]string, domain.SaleInput, map[strin
 			errs = mergeFields(errs, de.Fields)
 		}
 	}
-	return values, in, errs
+	return values, in, feeFieldErrors(errs)
 }
 
 // saleFormValues fills the edit form from a sale; times go out in UTC.
@@ -133,6 +141,7 @@ func saleFormValues(s domain.Sale) (map[string]string, string, string) {
 	if s.Increment > 0 {
 		v["increment"] = domain.FormatAmount(s.Increment, s.Currency)
 	}
+	feeValues(v, s.FeeSchedule(), s.Currency)
 	opensUTC := ""
 	if !s.OpensAt.IsZero() {
 		v["opens_at"] = s.OpensAt.UTC().Format(localTimeLayouts[0])
@@ -148,7 +157,7 @@ func (p *pages) refusedSaleForm(c *fiber.Ctx, f saleForm, err error) error {
 	if !ok {
 		return err
 	}
-	f.Errors = mergeFields(f.Errors, pr.fields)
+	f.Errors = feeFieldErrors(mergeFields(f.Errors, pr.fields))
 	if len(pr.fields) == 0 || pr.code != domain.CodeInvalid {
 		f.Error = pr.detail
 	}
@@ -156,10 +165,14 @@ func (p *pages) refusedSaleForm(c *fiber.Ctx, f saleForm, err error) error {
 }
 
 func (p *pages) handleSaleNewPage(c *fiber.Ctx) error {
-	if _, done, err := p.sellUser(c, "/sales/new"); done || err != nil {
+	u, done, err := p.sellUser(c, "/sales/new")
+	if done || err != nil {
 		return err
 	}
 	f := newSaleForm("New sale", "/sales/new", "Create the sale")
+	if f.DefaultTerms, err = p.defaultTerms(c, u); err != nil {
+		return err
+	}
 	f.Values = map[string]string{"currency": defaultCurrency, "gap_seconds": strconv.Itoa(domain.DefaultGapSeconds),
 		"soft_close_seconds": strconv.Itoa(domain.DefaultSoftCloseSeconds), "soft_close_mode": string(domain.SoftCloseLot)}
 	return p.renderSaleForm(c, fiber.StatusOK, f)
@@ -171,6 +184,9 @@ func (p *pages) handleSaleNewForm(c *fiber.Ctx) error {
 		return err
 	}
 	f := newSaleForm("New sale", "/sales/new", "Create the sale")
+	if f.DefaultTerms, err = p.defaultTerms(c, u); err != nil {
+		return err
+	}
 	values, in, errs := parseSaleForm(c)
 	f.Values = values
 	if len(errs) > 0 {
@@ -222,6 +238,10 @@ func (p *pages) handleSaleEditForm(c *fiber.Ctx) error {
 	if len(errs) > 0 {
 		f.Errors = errs
 		return p.renderSaleForm(c, fiber.StatusUnprocessableEntity, f)
+	}
+	if in.Fees == nil {
+		// The edit form shows the sale's fees: emptied, they are removed.
+		in.Fees = &domain.Fees{}
 	}
 	if _, err := p.s.deps.Sales.UpdateSale(c.UserContext(), u, sale.ID, in); err != nil {
 		return p.refusedSaleForm(c, f, err)

@@ -131,6 +131,7 @@ type lotRow struct {
 	Leader   string // the leader's name, for the seller and admins
 	CanPull  bool   // may be withdrawn from this page
 	CanEdit  bool   // the seller, before the lot's first bid
+	Fee      rowFee // "Your bid → total with buyer's premium" (pages_fees.go)
 
 	// As on a card (pages_catalogue.go): the lot's cover (nil: a
 	// placeholder) and the watch button.
@@ -263,6 +264,7 @@ func newLotRow(a domain.Auction, viewer domain.User, aliases map[int64]string, n
 	if r.CanBid {
 		r.BidKey = newFormKey()
 		r.BidValue = domain.FormatAmount(v.MinNextBid, v.Currency)
+		r.Fee = newRowFee(a, v.MinNextBid)
 	}
 	if manage {
 		r.Leader = a.LeaderName

@@ -29,7 +29,9 @@ func rowState(id int64) string {
 // placed from a row shows its result in the row, and when a lot closes the
 // next one is highlighted as the lot closing now. An admin's pause and
 // resume, and a lot withdrawn, show live; a bid while paused is refused in
-// its row. The seller's dashboard counts the watchers. A phone-sized tab
+// its row. The sale's fees are stated, and a row's bid form shows the
+// total with the premium as the bidder types. The seller's dashboard
+// counts the watchers. A phone-sized tab
 // shows the catalogue without horizontal scroll.
 func TestBrowserSaleCatalogue(t *testing.T) {
 	if testing.Short() {
@@ -62,7 +64,8 @@ func TestBrowserSaleCatalogue(t *testing.T) {
 	firstClose := time.Now().Add(40 * time.Second).UTC()
 	var sale domain.SaleView
 	seller.json(http.MethodPost, api+"/sales", map[string]any{"title": "Toy sale", "currency": "EUR",
-		"first_close_at": firstClose.Format(time.RFC3339), "gap_seconds": 8, "soft_close_seconds": 2, "soft_close_mode": "cascade"},
+		"first_close_at": firstClose.Format(time.RFC3339), "gap_seconds": 8, "soft_close_seconds": 2, "soft_close_mode": "cascade",
+		"buyers_premium": []map[string]any{{"rate_bps": 2000}}},
 		http.StatusCreated, &sale)
 	saleURL := fmt.Sprintf("%s/sales/%d", api, sale.ID)
 	var lots []domain.AuctionView
@@ -91,12 +94,20 @@ func TestBrowserSaleCatalogue(t *testing.T) {
 		`tr.querySelector('.price .money').dataset.amount === '1200' && tr.querySelector('.bid-count').textContent.trim() === '1'`),
 		rowState(lots[1].ID), 5*time.Second)
 
-	// A bid from a row: its result shows in the row, in the lot page's words.
+	// The sale's fees are stated, and the row's form shows what a bid
+	// costs in all as it is typed.
+	alice.waitFor("the sale's fee terms", `document.getElementById('sale-fee-terms').textContent.indexOf("Buyer's premium: 20% of the hammer price.") >= 0`,
+		`document.getElementById('sale-fee-terms').textContent`, 5*time.Second)
 	id := strconv.FormatInt(lots[0].ID, 10)
 	alice.fill("bid-"+id, "11")
+	alice.waitFor("the row's estimate for 11.00", rowCond(lots[0].ID,
+		`/^Your bid .*11\.00.* → .*13\.20.* with buyer's premium$/.test(tr.querySelector('.row-estimate').textContent)`), rowState(lots[0].ID), 5*time.Second)
+	// A bid from a row: its result shows in the row, in the lot page's
+	// words, with the total.
 	alice.do("bid from lot 1's row", 10*time.Second, chromedp.Click(chromedp.CSS("#lot-"+id+" .row-bid button")))
 	alice.waitFor("lot 1's bid result", rowCond(lots[0].ID,
-		`tr.querySelector('.row-result').textContent.indexOf('You are the highest bidder.') >= 0 && tr.querySelector('.you').dataset.kind === 'leading'`),
+		`tr.querySelector('.row-result').textContent.indexOf('You are the highest bidder.') >= 0 && tr.querySelector('.you').dataset.kind === 'leading'`+
+			` && /\(.*13\.20.* with buyer's premium\)/.test(tr.querySelector('.row-result').textContent)`),
 		rowState(lots[0].ID), 10*time.Second)
 	alice.fill("bid-"+id, "11")
 	alice.do("a bid too low from the row", 10*time.Second, chromedp.Click(chromedp.CSS("#lot-"+id+" .row-bid button")))
@@ -166,6 +177,10 @@ func TestBrowserSaleCatalogue(t *testing.T) {
 	// Last, with the sale's clock no longer watched: axe-core on each page.
 	alice.checkA11y("catalogue")
 	house.checkA11y("dashboard")
+	// The sale form with its fee fields (shared with the seller settings).
+	house.open(base+"/sales/new", "#tier0_rate")
+	house.checkA11y("the sale form")
+	house.checkConsole("the sale form")
 
 	phone.open(page, "#catalogue")
 	phone.checkNoHorizontalScroll("catalogue on a phone")

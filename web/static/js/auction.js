@@ -38,38 +38,14 @@
   var reloadBids = hist.reload;
 
   // --- Fees --------------------------------------------------------------
-  // The lot's fee schedule comes with the page; estimate() applies it with
-  // the server's rule (domain/fees.go): each line rounded once, half up,
-  // in exact integer minor units (BigInt, as amounts × rates pass 2^53).
+  // The lot's fee schedule comes with the page; G.feeEstimate (fees.js)
+  // applies it with the server's rule.
 
   var fees = {};
   try { fees = JSON.parse(root.dataset.fees || '{}') || {}; } catch (e) { fees = {}; }
   var feeWords = root.dataset.feeWords || '';
 
-  function divHalfUp(n) { return (n + BigInt(5000)) / BigInt(10000); }
-
-  function estimate(hammer) {
-    var h = BigInt(Math.max(0, Math.floor(hammer)));
-    var tiers = fees.buyers_premium || [];
-    var sum = BigInt(0);
-    var below = BigInt(0);
-    for (var i = 0; i < tiers.length && below < h; i++) {
-      var top = h;
-      if (i < tiers.length - 1 && tiers[i].up_to && BigInt(tiers[i].up_to) < h) { top = BigInt(tiers[i].up_to); }
-      if (top > below) {
-        sum += (top - below) * BigInt(tiers[i].rate_bps || 0);
-        below = top;
-      }
-    }
-    var premium = h > BigInt(0) && tiers.length ? divHalfUp(sum) : BigInt(0);
-    var tax = BigInt(0);
-    if (fees.tax && fees.tax.rate_bps > 0) {
-      var base = premium;
-      if (fees.tax.on === 'hammer_and_premium') { base += h; }
-      if (base > BigInt(0)) { tax = divHalfUp(base * BigInt(fees.tax.rate_bps)); }
-    }
-    return Number(h + premium + tax);
-  }
+  function estimate(hammer) { return G.feeEstimate(fees, hammer); }
 
   // showEstimate draws "Your bid €100.00 → €125.00 with buyer's premium
   // and VAT" for the amount in the bid form.
@@ -77,9 +53,7 @@
     var el = $('bid-estimate');
     var input = $('bid-amount');
     if (!el || !input || !feeWords) { return; }
-    var a = G.parseAmount(input.value, exp);
-    if (a.error || !a.value) { el.textContent = ''; return; }
-    el.textContent = 'Your bid ' + G.money(a.value, currency, exp) + ' → ' + G.money(estimate(a.value), currency, exp) + ' ' + feeWords;
+    el.textContent = G.feeEstimateText(input, fees, feeWords, currency, exp);
   }
 
   // --- Applying state ----------------------------------------------------

@@ -121,6 +121,7 @@
     var input = tr.querySelector('.row-bid-amount');
     if (input && !input.dataset.touched && document.activeElement !== input && ev.min_next_bid) {
       input.value = (ev.min_next_bid / Math.pow(10, Number(tr.dataset.exp) || 0)).toFixed(Number(tr.dataset.exp) || 0);
+      rowEstimate(tr);
     }
     var s = youStatus(tr, ev);
     setYou(tr, s[0], s[1]);
@@ -357,8 +358,19 @@
     el.textContent = text;
   }
 
+  // rowEstimate redraws "Your bid → total with buyer's premium" under a
+  // row's bid form (fees.js), as on the lot's page.
+  function rowEstimate(tr) {
+    var el = tr.querySelector('.row-estimate');
+    var input = tr.querySelector('.row-bid-amount');
+    if (!el || !input || !G.feeEstimateText) { return; }
+    var fees = {};
+    try { fees = JSON.parse(el.dataset.fees || '{}') || {}; } catch (err) { fees = {}; }
+    el.textContent = G.feeEstimateText(input, fees, el.dataset.feeWords, tr.dataset.currency, Number(tr.dataset.exp) || 0);
+  }
+
   table.addEventListener('input', function (e) {
-    if (e.target.classList.contains('row-bid-amount')) { e.target.dataset.touched = '1'; }
+    if (e.target.classList.contains('row-bid-amount')) { e.target.dataset.touched = '1'; rowEstimate(e.target.closest('tr')); }
   });
 
   table.addEventListener('submit', function (e) {
@@ -413,7 +425,8 @@
     ownSeq[id] = Number(r.seq);
     var known = aliasBySeq[id] && aliasBySeq[id][Number(r.seq)];
     if (known) { tr.dataset.myAlias = known; }
-    var text = G.bidReceiptText(r, tr.dataset.currency, tr.dataset.exp);
+    var est = tr.querySelector('.row-estimate');
+    var text = G.bidReceiptText(r, tr.dataset.currency, tr.dataset.exp, est ? est.dataset.feeWords : '');
     rowResult(tr, r.leading ? 'ok' : 'error', text);
     if (r.status !== 'closed') { setYou(tr, r.leading ? 'leading' : 'outbid', r.leading ? 'Leading' : 'Outbid'); }
   }
