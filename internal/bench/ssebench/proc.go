@@ -204,7 +204,13 @@ func (b *sseBench) startNodes(ctx context.Context, hb time.Duration) error {
 		env := []string{"GAVEL_ADDR=" + addr, "GAVEL_METRICS_ADDR=" + metricsAddr, "GAVEL_MAX_CONNS_PER_IP=0", "GAVEL_MAX_CONNS=19800",
 			"GAVEL_NODE=" + name, "DATABASE_URL=" + b.dbURL, "NATS_URL=" + b.natsURL,
 			"GAVEL_HEARTBEAT=" + hb.String(), "GAVEL_DEMO=off", "GAVEL_DATA_DIR=" + filepath.Join(b.tmp, name), "GAVEL_LOG_LEVEL=warn"}
-		p, err := b.start(ctx, fmt.Sprintf("%s-hb%s", name, hb), []string{"serve", "--role", "realtime"}, env, false, 0)
+		role := "realtime"
+		if b.o.oneBinary {
+			// The one-binary default: SQLite and NATS in the node's own data
+			// dir, every role in one process.
+			role, env = "all", append(env, "DATABASE_URL=", "NATS_URL=")
+		}
+		p, err := b.start(ctx, fmt.Sprintf("%s-hb%s", name, hb), []string{"serve", "--role", role}, env, false, 0)
 		if err != nil {
 			return err
 		}
@@ -268,7 +274,10 @@ func stopAll(ps []*sseProc) {
 }
 
 // nodeMetrics reads a few of a realtime node's Prometheus series.
-func nodeMetrics(addr string) map[string]float64 {
+func nodeMetrics(addr string) map[string]float64 { return scrape(addr, "gavel_realtime_") }
+
+// scrape reads a node's Prometheus series whose names start with prefix.
+func scrape(addr, prefix string) map[string]float64 {
 	out := make(map[string]float64)
 	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + addr + "/metrics")
 	if err != nil {
@@ -279,7 +288,7 @@ func nodeMetrics(addr string) map[string]float64 {
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		if !strings.HasPrefix(line, "gavel_realtime_") {
+		if !strings.HasPrefix(line, prefix) {
 			continue
 		}
 		i := strings.LastIndexByte(line, ' ')

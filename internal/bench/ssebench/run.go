@@ -17,6 +17,9 @@ import (
 )
 
 func (b *sseBench) run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	if b.o.burst {
+		return b.burstPhase(ctx, getenv, stdout)
+	}
 	if err := b.setup(ctx, getenv); err != nil {
 		return err
 	}

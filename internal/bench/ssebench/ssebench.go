@@ -14,7 +14,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -24,7 +23,6 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/gavel-auctions/gavel/bidding"
-	"github.com/gavel-auctions/gavel/domain"
 	"github.com/gavel-auctions/gavel/internal/bench/benchkit"
 	"github.com/gavel-auctions/gavel/internal/config"
 	"github.com/gavel-auctions/gavel/internal/natsserver"
@@ -33,6 +31,7 @@ import (
 const sseUsage = `Usage: gavel bench sse [--conns N] [--nodes K] [--clients C] [--bids M]
                        [--heartbeat D] [--short-heartbeat D] [--idle D] [--skip-floor]
                        [--client-nice N] [--kill-node [--victim N]]
+                       [--burst [--one-binary] [--after D]]
 
 Realtime fan-out: one api node and an embedded NATS server in this process,
 K realtime node processes (gavel serve --role realtime) and C client
@@ -42,8 +41,12 @@ CPU, and the delivery of M price changes (commit to arrival), next to the
 raw write floor measured in the same run on the same sockets. With
 --kill-node it measures a reconnect storm instead: the first realtime node
 is killed and its watchers' return to the others is timed; --victim puts N
-of the streams on the node that is killed (default: its even share). Needs
-PostgreSQL in DATABASE_URL or TEST_DATABASE_URL; prints markdown.
+of the streams on the node that is killed (default: its even share). With
+--burst one client process opens every connection at once, and the node's
+RSS is followed through the burst and read --after the last connect;
+--one-binary makes that node a default ` + "`gavel serve`" + ` (SQLite, in-process
+NATS, role all). Needs PostgreSQL in DATABASE_URL or TEST_DATABASE_URL
+(except --one-binary); prints markdown.
 `
 
 // sseOpts are the flags of gavel bench sse.
@@ -54,6 +57,8 @@ type sseOpts struct {
 	heartbeat, shortHB, idle, settle, spacing  time.Duration
 	maxRun                                     time.Duration
 	skipFloor, keep, killNode                  bool
+	burst, oneBinary                           bool          // burst.go
+	after                                      time.Duration // --burst: when the settled RSS is read
 	args                                       []string
 }
 
@@ -82,6 +87,7 @@ func parseSSE(args []string, stdout io.Writer) (sseOpts, error) {
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (node logs)")
 	fs.IntVar(&o.victim, "victim", 0, "with --kill-node: streams on the node that is killed (default: an even share), e.g. --conns 18000 --victim 16000 --nodes 2")
 	fs.BoolVar(&o.killNode, "kill-node", false, "instead of the fan-out measurement: kill one of the realtime nodes (at least 2) with SIGKILL and time its watchers' return to the others with Last-Event-ID")
+	burstFlags(fs, &o)
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -91,6 +97,11 @@ func parseSSE(args []string, stdout io.Writer) (sseOpts, error) {
 		return o, &benchkit.UsageError{Msg: "bench sse: " + err.Error(), Usage: sseUsage}
 	}
 	ceil := func(a, b int) int { return (a + b - 1) / b }
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if err := o.burstDefaults(set); err != nil {
+		return o, err
+	}
 	if o.nodes <= 0 {
 		o.nodes = ceil(o.conns, perNode)
 	}
@@ -154,6 +165,7 @@ type sseBench struct {
 	dbURL      string
 	natsURL    string
 	path       string // the stream every connection watches
+	auction    int64  // the auction it streams
 	apiURL     string
 	cookies    []string  // one per watcher user
 	bidders    [2]string // cookies of the two bidders
@@ -188,17 +200,8 @@ func (b *sseBench) cleanup() {
 // setup creates the database, users, NATS, the api node, the auction, the
 // sessions and the client processes.
 func (b *sseBench) setup(ctx context.Context, getenv func(string) string) error {
-	var err error
-	if b.exe, err = os.Executable(); err != nil {
+	if err := b.prepare(); err != nil {
 		return err
-	}
-	if b.tmp, err = os.MkdirTemp("", "gavel-bench-sse-"); err != nil {
-		return err
-	}
-	if b.o.keep {
-		b.undo = append(b.undo, func() { b.logf("kept %s", b.tmp) })
-	} else {
-		b.undo = append(b.undo, func() { _ = os.RemoveAll(b.tmp) })
 	}
 	fresh, err := benchkit.OpenFresh(ctx, getenv, "bench sse", "make bench-sse")
 	if err != nil {
@@ -216,27 +219,10 @@ func (b *sseBench) setup(ctx context.Context, getenv func(string) string) error 
 	svc := bidding.New(db, bidding.Options{PasswordCost: bcrypt.MinCost, Logger: log})
 	b.undo = append(b.undo, func() { _ = svc.Close(context.Background()) })
 
-	users := (b.o.conns + b.o.perUser - 1) / b.o.perUser
-	b.logf("creating %d users", users+3)
-	seller, err := svc.CreateUser(ctx, "seller@sse.bench", "bench-password", "Seller", false)
+	emails, users, err := b.seed(ctx, svc)
 	if err != nil {
 		return err
 	}
-	emails := make([]string, users+2)
-	err = parallel(ctx, 8, len(emails), func(i int) error {
-		emails[i] = fmt.Sprintf("w%d@sse.bench", i)
-		_, err := svc.CreateUser(ctx, emails[i], "bench-password", fmt.Sprintf("Watcher %d", i), false)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	a, err := svc.CreateAuction(ctx, seller, domain.AuctionInput{Title: "Fan-out lot", Currency: "EUR", StartPrice: 100,
-		EndsAt: time.Now().Add(b.o.maxRun + time.Hour)})
-	if err != nil {
-		return err
-	}
-	b.path = fmt.Sprintf("/stream/auctions/%d", a.ID)
 
 	ns, err := natsserver.Start(natsserver.Options{StoreDir: filepath.Join(b.tmp, "nats"), Port: -1})
 	if err != nil {
@@ -258,47 +244,11 @@ func (b *sseBench) setup(ctx context.Context, getenv func(string) string) error 
 	})
 	b.apiURL = api.URL()
 
-	b.logf("logging in %d users through the api node", len(emails))
-	cookies := make([]string, len(emails))
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
-	err = parallel(ctx, 16, len(emails), func(i int) error {
-		cookies[i], err = b.login(ctx, client, emails[i])
-		return err
-	})
-	if err != nil {
+	if err := b.loginAll(ctx, emails, users, func(int) *http.Client { return client }); err != nil {
 		return err
 	}
-	b.bidders = [2]string{cookies[users], cookies[users+1]}
-	b.cookies = cookies[:users]
-	var view struct {
-		MinNextBid int64 `json:"min_next_bid"`
-	}
-	if err := b.api(ctx, http.MethodGet, fmt.Sprintf("/api/v1/auctions/%d", a.ID), "", nil, http.StatusOK, &view); err != nil {
-		return err
-	}
-	b.minNext = view.MinNextBid
-
-	for i := range b.o.clients {
-		for _, floor := range []bool{false, true} {
-			if floor && b.o.skipFloor {
-				continue
-			}
-			name := fmt.Sprintf("client%d", i+1)
-			if floor {
-				name = fmt.Sprintf("floorclient%d", i+1)
-			}
-			p, err := b.start(ctx, name, []string{"bench", "sse", "client", "--name", name, "--max-life", b.o.maxRun.String()}, nil, true, b.o.clientNice)
-			if err != nil {
-				return err
-			}
-			if floor {
-				b.floorWorkers = append(b.floorWorkers, p)
-			} else {
-				b.workers = append(b.workers, p)
-			}
-		}
-	}
-	return nil
+	return b.startClients(ctx)
 }
 
 func (b *sseBench) login(ctx context.Context, client *http.Client, email string) (string, error) {
