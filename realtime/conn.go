@@ -79,15 +79,20 @@ type conn struct {
 }
 
 // newConn wraps a hijacked connection. fasthttp hands over a wrapper whose
-// UnsafeConn is the real socket, which we need for non-blocking writes and
-// peeks.
+// UnsafeConn is the real socket (or the listener's counting wrapper around
+// it), which we need for non-blocking writes and peeks. The stream keeps
+// that socket, not the wrapper: fasthttp's wrapper still points at the
+// request's 4 KiB read buffer after returning it to its pool, so keeping
+// the wrapper would keep one such buffer alive for every buffer the pool
+// ever handed out, as many as set-ups were once in flight (#18: a burst
+// of 18,000 connections left up to 18,000 of them). Streams never read
+// through it: a client's bytes after its request are discarded.
 func newConn(nc net.Conn, w *writer, user int64) *conn {
-	c := &conn{nc: nc, w: w, user: user, widx: -1, fd: -1}
-	inner := nc
 	if u, ok := nc.(interface{ UnsafeConn() net.Conn }); ok {
-		inner = u.UnsafeConn()
+		nc = u.UnsafeConn()
 	}
-	if sc, ok := inner.(syscall.Conn); ok {
+	c := &conn{nc: nc, w: w, user: user, widx: -1, fd: -1}
+	if sc, ok := nc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			c.rc = rc
 		}

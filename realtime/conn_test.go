@@ -1,0 +1,34 @@
+package realtime
+
+import (
+	"bufio"
+	"net"
+	"testing"
+)
+
+// hijackedWithReader mimics fasthttp's hijackConn more closely: it also
+// holds the request's read buffer, which fasthttp has already returned to
+// its pool when the stream gets the connection.
+type hijackedWithReader struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (h *hijackedWithReader) UnsafeConn() net.Conn { return h.Conn }
+
+// A stream must not keep fasthttp's wrapper, and through it a 4 KiB read
+// buffer, for its whole life (#18 point 2).
+func TestConnDropsHijackWrapper(t *testing.T) {
+	t.Parallel()
+	cli, srv := tcpPair(t, 0)
+	defer cli.Close()
+	defer srv.Close()
+	h := &hijackedWithReader{Conn: srv, r: bufio.NewReaderSize(srv, 4096)}
+	c := newConn(h, nil, 0)
+	if c.nc != srv {
+		t.Fatalf("the stream keeps %T, want the socket under the wrapper", c.nc)
+	}
+	if c.rc == nil {
+		t.Fatal("no raw socket behind the wrapper")
+	}
+}
