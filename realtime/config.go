@@ -39,6 +39,13 @@ type Config struct {
 	Writers int
 	// Now is the server clock (UTC) stamped into server_time (default time.Now).
 	Now func() time.Time
+	// ReturnQuiet: once ReturnBurst stream set-ups have arrived since the
+	// last time, and set-ups have then been quiet this long, the process
+	// gives its free memory back to the OS (memreturn.go; default 3s,
+	// negative: never).
+	ReturnQuiet time.Duration
+	// ReturnBurst is how many set-ups make a burst (default 1000).
+	ReturnBurst int
 }
 
 func (c *Config) defaults() {
@@ -71,6 +78,12 @@ func (c *Config) defaults() {
 	}
 	if c.Writers <= 0 {
 		c.Writers = runtime.GOMAXPROCS(0)
+	}
+	if c.ReturnQuiet == 0 {
+		c.ReturnQuiet = 3 * time.Second
+	}
+	if c.ReturnBurst <= 0 {
+		c.ReturnBurst = 1000
 	}
 	if c.Now == nil {
 		c.Now = func() time.Time { return time.Now().UTC() }

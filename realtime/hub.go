@@ -69,6 +69,7 @@ type Hub struct {
 	finalMu      sync.Mutex // serializes the writers' final release
 
 	stats statsState
+	mem   *memReturn // nil: never return memory after bursts
 }
 
 // New builds a Hub. nc should reconnect forever (natsserver.Connect's
@@ -90,6 +91,7 @@ func New(cfg Config, nc *nats.Conn, log Log, logger *slog.Logger, reg prometheus
 	h.beatEvery, h.beatSlices = beatPlan(cfg.Heartbeat)
 	h.fills.notify = make(chan struct{}, 1)
 	h.snaps.read = h.logSnapshots
+	h.mem = newMemReturn(cfg.ReturnQuiet, cfg.ReturnBurst, logger)
 	if sl, ok := log.(SaleLog); ok {
 		h.sales = sl
 		h.saleSnaps.read = h.readSaleSnapshot
@@ -247,6 +249,7 @@ func (h *Hub) maintain(stop <-chan struct{}) {
 // idempotent and returns ctx's error if the goroutines outlive ctx.
 func (h *Hub) Shutdown(ctx context.Context) error {
 	h.closing.Store(true)
+	h.mem.stop()
 	h.stopOnce.Do(func() {
 		h.cancel()
 		close(h.stop)

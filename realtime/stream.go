@@ -62,6 +62,7 @@ func channelsFor(spec domain.StreamSpec) ([]domain.Channel, error) {
 // runs on the caller's goroutine (fasthttp's hijack goroutine) and returns
 // once the stream is live; after that the connection costs no goroutine.
 func (h *Hub) serve(spec domain.StreamSpec, chans []domain.Channel, nc net.Conn) {
+	defer h.mem.setupDone()
 	w := h.writers[h.nextW.Add(1)%uint32(len(h.writers))]
 	c := newConn(nc, w, spec.UserID)
 	c.all, c.holding, c.session = spec.All, spec.All, spec.Session
