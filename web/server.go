@@ -235,6 +235,10 @@ type Server struct {
 	setups chan struct{}
 }
 
+// idleWorkerDuration is how long fasthttp keeps an idle worker goroutine
+// (and its stack) for the next connection; see New.
+const idleWorkerDuration = time.Second
+
 // New builds the server for cfg.Role: RoleAPI serves the API, the pages and
 // the ops routes; RoleRealtime the streams and the ops routes; RoleAll
 // everything (the streams only when deps.Streams is set). It sets the
@@ -297,6 +301,13 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	// Stream connections are hijacked and owned by Streams, which closes
 	// them itself when the stream ends.
 	s.app.Server().KeepHijackedConns = true
+	// fasthttp keeps a goroutine per connection it served, with the stack
+	// that request grew, for MaxIdleWorkerDuration (10s by default). After
+	// a burst of stream set-ups that is thousands of 8-16 KiB stacks; retired
+	// sooner, they are gone before the hub gives free memory back
+	// (realtime/memreturn.go, 3s after set-ups go quiet). Starting a
+	// goroutine for a later connection costs about a microsecond.
+	s.app.Server().MaxIdleWorkerDuration = idleWorkerDuration
 
 	// Order: headers first so every answer has them; observe then sees the
 	// final status of everything inside it (it runs the error adapter);

@@ -60,3 +60,14 @@ func TestStreamSetupsBounded(t *testing.T) {
 		t.Fatalf("%d streams opened, want 2", n)
 	}
 }
+
+// After a burst of stream set-ups, fasthttp's idle workers and the stacks
+// they grew must be gone within a few seconds, before the hub gives free
+// memory back (#18 point 2), not after fasthttp's default 10s.
+func TestIdleWorkersRetireSoon(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	if d := e.srv.App().Server().MaxIdleWorkerDuration; d <= 0 || d > 2*time.Second {
+		t.Fatalf("MaxIdleWorkerDuration = %s, want at most 2s", d)
+	}
+}
