@@ -248,10 +248,14 @@ func (b *sseBench) burstReport(w io.Writer, r *burstResult) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "| | before | +3 s | +%s |\n|---|---|---|---|\n", o.after)
 	for _, k := range []struct{ name, key string }{
-		{"heap in use", "go_memstats_heap_inuse_bytes"},
+		{"heap objects (live and not yet swept)", "go_memstats_heap_alloc_bytes"},
+		{"heap in use (spans with objects)", "go_memstats_heap_inuse_bytes"},
 		{"heap idle (held, not in use)", "go_memstats_heap_idle_bytes"},
 		{"heap released to the OS", "go_memstats_heap_released_bytes"},
 		{"goroutine stacks", "go_memstats_stack_inuse_bytes"},
+		{"span structures", "go_memstats_mspan_inuse_bytes"},
+		{"GC metadata", "go_memstats_gc_sys_bytes"},
+		{"other runtime (poll descriptors, ...)", "go_memstats_other_sys_bytes"},
 		{"next GC target", "go_memstats_next_gc_bytes"},
 		{"runtime total (sys)", "go_memstats_sys_bytes"},
 	} {
