@@ -62,6 +62,7 @@ type burstResult struct {
 	held                      float64
 	base, peakLive, peak      int64 // RSS: before, the highest until every stream was live, the highest until the settled read
 	at3, settled              int64 // RSS 3 s and --after after the last stream went live
+	afterDeliveries           int64 // RSS 3 s after the deliveries
 	peakLiveAt                time.Duration
 	mem0, mem3, memSettled    map[string]float64 // the node's Go memory metrics at the same moments
 	idleCPU                   time.Duration      // between the +3 s and settled reads
@@ -172,6 +173,10 @@ func (b *sseBench) burstPhase(ctx context.Context, getenv func(string) string, s
 	r.cpuDeliver, r.deliverWall = procCPU(node.pid)-c0, time.Since(t0)
 	r.delivered = nodeMetrics(node.metricsAddr)["gavel_realtime_events_delivered_total"] - d0
 	r.gavel = ds[0]
+	if err := sleepCtx(ctx, 3*time.Second); err != nil {
+		return err
+	}
+	r.afterDeliveries = procRSS(node.pid)
 	if err := closeWorkers(ctx, b.workers); err != nil {
 		return err
 	}
@@ -232,6 +237,7 @@ func (b *sseBench) burstReport(w io.Writer, r *burstResult) {
 	fmt.Fprintf(w, "| RSS 3 s after the last stream went live | %s (%s per stream) | |\n", mib(r.at3), per(r.at3))
 	fmt.Fprintf(w, "| RSS %s after (settled) | %s | |\n", o.after, mib(r.settled))
 	fmt.Fprintf(w, "| **RSS per idle stream, settled** ((settled − before) ÷ streams) | **%s** | %s |\n", per(r.settled), target)
+	fmt.Fprintf(w, "| RSS 3 s after the deliveries | %s (%s per stream) | |\n", mib(r.afterDeliveries), per(r.afterDeliveries))
 	fmt.Fprintf(w, "| peak ÷ settled RSS | **%.2f×** (growth: %.2f×) | ≤ 2× |\n",
 		float64(r.peak)/float64(max(1, r.settled)), float64(r.peak-r.base)/float64(max(1, r.settled-r.base)))
 	raw, net := r.cpuPerDelivery()
