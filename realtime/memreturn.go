@@ -20,6 +20,13 @@ import (
 // caches) and hands every free page back to the OS: one bounded cost per
 // burst, at most once per memReturnEvery.
 
+// burstGCPercent is the GC percent while a burst of set-ups is under way
+// (GOGC is 100 unless the operator set it): the burst's garbage then tops
+// out at half the live heap instead of all of it, which bounds the peak,
+// at the price of more frequent collections during the burst only. The
+// previous setting comes back with the memory return.
+const burstGCPercent = 50
+
 // memReturnEvery is the least time between two returns, so that a node
 // under a steady trickle of bursts pays for a forced collection at most
 // this often.
@@ -30,6 +37,7 @@ type memReturn struct {
 	quiet  time.Duration // set-ups quiet this long after a burst
 	burst  int64         // set-ups since the last return that make a burst
 	free   func(setups int64)
+	setGC  func(percent int) int // debug.SetGCPercent
 	logger *slog.Logger
 
 	mu      sync.Mutex
@@ -38,6 +46,7 @@ type memReturn struct {
 	lastRet time.Time // the latest return
 	timer   *time.Timer
 	stopped bool
+	saved   int // the GC percent a burst lowered, to restore; 0: none
 }
 
 // newMemReturn returns nil (no returns) when quiet is negative.
@@ -46,7 +55,7 @@ func newMemReturn(quiet time.Duration, burst int, logger *slog.Logger) *memRetur
 		return nil
 	}
 	m := &memReturn{quiet: quiet, burst: int64(burst), logger: logger}
-	m.free = m.returnMemory
+	m.free, m.setGC = m.returnMemory, debug.SetGCPercent
 	return m
 }
 
@@ -61,6 +70,19 @@ func (m *memReturn) setupDone() {
 	m.last = time.Now()
 	if m.setups >= m.burst && m.timer == nil && !m.stopped {
 		m.timer = time.AfterFunc(m.quiet, m.fire)
+		if prev := m.setGC(burstGCPercent); prev > burstGCPercent {
+			m.saved = prev
+		} else {
+			m.setGC(prev) // already lower, or off: the operator's choice stands
+		}
+	}
+}
+
+// restoreGC puts back the GC percent a burst lowered. The caller holds m.mu.
+func (m *memReturn) restoreGC() {
+	if m.saved != 0 {
+		m.setGC(m.saved)
+		m.saved = 0
 	}
 }
 
@@ -84,6 +106,7 @@ func (m *memReturn) fire() {
 	}
 	n := m.setups
 	m.setups, m.timer, m.lastRet = 0, nil, now
+	m.restoreGC()
 	m.mu.Unlock()
 	m.free(n)
 }
@@ -99,6 +122,7 @@ func (m *memReturn) stop() {
 	if m.timer != nil {
 		m.timer.Stop()
 	}
+	m.restoreGC()
 }
 
 // returnMemory collects twice and scavenges, and logs what it gave back.

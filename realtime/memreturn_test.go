@@ -15,7 +15,53 @@ func newTestMemReturn(quiet time.Duration, burst int) (*memReturn, *atomic.Int64
 	m := newMemReturn(quiet, burst, slog.New(slog.DiscardHandler))
 	var returns, setups atomic.Int64
 	m.free = func(n int64) { returns.Add(1); setups.Add(n) }
+	gc := 100
+	m.setGC = func(p int) int { prev := gc; gc = p; return prev }
 	return m, &returns, &setups
+}
+
+// gcPercent reads the fake GC percent of a test memReturn.
+func gcPercent(m *memReturn) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := m.setGC(0)
+	m.setGC(p)
+	return p
+}
+
+// A burst lowers the GC percent until its memory is returned, then
+// restores it; a lower setting is left alone.
+func TestMemReturnLowersGCDuringBurst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m, returns, _ := newTestMemReturn(3*time.Second, 100)
+		defer m.stop()
+		for range 99 {
+			m.setupDone()
+		}
+		if p := gcPercent(m); p != 100 {
+			t.Fatalf("GC percent %d before the burst, want 100", p)
+		}
+		m.setupDone()
+		if p := gcPercent(m); p != burstGCPercent {
+			t.Fatalf("GC percent %d during the burst, want %d", p, burstGCPercent)
+		}
+		time.Sleep(4 * time.Second)
+		synctest.Wait()
+		if p, n := gcPercent(m), returns.Load(); p != 100 || n != 1 {
+			t.Fatalf("after the return: GC percent %d, %d returns; want 100 and 1", p, n)
+		}
+	})
+	synctest.Test(t, func(t *testing.T) {
+		m, _, _ := newTestMemReturn(3*time.Second, 10)
+		m.setGC(20) // the operator's GOGC=20
+		for range 10 {
+			m.setupDone()
+		}
+		if p := gcPercent(m); p != 20 {
+			t.Fatalf("GC percent %d during a burst under GOGC=20, want 20", p)
+		}
+		m.stop()
+	})
 }
 
 func TestMemReturnAfterBurst(t *testing.T) {
