@@ -45,10 +45,9 @@ func TestMemReturnLowersGCDuringBurst(t *testing.T) {
 		if p := gcPercent(m); p != burstGCPercent {
 			t.Fatalf("GC percent %d during the burst, want %d", p, burstGCPercent)
 		}
-		time.Sleep(4 * time.Second)
-		synctest.Wait()
-		if p, n := gcPercent(m), returns.Load(); p != 100 || n != 1 {
-			t.Fatalf("after the return: GC percent %d, %d returns; want 100 and 1", p, n)
+		expectReturns(t, returns, 4*time.Second, 1, "after the burst")
+		if p := gcPercent(m); p != 100 {
+			t.Fatalf("GC percent %d after the return, want 100", p)
 		}
 	})
 	synctest.Test(t, func(t *testing.T) {
@@ -64,6 +63,17 @@ func TestMemReturnLowersGCDuringBurst(t *testing.T) {
 	})
 }
 
+// expectReturns lets d of the bubble's time pass, then checks how many
+// times memory was returned.
+func expectReturns(t *testing.T, returns *atomic.Int64, d time.Duration, want int64, when string) {
+	t.Helper()
+	time.Sleep(d)
+	synctest.Wait()
+	if n := returns.Load(); n != want {
+		t.Fatalf("%s: %d returns, want %d", when, n, want)
+	}
+}
+
 func TestMemReturnAfterBurst(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m, returns, setups := newTestMemReturn(3*time.Second, 100)
@@ -71,21 +81,12 @@ func TestMemReturnAfterBurst(t *testing.T) {
 		for range 150 {
 			m.setupDone()
 		}
-		time.Sleep(2 * time.Second)
-		synctest.Wait()
-		if n := returns.Load(); n != 0 {
-			t.Fatalf("returned %d times before set-ups were quiet", n)
+		expectReturns(t, returns, 2*time.Second, 0, "before set-ups were quiet for 3s")
+		expectReturns(t, returns, 2*time.Second, 1, "after a quiet 3s")
+		if s := setups.Load(); s != 150 {
+			t.Fatalf("the return counted %d set-ups, want 150", s)
 		}
-		time.Sleep(2 * time.Second)
-		synctest.Wait()
-		if n, s := returns.Load(), setups.Load(); n != 1 || s != 150 {
-			t.Fatalf("after a quiet 3s: %d returns for %d set-ups, want 1 for 150", n, s)
-		}
-		time.Sleep(time.Minute)
-		synctest.Wait()
-		if n := returns.Load(); n != 1 {
-			t.Fatalf("%d returns with no new set-ups, want still 1", n)
-		}
+		expectReturns(t, returns, time.Minute, 1, "with no new set-ups")
 	})
 }
 
@@ -93,45 +94,24 @@ func TestMemReturnWaitsForQuietAndBounds(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m, returns, _ := newTestMemReturn(3*time.Second, 100)
 		defer m.stop()
-		// A slow trickle never makes a burst.
 		for range 99 {
 			m.setupDone()
 			time.Sleep(time.Second)
 		}
-		synctest.Wait()
-		if n := returns.Load(); n != 0 {
-			t.Fatalf("returned %d times for fewer set-ups than a burst", n)
-		}
-		// Set-ups that keep coming postpone the return until they stop.
+		expectReturns(t, returns, 0, 0, "a slow trickle, fewer set-ups than a burst")
 		for range 20 {
 			for range 10 {
 				m.setupDone()
 			}
 			time.Sleep(2 * time.Second)
 		}
-		synctest.Wait()
-		if n := returns.Load(); n != 0 {
-			t.Fatalf("returned %d times while set-ups kept coming", n)
-		}
-		time.Sleep(2 * time.Second)
-		synctest.Wait()
-		if n := returns.Load(); n != 1 {
-			t.Fatalf("%d returns once set-ups stopped, want 1", n)
-		}
-		// A second burst soon after waits for memReturnEvery.
+		expectReturns(t, returns, 0, 0, "while set-ups kept coming")
+		expectReturns(t, returns, 2*time.Second, 1, "once set-ups stopped")
 		for range 200 {
 			m.setupDone()
 		}
-		time.Sleep(10 * time.Second)
-		synctest.Wait()
-		if n := returns.Load(); n != 1 {
-			t.Fatalf("%d returns 10s after the first, want 1 (at most one per %s)", n, memReturnEvery)
-		}
-		time.Sleep(memReturnEvery)
-		synctest.Wait()
-		if n := returns.Load(); n != 2 {
-			t.Fatalf("%d returns after %s, want 2", n, memReturnEvery)
-		}
+		expectReturns(t, returns, 10*time.Second, 1, "a second burst 10s after the first")
+		expectReturns(t, returns, memReturnEvery, 2, "a second burst after memReturnEvery")
 	})
 }
 
@@ -148,11 +128,7 @@ func TestMemReturnOffAndStopped(t *testing.T) {
 			m.setupDone()
 		}
 		m.stop()
-		time.Sleep(time.Minute)
-		synctest.Wait()
-		if n := returns.Load(); n != 0 {
-			t.Fatalf("%d returns after stop", n)
-		}
+		expectReturns(t, returns, time.Minute, 0, "after stop")
 	})
 }
 
