@@ -27,6 +27,12 @@ import (
 // previous setting comes back with the memory return.
 const burstGCPercent = 50
 
+// burstWindow is how soon the set-ups of a burst must follow one another:
+// ReturnBurst of them spread over longer are churn, not a burst, and the
+// count starts again. It also bounds how long a burst keeps the GC percent
+// lowered when set-ups never go quiet (steady churn on a busy node).
+const burstWindow = time.Minute
+
 // memReturnEvery is the least time between two returns, so that a node
 // under a steady trickle of bursts pays for a forced collection at most
 // this often.
@@ -42,7 +48,9 @@ type memReturn struct {
 
 	mu      sync.Mutex
 	setups  int64     // since the last return
+	first   time.Time // the first of them
 	last    time.Time // the latest set-up
+	lowered time.Time // when the burst lowered the GC percent
 	lastRet time.Time // the latest return
 	timer   *time.Timer
 	stopped bool
@@ -66,12 +74,20 @@ func (m *memReturn) setupDone() {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	now := time.Now()
+	if m.setups == 0 {
+		m.first = now
+	}
 	m.setups++
-	m.last = time.Now()
+	m.last = now
 	if m.setups >= m.burst && m.timer == nil && !m.stopped {
+		if now.Sub(m.first) > burstWindow {
+			m.setups, m.first = 1, now // churn: count afresh
+			return
+		}
 		m.timer = time.AfterFunc(m.quiet, m.fire)
 		if prev := m.setGC(burstGCPercent); prev > burstGCPercent {
-			m.saved = prev
+			m.saved, m.lowered = prev, now
 		} else {
 			m.setGC(prev) // already lower, or off: the operator's choice stands
 		}
@@ -100,6 +116,9 @@ func (m *memReturn) fire() {
 		wait = max(wait, m.lastRet.Add(memReturnEvery).Sub(now))
 	}
 	if wait > 0 {
+		if m.saved != 0 && now.Sub(m.lowered) > burstWindow {
+			m.restoreGC() // set-ups never went quiet: churn, not a burst
+		}
 		m.timer.Reset(wait)
 		m.mu.Unlock()
 		return

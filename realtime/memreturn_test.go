@@ -51,6 +51,39 @@ func TestMemReturnLowersGCDuringBurst(t *testing.T) {
 		}
 	})
 	synctest.Test(t, func(t *testing.T) {
+		// Steady churn that never goes quiet keeps the lowered percent for
+		// burstWindow at most.
+		m, returns, _ := newTestMemReturn(3*time.Second, 100)
+		defer m.stop()
+		for range 100 {
+			m.setupDone()
+		}
+		for range 60 { // 2 minutes
+			for range 10 {
+				m.setupDone()
+			}
+			time.Sleep(2 * time.Second)
+		}
+		synctest.Wait()
+		if p, n := gcPercent(m), returns.Load(); p != 100 || n != 0 {
+			t.Fatalf("after 2 minutes of churn: GC percent %d, %d returns; want 100 and 0", p, n)
+		}
+	})
+	synctest.Test(t, func(t *testing.T) {
+		// A burst's worth of set-ups spread over more than burstWindow is
+		// churn: no lowered percent, no return.
+		m, returns, _ := newTestMemReturn(3*time.Second, 100)
+		defer m.stop()
+		for range 150 {
+			m.setupDone()
+			time.Sleep(time.Second)
+			if p := gcPercent(m); p != 100 {
+				t.Fatalf("GC percent %d under a trickle of 1 set-up a second, want 100", p)
+			}
+		}
+		expectReturns(t, returns, time.Minute, 0, "a trickle of 1 set-up a second")
+	})
+	synctest.Test(t, func(t *testing.T) {
 		m, _, _ := newTestMemReturn(3*time.Second, 10)
 		m.setGC(20) // the operator's GOGC=20
 		for range 10 {
