@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -114,8 +115,20 @@ func sseClientMain(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("bench sse client", flag.ContinueOnError)
 	name := fs.String("name", "client", "name in progress lines")
 	life := fs.Duration("max-life", time.Hour, "exit after this long whatever happens")
+	cpuProfile := fs.String("cpuprofile", "", "write this process's CPU profile to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
 	}
 	ctx, cancel := context.WithTimeout(ctx, *life)
 	defer cancel()
@@ -347,6 +360,16 @@ func (w *sseWorker) run(ctx context.Context, c *sseClientConn, addrs []string, a
 		if w.closing.Load() || ctx.Err() != nil {
 			return
 		}
+		if errors.Is(err, errShed) && time.Now().Add(c.wait).Before(deadline) {
+			// Told to come back later, as an EventSource is: after the
+			// retry: it was given, to the same address.
+			w.retries.Add(1)
+			w.note("retried: shed with retry:")
+			if sleepCtx(ctx, c.wait) != nil {
+				return
+			}
+			continue
+		}
 		if resume && errReason(err) == "connection refused" && attempt < 2*len(addrs) {
 			// The dead node: a proxy would send this request to a survivor.
 			ai = (ai + 1) % len(addrs)
@@ -370,6 +393,9 @@ func withLastEventID(req []byte, id string) []byte {
 	out := append([]byte(nil), req[:len(req)-2]...)
 	return append(out, "Last-Event-ID: "+id+"\r\n\r\n"...)
 }
+
+// errShed is an answer telling the client to come back after its retry:.
+var errShed = errors.New("shed with retry:")
 
 // errReason turns an error into a short, countable reason.
 func errReason(err error) string {
@@ -419,12 +445,29 @@ func (w *sseWorker) stream(ctx context.Context, c *sseClientConn, addr string, s
 	if !bytes.HasPrefix(line, []byte("HTTP/1.1 200")) {
 		return false, fmt.Errorf("status %s", bytes.TrimSpace(bytes.TrimPrefix(line, []byte("HTTP/1.1 "))))
 	}
+	shed := false
 	for {
 		if line, err = br.ReadSlice('\n'); err != nil {
 			return false, err
 		}
 		if len(bytes.TrimSpace(line)) == 0 {
 			break
+		}
+		// A stream the node cannot set up now is answered 200 with a
+		// retry: and closed (web's writeStreamRetry), with Retry-After;
+		// a live stream's head has none.
+		shed = shed || bytes.HasPrefix(bytes.ToLower(line), []byte("retry-after:"))
+	}
+	if shed {
+		for {
+			if line, err = br.ReadSlice('\n'); err != nil {
+				return false, errShed
+			}
+			if ms, ok := bytes.CutPrefix(line, []byte("retry: ")); ok {
+				if v, err := strconv.Atoi(string(bytes.TrimSpace(ms))); err == nil {
+					c.wait = time.Duration(v) * time.Millisecond
+				}
+			}
 		}
 	}
 	goLive := func() {

@@ -204,6 +204,9 @@ func (b *sseBench) startNodes(ctx context.Context, hb time.Duration) error {
 		env := []string{"GAVEL_ADDR=" + addr, "GAVEL_METRICS_ADDR=" + metricsAddr, "GAVEL_MAX_CONNS_PER_IP=0", "GAVEL_MAX_CONNS=19800",
 			"GAVEL_NODE=" + name, "DATABASE_URL=" + b.dbURL, "NATS_URL=" + b.natsURL,
 			"GAVEL_HEARTBEAT=" + hb.String(), "GAVEL_DEMO=off", "GAVEL_DATA_DIR=" + filepath.Join(b.tmp, name), "GAVEL_LOG_LEVEL=warn"}
+		if b.o.profile != "" {
+			env = append(env, "GAVEL_PPROF=on")
+		}
 		p, err := b.start(ctx, fmt.Sprintf("%s-hb%s", name, hb), []string{"serve", "--role", "realtime"}, env, false, 0)
 		if err != nil {
 			return err

@@ -32,7 +32,7 @@ import (
 
 const sseUsage = `Usage: gavel bench sse [--conns N] [--nodes K] [--clients C] [--bids M]
                        [--heartbeat D] [--short-heartbeat D] [--idle D] [--skip-floor]
-                       [--client-nice N] [--kill-node [--victim N]]
+                       [--client-nice N] [--kill-node [--victim N] [--profile DIR]]
 
 Realtime fan-out: one api node and an embedded NATS server in this process,
 K realtime node processes (gavel serve --role realtime) and C client
@@ -54,6 +54,7 @@ type sseOpts struct {
 	heartbeat, shortHB, idle, settle, spacing  time.Duration
 	maxRun                                     time.Duration
 	skipFloor, keep, killNode                  bool
+	profile                                    string // --kill-node: write the survivors' CPU profiles here
 	args                                       []string
 }
 
@@ -81,6 +82,7 @@ func parseSSE(args []string, stdout io.Writer) (sseOpts, error) {
 	fs.BoolVar(&o.skipFloor, "skip-floor", false, "skip the raw write floor")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (node logs)")
 	fs.IntVar(&o.victim, "victim", 0, "with --kill-node: streams on the node that is killed (default: an even share), e.g. --conns 18000 --victim 16000 --nodes 2")
+	fs.StringVar(&o.profile, "profile", "", "with --kill-node: write each survivor's CPU profile from the kill on (up to 20 s) to this directory (nodes run with GAVEL_PPROF=on)")
 	fs.BoolVar(&o.killNode, "kill-node", false, "instead of the fan-out measurement: kill one of the realtime nodes (at least 2) with SIGKILL and time its watchers' return to the others with Last-Event-ID")
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
@@ -106,6 +108,8 @@ func parseSSE(args []string, stdout io.Writer) (sseOpts, error) {
 		return o, &benchkit.UsageError{Msg: "bench sse: --client-nice must be between 0 and 19", Usage: sseUsage}
 	case o.killNode && o.nodes < 2:
 		return o, &benchkit.UsageError{Msg: "bench sse: --kill-node needs --nodes 2 or more", Usage: sseUsage}
+	case o.profile != "" && !o.killNode:
+		return o, &benchkit.UsageError{Msg: "bench sse: --profile needs --kill-node", Usage: sseUsage}
 	case o.victim < 0 || o.victim > o.conns || (o.victim > 0 && !o.killNode):
 		return o, &benchkit.UsageError{Msg: "bench sse: --victim needs --kill-node and at most --conns streams", Usage: sseUsage}
 	case o.killNode && ceil(o.conns, o.nodes-1) > 19500:
@@ -194,6 +198,11 @@ func (b *sseBench) setup(ctx context.Context, getenv func(string) string) error 
 	}
 	if b.tmp, err = os.MkdirTemp("", "gavel-bench-sse-"); err != nil {
 		return err
+	}
+	if b.o.profile != "" {
+		if err := os.MkdirAll(b.o.profile, 0o755); err != nil {
+			return err
+		}
 	}
 	if b.o.keep {
 		b.undo = append(b.undo, func() { b.logf("kept %s", b.tmp) })
@@ -287,7 +296,11 @@ func (b *sseBench) setup(ctx context.Context, getenv func(string) string) error 
 			if floor {
 				name = fmt.Sprintf("floorclient%d", i+1)
 			}
-			p, err := b.start(ctx, name, []string{"bench", "sse", "client", "--name", name, "--max-life", b.o.maxRun.String()}, nil, true, b.o.clientNice)
+			args := []string{"bench", "sse", "client", "--name", name, "--max-life", b.o.maxRun.String()}
+			if b.o.profile != "" && !floor {
+				args = append(args, "--cpuprofile", filepath.Join(b.o.profile, name+".cpu.pprof"))
+			}
+			p, err := b.start(ctx, name, args, nil, true, b.o.clientNice)
 			if err != nil {
 				return err
 			}
