@@ -302,9 +302,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	// final status of everything inside it (it runs the error adapter);
 	// bodies are bounded before anything can read them; cross-site
 	// requests are refused before the session store is read; stream
-	// set-ups take their slot before it too, within the request's bound
-	// on waiting.
-	s.app.Use(s.securityHeaders, s.observe, s.bodyGuard, s.recoverPanics, s.crossOrigin, s.bounded, s.gateStreamSetups, s.sessions)
+	// set-ups take their slot before it too. The dependency bound starts
+	// once a set-up has its slot: in a reconnect storm thousands wait at
+	// the gate (up to streamSetupWait), and a bound that counted that
+	// wait would time their session reads out once they got a slot.
+	s.app.Use(s.securityHeaders, s.observe, s.bodyGuard, s.recoverPanics, s.crossOrigin, s.gateStreamSetups, s.bounded, s.sessions)
 
 	s.routesOps()
 	if cfg.Role == RoleAPI || cfg.Role == RoleAll {

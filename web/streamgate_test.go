@@ -1,6 +1,7 @@
 package web
 
 import (
+	"io"
 	"net"
 	"net/http"
 	"testing"
@@ -58,5 +59,56 @@ func TestStreamSetupsBounded(t *testing.T) {
 	}
 	if n := opened(); n != 2 {
 		t.Fatalf("%d streams opened, want 2", n)
+	}
+}
+
+// TestStreamSetupWaitOutsideDependencyBound: a set-up that waited at the
+// gate for longer than the dependency bound still gets the whole bound for
+// its own reads once it has a slot (in a reconnect storm the wait is
+// seconds, and counting it timed out session reads that had not started).
+func TestStreamSetupWaitOutsideDependencyBound(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *Config, _ *Deps) { c.StreamSetups = 1; c.DependencyTimeout = 500 * time.Millisecond })
+	e.mustUser("ann@example.com", "Ann", false)
+	tok := e.mustLogin("ann@example.com")
+	live := make(chan struct{})
+	served := make(chan net.Conn, 2)
+	e.streams.serve = func(conn net.Conn) {
+		served <- conn
+		<-live
+	}
+	base := e.listen()
+	get := func(answers chan<- string) {
+		hr, _ := http.NewRequest("GET", base+"/stream/auctions/7", nil)
+		hr.AddCookie(&http.Cookie{Name: sessionCookieName, Value: tok})
+		res, err := (&http.Client{Timeout: 20 * time.Second}).Do(hr)
+		if err != nil {
+			answers <- err.Error()
+			return
+		}
+		body, _ := io.ReadAll(res.Body)
+		_ = res.Body.Close()
+		answers <- string(body)
+	}
+	go get(make(chan string, 1))
+	var first net.Conn
+	select {
+	case first = <-served:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first stream was never served")
+	}
+	answers := make(chan string, 1)
+	go get(answers)
+	// The second waits at the gate for three times the dependency bound.
+	time.Sleep(1500 * time.Millisecond)
+	close(live)
+	_ = first.Close()
+	select {
+	case c := <-served:
+		_ = c.Close()
+	case a := <-answers:
+		t.Fatalf("the second stream was refused after waiting for its slot: %q", a)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second stream never got a set-up slot after the first went live")
 	}
 }
