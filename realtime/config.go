@@ -14,11 +14,16 @@ type Config struct {
 	// departed client is noticed and released within a fifth of it (at
 	// most 3s) on Linux, and within a whole Heartbeat elsewhere.
 	Heartbeat time.Duration
-	// Retry is the longest reconnection delay sent to browsers (default
-	// 3s). Each stream gets a delay between Retry/2 and Retry, so the
-	// watchers of a node that dies do not all come back in the same
-	// instant.
+	// Retry is the longest reconnection delay sent to browsers by a
+	// small node (default 3s). Each stream gets a delay between Retry/6
+	// and Retry, so the watchers of a node that dies do not all come back
+	// in the same instant; a node holding more than RetryRate·Retry·5/6
+	// streams widens the window (retry.go), up to 3·Retry.
 	Retry time.Duration
+	// RetryRate is the stream set-ups per second the survivors are to
+	// absorb when this node dies (default 4000): the retry window is
+	// wide enough for this node's streams to arrive at about that rate.
+	RetryRate int
 	// MaxConns caps this node's streams (default 19000: the process may
 	// open 20000 files).
 	MaxConns int
@@ -53,6 +58,9 @@ func (c *Config) defaults() {
 	}
 	if c.Retry <= 0 {
 		c.Retry = 3 * time.Second
+	}
+	if c.RetryRate <= 0 {
+		c.RetryRate = 4000
 	}
 	if c.MaxConns <= 0 {
 		c.MaxConns = 19000
