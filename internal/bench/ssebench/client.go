@@ -145,6 +145,9 @@ type sseWorker struct {
 	conns []*sseClientConn
 	wg    sync.WaitGroup
 
+	downMu sync.Mutex
+	down   map[string]time.Time // addresses that refused a connection, until when they are skipped
+
 	closing    atomic.Bool
 	open       atomic.Int64
 	failed     atomic.Int64
@@ -346,6 +349,7 @@ func (w *sseWorker) run(ctx context.Context, c *sseClientConn, addrs []string, a
 				return
 			}
 			req, resume = withLastEventID(base, c.id), true
+			ai = w.skipDown(addrs, ai)
 			settle = func() {
 				w.rehomed.Add(1)
 				now := time.Now().UnixNano()
@@ -371,7 +375,9 @@ func (w *sseWorker) run(ctx context.Context, c *sseClientConn, addrs []string, a
 			continue
 		}
 		if resume && errReason(err) == "connection refused" && attempt < 2*len(addrs) {
-			// The dead node: a proxy would send this request to a survivor.
+			// The dead node: a proxy would send this request to a survivor,
+			// and send none there for a while (skipDown).
+			w.markDown(addrs[ai])
 			ai = (ai + 1) % len(addrs)
 			continue
 		}
@@ -385,6 +391,38 @@ func (w *sseWorker) run(ctx context.Context, c *sseClientConn, addrs []string, a
 		time.Sleep(backoff)
 		backoff = min(backoff*2, 2*time.Second)
 	}
+}
+
+// downFor is how long an address that refused a connection is skipped,
+// as a proxy's passive health check (nginx max_fails=1 fail_timeout=10s)
+// stops sending requests to a backend that refused one. Without it every
+// watcher of a dead node would pay for a refused connection first, and
+// on loopback the clients would spend the survivors' CPU on it.
+const downFor = 10 * time.Second
+
+// markDown notes that addr refused a connection.
+func (w *sseWorker) markDown(addr string) {
+	w.downMu.Lock()
+	defer w.downMu.Unlock()
+	if w.down == nil {
+		w.down = make(map[string]time.Time)
+	}
+	w.down[addr] = time.Now().Add(downFor)
+}
+
+// skipDown returns the first index from ai on whose address is not marked
+// down, or ai if every address is.
+func (w *sseWorker) skipDown(addrs []string, ai int) int {
+	w.downMu.Lock()
+	defer w.downMu.Unlock()
+	now := time.Now()
+	for k := range addrs {
+		i := (ai + k) % len(addrs)
+		if until, ok := w.down[addrs[i]]; !ok || now.After(until) {
+			return i
+		}
+	}
+	return ai
 }
 
 // withLastEventID returns the request req (ending in a blank line) with a
