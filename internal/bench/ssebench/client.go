@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -73,6 +74,8 @@ type sseReply struct {
 	Rehomed    int64                 `json:"rehomed,omitempty"`     // streams live again after the server ended them
 	FirstLive  int64                 `json:"first_live,omitempty"`  // Unix ns of the earliest stream going live again
 	LastLive   int64                 `json:"last_live,omitempty"`   // Unix ns of the latest stream going live again
+	MoveLate   [3]float64            `json:"move_late,omitempty"`   // moves: reconnect started after retry:, p50/p90/max ms
+	MoveTook   [3]float64            `json:"move_took,omitempty"`   // moves: reconnect start to head, p50/p90/max ms
 	WouldBlock int64                 `json:"would_block,omitempty"` // fire: sockets that took less than the frame
 }
 
@@ -159,6 +162,11 @@ type sseWorker struct {
 	rehome     atomic.Bool
 	rehomed    atomic.Int64
 	firstLive  atomic.Int64
+	// moves: per stream back after a move, how late its reconnect started
+	// after its retry: delay (the client's own lag) and how long from
+	// then until its head arrived (the survivor's set-up latency), µs.
+	moveMu     sync.Mutex
+	late, took []int32
 	lastLive   atomic.Int64
 	counts     [4096]atomic.Int64 // price events by seq (mod 4096), for status polls
 
@@ -200,6 +208,25 @@ func (w *sseWorker) summary() sseReply {
 		Rehomed: w.rehomed.Load(), FirstLive: w.firstLive.Load(), LastLive: w.lastLive.Load()}
 }
 
+// moveQuantiles returns p50, p90 and max of the moves' lateness and set-up
+// latency, in ms.
+func (w *sseWorker) moveQuantiles() (late, took [3]float64) {
+	w.moveMu.Lock()
+	defer w.moveMu.Unlock()
+	q := func(v []int32) (out [3]float64) {
+		if len(v) == 0 {
+			return out
+		}
+		s := slices.Clone(v)
+		slices.Sort(s)
+		for i, p := range []float64{0.5, 0.9, 1} {
+			out[i] = float64(s[min(len(s)-1, int(p*float64(len(s))))]) / 1000
+		}
+		return out
+	}
+	return q(w.late), q(w.took)
+}
+
 func (w *sseWorker) handle(ctx context.Context, cmd sseCmd) sseReply {
 	switch cmd.Op {
 	case "connect":
@@ -214,7 +241,9 @@ func (w *sseWorker) handle(ctx context.Context, cmd sseCmd) sseReply {
 		return r
 	case "close":
 		w.closeAll(10 * time.Second)
-		return w.summary()
+		r := w.summary()
+		r.MoveLate, r.MoveTook = w.moveQuantiles()
+		return r
 	}
 	return sseReply{Err: "unknown op " + cmd.Op}
 }
@@ -228,6 +257,9 @@ func (w *sseWorker) connect(ctx context.Context, cmd sseCmd) sseReply {
 	for _, c := range []*atomic.Int64{&w.open, &w.failed, &w.dropped, &w.retries, &w.heartbeats, &w.gaps, &w.dups, &w.rehomed, &w.firstLive, &w.lastLive} {
 		c.Store(0)
 	}
+	w.moveMu.Lock()
+	w.late, w.took = nil, nil
+	w.moveMu.Unlock()
 	for i := range w.counts {
 		w.counts[i].Store(0)
 	}
@@ -345,13 +377,20 @@ func (w *sseWorker) run(ctx context.Context, c *sseClientConn, addrs []string, a
 			if !w.rehome.Load() || c.id == "" {
 				return
 			}
+			droppedAt := time.Now()
 			if sleepCtx(ctx, c.wait) != nil {
 				return
 			}
+			triedAt := time.Now()
+			late := triedAt.Sub(droppedAt) - c.wait
 			req, resume = withLastEventID(base, c.id), true
 			ai = w.skipDown(addrs, ai)
 			settle = func() {
 				w.rehomed.Add(1)
+				w.moveMu.Lock()
+				w.late = append(w.late, int32(late.Microseconds()))
+				w.took = append(w.took, int32(time.Since(triedAt).Microseconds()))
+				w.moveMu.Unlock()
 				now := time.Now().UnixNano()
 				for l := w.lastLive.Load(); l < now && !w.lastLive.CompareAndSwap(l, now); l = w.lastLive.Load() {
 				}

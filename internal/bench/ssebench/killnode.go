@@ -39,7 +39,8 @@ type killResult struct {
 	bids              int
 	delivered, wanted int64 // deliveries of the last price change
 	load0, load1      string
-	logs              []string // the survivors' slow-SQL warnings and other log lines
+	late, setup       [3]float64 // moves, worst client process: retry: wake-up lateness and set-up latency, p50/p90/max ms
+	logs              []string   // the survivors' slow-SQL warnings and other log lines
 	errs              map[string]int64
 }
 
@@ -155,8 +156,14 @@ func (b *sseBench) killPhase(ctx context.Context, stdout io.Writer) error {
 		r.gaps, r.dups, r.open = r.gaps+rp.Gaps, r.dups+rp.Dups, r.open+rp.Open
 		r.failed, r.retries = r.failed+rp.Failed, r.retries+rp.Retries
 	}
-	if err := closeWorkers(ctx, b.workers); err != nil {
+	closed, err := callAll(ctx, b.workers, func(int) sseCmd { return sseCmd{Op: "close"} }, time.Minute)
+	if err != nil {
 		return err
+	}
+	for _, rp := range closed {
+		for i := range 3 {
+			r.late[i], r.setup[i] = max(r.late[i], rp.MoveLate[i]), max(r.setup[i], rp.MoveTook[i])
+		}
 	}
 	if err := profiled(); err != nil {
 		b.logf("profile: %v", err)
@@ -204,6 +211,8 @@ func (b *sseBench) killReport(w io.Writer, r killResult) {
 		fmt.Fprintf(w, "| survivors' CPU meanwhile (price changes and heartbeats included) | %s, %.0f µs per stream moved | |\n",
 			r.cpu.Round(10*time.Millisecond), float64(r.cpu.Microseconds())/float64(r.rehomed))
 	}
+	fmt.Fprintf(w, "| moved watcher's reconnect, from its retry: delay's end: start late by (client lag) p50 / p90 / max | %.0f / %.0f / %.0f ms | |\n", r.late[0], r.late[1], r.late[2])
+	fmt.Fprintf(w, "| moved watcher's reconnect start → stream head (survivor's set-up latency) p50 / p90 / max | %.0f / %.0f / %.0f ms | |\n", r.setup[0], r.setup[1], r.setup[2])
 	fmt.Fprintf(w, "| client processes' CPU meanwhile | %s | |\n", r.clientCPU.Round(10*time.Millisecond))
 	fmt.Fprintf(w, "| machine CPU busy meanwhile | %.0f%% of %d cores | |\n", r.busy, runtime.NumCPU())
 	fmt.Fprintf(w, "| gaps / duplicates across the move | **%d / %d** | 0 / 0 |\n", r.gaps, r.dups)
