@@ -33,6 +33,8 @@ type killResult struct {
 	first, took       time.Duration // kill → first and last stream live again
 	cpu               time.Duration // the survivors' CPU from the kill until all were back
 	clientCPU         time.Duration // the client processes' CPU meanwhile
+	selfCPU           time.Duration // this process's (the api node placing the bids, NATS)
+	wall              time.Duration // kill → all back
 	busy              float64       // the machine's CPU busy meanwhile, % of all cores
 	gaps, dups, open  int64
 	failed, retries   int64
@@ -81,6 +83,7 @@ func (b *sseBench) killPhase(ctx context.Context, stdout io.Writer) error {
 		ccpu0 += procCPU(p.pid)
 	}
 	busy0, total0 := machineCPU()
+	self0 := procCPU(os.Getpid())
 	profiled := b.profileSurvivors(ctx)
 	killed := time.Now()
 	_ = syscall.Kill(-victim.pid, syscall.SIGKILL)
@@ -116,6 +119,8 @@ func (b *sseBench) killPhase(ctx context.Context, stdout io.Writer) error {
 			}
 			r.clientCPU -= ccpu0
 			r.busy = busySince(busy0, total0)
+			r.selfCPU = procCPU(os.Getpid()) - self0
+			r.wall = time.Since(killed)
 			if last > 0 {
 				r.took = time.Unix(0, last).Sub(killed)
 				r.first = time.Unix(0, first).Sub(killed)
@@ -214,7 +219,10 @@ func (b *sseBench) killReport(w io.Writer, r killResult) {
 	fmt.Fprintf(w, "| moved watcher's reconnect, from its retry: delay's end: start late by (client lag) p50 / p90 / max | %.0f / %.0f / %.0f ms | |\n", r.late[0], r.late[1], r.late[2])
 	fmt.Fprintf(w, "| moved watcher's reconnect start → stream head (survivor's set-up latency) p50 / p90 / max | %.0f / %.0f / %.0f ms | |\n", r.setup[0], r.setup[1], r.setup[2])
 	fmt.Fprintf(w, "| client processes' CPU meanwhile | %s | |\n", r.clientCPU.Round(10*time.Millisecond))
-	fmt.Fprintf(w, "| machine CPU busy meanwhile | %.0f%% of %d cores | |\n", r.busy, runtime.NumCPU())
+	fmt.Fprintf(w, "| bench process's CPU meanwhile (api node placing the bids, NATS) | %s | |\n", r.selfCPU.Round(10*time.Millisecond))
+	rest := time.Duration(r.busy/100*float64(runtime.NumCPU())*float64(r.wall)) - r.cpu - r.clientCPU - r.selfCPU
+	fmt.Fprintf(w, "| machine CPU busy meanwhile | %.0f%% of %d cores over %s; the rest (PostgreSQL, other processes) %s | |\n",
+		r.busy, runtime.NumCPU(), r.wall.Round(10*time.Millisecond), rest.Round(10*time.Millisecond))
 	fmt.Fprintf(w, "| gaps / duplicates across the move | **%d / %d** | 0 / 0 |\n", r.gaps, r.dups)
 	fmt.Fprintf(w, "| last price change delivered | %d of %d streams | all |\n", r.delivered, r.wanted)
 	fmt.Fprintf(w, "| price changes during the run | %d | |\n", r.bids)
