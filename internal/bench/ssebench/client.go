@@ -604,8 +604,6 @@ func (w *sseWorker) stream(ctx context.Context, c *sseClientConn, addr string, s
 // onPrice records one price event's arrival.
 func (w *sseWorker) onPrice(c *sseClientConn, data []byte, at int64) {
 	seq, _ := jsonInt(data, `"seq":`)
-	committed := jsonTime(data, `"committed_at":"`)
-	server := jsonTime(data, `"server_time":"`)
 	w.counts[seq&4095].Add(1)
 	switch {
 	case seq <= c.last:
@@ -614,6 +612,14 @@ func (w *sseWorker) onPrice(c *sseClientConn, data []byte, at int64) {
 		w.gaps.Add(seq - c.last - 1)
 	}
 	c.last = max(c.last, seq)
+	if w.rehome.Load() {
+		// The reconnect storm counts deliveries, gaps and duplicates
+		// only: the latency records would cost the clients CPU that the
+		// survivor needs on this machine.
+		return
+	}
+	committed := jsonTime(data, `"committed_at":"`)
+	server := jsonTime(data, `"server_time":"`)
 	c.mu.Lock()
 	c.recs = append(c.recs, sseRec{seq: seq, at: at, committed: committed, server: server})
 	c.mu.Unlock()
