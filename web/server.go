@@ -232,7 +232,8 @@ type Server struct {
 
 	// setups holds one token per stream set-up in flight (streamgate.go);
 	// nil when this node serves no streams.
-	setups chan struct{}
+	setups    chan struct{}
+	setupWait time.Duration // streamSetupWait; tests shorten it
 }
 
 // New builds the server for cfg.Role: RoleAPI serves the API, the pages and
@@ -274,7 +275,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	configureSessions(deps.Sessions, cfg, s.log)
 	if (cfg.Role == RoleRealtime || cfg.Role == RoleAll) && deps.Streams != nil {
-		s.setups = make(chan struct{}, cfg.StreamSetups)
+		s.setups, s.setupWait = make(chan struct{}, cfg.StreamSetups), streamSetupWait
 	}
 
 	s.app = fiber.New(fiber.Config{
