@@ -127,7 +127,7 @@ func (b *sseBench) killPhase(ctx context.Context, stdout io.Writer) error {
 			}
 			break
 		}
-		if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
+		if err := sleepCtx(ctx, b.o.stormBids); err != nil {
 			return err
 		}
 	}
@@ -200,6 +200,9 @@ func (b *sseBench) killReport(w io.Writer, r killResult) {
 	victimFlag := ""
 	if b.o.victim > 0 {
 		victimFlag = fmt.Sprintf(" --victim %d", b.o.victim)
+	}
+	if b.o.stormBids != 200*time.Millisecond {
+		victimFlag += " --storm-bids " + b.o.stormBids.String()
 	}
 	fmt.Fprintf(w, "command: `gavel bench sse --kill-node --conns %d --nodes %d%s`: %d streams to one auction over %d realtime node processes; "+
 		"the first is killed with SIGKILL while price changes keep coming; clients wait their stream's retry: and reconnect with Last-Event-ID to the next node that accepts them\n\n",

@@ -32,7 +32,7 @@ import (
 
 const sseUsage = `Usage: gavel bench sse [--conns N] [--nodes K] [--clients C] [--bids M]
                        [--heartbeat D] [--short-heartbeat D] [--idle D] [--skip-floor]
-                       [--client-nice N] [--kill-node [--victim N] [--profile DIR]]
+                       [--client-nice N] [--kill-node [--victim N] [--storm-bids D] [--profile DIR]]
 
 Realtime fan-out: one api node and an embedded NATS server in this process,
 K realtime node processes (gavel serve --role realtime) and C client
@@ -55,6 +55,7 @@ type sseOpts struct {
 	maxRun                                     time.Duration
 	skipFloor, keep, killNode                  bool
 	profile                                    string // --kill-node: write the survivors' CPU profiles here
+	stormBids                                  time.Duration // --kill-node: pause between price changes while the watchers move
 	args                                       []string
 }
 
@@ -82,6 +83,7 @@ func parseSSE(args []string, stdout io.Writer) (sseOpts, error) {
 	fs.BoolVar(&o.skipFloor, "skip-floor", false, "skip the raw write floor")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (node logs)")
 	fs.IntVar(&o.victim, "victim", 0, "with --kill-node: streams on the node that is killed (default: an even share), e.g. --conns 18000 --victim 16000 --nodes 2")
+	fs.DurationVar(&o.stormBids, "storm-bids", 200*time.Millisecond, "with --kill-node: pause between price changes while the watchers move (each is delivered to every live stream)")
 	fs.StringVar(&o.profile, "profile", "", "with --kill-node: write each survivor's CPU profile from the kill on (up to 20 s) to this directory (nodes run with GAVEL_PPROF=on)")
 	fs.BoolVar(&o.killNode, "kill-node", false, "instead of the fan-out measurement: kill one of the realtime nodes (at least 2) with SIGKILL and time its watchers' return to the others with Last-Event-ID")
 	fs.SetOutput(io.Discard)
@@ -108,6 +110,8 @@ func parseSSE(args []string, stdout io.Writer) (sseOpts, error) {
 		return o, &benchkit.UsageError{Msg: "bench sse: --client-nice must be between 0 and 19", Usage: sseUsage}
 	case o.killNode && o.nodes < 2:
 		return o, &benchkit.UsageError{Msg: "bench sse: --kill-node needs --nodes 2 or more", Usage: sseUsage}
+	case o.stormBids <= 0:
+		return o, &benchkit.UsageError{Msg: "bench sse: --storm-bids must be positive", Usage: sseUsage}
 	case o.profile != "" && !o.killNode:
 		return o, &benchkit.UsageError{Msg: "bench sse: --profile needs --kill-node", Usage: sseUsage}
 	case o.victim < 0 || o.victim > o.conns || (o.victim > 0 && !o.killNode):
