@@ -54,7 +54,7 @@ type sseOpts struct {
 	heartbeat, shortHB, idle, settle, spacing  time.Duration
 	maxRun                                     time.Duration
 	skipFloor, keep, killNode                  bool
-	profile                                    string // --kill-node: write the survivors' CPU profiles here
+	profile                                    string        // --kill-node: write the survivors' CPU profiles here
 	stormBids                                  time.Duration // --kill-node: pause between price changes while the watchers move
 	args                                       []string
 }
