@@ -21,7 +21,10 @@ func TestResumeFrameShared(t *testing.T) {
 	tr.kind, tr.last = domain.ChannelAuction, 57
 	ev := goldenEvent()
 	f1 := tp.resumeFrame(&ev, tr)
-	if f1 == nil || !bytes.Contains(f1.full, []byte("id: 7:57\n")) {
+	if f1 == nil {
+		t.Fatal("the newest event could not be encoded")
+	}
+	if !bytes.Contains(f1.full, []byte("id: 7:57\n")) {
 		t.Fatalf("resume frame = %q, want the event with id 7:57", f1.full)
 	}
 	now = now.Add(resumeFrameAge / 2)
