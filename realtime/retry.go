@@ -9,10 +9,9 @@ import (
 // back when it dies: every EventSource waits its delay, then reconnects
 // to a survivor with its Last-Event-ID. A node holding n streams spreads
 // those delays over a window that grows with n, so that its watchers
-// arrive at about Config.RetryRate a second and the survivors set them up
-// as they come instead of queueing (#11 point 5): 16,000 watchers at the
-// default 4,000 a second arrive over 4 s, starting half a second after the
-// death.
+// arrive at about Config.RetryRate a second rather than all at once (#11
+// point 5): 16,000 watchers at the default 5,000 a second arrive over
+// 3.25 s, starting half a second after the death.
 //
 // The window is [lo, hi] with lo = Retry/6 and hi = lo + n/RetryRate,
 // never below Retry and never above 3·Retry. A stream gets a delay drawn
