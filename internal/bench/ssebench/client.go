@@ -12,7 +12,6 @@ import (
 	"net"
 	"os"
 	"runtime/pprof"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -206,25 +205,6 @@ func (w *sseWorker) summary() sseReply {
 	return sseReply{Open: w.open.Load(), Failed: w.failed.Load(), Dropped: w.dropped.Load(), Retries: w.retries.Load(),
 		Errors: errs, Heartbeats: w.heartbeats.Load(), Gaps: w.gaps.Load(), Dups: w.dups.Load(),
 		Rehomed: w.rehomed.Load(), FirstLive: w.firstLive.Load(), LastLive: w.lastLive.Load()}
-}
-
-// moveQuantiles returns p50, p90 and max of the moves' lateness and set-up
-// latency, in ms.
-func (w *sseWorker) moveQuantiles() (late, took [3]float64) {
-	w.moveMu.Lock()
-	defer w.moveMu.Unlock()
-	q := func(v []int32) (out [3]float64) {
-		if len(v) == 0 {
-			return out
-		}
-		s := slices.Clone(v)
-		slices.Sort(s)
-		for i, p := range []float64{0.5, 0.9, 1} {
-			out[i] = float64(s[min(len(s)-1, int(p*float64(len(s))))]) / 1000
-		}
-		return out
-	}
-	return q(w.late), q(w.took)
 }
 
 func (w *sseWorker) handle(ctx context.Context, cmd sseCmd) sseReply {
@@ -432,47 +412,12 @@ func (w *sseWorker) run(ctx context.Context, c *sseClientConn, addrs []string, a
 	}
 }
 
-// downFor is how long an address that refused a connection is skipped,
-// as a proxy's passive health check (nginx max_fails=1 fail_timeout=10s)
-// stops sending requests to a backend that refused one. Without it every
-// watcher of a dead node would pay for a refused connection first, and
-// on loopback the clients would spend the survivors' CPU on it.
-const downFor = 10 * time.Second
-
-// markDown notes that addr refused a connection.
-func (w *sseWorker) markDown(addr string) {
-	w.downMu.Lock()
-	defer w.downMu.Unlock()
-	if w.down == nil {
-		w.down = make(map[string]time.Time)
-	}
-	w.down[addr] = time.Now().Add(downFor)
-}
-
-// skipDown returns the first index from ai on whose address is not marked
-// down, or ai if every address is.
-func (w *sseWorker) skipDown(addrs []string, ai int) int {
-	w.downMu.Lock()
-	defer w.downMu.Unlock()
-	now := time.Now()
-	for k := range addrs {
-		i := (ai + k) % len(addrs)
-		if until, ok := w.down[addrs[i]]; !ok || now.After(until) {
-			return i
-		}
-	}
-	return ai
-}
-
 // withLastEventID returns the request req (ending in a blank line) with a
 // Last-Event-ID header added.
 func withLastEventID(req []byte, id string) []byte {
 	out := append([]byte(nil), req[:len(req)-2]...)
 	return append(out, "Last-Event-ID: "+id+"\r\n\r\n"...)
 }
-
-// errShed is an answer telling the client to come back after its retry:.
-var errShed = errors.New("shed with retry:")
 
 // errReason turns an error into a short, countable reason.
 func errReason(err error) string {
