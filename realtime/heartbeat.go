@@ -130,7 +130,7 @@ func (w *writer) heartbeat(c *conn, now time.Time) {
 		c.mu.Unlock()
 		return
 	}
-	c.q = append(c.q, item{data: heartbeatFrame})
+	c.q = append(c.q, item{data: w.h.beatFrame()})
 	flush := !c.sched && !c.blocked
 	if flush {
 		c.sched = true

@@ -304,6 +304,9 @@ type client struct {
 	head   chan string
 	hb     atomic.Int32
 	retry  atomic.Int32
+	// retries counts the retry fields read (the preamble's and any in
+	// heartbeats).
+	retries atomic.Int32
 	// lastRead and maxGap (Unix nanos, nanos) measure the longest silence
 	// between two reads since resetGap.
 	lastRead atomic.Int64
@@ -386,6 +389,7 @@ func readStream(t *testing.T, nc net.Conn) *client {
 			p.feed(buf[:n], func(e sseEvent) { c.events <- e })
 			c.hb.Store(int32(p.comments))
 			c.retry.Store(int32(p.retry))
+			c.retries.Store(int32(p.retries))
 			if err != nil {
 				if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 					c.readErr = err

@@ -31,7 +31,7 @@ type Hub struct {
 	logger *slog.Logger
 	m      *metrics
 
-	preambles  [][]byte // response head + retry, one per jitter step, shared by the streams
+	retry      atomic.Pointer[retryWindow] // the retry: delays given to streams now (retry.go)
 	tick       time.Duration
 	beatEvery  time.Duration // between heartbeat slices
 	beatSlices int           // slices per Heartbeat
@@ -84,7 +84,7 @@ func New(cfg Config, nc *nats.Conn, log Log, logger *slog.Logger, reg prometheus
 	}
 	h := &Hub{cfg: cfg, nc: nc, log: log, logger: logger, stop: make(chan struct{}), reconnected: make(chan struct{}, 1), statsKick: make(chan struct{}, 1)}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
-	h.preambles = jitteredPreambles(cfg.Retry)
+	h.retryFor()
 	// The writers retry full sockets every tick, and visit a slice of their
 	// connections for heartbeats on every beat slot.
 	h.tick = min(max(cfg.Heartbeat/50, 5*time.Millisecond), 100*time.Millisecond)
@@ -239,6 +239,7 @@ func (h *Hub) maintain(stop <-chan struct{}) {
 				h.afterReconnect()
 			}
 			h.checkDropped()
+			h.retryFor() // a node that shrank narrows its window
 			poll.Reset(time.Until(slotAfter(time.Now(), every)))
 		}
 	}

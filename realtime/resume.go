@@ -164,7 +164,7 @@ func (t *topic) tryFinish(c *conn, i int, p int64, tp trust) finishState {
 	// sets its clock offset (for countdowns) from the newest event it has,
 	// so that one is re-encoded with the time of now.
 	if ev := t.lastEv; ev != nil && tr.seqOf(ev) == tr.last {
-		if f, err := encodeEventIn(*ev, tr.kind, t.token(tr.last), t.h.cfg.Now()); err == nil {
+		if f := t.resumeFrame(ev, tr); f != nil {
 			frames[len(frames)-1] = f
 		}
 	}

@@ -152,19 +152,5 @@ func streamPreamble(retry time.Duration) []byte {
 	return appendRetry([]byte(responseHead), retry)
 }
 
-// retrySteps is how many distinct retry delays the preambles carry.
+// retrySteps is how many distinct retry delays a retry window carries.
 const retrySteps = 16
-
-// jitteredPreambles returns retrySteps preambles whose retry delays are
-// spread evenly over [max/2, max]. A stream picks one at random: when a
-// node dies, its watchers' browsers reconnect spread over max/2 instead of
-// all at once, which the survivors' set-up rate can absorb. Precomputed so
-// a stream costs no allocation for it.
-func jitteredPreambles(maxRetry time.Duration) [][]byte {
-	out := make([][]byte, retrySteps)
-	lo := maxRetry / 2
-	for i := range out {
-		out[i] = streamPreamble(lo + (maxRetry-lo)*time.Duration(i)/(retrySteps-1))
-	}
-	return out
-}

@@ -35,6 +35,7 @@ type sseParser struct {
 	lastID   string
 	idFields int // id fields seen, dispatched or not
 	retry    int
+	retries  int // retry fields seen
 	comments int
 }
 
@@ -92,6 +93,7 @@ func (p *sseParser) processLine(emit func(sseEvent)) {
 	case "retry":
 		if n, err := strconv.Atoi(value); err == nil && strings.Trim(value, "0123456789") == "" {
 			p.retry = n
+			p.retries++
 		}
 	}
 }

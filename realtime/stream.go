@@ -2,7 +2,6 @@ package realtime
 
 import (
 	"errors"
-	"math/rand/v2"
 	"net"
 	"slices"
 
@@ -73,7 +72,7 @@ func (h *Hub) serve(spec domain.StreamSpec, chans []domain.Channel, nc net.Conn)
 	}
 	// The response head goes first, before any topic or writer can see c:
 	// a heartbeat or event queued ahead of it would not be HTTP.
-	c.q = append(c.q, item{data: h.preambles[rand.IntN(len(h.preambles))]})
+	c.q = append(c.q, item{data: h.preamble()})
 	c.sched = true
 	c.chans = make([]chanPos, len(chans))
 	cur, resumed := parseCursor(spec.LastEventID)

@@ -50,6 +50,7 @@ type topic struct {
 	multi    map[int64]*track // admin topic: one track per auction
 	ring     []*frame         // ring[seq%len]; nil until the first event
 	lastEv   *domain.Event    // the event of the newest ring frame
+	resumed  resumeFrame      // lastEv re-encoded for resuming streams (resumeframe.go)
 	batch    [][]*conn        // per writer: connections to wake after a fan-out
 	dropped  int              // sub.Dropped() when last checked
 }
@@ -122,6 +123,7 @@ func (h *Hub) release(t *topic) {
 	t.mu.Lock()
 	t.dead = true
 	t.ring, t.multi, t.tr.pending, t.lastEv = nil, nil, nil, nil
+	t.resumed = resumeFrame{}
 	t.mu.Unlock()
 	t.unsubscribe()
 	h.topics.Add(-1)

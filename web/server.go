@@ -232,7 +232,8 @@ type Server struct {
 
 	// setups holds one token per stream set-up in flight (streamgate.go);
 	// nil when this node serves no streams.
-	setups chan struct{}
+	setups    chan struct{}
+	setupWait time.Duration // streamSetupWait; tests shorten it
 }
 
 // idleWorkerDuration is how long fasthttp keeps an idle worker goroutine
@@ -278,7 +279,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	configureSessions(deps.Sessions, cfg, s.log)
 	if (cfg.Role == RoleRealtime || cfg.Role == RoleAll) && deps.Streams != nil {
-		s.setups = make(chan struct{}, cfg.StreamSetups)
+		s.setups, s.setupWait = make(chan struct{}, cfg.StreamSetups), streamSetupWait
 	}
 
 	s.app = fiber.New(fiber.Config{
@@ -313,9 +314,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	// final status of everything inside it (it runs the error adapter);
 	// bodies are bounded before anything can read them; cross-site
 	// requests are refused before the session store is read; stream
-	// set-ups take their slot before it too, within the request's bound
-	// on waiting.
-	s.app.Use(s.securityHeaders, s.observe, s.bodyGuard, s.recoverPanics, s.crossOrigin, s.bounded, s.gateStreamSetups, s.sessions)
+	// set-ups take their slot before it too. The dependency bound starts
+	// once a set-up has its slot: in a reconnect storm thousands wait at
+	// the gate (up to streamSetupWait), and a bound that counted that
+	// wait would time their session reads out once they got a slot.
+	s.app.Use(s.securityHeaders, s.observe, s.bodyGuard, s.recoverPanics, s.crossOrigin, s.gateStreamSetups, s.bounded, s.sessions)
 
 	s.routesOps()
 	if cfg.Role == RoleAPI || cfg.Role == RoleAll {

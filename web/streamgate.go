@@ -23,8 +23,21 @@ import (
 // burst's connections.
 const DefaultStreamSetups = 256
 
-// streamSetupWait bounds a set-up's wait for a slot; then 503.
+// streamSetupWait bounds a set-up's wait for a slot. Waiting costs the
+// node no CPU, and the slots go round in well under a second, so in a
+// reconnect storm a set-up waits its turn rather than come back later;
+// past this the node is overloaded and sheds it (errSetupsBusy).
 const streamSetupWait = 10 * time.Second
+
+// errSetupsBusy sheds a stream set-up that found no slot in time. A GET
+// stream gets it as 200 text/event-stream with a retry: of 1-3 s and a
+// comment (writeStreamRetry), not a 503, which would stop an EventSource
+// for good: it comes back soon, with its Last-Event-ID, by itself.
+var errSetupsBusy = &domain.Error{
+	Code:    domain.CodeUnavailable,
+	Message: "This server is busy setting up live streams. Please try again shortly.",
+	Extra:   map[string]any{retryAfterExtra: 2 * time.Second},
+}
 
 // Locals keys: the slot's release, and that the hijacked serve owns it.
 const (
@@ -42,15 +55,15 @@ func (s *Server) gateStreamSetups(c *fiber.Ctx) error {
 	select {
 	case s.setups <- struct{}{}:
 	default:
-		t := time.NewTimer(streamSetupWait)
+		t := time.NewTimer(s.setupWait)
 		select {
 		case s.setups <- struct{}{}:
 			t.Stop()
 		case <-c.UserContext().Done():
 			t.Stop()
-			return &domain.Error{Code: domain.CodeUnavailable, Message: "This server is busy setting up live streams. Please try again shortly."}
+			return errSetupsBusy
 		case <-t.C:
-			return &domain.Error{Code: domain.CodeUnavailable, Message: "This server is busy setting up live streams. Please try again shortly."}
+			return errSetupsBusy
 		}
 	}
 	var once sync.Once

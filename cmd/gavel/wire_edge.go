@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"syscall"
 	"time"
 
@@ -96,8 +97,12 @@ func (n *node) startMetrics(reg *prometheus.Registry) {
 		n.log.Error("metrics are not served: set GAVEL_METRICS_ADDR to a free host:port, or off", "addr", addr, "err", err)
 		return
 	}
+	var h http.Handler = web.MetricsHandler(reg, n.log)
+	if n.cfg.Edge.Pprof {
+		h = withPprof(h)
+	}
 	n.edge.metrics = &http.Server{
-		Handler:           web.MetricsHandler(reg, n.log),
+		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -108,6 +113,19 @@ func (n *node) startMetrics(reg *prometheus.Registry) {
 		}
 	}()
 	n.log.Info("metrics", "url", "http://"+ln.Addr().String()+"/metrics")
+}
+
+// withPprof adds Go's profiles under /debug/pprof/ to the metrics handler
+// (GAVEL_PPROF=on): how `gavel bench sse --profile` sees where a node's
+// CPU goes. A CPU profile must end within the server's WriteTimeout.
+func withPprof(metrics http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", metrics)
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 // closeEdge stops the metrics server.

@@ -30,6 +30,10 @@ type Edge struct {
 	// HashConcurrency is GAVEL_HASH_CONCURRENCY, the password hashes
 	// (bcrypt) a node runs at once; 0 means auto, half the cores.
 	HashConcurrency int
+	// Pprof is GAVEL_PPROF: serve Go's /debug/pprof/ profiles on the
+	// metrics listener too (off by default: a profile costs CPU and shows
+	// the code's internals).
+	Pprof bool
 }
 
 // Edge defaults.
@@ -143,6 +147,18 @@ func edgeSettings() []settingRow {
 				c.Edge.HashConcurrency = n
 				return nil
 			}},
+		{Setting{"GAVEL_PPROF", "", "off", "on: also serve Go's /debug/pprof/ profiles on GAVEL_METRICS_ADDR"},
+			func(c *Config, v string) error {
+				switch strings.ToLower(strings.TrimSpace(v)) {
+				case "on", "true", "1":
+					c.Edge.Pprof = true
+				case "off", "false", "0", "":
+					c.Edge.Pprof = false
+				default:
+					return fmt.Errorf("must be on or off (got %q)", v)
+				}
+				return nil
+			}},
 		{Setting{"GAVEL_METRICS_ADDR", "", DefaultMetricsAddr, "host:port serving /metrics, apart from the site; off: none"},
 			func(c *Config, v string) error {
 				v = strings.TrimSpace(v)
@@ -194,5 +210,6 @@ func (e Edge) logAttrs() []slog.Attr {
 		slog.Int("max_conns_per_ip", e.ConnsPerIP()),
 		slog.String("trusted_proxies", e.TrustedProxies),
 		slog.String("metrics_addr", metrics),
+		slog.Bool("pprof", e.Pprof),
 	}
 }

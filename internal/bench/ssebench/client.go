@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -72,6 +73,8 @@ type sseReply struct {
 	Rehomed    int64                 `json:"rehomed,omitempty"`     // streams live again after the server ended them
 	FirstLive  int64                 `json:"first_live,omitempty"`  // Unix ns of the earliest stream going live again
 	LastLive   int64                 `json:"last_live,omitempty"`   // Unix ns of the latest stream going live again
+	MoveLate   [3]float64            `json:"move_late,omitempty"`   // moves: reconnect started after retry:, p50/p90/max ms
+	MoveTook   [3]float64            `json:"move_took,omitempty"`   // moves: reconnect start to head, p50/p90/max ms
 	WouldBlock int64                 `json:"would_block,omitempty"` // fire: sockets that took less than the frame
 }
 
@@ -114,8 +117,20 @@ func sseClientMain(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("bench sse client", flag.ContinueOnError)
 	name := fs.String("name", "client", "name in progress lines")
 	life := fs.Duration("max-life", time.Hour, "exit after this long whatever happens")
+	cpuProfile := fs.String("cpuprofile", "", "write this process's CPU profile to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
 	}
 	ctx, cancel := context.WithTimeout(ctx, *life)
 	defer cancel()
@@ -132,6 +147,9 @@ type sseWorker struct {
 	conns []*sseClientConn
 	wg    sync.WaitGroup
 
+	downMu sync.Mutex
+	down   map[string]time.Time // addresses that refused a connection, until when they are skipped
+
 	closing    atomic.Bool
 	open       atomic.Int64
 	failed     atomic.Int64
@@ -143,6 +161,11 @@ type sseWorker struct {
 	rehome     atomic.Bool
 	rehomed    atomic.Int64
 	firstLive  atomic.Int64
+	// moves: per stream back after a move, how late its reconnect started
+	// after its retry: delay (the client's own lag) and how long from
+	// then until its head arrived (the survivor's set-up latency), µs.
+	moveMu     sync.Mutex
+	late, took []int32
 	lastLive   atomic.Int64
 	counts     [4096]atomic.Int64 // price events by seq (mod 4096), for status polls
 
@@ -198,7 +221,9 @@ func (w *sseWorker) handle(ctx context.Context, cmd sseCmd) sseReply {
 		return r
 	case "close":
 		w.closeAll(10 * time.Second)
-		return w.summary()
+		r := w.summary()
+		r.MoveLate, r.MoveTook = w.moveQuantiles()
+		return r
 	}
 	return sseReply{Err: "unknown op " + cmd.Op}
 }
@@ -212,6 +237,9 @@ func (w *sseWorker) connect(ctx context.Context, cmd sseCmd) sseReply {
 	for _, c := range []*atomic.Int64{&w.open, &w.failed, &w.dropped, &w.retries, &w.heartbeats, &w.gaps, &w.dups, &w.rehomed, &w.firstLive, &w.lastLive} {
 		c.Store(0)
 	}
+	w.moveMu.Lock()
+	w.late, w.took = nil, nil
+	w.moveMu.Unlock()
 	for i := range w.counts {
 		w.counts[i].Store(0)
 	}
@@ -329,12 +357,20 @@ func (w *sseWorker) run(ctx context.Context, c *sseClientConn, addrs []string, a
 			if !w.rehome.Load() || c.id == "" {
 				return
 			}
+			droppedAt := time.Now()
 			if sleepCtx(ctx, c.wait) != nil {
 				return
 			}
+			triedAt := time.Now()
+			late := triedAt.Sub(droppedAt) - c.wait
 			req, resume = withLastEventID(base, c.id), true
+			ai = w.skipDown(addrs, ai)
 			settle = func() {
 				w.rehomed.Add(1)
+				w.moveMu.Lock()
+				w.late = append(w.late, int32(late.Microseconds()))
+				w.took = append(w.took, int32(time.Since(triedAt).Microseconds()))
+				w.moveMu.Unlock()
 				now := time.Now().UnixNano()
 				for l := w.lastLive.Load(); l < now && !w.lastLive.CompareAndSwap(l, now); l = w.lastLive.Load() {
 				}
@@ -347,8 +383,20 @@ func (w *sseWorker) run(ctx context.Context, c *sseClientConn, addrs []string, a
 		if w.closing.Load() || ctx.Err() != nil {
 			return
 		}
+		if errors.Is(err, errShed) && time.Now().Add(c.wait).Before(deadline) {
+			// Told to come back later, as an EventSource is: after the
+			// retry: it was given, to the same address.
+			w.retries.Add(1)
+			w.note("retried: shed with retry:")
+			if sleepCtx(ctx, c.wait) != nil {
+				return
+			}
+			continue
+		}
 		if resume && errReason(err) == "connection refused" && attempt < 2*len(addrs) {
-			// The dead node: a proxy would send this request to a survivor.
+			// The dead node: a proxy would send this request to a survivor,
+			// and send none there for a while (skipDown).
+			w.markDown(addrs[ai])
 			ai = (ai + 1) % len(addrs)
 			continue
 		}
@@ -419,12 +467,29 @@ func (w *sseWorker) stream(ctx context.Context, c *sseClientConn, addr string, s
 	if !bytes.HasPrefix(line, []byte("HTTP/1.1 200")) {
 		return false, fmt.Errorf("status %s", bytes.TrimSpace(bytes.TrimPrefix(line, []byte("HTTP/1.1 "))))
 	}
+	shed := false
 	for {
 		if line, err = br.ReadSlice('\n'); err != nil {
 			return false, err
 		}
 		if len(bytes.TrimSpace(line)) == 0 {
 			break
+		}
+		// A stream the node cannot set up now is answered 200 with a
+		// retry: and closed (web's writeStreamRetry), with Retry-After;
+		// a live stream's head has none.
+		shed = shed || bytes.HasPrefix(bytes.ToLower(line), []byte("retry-after:"))
+	}
+	if shed {
+		for {
+			if line, err = br.ReadSlice('\n'); err != nil {
+				return false, errShed
+			}
+			if ms, ok := bytes.CutPrefix(line, []byte("retry: ")); ok {
+				if v, err := strconv.Atoi(string(bytes.TrimSpace(ms))); err == nil {
+					c.wait = time.Duration(v) * time.Millisecond
+				}
+			}
 		}
 	}
 	goLive := func() {
@@ -484,8 +549,6 @@ func (w *sseWorker) stream(ctx context.Context, c *sseClientConn, addr string, s
 // onPrice records one price event's arrival.
 func (w *sseWorker) onPrice(c *sseClientConn, data []byte, at int64) {
 	seq, _ := jsonInt(data, `"seq":`)
-	committed := jsonTime(data, `"committed_at":"`)
-	server := jsonTime(data, `"server_time":"`)
 	w.counts[seq&4095].Add(1)
 	switch {
 	case seq <= c.last:
@@ -494,6 +557,14 @@ func (w *sseWorker) onPrice(c *sseClientConn, data []byte, at int64) {
 		w.gaps.Add(seq - c.last - 1)
 	}
 	c.last = max(c.last, seq)
+	if w.rehome.Load() {
+		// The reconnect storm counts deliveries, gaps and duplicates
+		// only: the latency records would cost the clients CPU that the
+		// survivor needs on this machine.
+		return
+	}
+	committed := jsonTime(data, `"committed_at":"`)
+	server := jsonTime(data, `"server_time":"`)
 	c.mu.Lock()
 	c.recs = append(c.recs, sseRec{seq: seq, at: at, committed: committed, server: server})
 	c.mu.Unlock()

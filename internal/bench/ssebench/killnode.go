@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"syscall"
 	"time"
@@ -30,12 +32,17 @@ type killResult struct {
 	rehomed           int64
 	first, took       time.Duration // kill → first and last stream live again
 	cpu               time.Duration // the survivors' CPU from the kill until all were back
+	clientCPU         time.Duration // the client processes' CPU meanwhile
+	selfCPU           time.Duration // this process's (the api node placing the bids, NATS)
+	wall              time.Duration // kill → all back
+	busy              float64       // the machine's CPU busy meanwhile, % of all cores
 	gaps, dups, open  int64
 	failed, retries   int64
 	bids              int
 	delivered, wanted int64 // deliveries of the last price change
 	load0, load1      string
-	logs              []string // the survivors' slow-SQL warnings and other log lines
+	late, setup       [3]float64 // moves, worst client process: retry: wake-up lateness and set-up latency, p50/p90/max ms
+	logs              []string   // the survivors' slow-SQL warnings and other log lines
 	errs              map[string]int64
 }
 
@@ -68,10 +75,16 @@ func (b *sseBench) killPhase(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	b.logf("killing %s (%d streams) with SIGKILL", victim.name, r.victim)
-	var cpu0 time.Duration
+	var cpu0, ccpu0 time.Duration
 	for _, p := range b.nodes[1:] {
 		cpu0 += procCPU(p.pid)
 	}
+	for _, p := range b.workers {
+		ccpu0 += procCPU(p.pid)
+	}
+	busy0, total0 := machineCPU()
+	self0 := procCPU(os.Getpid())
+	profiled := b.profileSurvivors(ctx)
 	killed := time.Now()
 	_ = syscall.Kill(-victim.pid, syscall.SIGKILL)
 	// Price changes keep coming while the watchers move, so each resume
@@ -101,13 +114,20 @@ func (b *sseBench) killPhase(ctx context.Context, stdout io.Writer) error {
 				r.cpu += procCPU(p.pid)
 			}
 			r.cpu -= cpu0
+			for _, p := range b.workers {
+				r.clientCPU += procCPU(p.pid)
+			}
+			r.clientCPU -= ccpu0
+			r.busy = busySince(busy0, total0)
+			r.selfCPU = procCPU(os.Getpid()) - self0
+			r.wall = time.Since(killed)
 			if last > 0 {
 				r.took = time.Unix(0, last).Sub(killed)
 				r.first = time.Unix(0, first).Sub(killed)
 			}
 			break
 		}
-		if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
+		if err := sleepCtx(ctx, b.o.stormBids); err != nil {
 			return err
 		}
 	}
@@ -141,8 +161,17 @@ func (b *sseBench) killPhase(ctx context.Context, stdout io.Writer) error {
 		r.gaps, r.dups, r.open = r.gaps+rp.Gaps, r.dups+rp.Dups, r.open+rp.Open
 		r.failed, r.retries = r.failed+rp.Failed, r.retries+rp.Retries
 	}
-	if err := closeWorkers(ctx, b.workers); err != nil {
+	closed, err := callAll(ctx, b.workers, func(int) sseCmd { return sseCmd{Op: "close"} }, time.Minute)
+	if err != nil {
 		return err
+	}
+	for _, rp := range closed {
+		for i := range 3 {
+			r.late[i], r.setup[i] = max(r.late[i], rp.MoveLate[i]), max(r.setup[i], rp.MoveTook[i])
+		}
+	}
+	if err := profiled(); err != nil {
+		b.logf("profile: %v", err)
 	}
 	stopAll(b.nodes[1:])
 	for _, p := range b.nodes[1:] {
@@ -172,6 +201,9 @@ func (b *sseBench) killReport(w io.Writer, r killResult) {
 	if b.o.victim > 0 {
 		victimFlag = fmt.Sprintf(" --victim %d", b.o.victim)
 	}
+	if b.o.stormBids != 200*time.Millisecond {
+		victimFlag += " --storm-bids " + b.o.stormBids.String()
+	}
 	fmt.Fprintf(w, "command: `gavel bench sse --kill-node --conns %d --nodes %d%s`: %d streams to one auction over %d realtime node processes; "+
 		"the first is killed with SIGKILL while price changes keep coming; clients wait their stream's retry: and reconnect with Last-Event-ID to the next node that accepts them\n\n",
 		b.o.conns, b.o.nodes, victimFlag, b.o.conns, b.o.nodes)
@@ -187,6 +219,13 @@ func (b *sseBench) killReport(w io.Writer, r killResult) {
 		fmt.Fprintf(w, "| survivors' CPU meanwhile (price changes and heartbeats included) | %s, %.0f µs per stream moved | |\n",
 			r.cpu.Round(10*time.Millisecond), float64(r.cpu.Microseconds())/float64(r.rehomed))
 	}
+	fmt.Fprintf(w, "| moved watcher's reconnect, from its retry: delay's end: start late by (client lag) p50 / p90 / max | %.0f / %.0f / %.0f ms | |\n", r.late[0], r.late[1], r.late[2])
+	fmt.Fprintf(w, "| moved watcher's reconnect start → stream head (survivor's set-up latency) p50 / p90 / max | %.0f / %.0f / %.0f ms | |\n", r.setup[0], r.setup[1], r.setup[2])
+	fmt.Fprintf(w, "| client processes' CPU meanwhile | %s | |\n", r.clientCPU.Round(10*time.Millisecond))
+	fmt.Fprintf(w, "| bench process's CPU meanwhile (api node placing the bids, NATS) | %s | |\n", r.selfCPU.Round(10*time.Millisecond))
+	rest := time.Duration(r.busy/100*float64(runtime.NumCPU())*float64(r.wall)) - r.cpu - r.clientCPU - r.selfCPU
+	fmt.Fprintf(w, "| machine CPU busy meanwhile | %.0f%% of %d cores over %s; the rest (PostgreSQL, other processes) %s | |\n",
+		r.busy, runtime.NumCPU(), r.wall.Round(10*time.Millisecond), rest.Round(10*time.Millisecond))
 	fmt.Fprintf(w, "| gaps / duplicates across the move | **%d / %d** | 0 / 0 |\n", r.gaps, r.dups)
 	fmt.Fprintf(w, "| last price change delivered | %d of %d streams | all |\n", r.delivered, r.wanted)
 	fmt.Fprintf(w, "| price changes during the run | %d | |\n", r.bids)
@@ -216,4 +255,56 @@ func victimAddrs(addrs []string, conns, victim int) []string {
 		out = append(out, addrs[0])
 	}
 	return append(out, addrs[1:]...)
+}
+
+// profileSurvivors starts fetching each surviving node's CPU profile for
+// the next profileSeconds (--profile DIR; the nodes run with
+// GAVEL_PPROF=on) and returns a func that waits for them to be written.
+func (b *sseBench) profileSurvivors(ctx context.Context) func() error {
+	if b.o.profile == "" {
+		return func() error { return nil }
+	}
+	const profileSeconds = 20 // within the metrics server's 30 s WriteTimeout
+	errs := make(chan error, len(b.nodes))
+	for _, p := range b.nodes[1:] {
+		go func() {
+			path := filepath.Join(b.o.profile, p.name+".cpu.pprof")
+			errs <- fetchTo(ctx, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", p.metricsAddr, profileSeconds), path)
+		}()
+	}
+	return func() error {
+		var first error
+		for range b.nodes[1:] {
+			first = cmpOr(first, <-errs)
+		}
+		if first == nil {
+			b.logf("survivors' CPU profiles written to %s", b.o.profile)
+		}
+		return first
+	}
+}
+
+// fetchTo writes the body of a GET of url to path.
+func fetchTo(ctx context.Context, url, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := (&http.Client{Timeout: time.Minute}).Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s (is GAVEL_PPROF on?)", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

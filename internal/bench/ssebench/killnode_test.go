@@ -3,6 +3,7 @@ package ssebench
 import (
 	"slices"
 	"testing"
+	"time"
 )
 
 // TestVictimAddrs checks the weighting that puts --victim of --conns
@@ -40,5 +41,29 @@ func TestVictimAddrs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSkipDown: once an address refused a connection, the clients'
+// reconnects go past it, as a proxy's passive health check would, and
+// come back to it after downFor.
+func TestSkipDown(t *testing.T) {
+	w := &sseWorker{}
+	addrs := []string{"a", "a", "b", "c"}
+	if got := w.skipDown(addrs, 1); got != 1 {
+		t.Fatalf("nothing down: skipDown from 1 = %d, want 1", got)
+	}
+	w.markDown("a")
+	if got := w.skipDown(addrs, 0); got != 2 {
+		t.Fatalf("a down: skipDown from 0 = %d, want 2 (b)", got)
+	}
+	w.markDown("b")
+	w.markDown("c")
+	if got := w.skipDown(addrs, 3); got != 3 {
+		t.Fatalf("all down: skipDown from 3 = %d, want 3 (try anyway)", got)
+	}
+	w.down["a"] = time.Now().Add(-time.Second)
+	if got := w.skipDown(addrs, 2); got != 0 {
+		t.Fatalf("a back after downFor: skipDown from 2 = %d, want 0", got)
 	}
 }

@@ -210,6 +210,9 @@ func (b *sseBench) startNodes(ctx context.Context, hb time.Duration) error {
 			// dir, every role in one process.
 			role, env = "all", append(env, "DATABASE_URL=", "NATS_URL=")
 		}
+		if b.o.profile != "" {
+			env = append(env, "GAVEL_PPROF=on")
+		}
 		p, err := b.start(ctx, fmt.Sprintf("%s-hb%s", name, hb), []string{"serve", "--role", role}, env, false, 0)
 		if err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/gavel-auctions/gavel/bidding"
@@ -85,7 +86,11 @@ func (b *sseBench) startClients(ctx context.Context) error {
 			if floor {
 				name = fmt.Sprintf("floorclient%d", i+1)
 			}
-			p, err := b.start(ctx, name, []string{"bench", "sse", "client", "--name", name, "--max-life", b.o.maxRun.String()}, nil, true, b.o.clientNice)
+			args := []string{"bench", "sse", "client", "--name", name, "--max-life", b.o.maxRun.String()}
+			if b.o.profile != "" && !floor {
+				args = append(args, "--cpuprofile", filepath.Join(b.o.profile, name+".cpu.pprof"))
+			}
+			p, err := b.start(ctx, name, args, nil, true, b.o.clientNice)
 			if err != nil {
 				return err
 			}

@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -30,7 +31,7 @@ import (
 
 const sseUsage = `Usage: gavel bench sse [--conns N] [--nodes K] [--clients C] [--bids M]
                        [--heartbeat D] [--short-heartbeat D] [--idle D] [--skip-floor]
-                       [--client-nice N] [--kill-node [--victim N]]
+                       [--client-nice N] [--kill-node [--victim N] [--storm-bids D] [--profile DIR]]
                        [--burst [--one-binary] [--after D]]
 
 Realtime fan-out: one api node and an embedded NATS server in this process,
@@ -59,6 +60,8 @@ type sseOpts struct {
 	skipFloor, keep, killNode                  bool
 	burst, oneBinary                           bool          // burst.go
 	after                                      time.Duration // --burst: when the settled RSS is read
+	profile                                    string        // --kill-node: write the survivors' CPU profiles here
+	stormBids                                  time.Duration // --kill-node: pause between price changes while the watchers move
 	args                                       []string
 }
 
@@ -86,6 +89,8 @@ func parseSSE(args []string, stdout io.Writer) (sseOpts, error) {
 	fs.BoolVar(&o.skipFloor, "skip-floor", false, "skip the raw write floor")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (node logs)")
 	fs.IntVar(&o.victim, "victim", 0, "with --kill-node: streams on the node that is killed (default: an even share), e.g. --conns 18000 --victim 16000 --nodes 2")
+	fs.DurationVar(&o.stormBids, "storm-bids", 200*time.Millisecond, "with --kill-node: pause between price changes while the watchers move (each is delivered to every live stream)")
+	fs.StringVar(&o.profile, "profile", "", "with --kill-node: write each survivor's CPU profile from the kill on (up to 20 s) to this directory (nodes run with GAVEL_PPROF=on)")
 	fs.BoolVar(&o.killNode, "kill-node", false, "instead of the fan-out measurement: kill one of the realtime nodes (at least 2) with SIGKILL and time its watchers' return to the others with Last-Event-ID")
 	burstFlags(fs, &o)
 	fs.SetOutput(io.Discard)
@@ -117,6 +122,10 @@ func parseSSE(args []string, stdout io.Writer) (sseOpts, error) {
 		return o, &benchkit.UsageError{Msg: "bench sse: --client-nice must be between 0 and 19", Usage: sseUsage}
 	case o.killNode && o.nodes < 2:
 		return o, &benchkit.UsageError{Msg: "bench sse: --kill-node needs --nodes 2 or more", Usage: sseUsage}
+	case o.stormBids <= 0:
+		return o, &benchkit.UsageError{Msg: "bench sse: --storm-bids must be positive", Usage: sseUsage}
+	case o.profile != "" && !o.killNode:
+		return o, &benchkit.UsageError{Msg: "bench sse: --profile needs --kill-node", Usage: sseUsage}
 	case o.victim < 0 || o.victim > o.conns || (o.victim > 0 && !o.killNode):
 		return o, &benchkit.UsageError{Msg: "bench sse: --victim needs --kill-node and at most --conns streams", Usage: sseUsage}
 	case o.killNode && ceil(o.conns, o.nodes-1) > 19500:
@@ -202,6 +211,11 @@ func (b *sseBench) cleanup() {
 func (b *sseBench) setup(ctx context.Context, getenv func(string) string) error {
 	if err := b.prepare(); err != nil {
 		return err
+	}
+	if b.o.profile != "" {
+		if err := os.MkdirAll(b.o.profile, 0o755); err != nil {
+			return err
+		}
 	}
 	fresh, err := benchkit.OpenFresh(ctx, getenv, "bench sse", "make bench-sse")
 	if err != nil {
