@@ -11,6 +11,19 @@ import (
 	"github.com/gavel-auctions/gavel/internal/testpg"
 )
 
+// openCascadeSale opens a cascade-mode sale of 4 lots, 1 s apart with a
+// 60 s soft close, and leaves the clock at its opening, 59 minutes before
+// lot 1's end.
+func openCascadeSale(t *testing.T) (*gorm.DB, *Service, domain.User, []domain.Auction) {
+	t.Helper()
+	db := testpg.DB(t)
+	c := newClock(t0)
+	s := mustService(t, db, c)
+	seller, bidder := mustUser(t, s, false), mustUser(t, s, false)
+	_, lots := mustOpenSale(t, s, c, seller, domain.SoftCloseCascade, 4, 1, 60)
+	return db, s, bidder, lots
+}
+
 // holdTx begins a transaction that may sit idle while the test holds its
 // locks: sessions end after 2 s idle in a transaction otherwise
 // (database.Timeouts), which would release them early.
@@ -48,12 +61,7 @@ func waitForLockWait(t *testing.T, db *gorm.DB, query string) {
 // that cannot extend its lot must not wait for, nor lock, the lots a
 // cascade would move.
 func TestSaleBidOutsideSoftCloseLocksNoLaterLot(t *testing.T) {
-	db := testpg.DB(t)
-	c := newClock(t0)
-	s := mustService(t, db, c)
-	seller, bidder := mustUser(t, s, false), mustUser(t, s, false)
-	_, lots := mustOpenSale(t, s, c, seller, domain.SoftCloseCascade, 4, 1, 60)
-
+	db, s, bidder, lots := openCascadeSale(t)
 	tx := holdTx(t, db)
 	if err := tx.Exec("SELECT id FROM auctions WHERE id = ? FOR UPDATE", lots[2].ID).Error; err != nil {
 		t.Fatal(err)
@@ -79,12 +87,7 @@ func TestSaleBidOutsideSoftCloseLocksNoLaterLot(t *testing.T) {
 // the later lots locked and move every one of them, not commit the bid
 // without its cascade.
 func TestCascadeAfterAWrongGuessLocksLaterLots(t *testing.T) {
-	db := testpg.DB(t)
-	c := newClock(t0)
-	s := mustService(t, db, c)
-	seller, bidder := mustUser(t, s, false), mustUser(t, s, false)
-	_, lots := mustOpenSale(t, s, c, seller, domain.SoftCloseCascade, 4, 1, 60)
-
+	db, s, bidder, lots := openCascadeSale(t)
 	tx := holdTx(t, db)
 	if err := tx.Exec("UPDATE auctions SET soft_close_seconds = 3600 WHERE id = ?", lots[0].ID).Error; err != nil {
 		t.Fatal(err)
