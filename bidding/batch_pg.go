@@ -28,7 +28,7 @@ var (
 	stmtIndexPlans = pgStmt{sql: "SET LOCAL enable_seqscan = off"}
 
 	// Auctions are locked in id order so that concurrent batches never wait
-	// on each other in a cascade; NO KEY UPDATE, as forUpdate explains. With
+	// on each other in a cycle; NO KEY UPDATE, as forUpdate explains. With
 	// the lots bid on come the later unclosed lots of their sales in cascade
 	// mode that a bid may move: locked here, in the same global order,
 	// rather than after judging, which could deadlock with a batch bidding
