@@ -3,6 +3,7 @@ package bidding
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strconv"
 	"time"
@@ -31,6 +32,36 @@ type batchState struct {
 	// sales holds the sales of the lots bid on, locked: a paused sale
 	// refuses bids, and a cascade-mode one moves its later lots.
 	sales map[int64]domain.Sale
+	// laterFrom maps a cascade-mode sale to the lot number after which
+	// its unclosed lots are locked with the batch; allLater says they all
+	// are, for every sale. A bid that extends a lot whose later lots are
+	// not locked must not move them (batch_pg.go, errLaterLots).
+	laterFrom map[int64]int
+	allLater  bool
+}
+
+// errLaterLots ends a batch's attempt in which a bid extended a lot of a
+// cascade-mode sale whose later lots the batch had not locked; the batch
+// runs again with them locked.
+var errLaterLots = errors.New("bidding: a cascade needs later lots the batch did not lock")
+
+// laterLocked reports whether the unclosed lots after lot n of sale are
+// locked with the batch.
+func (st batchState) laterLocked(sale int64, n int) bool {
+	from, ok := st.laterFrom[sale]
+	return st.allLater || (ok && from <= n)
+}
+
+// latestReceipt is the latest receipt time of a batch's bids: no bid of
+// the batch is judged later than that.
+func latestReceipt(batch []*bidCall) time.Time {
+	var t time.Time
+	for _, c := range batch {
+		if c.receivedAt.After(t) {
+			t = c.receivedAt
+		}
+	}
+	return t
 }
 
 // storedIdem is what an Idempotency-Key recorded: the receipt it answered
@@ -42,7 +73,7 @@ type storedIdem struct {
 
 func newBatchState() batchState {
 	return batchState{suspended: map[int64]bool{}, aliases: map[aliasKey]string{}, receipts: map[idemKey]storedIdem{},
-		sales: map[int64]domain.Sale{}}
+		sales: map[int64]domain.Sale{}, laterFrom: map[int64]int{}}
 }
 
 // batchKeys lists, without repeats, what a batch touches, in arrival order.
@@ -100,6 +131,10 @@ type batchPlan struct {
 	events   []domain.Event
 	personal []domain.Event
 	touched  []domain.Auction
+	// laterLotsMissing says judging stopped at a bid that extends a lot
+	// whose later lots are not locked: the plan is incomplete and must not
+	// be written (errLaterLots).
+	laterLotsMissing bool
 }
 
 // applyBatch judges every bid of a batch in arrival order through the pure
@@ -189,6 +224,10 @@ func applyBatch(batch []*bidCall, auctions map[int64]domain.Auction, st batchSta
 		if inSale && sale.SoftCloseMode == domain.SoftCloseCascade && a.EndsAt.After(prevEnd) && a.Status != domain.StatusClosed {
 			// The later lots are locked with the batch (batch_pg.go's
 			// stmtLockAuctions); the move commits with the bid.
+			if !st.laterLocked(a.SaleID, a.LotNumber) {
+				p.laterLotsMissing = true
+				return p
+			}
 			if lots == nil {
 				lots = newSaleLots(auctions)
 			}
@@ -206,6 +245,7 @@ func applyBatch(batch []*bidCall, auctions map[int64]domain.Auction, st batchSta
 		if len(out.Auto) > 0 {
 			p.autos = append(p.autos, autoBidRows(c.auctionID, b.Seq, out.Auto)...)
 		}
+		p.events = slices.Grow(p.events, len(out.Events))
 		for _, e := range out.Events {
 			e.CommittedAt = now
 			if e.Type.Personal() {

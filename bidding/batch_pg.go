@@ -29,23 +29,32 @@ var (
 
 	// Auctions are locked in id order so that concurrent batches never wait
 	// on each other in a cycle; NO KEY UPDATE, as forUpdate explains. With
-	// the lots bid on come every later unclosed lot of their sales in
-	// cascade mode, which a bid may move: locked here, in the same global
-	// order, rather than after judging, which could deadlock with a batch
-	// bidding on one of them. The descriptions stay behind: nothing here
-	// changes or sends them, and 500 lots' worth is a lot to read.
+	// the lots bid on come the later unclosed lots of their sales in cascade
+	// mode that a bid may move: locked here, in the same global order,
+	// rather than after judging, which could deadlock with a batch bidding
+	// on one of them. A bid can move them only if it extends its own lot,
+	// which it can only do inside that lot's soft-close window ($2 is the
+	// batch's latest receipt time), so bids outside every window lock no
+	// later lot; $3 locks them regardless (the retry of a batch whose guess
+	// proved wrong: see errLaterLots). cascade_from tells judging which
+	// lots' later lots are locked. The descriptions stay behind: nothing
+	// here changes or sends them, and 500 lots' worth is a lot to read.
 	stmtLockAuctions = pgStmt{sql: `WITH b AS MATERIALIZED (
 			SELECT a.sale_id, min(a.lot_number) AS n FROM auctions a
 			JOIN sales s ON s.id = a.sale_id AND s.soft_close_mode = 'cascade'
-			WHERE a.id = ANY($1) GROUP BY a.sale_id),
+			WHERE a.id = ANY($1) AND ($3 OR (a.soft_close_seconds > 0
+				AND a.ends_at <= $2::timestamptz + make_interval(secs => a.soft_close_seconds)))
+			GROUP BY a.sale_id),
 		k AS (SELECT unnest($1::bigint[]) AS id
 			UNION SELECT l.id FROM b JOIN auctions l ON l.sale_id = b.sale_id AND l.lot_number > b.n
 			WHERE l.status IN ('scheduled', 'open'))
 		SELECT id, seller_id, title, currency, start_price, reserve_price,
 		buy_now_price, increment, starts_at, ends_at, original_ends_at, soft_close_seconds, max_extension_seconds,
 		status, current_price, bid_count, leader_id, leader_max, leader_alias, bidder_count, seq, sale_id, lot_number,
-		low_estimate, high_estimate, fees, created_at, updated_at
-		FROM auctions WHERE id IN (SELECT id FROM k) ORDER BY id FOR NO KEY UPDATE`, types: []uint32{pgInt8s}}
+		low_estimate, high_estimate, fees, created_at, updated_at,
+		COALESCE((SELECT b.n FROM b WHERE b.sale_id = auctions.sale_id), 0) AS cascade_from
+		FROM auctions WHERE id IN (SELECT id FROM k) ORDER BY id FOR NO KEY UPDATE`,
+		types: []uint32{pgInt8s, pgtype.TimestamptzOID, pgtype.BoolOID}}
 	// The sales of the lots bid on, after the auctions (the global lock
 	// order is auctions, sales, users): pause state and the head of each
 	// sale's log, which this batch's lot events extend.
@@ -129,12 +138,16 @@ func (s *Service) commitBatchPG(ctx context.Context, batch []*bidCall, held *hel
 				return fmt.Errorf("bidding: driver connection is %T, not pgx", dc)
 			}
 			c := sc.Conn()
-			p, err = s.batchTxPG(ctx, c, batch, keys)
-			if err != nil && c.PgConn().TxStatus() != 'I' {
-				// database/sql does not know about this transaction. Should
-				// the rollback fail too, pgx's ResetSession discards a
-				// connection still in a transaction before its next use.
-				_, _ = c.Exec(ctx, "ROLLBACK")
+			p, err = s.batchTxPG(ctx, c, batch, keys, false)
+			if errors.Is(err, errLaterLots) {
+				// A bid extended a lot whose later lots the first statement
+				// did not lock (its guess said it could not): again, with
+				// them locked from the start, in the global order.
+				rollback(ctx, c)
+				p, err = s.batchTxPG(ctx, c, batch, keys, true)
+			}
+			if err != nil {
+				rollback(ctx, c)
 			}
 			return err
 		})
@@ -148,6 +161,16 @@ func (s *Service) commitBatchPG(ctx context.Context, batch []*bidCall, held *hel
 	return p, err
 }
 
+// rollback ends c's transaction, if it is in one. database/sql does not
+// know about this transaction. Should the rollback fail too, pgx's
+// ResetSession discards a connection still in a transaction before its
+// next use.
+func rollback(ctx context.Context, c *pgx.Conn) {
+	if c.PgConn().TxStatus() != 'I' {
+		_, _ = c.Exec(ctx, "ROLLBACK")
+	}
+}
+
 // batchTxPG runs one attempt of a batch's transaction:
 //
 //  1. begin, lock the auctions, read what judging needs, draw bid ids;
@@ -158,8 +181,9 @@ func (s *Service) commitBatchPG(ctx context.Context, batch []*bidCall, held *hel
 // Personal events come last because every concurrent batch has some
 // outbid user in common with this one: their row locks, held until commit,
 // serialize batches, so as little as possible happens while they are held.
-// Without personal events, step 2 commits.
-func (s *Service) batchTxPG(ctx context.Context, c *pgx.Conn, batch []*bidCall, k batchKeys) (*batchPlan, error) {
+// Without personal events, step 2 commits. allLater locks the later lots
+// of every cascade-mode sale bid on, whether or not a bid may extend.
+func (s *Service) batchTxPG(ctx context.Context, c *pgx.Conn, batch []*bidCall, k batchKeys, allLater bool) (*batchPlan, error) {
 	if st := c.PgConn().TxStatus(); st != 'I' {
 		// BEGIN inside a transaction only warns; never build on one.
 		return nil, fmt.Errorf("bidding: pooled connection in transaction state %q: %w", st, driver.ErrBadConn)
@@ -177,7 +201,7 @@ func (s *Service) batchTxPG(ctx context.Context, c *pgx.Conn, batch []*bidCall, 
 	auctions := make(map[int64]domain.Auction, len(k.auctions))
 	st := newBatchState()
 	bidIDs := make([]int64, 0, len(batch))
-	queueReads(pipe, k, auctions, st)
+	queueReads(pipe, k, latestReceipt(batch), allLater, auctions, st)
 	pipe.queue(&stmtBidIDs, func(rows pgx.Rows) error {
 		for rows.Next() {
 			var id int64
@@ -197,6 +221,9 @@ func (s *Service) batchTxPG(ctx context.Context, c *pgx.Conn, batch []*bidCall, 
 
 	now := s.now()
 	p := applyBatch(batch, auctions, st, now)
+	if p.laterLotsMissing {
+		return nil, errLaterLots
+	}
 	if len(p.bids) == 0 {
 		// Nothing to write; the commit only releases the locks.
 		return p, commitPipe(ctx, pipe)
@@ -270,23 +297,33 @@ func (s *Service) batchTxPG(ctx context.Context, c *pgx.Conn, batch []*bidCall, 
 }
 
 // queueReads queues the start of a batch's transaction: begin, lock the
-// auctions, and read suspensions, aliases and earlier receipts into st.
-func queueReads(pipe *pgPipe, k batchKeys, auctions map[int64]domain.Auction, st batchState) {
+// auctions (with the later lots that bids received by latest may move, or
+// all of them), and read suspensions, aliases and earlier receipts into st.
+func queueReads(pipe *pgPipe, k batchKeys, latest time.Time, allLater bool, auctions map[int64]domain.Auction, st batchState) {
 	pipe.queue(&stmtBegin, nil, nil)
 	pipe.queue(&stmtIndexPlans, nil, nil)
 	pipe.queue(&stmtLockAuctions, func(rows pgx.Rows) error {
 		for rows.Next() {
 			var r auctionRow
+			var from int64
 			if err := rows.Scan(&r.ID, &r.SellerID, &r.Title, &r.Currency, &r.StartPrice, &r.ReservePrice,
 				&r.BuyNowPrice, &r.Increment, &r.StartsAt, &r.EndsAt, &r.OriginalEndsAt, &r.SoftCloseSeconds, &r.MaxExtensionSeconds,
 				&r.Status, &r.CurrentPrice, &r.BidCount, &r.LeaderID, &r.LeaderMax, &r.LeaderAlias, &r.BidderCount, &r.Seq,
-				&r.SaleID, &r.LotNumber, &r.LowEstimate, &r.HighEstimate, &r.Fees, &r.CreatedAt, &r.UpdatedAt); err != nil {
+				&r.SaleID, &r.LotNumber, &r.LowEstimate, &r.HighEstimate, &r.Fees, &r.CreatedAt, &r.UpdatedAt, &from); err != nil {
 				return err
 			}
 			auctions[r.ID] = r.toDomain()
+			if from > 0 && r.SaleID != nil {
+				st.laterFrom[*r.SaleID] = int(from)
+			}
 		}
 		return rows.Err()
-	}, func(a *pgArgs) { a.int8s(len(k.auctions), func(i int) int64 { return k.auctions[i] }) })
+	}, func(a *pgArgs) {
+		a.int8s(len(k.auctions), func(i int) int64 { return k.auctions[i] })
+		// Rounded up: the guess may lock more than needed, never less.
+		a.timestamp(latest.Add(time.Microsecond))
+		a.boolean(allLater)
+	})
 	pipe.queue(&stmtLockSales, func(rows pgx.Rows) error {
 		for rows.Next() {
 			var r saleRow

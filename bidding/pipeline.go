@@ -204,6 +204,25 @@ func (a *pgArgs) texts(n int, at func(int) string) {
 	a.ends = append(a.ends, len(a.buf))
 }
 
+func (a *pgArgs) boolean(v bool) {
+	var b byte
+	if v {
+		b = 1
+	}
+	a.buf = append(a.buf, b)
+	a.ends = append(a.ends, len(a.buf))
+}
+
+// timestamp encodes one timestamptz, truncated to microseconds like times.
+func (a *pgArgs) timestamp(t time.Time) {
+	a.buf = binary.BigEndian.AppendUint64(a.buf, uint64(pgMicros(t)))
+	a.ends = append(a.ends, len(a.buf))
+}
+
+func pgMicros(t time.Time) int64 {
+	return t.Unix()*1_000_000 + int64(t.Nanosecond())/1000 - pgEpochMicros
+}
+
 // pgEpochMicros is 2000-01-01 UTC, PostgreSQL's timestamp epoch, in
 // microseconds since the Unix epoch.
 const pgEpochMicros = 946_684_800 * 1_000_000
@@ -212,10 +231,8 @@ const pgEpochMicros = 946_684_800 * 1_000_000
 func (a *pgArgs) times(n int, at func(int) time.Time) {
 	a.array(n, pgtype.TimestamptzOID)
 	for i := range n {
-		t := at(i)
-		us := t.Unix()*1_000_000 + int64(t.Nanosecond())/1000 - pgEpochMicros
 		a.buf = binary.BigEndian.AppendUint32(a.buf, 8)
-		a.buf = binary.BigEndian.AppendUint64(a.buf, uint64(us))
+		a.buf = binary.BigEndian.AppendUint64(a.buf, uint64(pgMicros(at(i))))
 	}
 	a.ends = append(a.ends, len(a.buf))
 }

@@ -200,6 +200,8 @@ func (s *Service) commitBatchGORM(ctx context.Context, batch []*bidCall) (*batch
 		if err != nil {
 			return err
 		}
+		// lockAuctions read every later lot of every cascade sale bid on.
+		st.allLater = true
 		now := s.now()
 		p = applyBatch(batch, auctions, st, now)
 		if len(p.bids) == 0 {

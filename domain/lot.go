@@ -187,8 +187,10 @@ func LotInputOf(a Auction) LotInput {
 
 // SortLots orders lots by lot number: the sale's lot order.
 func SortLots(lots []Auction) {
-	slices.SortFunc(lots, func(a, b Auction) int { return cmp.Compare(a.LotNumber, b.LotNumber) })
+	slices.SortFunc(lots, byLotNumber)
 }
+
+func byLotNumber(a, b Auction) int { return cmp.Compare(a.LotNumber, b.LotNumber) }
 
 // Schedule gives every lot of a sale that has not opened its times: it
 // opens with the sale, and lot i in lot order (counting withdrawn lots,

@@ -1,6 +1,9 @@
 package domain
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // SaleEvent returns a sale-level event of type t carrying s's state. The
 // store gives it its position in the sale's log (SaleSeq) as it writes it.
@@ -253,9 +256,13 @@ func Cascade(s Sale, from Auction, prevEnd time.Time, later []Auction, now time.
 		return nil, nil
 	}
 	now = now.UTC()
-	SortLots(later)
-	var moved []Auction
-	var events []Event
+	if !slices.IsSortedFunc(later, byLotNumber) {
+		SortLots(later)
+	}
+	// Sized up front: a cascade over a 500-lot sale grew these by copying
+	// ~1 MB of lots and events.
+	moved := make([]Auction, 0, len(later))
+	events := make([]Event, 0, len(later)+1)
 	sale := SaleEvent(EventSaleExtended, s, now)
 	sale.AfterLot, sale.ShiftMS = from.LotNumber, d.Milliseconds()
 	for _, a := range later {
