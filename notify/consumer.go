@@ -92,7 +92,7 @@ func (s *Service) Consume(ctx context.Context, c jetstream.Consumer, o ConsumerO
 		// up to a statement per notice, and a long one is a stall that
 		// shows in the bids' p99 even though the work is the same.
 		n := o.Batch
-		if s.cfg.Busy != nil && s.cfg.Busy() {
+		if s.bidsFlowing() {
 			n = max(1, o.Batch/8)
 		}
 		batch, err := c.Fetch(n, jetstream.FetchMaxWait(o.MaxWait))
