@@ -200,11 +200,7 @@ func Run(ctx context.Context, db *gorm.DB, o Options, out io.Writer) error {
 			fmt.Fprintf(out, "\nWhere the phases went:\n\n%s", evidence.String())
 		}
 	}()
-	phase := func(name string) (stormResult, error) {
-		set, err := lots(side)
-		if err != nil {
-			return stormResult{}, err
-		}
+	phase := func(name string, set []domain.Auction) stormResult {
 		prof, err := benchkit.StartPhaseProfile(ctx, o.ProfileDir, name, o.DBURL, o.Duration)
 		if err != nil {
 			fmt.Fprintf(&evidence, "- %s: no profiles: %v\n", name, err)
@@ -214,7 +210,7 @@ func Run(ctx context.Context, db *gorm.DB, o Options, out io.Writer) error {
 		if o.ProfileDir != "" {
 			fmt.Fprintf(&evidence, "- %s: bid p99 second by second: %v\n", name, roundAll(r.perSecond))
 		}
-		return r, nil
+		return r
 	}
 	// A short storm first, measured by no one: the first bid phase of a
 	// run was the slowest in every run (connections, caches and plans
@@ -226,16 +222,23 @@ func Run(ctx context.Context, db *gorm.DB, o Options, out io.Writer) error {
 	storm(ctx, svc, users[:o.Bidders], warm, min(3*time.Second, o.Duration))
 	var idles, works []stormResult
 	idle := func(k int) error {
-		r, err := phase(fmt.Sprintf("idle %d", k))
+		set, err := lots(side)
 		if err != nil {
 			return err
 		}
+		r := phase(fmt.Sprintf("idle %d", k), set)
 		idles = append(idles, r)
 		fmt.Fprintf(out, "| bids, notifier idle (baseline %d) | %s |\n", k, r)
 		return nil
 	}
 	for k := range o.Rounds {
 		if err := idle(k + 1); err != nil {
+			return err
+		}
+		// The lots first: the notifier must meet the storm, not the
+		// quiet while lots are created.
+		set, err := lots(side)
+		if err != nil {
 			return err
 		}
 		before, paused := srv.Count(), n.Paused()
@@ -247,15 +250,13 @@ func Run(ctx context.Context, db *gorm.DB, o Options, out io.Writer) error {
 		if o.Parts != "senders" && o.Parts != "none" {
 			busyWG.Go(func() { n.Consume(busyCtx, consumer, notify.ConsumerOptions{}) })
 		}
-		r, err := phase(fmt.Sprintf("working %d", k+1))
+		r := phase(fmt.Sprintf("working %d", k+1), set)
+		sent := srv.Count() - before
 		stopBusy()
 		busyWG.Wait()
-		if err != nil {
-			return err
-		}
 		works = append(works, r)
 		fmt.Fprintf(out, "| bids, notifier working (%s) through a backlog of %d notices | %s; %d notices sent during the phase, %d pauses for bids |\n",
-			o.Parts, o.Notices, r, srv.Count()-before, n.Paused()-paused)
+			o.Parts, o.Notices, r, sent, n.Paused()-paused)
 	}
 	if err := idle(o.Rounds + 1); err != nil {
 		return err
