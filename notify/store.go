@@ -285,16 +285,17 @@ func (s *store) countSince(ctx context.Context, userID int64, kind domain.Notice
 // notifier that dies mid-send leaves its lease to run out, and another
 // takes the notice over.
 func (s *store) claim(ctx context.Context, n int, lease time.Duration, now time.Time) ([]noticeRow, error) {
-	lock := ""
+	lock, returning := "", "*"
 	if s.pg {
-		lock = " FOR UPDATE SKIP LOCKED"
+		// noWait joins a row of its own, which RETURNING * would add.
+		lock, returning = " FOR UPDATE SKIP LOCKED", "notifications.*"
 	}
 	var rows []noticeRow
 	err := retryTx(ctx, func() error {
 		return s.db.WithContext(ctx).Raw(`UPDATE notifications SET lease_until = ?, attempts = attempts + 1`+s.noWait()+`
 			WHERE id IN (SELECT id FROM notifications WHERE status = 'pending' AND next_attempt_at <= ?
 				AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_attempt_at, id LIMIT ?`+lock+`)
-			RETURNING notifications.*`, now.Add(lease), now, now, n).Scan(&rows).Error
+			RETURNING `+returning, now.Add(lease), now, now, n).Scan(&rows).Error
 	})
 	slices.SortFunc(rows, func(a, b noticeRow) int { return compare(a.ID, b.ID) })
 	return rows, err
