@@ -21,6 +21,7 @@ func benchNotify(ctx context.Context, args []string, getenv func(string) string,
 	workers := fs.Int("workers", 4, "notifier sending goroutines")
 	rounds := fs.Int("rounds", 1, "working phases, each between two idle ones")
 	parts := fs.String("parts", "both", "what of the notifier works in the working phases: both, consumer, senders or none")
+	headStart := fs.Duration("head-start", 0, "how long the notifier works before each working phase's storm begins")
 	profDir := fs.String("profile", "", "write each bid phase's profiles to this directory, and report PostgreSQL's view of each phase")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -30,6 +31,6 @@ func benchNotify(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	defer fresh.Close()
-	return notifybench.Run(ctx, fresh.DB, notifybench.Options{Notices: *notices, Bidders: *bidders, Duration: *dur, Workers: *workers, Rounds: *rounds, Parts: *parts,
+	return notifybench.Run(ctx, fresh.DB, notifybench.Options{Notices: *notices, Bidders: *bidders, Duration: *dur, Workers: *workers, Rounds: *rounds, Parts: *parts, HeadStart: *headStart,
 		ProfileDir: *profDir, DBURL: fresh.URL, Log: log}, stdout)
 }

@@ -45,6 +45,9 @@ type Options struct {
 	// (the default: consumer and senders), "consumer", "senders" or
 	// "none" (to tell their costs apart).
 	Parts string
+	// HeadStart is how long the notifier works before each working
+	// phase's storm begins; default 0 (it starts with the storm).
+	HeadStart time.Duration
 	// ProfileDir, when set, receives each bid phase's CPU, block, mutex
 	// and goroutine profiles, and the report gains PostgreSQL's view of
 	// the phase (wait events, commits, WAL flushes, top statements) read
@@ -250,6 +253,7 @@ func Run(ctx context.Context, db *gorm.DB, o Options, out io.Writer) error {
 		if o.Parts != "senders" && o.Parts != "none" {
 			busyWG.Go(func() { n.Consume(busyCtx, consumer, notify.ConsumerOptions{}) })
 		}
+		sleepCtx(ctx, o.HeadStart)
 		r := phase(fmt.Sprintf("working %d", k+1), set)
 		sent := srv.Count() - before
 		stopBusy()
@@ -386,4 +390,16 @@ func roundAll(ds []time.Duration) []time.Duration {
 		out[i] = d.Round(100 * time.Microsecond)
 	}
 	return out
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }
