@@ -20,11 +20,14 @@ func TestBusyWhileBidsAreJudged(t *testing.T) {
 	if s.Busy() {
 		t.Fatal("busy before any bid")
 	}
+	if d := s.IdleFor(); d < time.Hour {
+		t.Fatalf("idle for %s before any bid, want a very long time", d)
+	}
 	bidders := make([]domain.User, 8)
 	for i := range bidders {
 		bidders[i] = mustUser(t, s, false)
 	}
-	var seen atomic.Bool
+	var seen, seenIdle0 atomic.Bool
 	stop := make(chan struct{})
 	watched := make(chan struct{})
 	go func() {
@@ -37,6 +40,9 @@ func TestBusyWhileBidsAreJudged(t *testing.T) {
 			}
 			if s.Busy() {
 				seen.Store(true)
+			}
+			if s.IdleFor() == 0 {
+				seenIdle0.Store(true)
 			}
 		}
 	}()
@@ -57,10 +63,19 @@ func TestBusyWhileBidsAreJudged(t *testing.T) {
 	if !seen.Load() {
 		t.Fatal("Busy never reported the bids being judged")
 	}
+	if !seenIdle0.Load() {
+		t.Fatal("IdleFor never reported 0 while bids were being judged")
+	}
 	// The shard's goroutine answers its callers just before it ends.
 	for end := time.Now().Add(30 * time.Second); s.Busy(); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(end) {
 			t.Fatal("still busy long after every bid was answered")
 		}
+	}
+	// Quiet spells are counted from the end of the last batch.
+	first := s.IdleFor()
+	time.Sleep(50 * time.Millisecond)
+	if later := s.IdleFor(); first >= time.Hour || later < first+50*time.Millisecond {
+		t.Fatalf("idle for %s, then %s 50 ms later: want the time since the last batch ended", first, later)
 	}
 }

@@ -105,7 +105,7 @@ func (s *Service) PlaceBid(ctx context.Context, bidder domain.User, auctionID in
 func (s *Service) drain(q *shard) {
 	defer s.inflight.Done()
 	s.draining.Add(1)
-	defer s.draining.Add(-1)
+	defer s.drained()
 	// The drain keeps one pooled connection while bids keep coming: a batch
 	// must never queue for the pool behind the reads of the requests that
 	// feed it (sessions, users, pages), which is where HTTP bids used to

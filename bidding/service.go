@@ -80,6 +80,9 @@ type Service struct {
 	inflight sync.WaitGroup
 	// draining counts the shards judging or committing bids now (Busy).
 	draining atomic.Int32
+	// drainEnded is when a shard last stopped judging, in Unix
+	// nanoseconds (IdleFor).
+	drainEnded atomic.Int64
 
 	// committed wakes the relay after each commit that wrote events, so
 	// delivery latency has no polling delay in it.

@@ -78,7 +78,14 @@ func (s *Service) worker(ctx context.Context, gate *outage) {
 		if ctx.Err() != nil {
 			return
 		}
-		rows, err := s.st.claim(ctx, s.cfg.Batch, s.cfg.Lease, s.now())
+		// While bids flow a worker sends about one notice per BusyPause:
+		// claiming a full batch would only hold leases (and update rows)
+		// it cannot use soon.
+		n := s.cfg.Batch
+		if s.bidsFlowing() {
+			n = max(1, n/8)
+		}
+		rows, err := s.st.claim(ctx, n, s.cfg.Lease, s.now())
 		if err != nil {
 			if ctx.Err() == nil {
 				s.log.Warn("cannot claim notices", "err", err)
@@ -152,14 +159,14 @@ func (s *Service) deliver(ctx context.Context, conn Conn, rows []noticeRow, gate
 	return conn
 }
 
-// yieldToBids waits while bids are being judged on this node, at most
+// yieldToBids waits while bids flow on this node (bidsFlowing), at most
 // BusyPause, and reports false if ctx ended meanwhile. Mail can wait a
 // second; a bid in the last seconds of a lot cannot. It looks again every
 // few milliseconds, so a burst of bids holds mail back only as long as it
-// lasts, and a storm that never ends still lets a notice through per
-// BusyPause.
+// lasts (and Quiet after), and a storm that never ends still lets a
+// notice through per BusyPause.
 func (s *Service) yieldToBids(ctx context.Context) bool {
-	if s.cfg.Busy == nil || !s.cfg.Busy() {
+	if !s.bidsFlowing() {
 		return ctx.Err() == nil
 	}
 	s.paused.Add(1)
@@ -168,7 +175,7 @@ func (s *Service) yieldToBids(ctx context.Context) bool {
 		if !sleep(ctx, min(look, s.cfg.BusyPause-waited)) {
 			return false
 		}
-		if !s.cfg.Busy() {
+		if !s.bidsFlowing() {
 			break
 		}
 	}

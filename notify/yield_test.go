@@ -122,3 +122,37 @@ func TestNoSendPastTheLease(t *testing.T) {
 		t.Error("the notice another worker had claimed was given back from under it")
 	}
 }
+
+// TestSendingWaitsForAQuietSpell checks that mail waits for bids to have
+// stopped for Quiet, not for the first idle instant: between a storm's
+// batches the node is idle only for a moment.
+func TestSendingWaitsForAQuietSpell(t *testing.T) {
+	w := mustWorld(t, mustSQLite(t))
+	srv, err := smtptest.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	var idle atomic.Int64
+	idle.Store(int64(100 * time.Millisecond)) // the last batch ended 100 ms ago
+	cfg := testConfig(w)
+	cfg.Workers = 1
+	cfg.IdleFor = func() time.Duration { return time.Duration(idle.Load()) }
+	cfg.Quiet = 250 * time.Millisecond
+	cfg.BusyPause = time.Hour
+	n := w.startNotifier(smtpTransport(srv), cfg)
+
+	seller, x, y := w.user("Seller"), w.user("Xavier"), w.user("Yoko")
+	a := w.auction(seller, "Brass clock")
+	w.bid(x, a.ID, 1000)
+	w.bid(y, a.ID, 1100) // x is outbid: one notice
+	waitUntil(t, "the notice to be held back", 30*time.Second, func() bool { return n.Paused() > 0 })
+	time.Sleep(300 * time.Millisecond)
+	if c := srv.Count(); c != 0 {
+		t.Fatalf("%d emails sent 100 ms after the last bid, want 0 until a quiet spell of 250 ms", c)
+	}
+	idle.Store(int64(time.Second))
+	if !srv.WaitFor(1, 30*time.Second) {
+		t.Fatalf("the outbid email never went out after a quiet spell: %v", statusCounts(t, w.db))
+	}
+}

@@ -27,7 +27,7 @@ func (n *node) startNotify(ctx context.Context, js jetstream.JetStream, jobCtx c
 	}
 	svc, err := notify.New(ctx, n.db, n.svc, n.svc, n.inv, transport, notify.Config{
 		PublicURL: n.cfg.Mail.PublicURL, From: from, RequireVerified: n.cfg.Mail.VerificationRequired(), Logger: n.log,
-		Busy: n.svc.Busy, // bids come first: mail yields while they are judged
+		IdleFor: n.svc.IdleFor, // bids come first: mail yields while they flow
 	})
 	if err != nil {
 		return err

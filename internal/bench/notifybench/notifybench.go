@@ -14,6 +14,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,7 +38,22 @@ type Options struct {
 	Bidders  int           // concurrent bidders in the bid phases; default 64
 	Duration time.Duration // length of each bid phase; default 10s
 	Workers  int           // notifier sending goroutines; default 4
-	Log      *slog.Logger
+	// Rounds is how many working phases alternate with idle ones (idle,
+	// working, idle, … idle); default 1.
+	Rounds int
+	// Parts is what of the notifier works in the working phases: "both"
+	// (the default: consumer and senders), "consumer", "senders" or
+	// "none" (to tell their costs apart).
+	Parts string
+	// HeadStart is how long the notifier works before each working
+	// phase's storm begins; default 0 (it starts with the storm).
+	HeadStart time.Duration
+	// ProfileDir, when set, receives each bid phase's CPU, block, mutex
+	// and goroutine profiles, and the report gains PostgreSQL's view of
+	// the phase (wait events, commits, WAL flushes, top statements) read
+	// from DBURL.
+	ProfileDir, DBURL string
+	Log               *slog.Logger
 }
 
 // Run measures and writes a markdown report to out. db is a migrated,
@@ -57,6 +73,16 @@ func Run(ctx context.Context, db *gorm.DB, o Options, out io.Writer) error {
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Rounds <= 0 {
+		o.Rounds = 1
+	}
+	switch o.Parts {
+	case "":
+		o.Parts = "both"
+	case "both", "consumer", "senders", "none":
+	default:
+		return fmt.Errorf("bench notify: parts %q: want both, consumer, senders or none", o.Parts)
 	}
 	svc := bidding.New(db, bidding.Options{PasswordCost: bcrypt.MinCost, Logger: o.Log})
 	defer svc.Close(context.Background())
@@ -98,7 +124,7 @@ func Run(ctx context.Context, db *gorm.DB, o Options, out io.Writer) error {
 	defer srv.Stop()
 	from := &mail.Address{Name: "Gavel", Address: "bench@gavel.local"}
 	transport := notify.NewSMTP(notify.SMTPConfig{Host: srv.Host(), Port: srv.Port(), TLS: "none", From: from})
-	n, err := notify.New(ctx, db, svc, svc, nil, transport, notify.Config{From: from, Workers: o.Workers, Batch: 100, Logger: o.Log, Busy: svc.Busy})
+	n, err := notify.New(ctx, db, svc, svc, nil, transport, notify.Config{From: from, Workers: o.Workers, Batch: 100, Logger: o.Log, IdleFor: svc.IdleFor})
 	if err != nil {
 		return err
 	}
@@ -132,8 +158,8 @@ func Run(ctx context.Context, db *gorm.DB, o Options, out io.Writer) error {
 	}
 
 	host, _ := os.Hostname()
-	fmt.Fprintf(out, "## Email notifier\n\nmachine: %s, %d CPUs, %s; load average at start: %s; %d notices per phase, %d sending workers, %d bidders, %s per bid phase; the SMTP server runs in the same process\n\n",
-		host, runtime.NumCPU(), runtime.Version(), benchkit.LoadAvg(), o.Notices, o.Workers, o.Bidders, o.Duration)
+	fmt.Fprintf(out, "## Email notifier\n\nmachine: %s, %d CPUs, %s; load average at start: %s; %d notices per phase, %d sending workers, %d bidders, %s per bid phase, %d working phases (%s); the SMTP server runs in the same process\n\n",
+		host, runtime.NumCPU(), runtime.Version(), benchkit.LoadAvg(), o.Notices, o.Workers, o.Bidders, o.Duration, o.Rounds, o.Parts)
 
 	// 1. Throughput: a backlog of notices, rendered and handed to SMTP.
 	setA, err := lots(side)
@@ -158,20 +184,12 @@ func Run(ctx context.Context, db *gorm.DB, o Options, out io.Writer) error {
 	fmt.Fprintln(out, "|---|---|")
 	fmt.Fprintf(out, "| render and hand to SMTP | %d notices in %.2f s = **%.0f notices/s** |\n", o.Notices, took.Seconds(), float64(o.Notices)/took.Seconds())
 
-	// 2. Bids with the notifier idle (the baseline), then 3. with it
-	// working through a fresh backlog and recording the storm's own
-	// outbid notices.
-	setB, err := lots(side)
-	if err != nil {
-		return err
-	}
-	base := storm(ctx, svc, users[:o.Bidders], setB, o.Duration)
-	fmt.Fprintf(out, "| bids, notifier idle (baseline) | %s |\n", base)
-
-	setC, err := lots(side)
-	if err != nil {
-		return err
-	}
+	// 2. Bids with the notifier idle (the baseline), alternating with 3.
+	// the same storm on fresh lots while the notifier works through a
+	// backlog and records the storm's own outbid notices, ending idle: the
+	// idle phases' spread is the run's own noise. The backlog is recorded
+	// before the first bid phase, so that every phase runs on the same
+	// tables and none follows a burst of inserts the others do not.
 	setD, err := lots(side)
 	if err != nil {
 		return err
@@ -179,29 +197,104 @@ func Run(ctx context.Context, db *gorm.DB, o Options, out io.Writer) error {
 	if err := backlog(ctx, n, users[:side], setD, o.Notices, "d"); err != nil {
 		return err
 	}
-	before := srv.Count()
-	busyCtx, stopBusy := context.WithCancel(jobs)
-	var busyWG sync.WaitGroup
-	busyWG.Go(func() { n.RunSenders(busyCtx) })
-	busyWG.Go(func() { n.Consume(busyCtx, consumer, notify.ConsumerOptions{}) })
-	busy := storm(ctx, svc, users[:o.Bidders], setC, o.Duration)
-	sent := srv.Count() - before
-	stopBusy()
-	busyWG.Wait()
-	fmt.Fprintf(out, "| bids, notifier sending a %d-notice backlog | %s; %d notices sent during the phase, %d pauses for bids |\n", o.Notices, busy, sent, n.Paused())
-
-	// 4. The baseline again, so the run shows its own noise: the spread
-	// of two idle phases is what "unchanged within noise" is judged by.
-	setE, err := lots(side)
+	var evidence strings.Builder
+	defer func() {
+		if evidence.Len() > 0 {
+			fmt.Fprintf(out, "\nWhere the phases went:\n\n%s", evidence.String())
+		}
+	}()
+	phase := func(name string, set []domain.Auction) stormResult {
+		prof, err := benchkit.StartPhaseProfile(ctx, o.ProfileDir, name, o.DBURL, o.Duration)
+		if err != nil {
+			fmt.Fprintf(&evidence, "- %s: no profiles: %v\n", name, err)
+		}
+		defer prof.Finish(&evidence)
+		r := storm(ctx, svc, users[:o.Bidders], set, o.Duration)
+		if o.ProfileDir != "" {
+			fmt.Fprintf(&evidence, "- %s: bid p99 second by second: %v\n", name, roundAll(r.perSecond))
+		}
+		return r
+	}
+	// A short storm first, measured by no one: the first bid phase of a
+	// run was the slowest in every run (connections, caches and plans
+	// warming up), which flattered the ratio of the phases after it.
+	warm, err := lots(side)
 	if err != nil {
 		return err
 	}
-	base2 := storm(ctx, svc, users[:o.Bidders], setE, o.Duration)
-	fmt.Fprintf(out, "| bids, notifier idle again | %s |\n", base2)
-	idle := (base.p99.Seconds() + base2.p99.Seconds()) / 2
-	fmt.Fprintf(out, "\nbid p99 with the notifier working / mean idle = **%.2f×**; the two idle phases differ by %.2f× (noise)\n",
-		busy.p99.Seconds()/idle, max(base.p99, base2.p99).Seconds()/min(base.p99, base2.p99).Seconds())
+	storm(ctx, svc, users[:o.Bidders], warm, min(3*time.Second, o.Duration))
+	var idles, works []stormResult
+	idle := func(k int) error {
+		set, err := lots(side)
+		if err != nil {
+			return err
+		}
+		r := phase(fmt.Sprintf("idle %d", k), set)
+		idles = append(idles, r)
+		fmt.Fprintf(out, "| bids, notifier idle (baseline %d) | %s |\n", k, r)
+		return nil
+	}
+	for k := range o.Rounds {
+		if err := idle(k + 1); err != nil {
+			return err
+		}
+		// The lots first: the notifier must meet the storm, not the
+		// quiet while lots are created.
+		set, err := lots(side)
+		if err != nil {
+			return err
+		}
+		before, paused := srv.Count(), n.Paused()
+		busyCtx, stopBusy := context.WithCancel(jobs)
+		var busyWG sync.WaitGroup
+		if o.Parts != "consumer" && o.Parts != "none" {
+			busyWG.Go(func() { n.RunSenders(busyCtx) })
+		}
+		if o.Parts != "senders" && o.Parts != "none" {
+			busyWG.Go(func() { n.Consume(busyCtx, consumer, notify.ConsumerOptions{}) })
+		}
+		sleepCtx(ctx, o.HeadStart)
+		r := phase(fmt.Sprintf("working %d", k+1), set)
+		sent := srv.Count() - before
+		stopBusy()
+		busyWG.Wait()
+		works = append(works, r)
+		fmt.Fprintf(out, "| bids, notifier working (%s) through a backlog of %d notices | %s; %d notices sent during the phase, %d pauses for bids |\n",
+			o.Parts, o.Notices, r, sent, n.Paused()-paused)
+	}
+	if err := idle(o.Rounds + 1); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\n%s\n", verdict(idles, works))
 	return nil
+}
+
+// verdict compares each working phase's bid p99 with the mean of the idle
+// phases', next to the idle phases' own spread (max / min): the issue's
+// "unchanged within noise" holds when every ratio is within that spread,
+// or within 1.10×.
+func verdict(idles, works []stormResult) string {
+	var sum float64
+	lo, hi := idles[0].p99, idles[0].p99
+	for _, r := range idles {
+		sum += r.p99.Seconds()
+		lo, hi = min(lo, r.p99), max(hi, r.p99)
+	}
+	mean := sum / float64(len(idles))
+	spread := hi.Seconds() / lo.Seconds()
+	ratios := make([]string, len(works))
+	within := true
+	for i, r := range works {
+		x := r.p99.Seconds() / mean
+		ratios[i] = fmt.Sprintf("%.2f×", x)
+		within = within && x <= max(spread, 1.10)
+	}
+	word := "not within noise"
+	if within {
+		word = "within noise"
+	}
+	return fmt.Sprintf("bid p99 with the notifier working / mean idle = **%s**; the idle phases differ by %.2f× (noise): %s",
+		strings.Join(ratios, ", "), spread, word)
 }
 
 // backlog records k outbid notices, one per (user, lot) pair so that the
@@ -228,6 +321,7 @@ type stormResult struct {
 	accepted, rejected, errors int64
 	elapsed                    time.Duration
 	p50, p99                   time.Duration
+	perSecond                  []time.Duration // p99 of the bids started in each second of the phase
 }
 
 func (r stormResult) String() string {
@@ -241,6 +335,7 @@ func storm(ctx context.Context, svc *bidding.Service, bidders []domain.User, lot
 	tickets := make([]atomic.Int64, len(lots))
 	var accepted, rejected, errs atomic.Int64
 	lat := make([][]time.Duration, len(bidders))
+	at := make([][]time.Duration, len(bidders)) // when each bid started, from the phase's start
 	var wg sync.WaitGroup
 	stop := time.Now().Add(d)
 	began := time.Now()
@@ -253,6 +348,7 @@ func storm(ctx context.Context, svc *bidding.Service, bidders []domain.User, lot
 				t := time.Now()
 				_, err := svc.PlaceBid(ctx, bidders[w], lots[i].ID, domain.BidInput{Amount: amount})
 				lat[w] = append(lat[w], time.Since(t))
+				at[w] = append(at[w], t.Sub(began))
 				switch {
 				case err == nil:
 					accepted.Add(1)
@@ -267,12 +363,43 @@ func storm(ctx context.Context, svc *bidding.Service, bidders []domain.User, lot
 	wg.Wait()
 	r := stormResult{accepted: accepted.Load(), rejected: rejected.Load(), errors: errs.Load(), elapsed: time.Since(began)}
 	var all []time.Duration
-	for _, l := range lat {
+	secs := make([][]time.Duration, int(d/time.Second)+1)
+	for w, l := range lat {
 		all = append(all, l...)
+		for j, x := range l {
+			k := min(int(at[w][j]/time.Second), len(secs)-1)
+			secs[k] = append(secs[k], x)
+		}
+	}
+	for _, b := range secs {
+		if len(b) > 0 {
+			slices.Sort(b)
+			r.perSecond = append(r.perSecond, b[len(b)*99/100])
+		}
 	}
 	slices.Sort(all)
 	if len(all) > 0 {
 		r.p50, r.p99 = all[len(all)/2], all[len(all)*99/100]
 	}
 	return r
+}
+
+func roundAll(ds []time.Duration) []time.Duration {
+	out := make([]time.Duration, len(ds))
+	for i, d := range ds {
+		out[i] = d.Round(100 * time.Microsecond)
+	}
+	return out
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }

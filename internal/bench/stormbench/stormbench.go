@@ -126,11 +126,11 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	}()
 	runStorm := func(ctx context.Context, name string, bidders int, d time.Duration, auctions []int64,
 		bid func(ctx context.Context, w int, auction, amount int64) (int64, bool, error)) stormResult {
-		prof, err := startProfile(ctx, *profDir, name, dbURL, d)
+		prof, err := benchkit.StartPhaseProfile(ctx, *profDir, name, dbURL, d)
 		if err != nil {
 			fmt.Fprintf(&evidence, "- %s: no profiles: %v\n", name, err)
 		}
-		defer prof.finish(&evidence)
+		defer prof.Finish(&evidence)
 		return runStorm(ctx, name, bidders, d, auctions, bid)
 	}
 

@@ -1,4 +1,4 @@
-package stormbench
+package benchkit
 
 // Evidence of where bids wait: per-phase CPU, block, mutex and goroutine
 // profiles of this process (the node and the in-process service run here),
@@ -30,9 +30,9 @@ const (
 	pgSampleStep = 20 * time.Millisecond
 )
 
-// phaseProfile records one phase's evidence into dir, files named after
+// PhaseProfile records one phase's evidence into dir, files named after
 // the phase's slug.
-type phaseProfile struct {
+type PhaseProfile struct {
 	dir, slug string
 	cpu       *os.File
 	stop      context.CancelFunc
@@ -40,6 +40,9 @@ type phaseProfile struct {
 	waits     map[string]int
 	samples   int
 	mid       *time.Timer
+	conn      *pgx.Conn
+	began     time.Time
+	pg0       pgCounters
 }
 
 // slugOf turns a phase name into a file name.
@@ -58,19 +61,19 @@ func slugOf(name string) string {
 	return strings.Trim(b.String(), "-")
 }
 
-// startProfile starts a phase's profiles: CPU for the whole phase, block
+// StartPhaseProfile starts a phase's profiles: CPU for the whole phase, block
 // and mutex counts from now (written as a base and a final profile, to be
 // read with pprof -diff_base), a goroutine dump at mid-phase, and a
 // sampler of pg_stat_activity on its own connection to dbURL. An empty
-// dir returns nil, and finish accepts nil.
-func startProfile(ctx context.Context, dir, name, dbURL string, d time.Duration) (*phaseProfile, error) {
+// dir returns nil, and Finish accepts nil.
+func StartPhaseProfile(ctx context.Context, dir, name, dbURL string, d time.Duration) (*PhaseProfile, error) {
 	if dir == "" {
 		return nil, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	p := &phaseProfile{dir: dir, slug: slugOf(name), waits: map[string]int{}, done: make(chan struct{})}
+	p := &PhaseProfile{dir: dir, slug: slugOf(name), waits: map[string]int{}, done: make(chan struct{})}
 	runtime.SetBlockProfileRate(blockRate)
 	runtime.SetMutexProfileFraction(mutexRate)
 	p.write("block-base", "block", 0)
@@ -92,11 +95,17 @@ func startProfile(ctx context.Context, dir, name, dbURL string, d time.Duration)
 		close(p.done)
 		return p, nil // the profiles still work; the report says no samples
 	}
+	// The counters get a connection of their own: the sampler's ends
+	// with a cancelled query, which closes it.
+	if p.conn, err = pgx.Connect(ctx, dbURL); err == nil {
+		p.pg0 = readPGCounters(ctx, p.conn, true)
+	}
+	p.began = time.Now()
 	go p.sampleWaits(sctx, conn)
 	return p, nil
 }
 
-func (p *phaseProfile) path(kind string) string {
+func (p *PhaseProfile) path(kind string) string {
 	ext := ".pprof"
 	if kind == "goroutines-mid" {
 		ext = ".txt"
@@ -104,7 +113,7 @@ func (p *phaseProfile) path(kind string) string {
 	return filepath.Join(p.dir, p.slug+"."+kind+ext)
 }
 
-func (p *phaseProfile) write(kind, profile string, debug int) {
+func (p *PhaseProfile) write(kind, profile string, debug int) {
 	f, err := os.Create(p.path(kind))
 	if err != nil {
 		return
@@ -114,8 +123,10 @@ func (p *phaseProfile) write(kind, profile string, debug int) {
 }
 
 // sampleWaits counts, every pgSampleStep, the client sessions of the
-// benchmark's database by state and wait event.
-func (p *phaseProfile) sampleWaits(ctx context.Context, conn *pgx.Conn) {
+// benchmark's database by state and wait event, and the background work
+// that competes with them: autovacuum workers (by what they vacuum) and a
+// checkpoint in progress.
+func (p *PhaseProfile) sampleWaits(ctx context.Context, conn *pgx.Conn) {
 	defer close(p.done)
 	defer conn.Close(context.Background())
 	t := time.NewTicker(pgSampleStep)
@@ -128,7 +139,12 @@ func (p *phaseProfile) sampleWaits(ctx context.Context, conn *pgx.Conn) {
 		}
 		rows, err := conn.Query(ctx, `SELECT coalesce(state, ''), coalesce(wait_event_type, ''), coalesce(wait_event, '')
 			FROM pg_stat_activity
-			WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()`)
+			WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()
+			UNION ALL
+			SELECT CASE WHEN backend_type = 'checkpointer' THEN 'checkpointer' ELSE left(query, 60) END,
+				coalesce(wait_event_type, ''), coalesce(wait_event, '')
+			FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'
+				OR (backend_type = 'checkpointer' AND coalesce(wait_event, '') <> 'CheckpointerMain')`)
 		if err != nil {
 			return
 		}
@@ -148,9 +164,9 @@ func (p *phaseProfile) sampleWaits(ctx context.Context, conn *pgx.Conn) {
 	}
 }
 
-// finish stops the phase's profiles and writes a one-line summary of the
+// Finish stops the phase's profiles and writes a one-line summary of the
 // PostgreSQL sessions to w: the average number in each state and wait.
-func (p *phaseProfile) finish(w io.Writer) {
+func (p *PhaseProfile) Finish(w io.Writer) {
 	if p == nil {
 		return
 	}
@@ -165,9 +181,18 @@ func (p *phaseProfile) finish(w io.Writer) {
 	runtime.SetMutexProfileFraction(0)
 	fmt.Fprintf(w, "- %s: profiles in %s/%s.*; PostgreSQL sessions, average over %d samples: %s\n",
 		p.slug, p.dir, p.slug, p.samples, p.summary())
+	if p.conn != nil {
+		secs := time.Since(p.began).Seconds()
+		pg1 := readPGCounters(context.Background(), p.conn, false)
+		p.conn.Close(context.Background())
+		fmt.Fprintf(w, "  - PostgreSQL: %s\n", pg1.delta(p.pg0, secs))
+		for _, st := range pg1.statements {
+			fmt.Fprintf(w, "  - %s\n", st)
+		}
+	}
 }
 
-func (p *phaseProfile) summary() string {
+func (p *PhaseProfile) summary() string {
 	if p.samples == 0 {
 		return "no samples"
 	}
