@@ -72,6 +72,10 @@ type ClusterOptions struct {
 	// Otherwise they are off: tests check correctness, not crash safety,
 	// and run several times faster.
 	Durable bool
+	// Statements preloads pg_stat_statements, so a benchmark can read the
+	// calls, rows and time of each statement (CREATE EXTENSION
+	// pg_stat_statements, then SELECT from the view).
+	Statements bool
 }
 
 // Cluster is a throwaway PostgreSQL server in a temporary directory,
@@ -82,6 +86,7 @@ type Cluster struct {
 	port       int
 	asPostgres bool      // running as root: every server command runs as the postgres user
 	durable    bool      // started with fsync on; Start keeps it so
+	statements bool      // started with pg_stat_statements preloaded
 	watchdog   *exec.Cmd // stops the server if this process dies without Stop
 }
 
@@ -100,7 +105,7 @@ func StartCluster(ctx context.Context, o ClusterOptions) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{dir: dir, bin: bin, asPostgres: os.Geteuid() == 0, durable: o.Durable}
+	c := &Cluster{dir: dir, bin: bin, asPostgres: os.Geteuid() == 0, durable: o.Durable, statements: o.Statements}
 	if c.asPostgres {
 		// PostgreSQL refuses to run as root, and its files must belong to
 		// the user it runs as.
@@ -185,6 +190,9 @@ func (c *Cluster) start(ctx context.Context, durable bool) error {
 		"-c", "listen_addresses=127.0.0.1",
 		// Packages test in parallel, each test with its own pool.
 		"-c", "max_connections=300",
+	}
+	if c.statements {
+		opts = append(opts, "-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track=all")
 	}
 	if !durable {
 		opts = append(opts, "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "synchronous_commit=off")

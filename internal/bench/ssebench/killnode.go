@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -41,8 +42,10 @@ type killResult struct {
 	bids              int
 	delivered, wanted int64 // deliveries of the last price change
 	load0, load1      string
-	late, setup       [3]float64 // moves, worst client process: retry: wake-up lateness and set-up latency, p50/p90/max ms
-	logs              []string   // the survivors' slow-SQL warnings and other log lines
+	late, setup       [3]float64    // moves, worst client process: retry: wake-up lateness and set-up latency, p50/p90/max ms
+	logs              []string      // the survivors' slow-SQL warnings and other log lines
+	pgCPU             time.Duration // PostgreSQL's processes' CPU meanwhile
+	stmts             []stmtStat    // its top statements meanwhile (pg_stat_statements preloaded)
 	errs              map[string]int64
 }
 
@@ -84,6 +87,8 @@ func (b *sseBench) killPhase(ctx context.Context, stdout io.Writer) error {
 	}
 	busy0, total0 := machineCPU()
 	self0 := procCPU(os.Getpid())
+	statements := resetStatements(b.db)
+	pg0 := postgresCPU()
 	profiled := b.profileSurvivors(ctx)
 	killed := time.Now()
 	_ = syscall.Kill(-victim.pid, syscall.SIGKILL)
@@ -120,6 +125,10 @@ func (b *sseBench) killPhase(ctx context.Context, stdout io.Writer) error {
 			r.clientCPU -= ccpu0
 			r.busy = busySince(busy0, total0)
 			r.selfCPU = procCPU(os.Getpid()) - self0
+			r.pgCPU = postgresCPUSince(pg0)
+			if statements {
+				r.stmts = topStatements(b.db, 8)
+			}
 			r.wall = time.Since(killed)
 			if last > 0 {
 				r.took = time.Unix(0, last).Sub(killed)
@@ -223,13 +232,22 @@ func (b *sseBench) killReport(w io.Writer, r killResult) {
 	fmt.Fprintf(w, "| moved watcher's reconnect start → stream head (survivor's set-up latency) p50 / p90 / max | %.0f / %.0f / %.0f ms | |\n", r.setup[0], r.setup[1], r.setup[2])
 	fmt.Fprintf(w, "| client processes' CPU meanwhile | %s | |\n", r.clientCPU.Round(10*time.Millisecond))
 	fmt.Fprintf(w, "| bench process's CPU meanwhile (api node placing the bids, NATS) | %s | |\n", r.selfCPU.Round(10*time.Millisecond))
-	rest := time.Duration(r.busy/100*float64(runtime.NumCPU())*float64(r.wall)) - r.cpu - r.clientCPU - r.selfCPU
-	fmt.Fprintf(w, "| machine CPU busy meanwhile | %.0f%% of %d cores over %s; the rest (PostgreSQL, other processes) %s | |\n",
+	fmt.Fprintf(w, "| PostgreSQL's CPU meanwhile | %s | |\n", r.pgCPU.Round(10*time.Millisecond))
+	rest := time.Duration(r.busy/100*float64(runtime.NumCPU())*float64(r.wall)) - r.cpu - r.clientCPU - r.selfCPU - r.pgCPU
+	fmt.Fprintf(w, "| machine CPU busy meanwhile | %.0f%% of %d cores over %s; the rest (other processes) %s | |\n",
 		r.busy, runtime.NumCPU(), r.wall.Round(10*time.Millisecond), rest.Round(10*time.Millisecond))
 	fmt.Fprintf(w, "| gaps / duplicates across the move | **%d / %d** | 0 / 0 |\n", r.gaps, r.dups)
 	fmt.Fprintf(w, "| last price change delivered | %d of %d streams | all |\n", r.delivered, r.wanted)
 	fmt.Fprintf(w, "| price changes during the run | %d | |\n", r.bids)
 	fmt.Fprintf(w, "| set-up retries / failures | %d / %d %v | |\n", r.retries, r.failed, r.errs)
+	if len(r.stmts) > 0 {
+		fmt.Fprintf(w, "\nPostgreSQL's statements from the kill until all were back (pg_stat_statements):\n\n")
+		fmt.Fprintln(w, "| calls | rows per call | ms in all | statement |")
+		fmt.Fprintln(w, "|---|---|---|---|")
+		for _, s := range r.stmts {
+			fmt.Fprintf(w, "| %d | %.1f | %.0f | `%s` |\n", s.Calls, float64(s.Rows)/float64(max(1, s.Calls)), s.MS, strings.ReplaceAll(s.Query, "|", "\\|"))
+		}
+	}
 	if len(r.logs) > 0 {
 		fmt.Fprintln(w)
 		for _, l := range r.logs {

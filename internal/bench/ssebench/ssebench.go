@@ -27,6 +27,7 @@ import (
 	"github.com/gavel-auctions/gavel/internal/bench/benchkit"
 	"github.com/gavel-auctions/gavel/internal/config"
 	"github.com/gavel-auctions/gavel/internal/natsserver"
+	"gorm.io/gorm"
 )
 
 const sseUsage = `Usage: gavel bench sse [--conns N] [--nodes K] [--clients C] [--bids M]
@@ -172,6 +173,7 @@ type sseBench struct {
 	exe        string
 	tmp        string
 	dbURL      string
+	db         *gorm.DB // the bench's own connection to it, for pg_stat_statements
 	natsURL    string
 	path       string // the stream every connection watches
 	auction    int64  // the auction it streams
@@ -223,7 +225,7 @@ func (b *sseBench) setup(ctx context.Context, getenv func(string) string) error 
 	}
 	b.undo = append(b.undo, fresh.Close)
 	db, dbURL := fresh.DB, fresh.URL
-	b.dbURL = dbURL
+	b.dbURL, b.db = dbURL, db
 	db.Raw("SHOW fsync").Scan(&b.fsync)
 	db.Raw("SHOW synchronous_commit").Scan(&b.syncCommit)
 	if sqlDB, err := db.DB(); err == nil {

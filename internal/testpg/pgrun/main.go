@@ -32,8 +32,9 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("pgrun", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	durable := fs.Bool("durable", false, "keep fsync, full_page_writes and synchronous_commit on (for benchmarks)")
+	statements := fs.Bool("statements", false, "preload pg_stat_statements (to read each statement's calls, rows and time)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: pgrun [-durable] -- command [args...]")
+		fmt.Fprintln(stderr, "usage: pgrun [-durable] [-statements] -- command [args...]")
 		fmt.Fprintln(stderr, "Runs command with "+testpg.EnvURL+" set to a throwaway PostgreSQL cluster.")
 		fs.PrintDefaults()
 	}
@@ -50,7 +51,7 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	c, err := testpg.StartCluster(ctx, testpg.ClusterOptions{Durable: *durable})
+	c, err := testpg.StartCluster(ctx, testpg.ClusterOptions{Durable: *durable, Statements: *statements})
 	cancel()
 	if errors.Is(err, testpg.ErrNoPostgres) {
 		fmt.Fprintln(stderr, "pgrun: no PostgreSQL server binaries found.")
