@@ -178,7 +178,8 @@ type sseClientConn struct {
 	mu   sync.Mutex
 	nc   net.Conn
 	last int64         // last auction seq seen (snapshot or price)
-	id   string        // the last id: field, sent back as Last-Event-ID
+	fd   int           // the socket once an epoll reader has it (handOff), else -1
+	id   []byte        // the last id: field, sent back as Last-Event-ID
 	wait time.Duration // the last retry: field
 	recs []sseRec
 }
@@ -278,7 +279,7 @@ func (w *sseWorker) connect(ctx context.Context, cmd sseCmd) sseReply {
 				fmt.Fprintf(os.Stderr, "%s: %d/%d live\n", w.name, w.open.Load(), cmd.Count)
 			}
 		}
-		c := &sseClientConn{}
+		c := &sseClientConn{fd: -1}
 		w.mu.Lock()
 		w.conns = append(w.conns, c)
 		w.mu.Unlock()
@@ -314,6 +315,10 @@ func (w *sseWorker) closeAll(wait time.Duration) {
 		c.mu.Lock()
 		if c.nc != nil {
 			_ = c.nc.Close()
+		}
+		if c.fd >= 0 {
+			// Its epoll reader sees the end and closes the socket.
+			_ = syscall.Shutdown(c.fd, syscall.SHUT_RDWR)
 		}
 		c.mu.Unlock()
 	}
@@ -353,7 +358,7 @@ func (w *sseWorker) run(ctx context.Context, c *sseClientConn, addrs []string, a
 			}
 			w.dropped.Add(1)
 			w.note("dropped: " + errReason(err))
-			if !w.rehome.Load() || c.id == "" {
+			if !w.rehome.Load() || len(c.id) == 0 {
 				return
 			}
 			droppedAt := time.Now()
@@ -362,7 +367,7 @@ func (w *sseWorker) run(ctx context.Context, c *sseClientConn, addrs []string, a
 			}
 			triedAt := time.Now()
 			late := triedAt.Sub(droppedAt) - c.wait
-			req, resume = withLastEventID(base, c.id), true
+			req, resume = withLastEventID(base, string(c.id)), true
 			ai = w.skipDown(addrs, ai)
 			settle = func() {
 				w.rehomed.Add(1)
@@ -415,7 +420,9 @@ func (w *sseWorker) run(ctx context.Context, c *sseClientConn, addrs []string, a
 // connection ends. live reports whether the snapshot arrived, or for a
 // resume (which gets no snapshot when nothing was missed) the head.
 func (w *sseWorker) stream(ctx context.Context, c *sseClientConn, addr string, src *net.TCPAddr, req []byte, resume bool, settle func()) (live bool, err error) {
-	d := net.Dialer{LocalAddr: src, Timeout: 10 * time.Second, Control: noPortControl}
+	// No TCP keepalive: a browser's would not run on this machine, and
+	// its four setsockopt calls per dial are CPU the survivor needs here.
+	d := net.Dialer{LocalAddr: src, Timeout: 10 * time.Second, KeepAlive: -1, Control: noPortControl}
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return false, err
@@ -477,9 +484,16 @@ func (w *sseWorker) stream(ctx context.Context, c *sseClientConn, addr string, s
 	if resume {
 		goLive()
 	}
-	var typ string
-	var data, long []byte
+	var ps sseParse
+	var long []byte
 	for {
+		if live && w.rehome.Load() {
+			// Live: the rest of the stream is read by the shared epoll
+			// readers, not by this goroutine (see livereader_linux.go).
+			if handled, err := w.handOff(c, nc, br, &ps); handled {
+				return live, err
+			}
+		}
 		line, err = br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
 			long = append(long[:0], line...)
@@ -492,32 +506,60 @@ func (w *sseWorker) stream(ctx context.Context, c *sseClientConn, addr string, s
 		if err != nil {
 			return live, err
 		}
-		switch {
-		case len(line) == 1:
-			switch typ {
-			case "price":
-				w.onPrice(c, data, time.Now().UnixNano())
-			case "snapshot":
-				if seq, ok := jsonInt(data, `"seq":`); ok {
-					c.last = seq
-				}
-				goLive()
-			}
-			typ, data = "", data[:0]
-		case line[0] == ':':
-			w.heartbeats.Add(1)
-		case bytes.HasPrefix(line, []byte("event: ")):
-			typ = string(bytes.TrimSpace(line[len("event: "):]))
-		case bytes.HasPrefix(line, []byte("id: ")):
-			c.id = string(bytes.TrimSpace(line[len("id: "):]))
-		case bytes.HasPrefix(line, []byte("retry: ")):
-			if ms, err := strconv.Atoi(string(bytes.TrimSpace(line[len("retry: "):]))); err == nil {
-				c.wait = time.Duration(ms) * time.Millisecond
-			}
-		case bytes.HasPrefix(line, []byte("data: ")):
-			data = append(data, bytes.TrimRight(line[len("data: "):], "\n")...)
+		if w.onLine(c, &ps, line) {
+			goLive()
 		}
 	}
+}
+
+// sseParse is where a stream's parser stands between lines: the current
+// event's type and data so far.
+type sseParse struct {
+	typ  byte // typePrice, typeSnapshot, or 0 for any other
+	data []byte
+}
+
+const (
+	typePrice    = 'p'
+	typeSnapshot = 's'
+)
+
+// onLine handles one line of a stream (with its newline) and reports
+// whether it ended a snapshot event, which makes a fresh stream live.
+func (w *sseWorker) onLine(c *sseClientConn, ps *sseParse, line []byte) (snapshot bool) {
+	switch {
+	case len(line) == 1:
+		switch ps.typ {
+		case typePrice:
+			w.onPrice(c, ps.data, time.Now().UnixNano())
+		case typeSnapshot:
+			if seq, ok := jsonInt(ps.data, `"seq":`); ok {
+				c.last = seq
+			}
+			snapshot = true
+		}
+		ps.typ, ps.data = 0, ps.data[:0]
+	case line[0] == ':':
+		w.heartbeats.Add(1)
+	case bytes.HasPrefix(line, []byte("event: ")):
+		switch string(bytes.TrimSpace(line[len("event: "):])) { // no allocation: compared, not kept
+		case "price":
+			ps.typ = typePrice
+		case "snapshot":
+			ps.typ = typeSnapshot
+		default:
+			ps.typ = 0
+		}
+	case bytes.HasPrefix(line, []byte("id: ")):
+		c.id = append(c.id[:0], bytes.TrimSpace(line[len("id: "):])...)
+	case bytes.HasPrefix(line, []byte("retry: ")):
+		if ms, err := strconv.Atoi(string(bytes.TrimSpace(line[len("retry: "):]))); err == nil {
+			c.wait = time.Duration(ms) * time.Millisecond
+		}
+	case bytes.HasPrefix(line, []byte("data: ")):
+		ps.data = append(ps.data, bytes.TrimRight(line[len("data: "):], "\n")...)
+	}
+	return snapshot
 }
 
 // onPrice records one price event's arrival.

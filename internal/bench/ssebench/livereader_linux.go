@@ -1,0 +1,186 @@
+package ssebench
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"syscall"
+)
+
+// The reconnect storm's clients stand for 16,000 browsers on other
+// machines, yet here they share the survivor's two cores. A goroutine per
+// live stream costs two read(2) calls per event (the data, then EAGAIN),
+// a netpoller wake-up and a goroutine switch; the survivor writes a price
+// change to every stream five times a second, so that was most of the
+// clients' CPU. Once a stream is live, handOff gives its socket to one of
+// a few epoll readers instead: one epoll_wait for many ready sockets, one
+// read(2) per ready socket, the same per-line parsing (onLine: every
+// event's id still checked for gaps and duplicates). The stream's
+// goroutine waits, costing no CPU, until its reader sees the end, then
+// moves the stream as an EventSource would (run).
+
+// liveShards is how many epoll readers a client process runs.
+const liveShards = 2
+
+// liveStream is one stream an epoll reader holds.
+type liveStream struct {
+	w       *sseWorker
+	c       *sseClientConn
+	fd      int
+	ps      sseParse
+	pending []byte     // a line not yet complete
+	done    chan error // the stream's end (io.EOF or the read's error)
+}
+
+// liveReader is one epoll instance and the streams registered with it.
+type liveReader struct {
+	epfd int
+	mu   sync.Mutex
+	fds  map[int]*liveStream
+}
+
+var (
+	liveOnce    sync.Once
+	liveReaders []*liveReader
+	liveErr     error
+)
+
+// startLiveReaders starts the process's epoll readers, once.
+func startLiveReaders() ([]*liveReader, error) {
+	liveOnce.Do(func() {
+		for range liveShards {
+			epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+			if err != nil {
+				liveErr = err
+				return
+			}
+			r := &liveReader{epfd: epfd, fds: make(map[int]*liveStream)}
+			liveReaders = append(liveReaders, r)
+			go r.run()
+		}
+	})
+	return liveReaders, liveErr
+}
+
+// handOff gives a live stream's socket, and what br has read of it but
+// not yet parsed, to an epoll reader, and waits for the stream's end.
+// handled is false when the socket could not be handed over; the caller
+// then reads it itself.
+func (w *sseWorker) handOff(c *sseClientConn, nc net.Conn, br *bufio.Reader, ps *sseParse) (handled bool, err error) {
+	readers, err := startLiveReaders()
+	if err != nil {
+		return false, nil
+	}
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return false, nil
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return false, nil
+	}
+	fd := -1
+	var derr error
+	if err := raw.Control(func(f uintptr) { fd, derr = dupCloexec(int(f)) }); err != nil || derr != nil {
+		return false, nil
+	}
+	ls := &liveStream{w: w, c: c, fd: fd, ps: *ps, done: make(chan error, 1)}
+	buffered, _ := br.Peek(br.Buffered())
+	ls.feed(buffered)
+	// The duplicate keeps the connection open; closing the original only
+	// takes it out of Go's netpoller, which must not see its events.
+	c.mu.Lock()
+	c.nc, c.fd = nil, fd
+	c.mu.Unlock()
+	_ = nc.Close()
+	r := readers[fd%len(readers)]
+	r.mu.Lock()
+	r.fds[fd] = ls
+	r.mu.Unlock()
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(fd)}
+	if err := syscall.EpollCtl(r.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		r.end(ls, err)
+	} else if w.closing.Load() {
+		// closeAll ran before c.fd was set: end it as closeAll would.
+		_ = syscall.Shutdown(fd, syscall.SHUT_RDWR)
+	}
+	return true, <-ls.done
+}
+
+func dupCloexec(fd int) (int, error) {
+	nfd, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_DUPFD_CLOEXEC, 0)
+	if errno != 0 {
+		return -1, errno
+	}
+	return int(nfd), nil
+}
+
+// run reads every ready socket once per wake-up (level-triggered: what
+// one read leaves is reported again).
+func (r *liveReader) run() {
+	evs := make([]syscall.EpollEvent, 256)
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := syscall.EpollWait(r.epfd, evs, -1)
+		if err != nil {
+			if errors.Is(err, syscall.EINTR) {
+				continue
+			}
+			return
+		}
+		for _, ev := range evs[:n] {
+			fd := int(ev.Fd)
+			r.mu.Lock()
+			ls := r.fds[fd]
+			r.mu.Unlock()
+			if ls == nil {
+				continue
+			}
+			m, err := syscall.Read(fd, buf)
+			switch {
+			case errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EINTR):
+			case err != nil:
+				r.end(ls, err)
+			case m == 0:
+				r.end(ls, io.EOF)
+			default:
+				ls.feed(buf[:m])
+			}
+		}
+	}
+}
+
+// end closes a stream's socket (which also takes it out of the epoll
+// set) and wakes its goroutine.
+func (r *liveReader) end(ls *liveStream, err error) {
+	r.mu.Lock()
+	delete(r.fds, ls.fd)
+	r.mu.Unlock()
+	// c.fd goes before the close: closeAll must not shut down a reused fd.
+	ls.c.mu.Lock()
+	ls.c.fd = -1
+	ls.c.mu.Unlock()
+	_ = syscall.Close(ls.fd)
+	ls.done <- err
+}
+
+// feed parses b, the next bytes of the stream, line by line; a line cut
+// by the read waits in pending for the rest.
+func (ls *liveStream) feed(b []byte) {
+	if len(ls.pending) > 0 {
+		ls.pending = append(ls.pending, b...)
+		b = ls.pending
+	}
+	for {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			break
+		}
+		ls.w.onLine(ls.c, &ls.ps, b[:i+1])
+		b = b[i+1:]
+	}
+	ls.pending = append(ls.pending[:0], b...)
+}
