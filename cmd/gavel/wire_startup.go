@@ -199,7 +199,8 @@ func (n *node) checks() map[string]web.Checker {
 // start-up server, then by the real one.
 func (n *node) listen() error {
 	n.up = newStartup(outage.Database, outage.NATS)
-	ln, err := net.Listen("tcp", n.cfg.Addr)
+	lc := listenConfig(n.cfg.Role)
+	ln, err := lc.Listen(context.Background(), "tcp", n.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("GAVEL_ADDR %s: %w", n.cfg.Addr, err)
 	}
@@ -208,6 +209,20 @@ func (n *node) listen() error {
 	n.ln = ln
 	n.mux = newHandoff(ln)
 	return nil
+}
+
+// listenConfig is how a node of role listens. A realtime-only node's
+// connections are streams, and a stream writes a heartbeat at least every
+// 15 s: TCP keepalive probes only a connection with nothing in flight, so
+// on a stream they never find a dead peer sooner than the heartbeat's
+// write does. The node skips them, and the four setsockopt(2) calls per
+// accepted connection that set them up, which a dead node's watchers
+// arriving at thousands a second pay for on the survivor (#11 point 5).
+func listenConfig(role config.Role) net.ListenConfig {
+	if role == config.RoleRealtime {
+		return net.ListenConfig{KeepAlive: -1}
+	}
+	return net.ListenConfig{}
 }
 
 // openDatabaseLazy opens the database without waiting for it: a node
