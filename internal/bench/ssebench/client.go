@@ -52,6 +52,9 @@ type sseCmd struct {
 	Rehome bool `json:"rehome,omitempty"`
 
 	Seq int64 `json:"seq,omitempty"` // status: the event to count; fire: the seq to send
+	// close: the moves' arrival curve is counted from this instant (Unix
+	// ns; the kill), in slots of curveSlot.
+	Since int64 `json:"since,omitempty"`
 }
 
 // sseReply answers an sseCmd.
@@ -74,6 +77,8 @@ type sseReply struct {
 	LastLive   int64                 `json:"last_live,omitempty"`   // Unix ns of the latest stream going live again
 	MoveLate   [3]float64            `json:"move_late,omitempty"`   // moves: reconnect started after retry:, p50/p90/max ms
 	MoveTook   [3]float64            `json:"move_took,omitempty"`   // moves: reconnect start to head, p50/p90/max ms
+	Tried      []int64               `json:"tried,omitempty"`       // close: moves whose reconnect started, by curveSlot since cmd.Since
+	Back       []int64               `json:"back,omitempty"`        // close: moves streaming again, by curveSlot since cmd.Since
 	WouldBlock int64                 `json:"would_block,omitempty"` // fire: sockets that took less than the frame
 }
 
@@ -165,6 +170,7 @@ type sseWorker struct {
 	// then until its head arrived (the survivor's set-up latency), µs.
 	moveMu     sync.Mutex
 	late, took []int32
+	moves      [][2]int64 // per move: reconnect start and stream head, Unix ns
 	lastLive   atomic.Int64
 	counts     [4096]atomic.Int64 // price events by seq (mod 4096), for status polls
 
@@ -223,6 +229,7 @@ func (w *sseWorker) handle(ctx context.Context, cmd sseCmd) sseReply {
 		w.closeAll(10 * time.Second)
 		r := w.summary()
 		r.MoveLate, r.MoveTook = w.moveQuantiles()
+		r.Tried, r.Back = w.moveCurve(cmd.Since)
 		return r
 	}
 	return sseReply{Err: "unknown op " + cmd.Op}
@@ -238,7 +245,7 @@ func (w *sseWorker) connect(ctx context.Context, cmd sseCmd) sseReply {
 		c.Store(0)
 	}
 	w.moveMu.Lock()
-	w.late, w.took = nil, nil
+	w.late, w.took, w.moves = nil, nil, nil
 	w.moveMu.Unlock()
 	for i := range w.counts {
 		w.counts[i].Store(0)
@@ -374,8 +381,9 @@ func (w *sseWorker) run(ctx context.Context, c *sseClientConn, addrs []string, a
 				w.moveMu.Lock()
 				w.late = append(w.late, int32(late.Microseconds()))
 				w.took = append(w.took, int32(time.Since(triedAt).Microseconds()))
-				w.moveMu.Unlock()
 				now := time.Now().UnixNano()
+				w.moves = append(w.moves, [2]int64{triedAt.UnixNano(), now})
+				w.moveMu.Unlock()
 				for l := w.lastLive.Load(); l < now && !w.lastLive.CompareAndSwap(l, now); l = w.lastLive.Load() {
 				}
 				for f := w.firstLive.Load(); (f == 0 || f > now) && !w.firstLive.CompareAndSwap(f, now); f = w.firstLive.Load() {

@@ -44,6 +44,7 @@ type killResult struct {
 	load0, load1      string
 	late, setup       [3]float64    // moves, worst client process: retry: wake-up lateness and set-up latency, p50/p90/max ms
 	logs              []string      // the survivors' slow-SQL warnings and other log lines
+	tried, back       []int64       // the moves' arrival curve (moveCurve), all client processes
 	pgCPU             time.Duration // PostgreSQL's processes' CPU meanwhile
 	stmts             []stmtStat    // its top statements meanwhile (pg_stat_statements preloaded)
 	errs              map[string]int64
@@ -170,7 +171,7 @@ func (b *sseBench) killPhase(ctx context.Context, stdout io.Writer) error {
 		r.gaps, r.dups, r.open = r.gaps+rp.Gaps, r.dups+rp.Dups, r.open+rp.Open
 		r.failed, r.retries = r.failed+rp.Failed, r.retries+rp.Retries
 	}
-	closed, err := callAll(ctx, b.workers, func(int) sseCmd { return sseCmd{Op: "close"} }, time.Minute)
+	closed, err := callAll(ctx, b.workers, func(int) sseCmd { return sseCmd{Op: "close", Since: killed.UnixNano()} }, time.Minute)
 	if err != nil {
 		return err
 	}
@@ -178,6 +179,7 @@ func (b *sseBench) killPhase(ctx context.Context, stdout io.Writer) error {
 		for i := range 3 {
 			r.late[i], r.setup[i] = max(r.late[i], rp.MoveLate[i]), max(r.setup[i], rp.MoveTook[i])
 		}
+		r.tried, r.back = sumCurves(r.tried, rp.Tried), sumCurves(r.back, rp.Back)
 	}
 	if err := profiled(); err != nil {
 		b.logf("profile: %v", err)
@@ -240,6 +242,7 @@ func (b *sseBench) killReport(w io.Writer, r killResult) {
 	fmt.Fprintf(w, "| last price change delivered | %d of %d streams | all |\n", r.delivered, r.wanted)
 	fmt.Fprintf(w, "| price changes during the run | %d | |\n", r.bids)
 	fmt.Fprintf(w, "| set-up retries / failures | %d / %d %v | |\n", r.retries, r.failed, r.errs)
+	curveTable(w, r.tried, r.back)
 	if len(r.stmts) > 0 {
 		fmt.Fprintf(w, "\nPostgreSQL's statements from the kill until all were back (pg_stat_statements):\n\n")
 		fmt.Fprintln(w, "| calls | rows per call | ms in all | statement |")

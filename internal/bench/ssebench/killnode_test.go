@@ -67,3 +67,26 @@ func TestSkipDown(t *testing.T) {
 		t.Fatalf("a back after downFor: skipDown from 2 = %d, want 0", got)
 	}
 }
+
+// The arrival curve counts each move's reconnect start and its return in
+// the slot since the kill that each falls in; a start before the kill
+// counts in the first.
+func TestMoveCurve(t *testing.T) {
+	const kill = int64(1_000_000_000_000)
+	slot := int64(curveSlot)
+	w := &sseWorker{moves: [][2]int64{
+		{kill - 1, kill + slot/2},        // 0, 0
+		{kill + slot, kill + 3*slot + 1}, // 1, 3
+		{kill + slot + 5, kill + 3*slot}, // 1, 3
+	}}
+	tried, back := w.moveCurve(kill)
+	if want := []int64{1, 2}; !slices.Equal(tried, want) {
+		t.Errorf("tried = %v, want %v", tried, want)
+	}
+	if want := []int64{1, 0, 0, 2}; !slices.Equal(back, want) {
+		t.Errorf("back = %v, want %v", back, want)
+	}
+	if got := sumCurves([]int64{1}, []int64{0, 2}); !slices.Equal(got, []int64{1, 2}) {
+		t.Errorf("sumCurves = %v", got)
+	}
+}

@@ -50,7 +50,6 @@ func price(id string, seq int) string {
 	return "id: " + id + "\nevent: price\ndata: {\"seq\":" + strconv.Itoa(seq) + ",\"amount\":1}\n\n"
 }
 
-
 // A live stream in the reconnect storm is read by an epoll reader, which
 // checks every event's seq exactly as the stream's goroutine did: gaps,
 // duplicates, the last id and retry:, lines cut across reads.

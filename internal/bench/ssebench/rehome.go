@@ -2,6 +2,8 @@ package ssebench
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"slices"
 	"time"
 )
@@ -62,4 +64,65 @@ func (w *sseWorker) moveQuantiles() (late, took [3]float64) {
 		return out
 	}
 	return q(w.late), q(w.took)
+}
+
+// curveSlot is the width of one slot of the moves' arrival curve.
+const curveSlot = 250 * time.Millisecond
+
+// moveCurve counts the moves whose reconnect started (tried) and those
+// streaming again (back) in each curveSlot since the Unix ns instant since.
+func (w *sseWorker) moveCurve(since int64) (tried, back []int64) {
+	w.moveMu.Lock()
+	defer w.moveMu.Unlock()
+	if since == 0 {
+		return nil, nil
+	}
+	add := func(v []int64, at int64) []int64 {
+		i := int(max(0, at-since) / int64(curveSlot))
+		for len(v) <= i {
+			v = append(v, 0)
+		}
+		v[i]++
+		return v
+	}
+	for _, m := range w.moves {
+		tried, back = add(tried, m[0]), add(back, m[1])
+	}
+	return tried, back
+}
+
+// sumCurves adds per-slot counts.
+func sumCurves(a, b []int64) []int64 {
+	for len(a) < len(b) {
+		a = append(a, 0)
+	}
+	for i, v := range b {
+		a[i] += v
+	}
+	return a
+}
+
+// curveTable writes the arrival curve: per slot since the kill, the moves
+// whose reconnect started (after their retry:) and those streaming again,
+// with running totals, so that when the last one arrived and how long the
+// set-ups lagged behind the arrivals can be read against the 5 s budget.
+func curveTable(w io.Writer, tried, back []int64) {
+	if len(tried) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nArrival curve of the moved watchers (from the kill, per %s):\n\n", curveSlot)
+	fmt.Fprintln(w, "| until | reconnects started | total | streaming again | total |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
+	var ct, cb int64
+	for i := range max(len(tried), len(back)) {
+		var t, b int64
+		if i < len(tried) {
+			t = tried[i]
+		}
+		if i < len(back) {
+			b = back[i]
+		}
+		ct, cb = ct+t, cb+b
+		fmt.Fprintf(w, "| %.2f s | %d | %d | %d | %d |\n", (time.Duration(i+1) * curveSlot).Seconds(), t, ct, b, cb)
+	}
 }
