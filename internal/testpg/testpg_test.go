@@ -113,25 +113,33 @@ func TestClusterModes(t *testing.T) {
 		t.Skip(err)
 	}
 	tests := []struct {
-		durable   bool
-		wantFsync string
+		durable, statements bool
+		wantFsync           string
 	}{
-		{false, "off"},
-		{true, "on"},
+		{false, false, "off"},
+		{true, false, "on"},
+		{false, true, "off"},
 	}
 	for _, tt := range tests {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		c, err := StartCluster(ctx, ClusterOptions{Durable: tt.durable})
+		c, err := StartCluster(ctx, ClusterOptions{Durable: tt.durable, Statements: tt.statements})
 		cancel()
 		if err != nil {
 			t.Fatalf("StartCluster(durable=%v): %v", tt.durable, err)
 		}
-		var fsync, sync string
+		var fsync, sync, preload string
 		conn := mustConnect(t, c.URL())
-		err = conn.QueryRow(context.Background(), "SELECT current_setting('fsync'), current_setting('synchronous_commit')").Scan(&fsync, &sync)
+		err = conn.QueryRow(context.Background(), "SELECT current_setting('fsync'), current_setting('synchronous_commit'), current_setting('shared_preload_libraries')").Scan(&fsync, &sync, &preload)
+		if err == nil && tt.statements {
+			// Readable only when preloaded.
+			_, err = conn.Exec(context.Background(), "CREATE EXTENSION pg_stat_statements; SELECT count(*) FROM pg_stat_statements")
+		}
 		_ = conn.Close(context.Background())
 		if err != nil {
 			t.Error(err)
+		}
+		if got := preload == "pg_stat_statements"; got != tt.statements {
+			t.Errorf("statements=%v: shared_preload_libraries=%q", tt.statements, preload)
 		}
 		if fsync != tt.wantFsync || (tt.durable && sync != "on") {
 			t.Errorf("durable=%v: fsync=%s synchronous_commit=%s", tt.durable, fsync, sync)
