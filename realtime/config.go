@@ -15,11 +15,10 @@ type Config struct {
 	// most 3s) on Linux, and within a whole Heartbeat elsewhere.
 	Heartbeat time.Duration
 	// Retry is the longest reconnection delay sent to browsers by a
-	// small node (default 3s). Each stream gets a delay between
-	// min(Retry/6, 100 ms) and Retry, so the watchers of a node that dies
-	// do not all come back in the same instant; a node holding more than
-	// about RetryRate·Retry streams widens the window (retry.go), up to
-	// 3·Retry.
+	// small node (default 3s). Each stream gets a delay between Retry/6
+	// and Retry, so the watchers of a node that dies do not all come back
+	// in the same instant; a node holding more than RetryRate·Retry·5/6
+	// streams widens the window (retry.go), up to 3·Retry.
 	Retry time.Duration
 	// RetryRate is the rate, in streams per second, at which this node's
 	// watchers are to arrive at the survivors when it dies (default

@@ -38,8 +38,8 @@ func TestSnapshotThenLiveInOrder(t *testing.T) {
 	if snap.Seq != 5 || snap.Reset || !snap.ServerTime.Equal(now) || snap.EndsAt.IsZero() {
 		t.Fatalf("snapshot = %+v", snap)
 	}
-	if r := c.retryMS(); r < 100 || r > 3000 {
-		t.Errorf("retry = %d, want 100..3000 (the default 3s, jittered down to retryLo)", r)
+	if r := c.retryMS(); r < 500 || r > 3000 {
+		t.Errorf("retry = %d, want 500..3000 (the default 3s, jittered down to a sixth)", r)
 	}
 	for s := int64(6); s <= 20; s++ {
 		e.publish(auctionEvent(1, s, domain.EventExtended))

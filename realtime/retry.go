@@ -11,23 +11,13 @@ import (
 // those delays over a window that grows with n, so that its watchers
 // arrive at about Config.RetryRate a second rather than all at once (#11
 // point 5): 16,000 watchers at the default 5,000 a second arrive over
-// 3.2 s, starting a tenth of a second after the death.
+// 3.25 s, starting half a second after the death.
 //
-// The window is [lo, hi] with lo = min(Retry/6, retryLo) and hi = lo +
-// n/RetryRate,
+// The window is [lo, hi] with lo = Retry/6 and hi = lo + n/RetryRate,
 // never below Retry and never above 3·Retry. A stream gets a delay drawn
 // from the window when it is set up, and again with its heartbeats while
 // the window is wider than the base one, so streams set up while the node
 // was small learn the wider window within a Heartbeat.
-
-// retryLo is where the window starts. The survivors of a death set up
-// nothing until the first delay has passed, and when they are CPU-bound
-// (2,500-3,500 set-ups a second on the 2-core machine of
-// docs/BENCHMARKS.md, against 5,000 arrivals a second) the last watcher is
-// back about lo + n/rate after the death: a window starting at 0.5 s
-// (Retry/6, as it did) left the survivor's first 0.5 s unused, and the
-// whole re-home finished that much later. The arrival rate is unchanged.
-const retryLo = 100 * time.Millisecond
 
 // retryStep quantizes hi, so the frames are rebuilt at most once per
 // retryStep·RetryRate streams.
@@ -42,7 +32,7 @@ type retryWindow struct {
 
 // retryBounds returns the window for a node holding n streams.
 func retryBounds(base time.Duration, rate, n int) (lo, hi time.Duration) {
-	lo = min(base/6, retryLo)
+	lo = base / 6
 	hi = lo + time.Duration(n)*time.Second/time.Duration(max(rate, 1))
 	hi = (hi + retryStep - 1) / retryStep * retryStep
 	return lo, min(max(hi, base), 3*base)

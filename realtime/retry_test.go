@@ -10,7 +10,7 @@ import (
 // TestRetryJittered: the streams of one node do not all tell their browsers
 // the same reconnection delay, so a node's death does not bring its
 // watchers back to the survivors in one instant; on a small node every
-// delay stays within [retryLo, Retry].
+// delay stays within [Retry/6, Retry].
 func TestRetryJittered(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -21,8 +21,8 @@ func TestRetryJittered(t *testing.T) {
 		c := dial(t, h, domain.StreamSpec{AuctionIDs: []int64{1}})
 		c.expect(domain.EventSnapshot, "1:1")
 		r := c.retryMS()
-		if r < 100 || r > 3000 {
-			t.Fatalf("retry = %d ms, want 100..3000", r)
+		if r < 500 || r > 3000 {
+			t.Fatalf("retry = %d ms, want 500..3000", r)
 		}
 		seen[r] = true
 		_ = c.nc.Close()
@@ -41,14 +41,13 @@ func TestRetryBounds(t *testing.T) {
 		n, rate int
 		lo, hi  time.Duration
 	}{
-		{0, 4000, 100 * time.Millisecond, 3 * time.Second},
-		{10000, 4000, 100 * time.Millisecond, 3 * time.Second},
-		{16000, 4000, 100 * time.Millisecond, 4250 * time.Millisecond}, // 4.1 s rounded up to a step
-		{15600, 4000, 100 * time.Millisecond, 4 * time.Second},
-		{19000, 4000, 100 * time.Millisecond, 5 * time.Second},
-		{100000, 4000, 100 * time.Millisecond, 9 * time.Second},
-		{16000, 8000, 100 * time.Millisecond, 3 * time.Second},
-		{16000, 5000, 100 * time.Millisecond, 3500 * time.Millisecond}, // the default rate: arrivals over 0.1-3.5 s
+		{0, 4000, 500 * time.Millisecond, 3 * time.Second},
+		{10000, 4000, 500 * time.Millisecond, 3 * time.Second},
+		{16000, 4000, 500 * time.Millisecond, 4500 * time.Millisecond},
+		{16001, 4000, 500 * time.Millisecond, 4750 * time.Millisecond}, // rounded up to a step
+		{19000, 4000, 500 * time.Millisecond, 5250 * time.Millisecond},
+		{100000, 4000, 500 * time.Millisecond, 9 * time.Second},
+		{16000, 8000, 500 * time.Millisecond, 3 * time.Second},
 	} {
 		lo, hi := retryBounds(3*time.Second, tt.rate, tt.n)
 		if lo != tt.lo || hi != tt.hi {
@@ -84,23 +83,23 @@ func TestRetryWindowWidensWithStreams(t *testing.T) {
 	e.seed(1, 1)
 	first := dial(t, h, domain.StreamSpec{UserID: 1, AuctionIDs: []int64{1}})
 	first.expect(domain.EventSnapshot, "1:1")
-	if r := first.retryMS(); r < 100 || r > 1000 {
-		t.Fatalf("first stream's retry = %d ms, want 100..1000", r)
+	if r := first.retryMS(); r < 166 || r > 1000 {
+		t.Fatalf("first stream's retry = %d ms, want 166..1000", r)
 	}
 	var most int32
 	for i := range 30 {
 		c := dial(t, h, domain.StreamSpec{UserID: int64(2 + i), AuctionIDs: []int64{1}})
 		c.expect(domain.EventSnapshot, "1:1")
 		r := c.retryMS()
-		if r < 100 || r > 3000 {
-			t.Fatalf("retry = %d ms, want 100..3000", r)
+		if r < 166 || r > 3000 {
+			t.Fatalf("retry = %d ms, want 166..3000", r)
 		}
 		if i >= 15 {
 			most = max(most, r)
 		}
 	}
-	// 15 draws from windows of at least 100..1750 ms, 7 of whose 16 steps
-	// are over 1 s (all 15 at most 1 s: odds of (9/16)^15, 2e-4).
+	// 15 draws from windows of at least 166..2000 ms, over half of whose
+	// 16 steps are over 1 s.
 	if most <= 1000 {
 		t.Fatalf("the streams set up on a node holding 16 to 31 got retries of at most %d ms, want the window widened past Retry (1 s)", most)
 	}
@@ -111,7 +110,7 @@ func TestRetryWindowWidensWithStreams(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if r := first.retry.Load(); r < 100 || r > 3000 {
-		t.Fatalf("heartbeat retry = %d ms, want 100..3000", r)
+	if r := first.retry.Load(); r < 166 || r > 3000 {
+		t.Fatalf("heartbeat retry = %d ms, want 166..3000", r)
 	}
 }
