@@ -116,7 +116,9 @@ func sseChildIO(ctx context.Context, stdin io.Reader, stdout io.Writer, handle f
 }
 
 // sseClientMain is `gavel bench sse client`: a process that holds up to
-// ~19,000 streams, a goroutine and a 4 KiB read buffer each.
+// ~19,000 streams, a goroutine and a 4 KiB read buffer each (under
+// --kill-node a live stream is read by an epoll reader instead, and its
+// goroutine waits; livereader_linux.go).
 func sseClientMain(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("bench sse client", flag.ContinueOnError)
 	name := fs.String("name", "client", "name in progress lines")
