@@ -277,45 +277,12 @@ func TestCascadeMovesLaterLotsInTheBidsTransaction(t *testing.T) {
 		c := newClock(t0)
 		s := mustService(t, db, c)
 		seller, bidder := mustUser(t, s, false), mustUser(t, s, false)
-		sale, lots := mustOpenSale(t, s, c, seller, domain.SoftCloseCascade, 5, 10, 60)
+		// A few lots, then a cascade over 68 (500 in BenchmarkSaleBids).
+		for _, n := range []int{5, 70} {
+			checkCascadeMoves(t, s, c, seller, bidder, n)
+		}
+		c.set(t0)
 		lotMode, plain := mustOpenSale(t, s, c, seller, domain.SoftCloseLot, 3, 10, 60)
-		headBefore := len(saleLog(t, s, sale.ID))
-
-		c.set(lots[0].EndsAt.Add(-5 * time.Second))
-		r := mustBid(t, s, bidder, lots[1].ID, 1000, 0) // lot 2: lots 3-5 move by 65 s
-		if !r.EndsAt.Equal(c.now().Add(60 * time.Second)) {
-			t.Fatalf("receipt ends %v", r.EndsAt)
-		}
-		shift := c.now().Add(60 * time.Second).Sub(lots[1].EndsAt)
-		after := mustLots(t, s, sale.ID)
-		for i, a := range after {
-			want := lots[i].EndsAt
-			switch {
-			case i == 1:
-				want = c.now().Add(60 * time.Second)
-			case i > 1:
-				want = lots[i].EndsAt.Add(shift)
-			}
-			if !a.EndsAt.Equal(want) {
-				t.Errorf("lot %d ends %v, want %v", a.LotNumber, a.EndsAt, want)
-			}
-			if i > 1 {
-				evs := eventsOf(t, s, domain.AuctionChannel(a.ID))
-				last := evs[len(evs)-1]
-				if last.Type != domain.EventExtended || last.PreviousEndsAt == nil || !last.PreviousEndsAt.Equal(lots[i].EndsAt) ||
-					last.Seq != a.Seq || last.SaleSeq != 0 {
-					t.Errorf("lot %d's last event %+v", a.LotNumber, last)
-				}
-			}
-		}
-		log := saleLog(t, s, sale.ID)[headBefore:]
-		want := []domain.EventType{domain.EventPrice, domain.EventExtended, domain.EventSaleExtended}
-		if !slices.Equal(typesOf(log), want) {
-			t.Fatalf("sale log after the bid: %v, want %v", typesOf(log), want)
-		}
-		if se := log[2]; se.AfterLot != 2 || se.ShiftMS != shift.Milliseconds() || len(se.Capped) != 0 {
-			t.Errorf("sale_extended %+v", se)
-		}
 
 		// In lot mode only the lot itself moves.
 		c.set(plain[0].EndsAt.Add(-5 * time.Second))
@@ -326,6 +293,56 @@ func TestCascadeMovesLaterLotsInTheBidsTransaction(t *testing.T) {
 			}
 		}
 	})
+}
+
+// checkCascadeMoves opens a cascade sale of n lots and bids on lot 2 in
+// lot 1's soft close: lots 3..n move by the same shift in the bid's
+// transaction, each with an extended event, and the sale's log gets the
+// price, lot 2's extension and one sale_extended.
+func checkCascadeMoves(t *testing.T, s *Service, c *clock, seller, bidder domain.User, n int) {
+	t.Helper()
+	c.set(t0) // before the sale's schedule, whatever an earlier call left
+	sale, lots := mustOpenSale(t, s, c, seller, domain.SoftCloseCascade, n, 10, 60)
+	headBefore := len(saleLog(t, s, sale.ID))
+
+	c.set(lots[0].EndsAt.Add(-5 * time.Second))
+	r := mustBid(t, s, bidder, lots[1].ID, 1000, 0) // lot 2: lots 3..n move by 65 s
+	if !r.EndsAt.Equal(c.now().Add(60 * time.Second)) {
+		t.Fatalf("receipt ends %v", r.EndsAt)
+	}
+	shift := c.now().Add(60 * time.Second).Sub(lots[1].EndsAt)
+	after := mustLots(t, s, sale.ID)
+	if len(after) != n {
+		t.Fatalf("%d lots, want %d", len(after), n)
+	}
+	for i, a := range after {
+		want := lots[i].EndsAt
+		switch {
+		case i == 1:
+			want = c.now().Add(60 * time.Second)
+		case i > 1:
+			want = lots[i].EndsAt.Add(shift)
+		}
+		if !a.EndsAt.Equal(want) {
+			t.Errorf("%d lots: lot %d ends %v, want %v", n, a.LotNumber, a.EndsAt, want)
+		}
+		if i > 1 {
+			evs := eventsOf(t, s, domain.AuctionChannel(a.ID))
+			last := evs[len(evs)-1]
+			if last.Type != domain.EventExtended || last.PreviousEndsAt == nil || !last.PreviousEndsAt.Equal(lots[i].EndsAt) ||
+				last.Seq != a.Seq || last.SaleSeq != 0 || !last.EndsAt.Equal(want) {
+				t.Errorf("%d lots: lot %d's last event %+v", n, a.LotNumber, last)
+			}
+		}
+	}
+	log := saleLog(t, s, sale.ID)[headBefore:]
+	want := []domain.EventType{domain.EventPrice, domain.EventExtended, domain.EventSaleExtended}
+	if !slices.Equal(typesOf(log), want) {
+		t.Fatalf("%d lots: sale log after the bid: %v, want %v", n, typesOf(log), want)
+	}
+	if se := log[2]; se.AfterLot != 2 || se.ShiftMS != shift.Milliseconds() || len(se.Capped) != 0 {
+		t.Errorf("%d lots: sale_extended %+v", n, se)
+	}
 }
 
 func TestPauseAndResume(t *testing.T) {
