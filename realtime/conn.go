@@ -60,6 +60,8 @@ type conn struct {
 	widx    int32     // slot in w.buckets[bucket], or -1; owned by the writer goroutine
 	beat    int32     // w's heartbeat bucket; owned by the writer goroutine
 	fd      int32     // socket watched by w's departures, or -1; owned by the writer goroutine
+	sock    int32     // the socket's descriptor when c owns it (own), or -1; nc is then nil
+	free    func()    // counts an owned socket out of the listener once it is closed; or nil
 
 	mu       sync.Mutex
 	state    connState
@@ -86,12 +88,17 @@ type conn struct {
 // the wrapper would keep one such buffer alive for every buffer the pool
 // ever handed out, as many as set-ups were once in flight (#18: a burst
 // of 18,000 connections left up to 18,000 of them). Streams never read
-// through it: a client's bytes after its request are discarded.
+// through it: a client's bytes after its request are discarded. On Linux
+// the stream keeps only the socket's descriptor (own).
 func newConn(nc net.Conn, w *writer, user int64) *conn {
 	if u, ok := nc.(interface{ UnsafeConn() net.Conn }); ok {
 		nc = u.UnsafeConn()
 	}
-	c := &conn{nc: nc, w: w, user: user, widx: -1, fd: -1}
+	c := &conn{w: w, user: user, widx: -1, fd: -1, sock: -1}
+	if c.own(nc) {
+		return c
+	}
+	c.nc = nc
 	if sc, ok := nc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			c.rc = rc

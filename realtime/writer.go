@@ -284,7 +284,7 @@ func (w *writer) release(c *conn) {
 	if c.fd >= 0 {
 		w.dep.forget(c)
 	}
-	_ = c.nc.Close()
+	c.closeSocket()
 	if c.widx >= 0 {
 		w.buckets[c.beat][c.widx] = nil
 		c.widx = -1
