@@ -25,10 +25,11 @@ func TestConnDropsHijackWrapper(t *testing.T) {
 	defer srv.Close()
 	h := &hijackedWithReader{Conn: srv, r: bufio.NewReaderSize(srv, 4096)}
 	c := newConn(h, nil, 0)
-	if c.nc != srv {
-		t.Fatalf("the stream keeps %T, want the socket under the wrapper", c.nc)
+	defer c.closeSocket()
+	if c.nc != nil && c.nc != srv {
+		t.Fatalf("the stream keeps %T, want the socket under the wrapper (or its descriptor alone)", c.nc)
 	}
-	if c.rc == nil {
+	if c.rc == nil && c.sock < 0 {
 		t.Fatal("no raw socket behind the wrapper")
 	}
 }
