@@ -249,8 +249,10 @@ func (c *conn) advance(n int, done func(*frame, bool)) {
 	m := copy(c.q, c.q[k:])
 	clear(c.q[m:])
 	c.q = c.q[:m]
-	if m == 0 && cap(c.q) > 8 {
-		// An idle connection should not keep a burst's backing array.
+	if m == 0 {
+		// An idle connection keeps no backing array: tens of thousands of
+		// idle streams would hold 64–512 bytes each between heartbeats
+		// (#18.3), for one small allocation per event or heartbeat.
 		c.q = nil
 	}
 }
