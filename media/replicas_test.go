@@ -99,8 +99,16 @@ func TestBucketReplicas(t *testing.T) {
 		t.Fatalf("the bucket keeps %d copies, want 3", st.Replicas())
 	}
 	data := []byte("a stored photo file")
-	if err := b.put(ctx, "f.jpg", data); err != nil {
-		t.Fatal(err)
+	// The new bucket's stream elects its own leader after it is created;
+	// a put before that finds no responder, so it is retried the same way.
+	for {
+		if err = b.put(ctx, "f.jpg", data); err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("put on the cluster: %v", err)
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
 	other, err := openBlobs(ctx, connect(urls[2]), 3, 10*time.Second)
 	if err != nil {

@@ -50,6 +50,23 @@
     }).join(',');
   }
 
+  // cursorKey is the channel a cursor token names: "7" for "7:57", "s3"
+  // for "s3:410", "u" for "u:4".
+  function cursorKey(tok) { return tok.slice(0, tok.indexOf(':')); }
+
+  // withTakeover adds to cursor the tokens of a taken-over cursor for
+  // channels the cursor does not name yet but the connection will carry
+  // (keys), so those channels resume rather than start with a snapshot.
+  function withTakeover(cursor, takeover, keys) {
+    var named = {};
+    var toks = cursor ? cursor.split(',') : [];
+    toks.forEach(function (tok) { named[cursorKey(tok)] = true; });
+    Object.keys(takeover).forEach(function (k) {
+      if (!named[k] && keys[k]) { toks.push(takeover[k]); }
+    });
+    return toks.join(',');
+  }
+
   // createHub makes a hub. opts.personal: the user's channel rides along
   // (a logged-in browser); opts.lastId: a cursor to resume from (a tab
   // taking over from a leader that closed).
@@ -60,6 +77,15 @@
     var carried = {}; // sale id -> true, for the open connection
     var state = 'connecting';
     var lastId = opts.lastId || '';
+    // takeover keeps the taken-over cursor's token of each channel until an
+    // event of this hub names that channel: tabs say hello one by one, so
+    // the first connection may carry only some of their channels, and its
+    // first event's id names only those. Without this, reopening for the
+    // later tabs would start their channels afresh, with snapshots.
+    var takeover = {};
+    if (lastId) {
+      lastId.split(',').forEach(function (tok) { takeover[cursorKey(tok)] = tok; });
+    }
     var attempt = 0;
     var timer = 0;
     var latest = {}; // auction id -> the latest event message, for late joiners
@@ -137,7 +163,10 @@
         if (!carried[id]) { resnap[id] = true; }
       });
       carried = now;
-      lastId = withoutSales(lastId, resnap);
+      var keys = { u: !!opts.personal };
+      w.ids.forEach(function (id) { keys[String(id)] = true; });
+      w.sales.forEach(function (id) { if (!resnap[id]) { keys['s' + id] = true; } });
+      lastId = withoutSales(withTakeover(lastId, takeover, keys), resnap);
       resnap = {};
       var q = [];
       if (w.ids.length) { q.push('ids=' + w.ids.join(',')); }
@@ -159,7 +188,10 @@
       TYPES.forEach(function (t) {
         src.addEventListener(t, function (m) {
           if (es !== src) { return; }
-          if (m.lastEventId) { lastId = m.lastEventId; }
+          if (m.lastEventId) {
+            lastId = m.lastEventId;
+            lastId.split(',').forEach(function (tok) { delete takeover[cursorKey(tok)]; });
+          }
           pass(t, m.data, m.lastEventId);
         });
       });
