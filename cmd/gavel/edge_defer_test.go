@@ -18,7 +18,7 @@ import (
 func TestRealtimeNodeDefersAccept(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		role  config.Role
+		role     config.Role
 		deferred bool
 	}{{config.RoleRealtime, true}, {config.RoleAll, false}, {config.RoleAPI, false}} {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
