@@ -11,16 +11,15 @@ import (
 	"github.com/gavel-auctions/gavel/internal/config"
 )
 
-// A realtime-only node's listener defers accept until a connection has
-// sent data (#18: a burst's connections waiting for their request cost the
-// node nothing); api and all nodes accept at once, so that the caps answer
-// a silent connection at once.
+// A node that serves streams (realtime, all) defers accept until a
+// connection has sent data (#18: a burst's connections waiting for their
+// request cost the node nothing); an api node accepts at once.
 func TestRealtimeNodeDefersAccept(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		role     config.Role
 		deferred bool
-	}{{config.RoleRealtime, true}, {config.RoleAll, false}, {config.RoleAPI, false}} {
+	}{{config.RoleRealtime, true}, {config.RoleAll, true}, {config.RoleAPI, false}} {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)

@@ -26,19 +26,19 @@ type edge struct {
 	served chan error
 }
 
-// streamDeferAccept is how long a realtime-only node's kernel holds a new
-// connection that has not sent its request yet (netguard.DeferAccept): in
-// a burst of stream connections, one waiting for its request costs the
-// node nothing until it speaks (#18). Every stream client speaks first.
-// api and all nodes accept at once, so that a silent connection past the
-// caps gets its canned 429/503 at once (the hostile suite's connection
-// flood).
+// streamDeferAccept is how long the kernel of a node that serves streams
+// holds a new connection that has not sent its request yet
+// (netguard.DeferAccept): in a burst of stream connections, one waiting
+// for its request costs the node nothing until it speaks (#18). Every
+// HTTP client speaks first; a silent connection past the caps gets its
+// canned 429/503 once it speaks, or once this passes. api nodes take no
+// streams and accept at once.
 const streamDeferAccept = 5 * time.Second
 
 // guard wraps the site's listener in the node's connection caps and its
 // EMFILE-proof Accept (internal/netguard).
 func (n *node) guard(ln net.Listener) net.Listener {
-	if n.cfg.Role == config.RoleRealtime && netguard.DeferAccept(ln, streamDeferAccept) {
+	if n.cfg.Role.ServesStreams() && netguard.DeferAccept(ln, streamDeferAccept) {
 		n.log.Info("connections are accepted once they have sent data", "up_to", streamDeferAccept)
 	}
 	maxConns := n.cfg.Edge.MaxConns
