@@ -60,6 +60,8 @@ type conn struct {
 	widx    int32     // slot in w.buckets[bucket], or -1; owned by the writer goroutine
 	beat    int32     // w's heartbeat bucket; owned by the writer goroutine
 	fd      int32     // socket watched by w's departures, or -1; owned by the writer goroutine
+	sock    int32     // the socket's descriptor when c owns it (own), or -1; nc is then nil
+	free    func()    // counts an owned socket out of the listener once it is closed; or nil
 
 	mu       sync.Mutex
 	state    connState
@@ -86,12 +88,17 @@ type conn struct {
 // the wrapper would keep one such buffer alive for every buffer the pool
 // ever handed out, as many as set-ups were once in flight (#18: a burst
 // of 18,000 connections left up to 18,000 of them). Streams never read
-// through it: a client's bytes after its request are discarded.
+// through it: a client's bytes after its request are discarded. On Linux
+// the stream keeps only the socket's descriptor (own).
 func newConn(nc net.Conn, w *writer, user int64) *conn {
 	if u, ok := nc.(interface{ UnsafeConn() net.Conn }); ok {
 		nc = u.UnsafeConn()
 	}
-	c := &conn{nc: nc, w: w, user: user, widx: -1, fd: -1}
+	c := &conn{w: w, user: user, widx: -1, fd: -1, sock: -1}
+	if c.own(nc) {
+		return c
+	}
+	c.nc = nc
 	if sc, ok := nc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			c.rc = rc
@@ -242,8 +249,10 @@ func (c *conn) advance(n int, done func(*frame, bool)) {
 	m := copy(c.q, c.q[k:])
 	clear(c.q[m:])
 	c.q = c.q[:m]
-	if m == 0 && cap(c.q) > 8 {
-		// An idle connection should not keep a burst's backing array.
+	if m == 0 {
+		// An idle connection keeps no backing array: tens of thousands of
+		// idle streams would hold 64–512 bytes each between heartbeats
+		// (#18.3), for one small allocation per event or heartbeat.
 		c.q = nil
 	}
 }

@@ -29,11 +29,16 @@ func newDepartures() *departures {
 // the connection is released, and closing the socket removes it from the
 // set. It reports false when c cannot be watched (no file descriptor).
 func (d *departures) watch(c *conn) bool {
-	if d == nil || c.rc == nil {
+	if d == nil {
 		return false
 	}
-	fd := int32(-1)
-	if err := c.rc.Control(func(f uintptr) { fd = int32(f) }); err != nil || fd < 0 {
+	fd := c.sock
+	if fd < 0 && c.rc != nil {
+		if err := c.rc.Control(func(f uintptr) { fd = int32(f) }); err != nil {
+			fd = -1
+		}
+	}
+	if fd < 0 {
 		return false
 	}
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: fd}

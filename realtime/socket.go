@@ -21,11 +21,11 @@ var errWouldBlock = errors.New("realtime: socket buffer full")
 // writer moves on to other connections. Without one, a short deadline
 // bounds the wait. Only c's writer calls it.
 func (c *conn) write(b []byte) (int, error) {
-	if c.fd >= 0 {
+	if fd := max(c.fd, c.sock); fd >= 0 {
 		// The writer goroutine alone writes and closes a socket it watches,
 		// so the descriptor cannot be closed under us and the runtime's
 		// per-call locking (a few percent of a heartbeat) can be skipped.
-		n, err := retryEINTR(int(c.fd), b)
+		n, err := retryEINTR(int(fd), b)
 		return writeResult(b, n, err)
 	}
 	if c.rc != nil {
@@ -73,30 +73,37 @@ func writeResult(b []byte, n int, err error) (int, error) {
 // notices a departed client without a reader goroutine. Bytes a client sends
 // after its request are read and discarded so the next peek can see EOF.
 func (c *conn) peerGone() bool {
+	if c.sock >= 0 {
+		return peek(int(c.sock))
+	}
 	if c.rc == nil {
 		return false // the next failed write tells instead
 	}
 	gone := false
 	err := c.rc.Read(func(fd uintptr) bool {
-		var buf [64]byte
-		for range 16 {
-			n, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-			switch {
-			case err == syscall.EINTR:
-				continue
-			case err == syscall.EAGAIN:
-				return true
-			case err != nil || n == 0:
-				gone = true
-				return true
-			}
-			if _, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_DONTWAIT); err != nil &&
-				err != syscall.EAGAIN && err != syscall.EINTR {
-				gone = true
-				return true
-			}
-		}
+		gone = peek(int(fd))
 		return true // never wait for readability
 	})
 	return gone || err != nil
+}
+
+// peek is peerGone on a non-blocking descriptor.
+func peek(fd int) (gone bool) {
+	var buf [64]byte
+	for range 16 {
+		n, _, err := syscall.Recvfrom(fd, buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			return false
+		case err != nil || n == 0:
+			return true
+		}
+		if _, _, err := syscall.Recvfrom(fd, buf[:], syscall.MSG_DONTWAIT); err != nil &&
+			err != syscall.EAGAIN && err != syscall.EINTR {
+			return true
+		}
+	}
+	return false
 }

@@ -99,7 +99,7 @@ func (h *Hub) serve(spec domain.StreamSpec, chans []domain.Channel, nc net.Conn)
 		if err != nil {
 			h.logger.Warn("realtime: cannot subscribe", "channel", ch.Subject(), "err", err)
 			h.detach(c)
-			_ = nc.Close()
+			c.closeSocket()
 			return
 		}
 		c.chans[i].t = t

@@ -206,6 +206,14 @@ func (w *writer) flush(c *conn, now time.Time) (more bool) {
 	c.mu.Lock()
 	c.inflight = 0
 	c.advance(written, w.done)
+	return w.wrote(c, written, err, now)
+}
+
+// wrote settles c after a write of written bytes that ended with err: a
+// full socket puts c on the blocked list, an error releases it. It reports
+// whether c still has data and room to write it. The caller holds c.mu;
+// wrote unlocks it.
+func (w *writer) wrote(c *conn, written int, err error, now time.Time) (more bool) {
 	if c.state != stateOpen {
 		// Closed while we wrote; whoever closed it queued the release.
 		c.sched = false
@@ -284,7 +292,7 @@ func (w *writer) release(c *conn) {
 	if c.fd >= 0 {
 		w.dep.forget(c)
 	}
-	_ = c.nc.Close()
+	c.closeSocket()
 	if c.widx >= 0 {
 		w.buckets[c.beat][c.widx] = nil
 		c.widx = -1

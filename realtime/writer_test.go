@@ -319,7 +319,9 @@ func TestRawSocketBehindHijackWrapper(t *testing.T) {
 	cli, srv := tcpPair(t, 0)
 	defer cli.Close()
 	defer srv.Close()
-	if c := newConn(hijacked{srv}, nil, 0); c.rc == nil {
+	c := newConn(hijacked{srv}, nil, 0)
+	defer c.closeSocket()
+	if c.rc == nil && c.sock < 0 {
 		t.Fatal("no raw socket behind an UnsafeConn wrapper")
 	}
 	p1, p2 := net.Pipe()
@@ -329,7 +331,6 @@ func TestRawSocketBehindHijackWrapper(t *testing.T) {
 		t.Fatal("net.Pipe has no socket")
 	}
 
-	c := newConn(hijacked{srv}, nil, 0)
 	if c.peerGone() {
 		t.Fatal("open connection reported gone")
 	}

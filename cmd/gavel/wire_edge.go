@@ -26,9 +26,21 @@ type edge struct {
 	served chan error
 }
 
+// streamDeferAccept is how long the kernel of a node that serves streams
+// holds a new connection that has not sent its request yet
+// (netguard.DeferAccept): in a burst of stream connections, one waiting
+// for its request costs the node nothing until it speaks (#18). Every
+// HTTP client speaks first; a silent connection past the caps gets its
+// canned 429/503 once it speaks, or once this passes. api nodes take no
+// streams and accept at once.
+const streamDeferAccept = 5 * time.Second
+
 // guard wraps the site's listener in the node's connection caps and its
 // EMFILE-proof Accept (internal/netguard).
 func (n *node) guard(ln net.Listener) net.Listener {
+	if n.cfg.Role.ServesStreams() && netguard.DeferAccept(ln, streamDeferAccept) {
+		n.log.Info("connections are accepted once they have sent data", "up_to", streamDeferAccept)
+	}
 	maxConns := n.cfg.Edge.MaxConns
 	if maxConns == 0 {
 		maxConns = config.AutoMaxConns(fileLimit())

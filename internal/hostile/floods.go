@@ -29,8 +29,9 @@ func dialFrom(addr string, ip net.IP) (net.Conn, error) {
 	return d.Dial("tcp", addr)
 }
 
-// openConns opens n idle connections, per from ips in turn. It returns the
-// connections and, for those refused at once, their statuses.
+// openConns opens n connections, per from ips in turn, each sending the
+// first line of a request head and no more. It returns the connections
+// and, for those refused at once, their statuses.
 func openConns(addr string, ips []net.IP, n int) (conns []net.Conn, refused map[int]int, errs int) {
 	refused = map[int]int{}
 	var mu sync.Mutex
@@ -47,8 +48,17 @@ func openConns(addr string, ips []net.IP, n int) (conns []net.Conn, refused map[
 				mu.Unlock()
 				return
 			}
-			// A refused connection gets its canned answer at once; an
-			// admitted one stays quiet until it sends a request.
+			// The head's first line: a node that serves streams accepts a
+			// connection once it has sent data (TCP_DEFER_ACCEPT). A
+			// refused connection then gets its canned answer at once; an
+			// admitted one waits for the rest of its head.
+			if _, err := c.Write([]byte("GET / HTTP/1.1\r\n")); err != nil {
+				mu.Lock()
+				errs++
+				mu.Unlock()
+				c.Close()
+				return
+			}
 			_ = c.SetReadDeadline(time.Now().Add(1500 * time.Millisecond))
 			buf := make([]byte, 512)
 			k, err := io.ReadAtLeast(c, buf, 12)

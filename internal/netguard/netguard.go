@@ -230,9 +230,27 @@ func remoteIP(c net.Conn) netip.Addr {
 // conn is an admitted connection; closing it counts it out once.
 type conn struct {
 	net.Conn
-	l    *Listener
-	ip   netip.Addr
-	once sync.Once
+	l        *Listener
+	ip       netip.Addr
+	once     sync.Once
+	detached atomic.Bool
+}
+
+// Detach hands the connection's place under the caps to whoever keeps its
+// socket past Close: a stream that holds a duplicate of the file descriptor
+// and closes the Go connection at once. After Detach, Close closes the
+// connection at once (no half-close: the socket lives on in the
+// duplicate) and leaves it counted; release counts it out, once, when the
+// duplicate is closed. Call it before Close.
+func (c *conn) Detach() (release func()) {
+	c.detached.Store(true)
+	l, ip := c.l, c.ip
+	var done atomic.Bool
+	return func() {
+		if done.CompareAndSwap(false, true) {
+			l.release(ip)
+		}
+	}
 }
 
 // Close closes the connection the way RFC 9112 (9.6) asks of a server
@@ -246,6 +264,9 @@ type conn struct {
 // so the server's worker is free at once; the connection keeps its place
 // under the caps until it is really closed.
 func (c *conn) Close() error {
+	if c.detached.Load() {
+		return c.Conn.Close()
+	}
 	tcp, ok := c.Conn.(*net.TCPConn)
 	if !ok || tcp.CloseWrite() != nil {
 		return c.closeNow()
