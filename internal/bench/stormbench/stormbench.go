@@ -330,4 +330,3 @@ func countLost(db *gorm.DB, r stormResult, acked *ackSet) int64 {
 	}
 	return int64(len(acked.ids)) - found
 }
-
