@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -87,23 +88,23 @@ func httpStorm(ctx context.Context, stdout io.Writer, hc httpClientOpts, profile
 		}
 		var acked *ackSet
 		var clientCPU time.Duration
-		server0 := selfCPU()
+		server0, machine0 := selfCPU(), benchkit.ReadMachineCPU()
 		r := profiled(ph.name, d, func() stormResult {
 			var r stormResult
 			r, acked, clientCPU, err = phase(ph.name, d, ids)
 			return r
 		})
-		serverCPU := selfCPU() - server0
+		serverCPU, machine := selfCPU()-server0, benchkit.ReadMachineCPU().Since(machine0)
 		if err != nil {
 			return err
 		}
 		r.lost = countLost(db, r, acked)
 		fmt.Fprintln(stdout, r.row())
 		judged := r.accepted + r.rejected
-		fmt.Fprintf(&cpu, "- %s: %s, %s\n", ph.name,
-			cpuLine("server process", serverCPU, r.elapsed, judged), cpuLine(where, clientCPU, r.elapsed, judged))
+		fmt.Fprintf(&cpu, "- %s: %s; %s; %s\n", ph.name,
+			cpuLine("server process", serverCPU, r.elapsed, judged), cpuLine(where, clientCPU, r.elapsed, judged), machine)
 	}
-	fmt.Fprintf(stdout, "\nCPU of the HTTP phases (2 cores = 200%%):\n\n%s", cpu.String())
+	fmt.Fprintf(stdout, "\nCPU of the HTTP phases (%% of one core; %d cores):\n\n%s", runtime.NumCPU(), cpu.String())
 	return nil
 }
 
