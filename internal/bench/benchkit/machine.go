@@ -42,13 +42,14 @@ func ReadMachineCPU() MachineCPU {
 }
 
 // Since describes the machine's CPU between m0 and m: the busy share of
-// all its cores, and the share that niced processes (other engineers'
-// builds, a benchmark's own low-priority clients) took.
+// all its cores, and the user time that niced processes (other engineers'
+// builds, a benchmark's own low-priority clients) took of it (their
+// system time is not told apart in /proc/stat).
 func (m MachineCPU) Since(m0 MachineCPU) string {
 	t := m.Total - m0.Total
 	if t <= 0 {
 		return "machine CPU not measured"
 	}
-	return fmt.Sprintf("machine %.0f%% busy (niced processes %.0f%%)",
+	return fmt.Sprintf("machine %.0f%% busy (user time of niced processes %.0f%%)",
 		100*float64(m.Busy-m0.Busy)/float64(t), 100*float64(m.Niced-m0.Niced)/float64(t))
 }
