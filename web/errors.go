@@ -122,6 +122,8 @@ func resolve(err error) problem {
 			// The request line and headers overflow the server's read
 			// buffer (4 KB): most often a very long search in the address.
 			p.detail = "The address or headers of this request are too long for the server (about 4 KB in all): shorten the search text or the filters."
+		case fe.Code == http.StatusRequestTimeout:
+			p.detail = readTimeoutMessage
 		case fe.Code >= 500:
 			p.detail = genericInternalMessage
 		case len(p.detail) > maxFiberMessageInProblem:
@@ -210,7 +212,11 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	if p.code == domain.CodeUnavailable && strings.HasPrefix(c.Path(), "/stream/") && c.Method() == fiber.MethodGet {
 		return writeStreamRetry(c, p)
 	}
-	if !wantsProblemJSON(c.Path()) {
+	// A 408 comes only from fasthttp giving up on a request's body, and it
+	// clears the request first, so the path is gone. Who stalls mid-body
+	// for 15 s is nearly always a script on the API, not a browser posting
+	// a small form: answer the API's way.
+	if !wantsProblemJSON(c.Path()) && p.status != http.StatusRequestTimeout {
 		if s.htmlError != nil {
 			return s.htmlError(c, p.status, p.detail)
 		}

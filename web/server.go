@@ -89,6 +89,8 @@ const (
 	// client cannot hold a worker; streams are hijacked after the request
 	// is read, so it never cuts them.
 	readTimeout = 15 * time.Second
+	// readTimeoutMessage is the 408's detail: the read timeout, in words.
+	readTimeoutMessage = "The request's body did not arrive within 15 seconds, so the server stopped waiting and changed nothing. Send the request again in one piece."
 	// idleTimeout closes keep-alive connections that stay quiet.
 	idleTimeout = 2 * time.Minute
 )
