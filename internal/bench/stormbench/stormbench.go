@@ -60,7 +60,9 @@ func (r stormResult) row() string {
 // HTTP with real sessions (on a node from start), and a single-statement
 // baseline on the same schema and pool, all in one run against the
 // PostgreSQL in DATABASE_URL (or TEST_DATABASE_URL), which should have
-// fsync and synchronous_commit on.
+// fsync and synchronous_commit on. The HTTP phases' bidders run in a
+// process of their own: this binary again, as `gavel bench storm client`
+// (the hidden first argument), answering commands on its stdin.
 func Main(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, log *slog.Logger, start benchkit.StartNode) error {
 	if len(args) > 0 && args[0] == "client" {
 		return clientMain(ctx, os.Stdin, stdout)
