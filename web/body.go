@@ -193,6 +193,23 @@ func holdAmbiguousBodies(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
 	return fasthttp.RequestConfig{}
 }
 
+// asciiLowerEqual reports whether b lower-cased (ASCII letters only, as
+// strings.ToLower leaves these names) is lower.
+func asciiLowerEqual(b []byte, lower string) bool {
+	if len(b) != len(lower) {
+		return false
+	}
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // framingProblem reads raw request headers for checkFraming.
 func framingProblem(raw []byte) error {
 	var lengths, encodings int
@@ -204,10 +221,12 @@ func framingProblem(raw []byte) error {
 		if !ok {
 			continue
 		}
-		switch strings.ToLower(string(bytes.TrimSpace(name))) {
-		case "content-length":
+		// No lower-cased copy of every header name: this runs twice per
+		// request, and each copy was garbage.
+		switch name = bytes.TrimSpace(name); {
+		case asciiLowerEqual(name, "content-length"):
 			lengths++
-		case "transfer-encoding":
+		case asciiLowerEqual(name, "transfer-encoding"):
 			encodings++
 			te = strings.ToLower(string(bytes.TrimSpace(value)))
 		}

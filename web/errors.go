@@ -234,6 +234,18 @@ func wantsProblemJSON(path string) bool {
 
 // writeProblem writes p as an RFC 9457 problem document.
 func writeProblem(c *fiber.Ctx, p problem) error {
+	b, ok := appendProblem(nil, p)
+	if !ok {
+		b = marshalProblem(p)
+	}
+	c.Set(fiber.HeaderContentType, problemContentType)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Status(p.status).Send(b)
+}
+
+// marshalProblem is the problem document through json.Marshal of a map:
+// what appendProblem's output must equal, and its fallback.
+func marshalProblem(p problem) []byte {
 	body := make(map[string]any, 6+len(p.extra))
 	for k, v := range p.extra {
 		if !reservedProblemMembers[k] {
@@ -258,9 +270,7 @@ func writeProblem(c *fiber.Ctx, p problem) error {
 		b = fmt.Appendf(nil, `{"type":"about:blank","title":%q,"status":%d,"detail":%q,"code":%q}`,
 			p.title, p.status, p.detail, p.code)
 	}
-	c.Set(fiber.HeaderContentType, problemContentType)
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	return c.Status(p.status).Send(b)
+	return b
 }
 
 // recoverPanics turns a panic in a later handler into an internal error with

@@ -19,20 +19,36 @@ func (s *Server) securityHeaders(c *fiber.Ctx) error {
 	return c.Next()
 }
 
+// securityHeaderValues are the headers every response carries, their
+// names already in canonical form so that fasthttp stores them without
+// normalising a copy per response (SetCanonical).
+var securityHeaderValues = [...][2][]byte{
+	{[]byte("Content-Security-Policy"), []byte(contentSecurityPolicy)},
+	{[]byte("X-Content-Type-Options"), []byte("nosniff")},
+	{[]byte("Referrer-Policy"), []byte("same-origin")},
+	{[]byte("X-Frame-Options"), []byte("DENY")},
+}
+
+var (
+	headerHSTS         = []byte("Strict-Transport-Security")
+	valueHSTS          = []byte("max-age=63072000; includeSubDomains")
+	headerCacheControl = []byte(fiber.HeaderCacheControl)
+	valueNoStore       = []byte("no-store")
+)
+
 // setSecurityHeaders is shared with the error adapter, which also answers
 // requests that never reached the middleware (an oversize body).
 func setSecurityHeaders(c *fiber.Ctx, cfg Config) {
 	h := &c.Response().Header
-	h.Set("Content-Security-Policy", contentSecurityPolicy)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "same-origin")
-	h.Set("X-Frame-Options", "DENY")
+	for _, kv := range securityHeaderValues {
+		h.SetCanonical(kv[0], kv[1])
+	}
 	if cfg.CookieSecure {
 		// Secure cookies mean the site is served over TLS; keep browsers there.
-		h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		h.SetCanonical(headerHSTS, valueHSTS)
 	}
 	if strings.HasPrefix(c.Path(), "/api/") {
 		// API answers are per-viewer and change with every bid.
-		h.Set("Cache-Control", "no-store")
+		h.SetCanonical(headerCacheControl, valueNoStore)
 	}
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/gavel-auctions/gavel/web"
 )
 
-const benchUsage = `Usage: gavel bench storm [--bidders N] [--duration D] [--auctions N] [--skip-http]
+const benchUsage = `Usage: gavel bench storm [--bidders N] [--duration D] [--auctions N] [--skip-http] [--client-nice N]
        gavel bench sse [--conns N] [--nodes K] [--clients C] [--bids M] [--heartbeat D]
                        [--short-heartbeat D] [--idle D] [--skip-floor]   (see gavel bench sse -h)
        gavel bench notify [--notices N] [--bidders N] [--duration D] [--workers N]

@@ -71,6 +71,8 @@ func TestRunUsage(t *testing.T) {
 			[]string{"--conns, --bids, --per-user and --dial must be positive", "Usage: gavel bench sse"}},
 		{"bench sse without PostgreSQL", []string{"bench", "sse", "--conns", "10"}, nil, 1, "", []string{"make bench-sse starts"}},
 		{"bench storm without PostgreSQL", []string{"bench", "storm"}, nil, 1, "", []string{"bench storm needs PostgreSQL"}},
+		{"bench storm bad --client-nice", []string{"bench", "storm", "--client-nice", "20"}, nil, 2, "",
+			[]string{"--client-nice must be between 0 and 19"}},
 		{"bench notify without PostgreSQL", []string{"bench", "notify"}, nil, 1, "", []string{"bench notify needs PostgreSQL"}},
 	}
 	for _, tt := range tests {

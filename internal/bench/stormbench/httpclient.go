@@ -11,7 +11,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -26,9 +25,19 @@ type bidConn struct {
 	cookie string // "gavel_session=..."
 	conn   net.Conn
 	r      *bufio.Reader
-	req    []byte
-	body   []byte
+	// head is the request's constant part after the auction id, encoded
+	// once: "/bids HTTP/1.1", Host, Content-Type, Cookie, "Content-Length: ".
+	head []byte
+	req  []byte
+	body []byte
+	// deadline is the connection's current deadline: refreshed when less
+	// than half of it is left, not on every request (each SetDeadline
+	// resets a runtime timer).
+	deadline time.Time
 }
+
+// connTimeout is the storm's own timeout, as net/http's Client.Timeout was.
+const connTimeout = 30 * time.Second
 
 // response is what the storm needs of an answer.
 type response struct {
@@ -39,25 +48,35 @@ type response struct {
 // post sends a bid of amount on auction and reads the answer. A connection
 // the server closed is redialled once.
 func (c *bidConn) post(ctx context.Context, auction, amount int64) (response, error) {
-	c.req = c.req[:0]
-	c.req = append(c.req, "POST /api/v1/auctions/"...)
+	if c.head == nil {
+		c.head = fmt.Appendf(nil, "/bids HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nCookie: %s\r\nContent-Length: ", c.addr, c.cookie)
+	}
+	c.req = append(c.req[:0], "POST /api/v1/auctions/"...)
 	c.req = strconv.AppendInt(c.req, auction, 10)
-	c.req = append(c.req, "/bids HTTP/1.1\r\nHost: "...)
-	c.req = append(c.req, c.addr...)
-	c.req = append(c.req, "\r\nContent-Type: application/json\r\nCookie: "...)
-	c.req = append(c.req, c.cookie...)
-	body := strconv.AppendInt([]byte(`{"amount":`), amount, 10)
-	body = append(body, '}')
-	c.req = append(c.req, "\r\nContent-Length: "...)
-	c.req = strconv.AppendInt(c.req, int64(len(body)), 10)
-	c.req = append(c.req, "\r\n\r\n"...)
-	c.req = append(c.req, body...)
+	c.req = append(c.req, c.head...)
+	// {"amount":N}: 11 bytes and N's digits.
+	c.req = strconv.AppendInt(c.req, int64(11+digits(amount)), 10)
+	c.req = append(c.req, "\r\n\r\n{\"amount\":"...)
+	c.req = strconv.AppendInt(c.req, amount, 10)
+	c.req = append(c.req, '}')
 	for attempt := 0; ; attempt++ {
 		resp, err := c.roundTrip(ctx)
 		if err == nil || attempt > 0 || ctx.Err() != nil || !reusedConnErr(err) {
 			return resp, err
 		}
 	}
+}
+
+// digits is the length of n in decimal.
+func digits(n int64) int {
+	d := 1
+	if n < 0 {
+		d, n = 2, -n
+	}
+	for ; n >= 10; n /= 10 {
+		d++
+	}
+	return d
 }
 
 // reusedConnErr reports an error that a keep-alive connection closed by
@@ -75,15 +94,17 @@ func (c *bidConn) roundTrip(ctx context.Context) (response, error) {
 		if err != nil {
 			return response{}, err
 		}
-		c.conn = conn
+		c.conn, c.deadline = conn, time.Time{}
 		if c.r == nil {
 			c.r = bufio.NewReaderSize(conn, 4096)
 		} else {
 			c.r.Reset(conn)
 		}
 	}
-	// The storm's own timeout, as net/http's Client.Timeout was.
-	_ = c.conn.SetDeadline(time.Now().Add(30 * time.Second))
+	if now := time.Now(); c.deadline.Sub(now) < connTimeout/2 {
+		c.deadline = now.Add(connTimeout)
+		_ = c.conn.SetDeadline(c.deadline)
+	}
 	if _, err := c.conn.Write(c.req); err != nil {
 		c.close()
 		return response{}, fmt.Errorf("%w: %w", errConnReset, err)
@@ -154,16 +175,21 @@ func (c *bidConn) close() {
 	}
 }
 
-// bidID reads the receipt's bid id from a 201 body.
+// bidID reads the receipt's bid id from a 201 body: the digits after
+// "bid_id":, without decoding the rest of the receipt.
 func bidID(body []byte) (int64, error) {
-	var rc struct {
-		BidID int64 `json:"bid_id"`
-	}
-	if err := json.Unmarshal(body, &rc); err != nil {
-		return 0, err
-	}
-	if rc.BidID == 0 {
+	_, after, ok := bytes.Cut(body, []byte(`"bid_id":`))
+	if !ok {
 		return 0, fmt.Errorf("receipt without bid_id: %s", body)
 	}
-	return rc.BidID, nil
+	after = bytes.TrimLeft(after, " ")
+	n := 0
+	for n < len(after) && after[n] >= '0' && after[n] <= '9' {
+		n++
+	}
+	id, err := strconv.ParseInt(string(after[:n]), 10, 64)
+	if err != nil || id == 0 {
+		return 0, fmt.Errorf("receipt without bid_id: %s", body)
+	}
+	return id, nil
 }

@@ -29,7 +29,6 @@ import (
 	"github.com/gavel-auctions/gavel/bidding"
 	"github.com/gavel-auctions/gavel/domain"
 	"github.com/gavel-auctions/gavel/internal/bench/benchkit"
-	"github.com/gavel-auctions/gavel/internal/config"
 )
 
 // stormResult is one row of the storm benchmark's report.
@@ -61,19 +60,33 @@ func (r stormResult) row() string {
 // HTTP with real sessions (on a node from start), and a single-statement
 // baseline on the same schema and pool, all in one run against the
 // PostgreSQL in DATABASE_URL (or TEST_DATABASE_URL), which should have
-// fsync and synchronous_commit on.
+// fsync and synchronous_commit on. The HTTP phases' bidders run in a
+// process of their own: this binary again, as `gavel bench storm client`
+// (the hidden first argument), answering commands on its stdin.
 func Main(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, log *slog.Logger, start benchkit.StartNode) error {
+	if len(args) > 0 && args[0] == "client" {
+		return clientMain(ctx, os.Stdin, stdout)
+	}
 	fs := flag.NewFlagSet("bench storm", flag.ContinueOnError)
 	bidders := fs.Int("bidders", 128, "concurrent bidders")
 	dur := fs.Duration("duration", 8*time.Second, "length of each phase")
 	auctions := fs.Int("auctions", 1000, "auctions in the spread phase")
 	skipHTTP := fs.Bool("skip-http", false, "skip the HTTP phases")
+	var hc httpClientOpts
+	// 10, not the SSE benchmark's 19: the storm is a closed loop, so a
+	// client starved behind other niced work (builds at nice 15 on a
+	// shared machine) idles the server too; docs/BENCHMARKS.md has the runs.
+	fs.IntVar(&hc.nice, "client-nice", 10, "nice value of the HTTP bidders' process: below the server it measures, above background work (0: none)")
+	fs.BoolVar(&hc.inProcess, "client-in-process", false, "run the HTTP bidders in this process, beside the server, instead of a process of their own")
 	shards := fs.Int("shards", 0, "bid queues in the service (0: its default)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	memProfile := fs.String("memprofile", "", "write an allocation profile of the whole run to this file")
 	profDir := fs.String("profile", "", "write each phase's CPU, block, mutex and goroutine profiles to this directory, and sample PostgreSQL's wait events")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if hc.nice < 0 || hc.nice > 19 {
+		return &benchkit.UsageError{Msg: "bench storm: --client-nice must be between 0 and 19", Usage: "Usage: gavel bench storm [--bidders N] [--duration D] [--auctions N] [--skip-http] [--client-nice N] [--client-in-process]\n"}
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -124,14 +137,17 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 			fmt.Fprintf(stdout, "\nWhere the phases waited:\n\n%s", evidence.String())
 		}
 	}()
-	runStorm := func(ctx context.Context, name string, bidders int, d time.Duration, auctions []int64,
-		bid func(ctx context.Context, w int, auction, amount int64) (int64, bool, error)) stormResult {
+	profiled := func(name string, d time.Duration, phase func() stormResult) stormResult {
 		prof, err := benchkit.StartPhaseProfile(ctx, *profDir, name, dbURL, d)
 		if err != nil {
 			fmt.Fprintf(&evidence, "- %s: no profiles: %v\n", name, err)
 		}
 		defer prof.Finish(&evidence)
-		return runStorm(ctx, name, bidders, d, auctions, bid)
+		return phase()
+	}
+	runStorm := func(ctx context.Context, name string, bidders int, d time.Duration, auctions []int64,
+		bid func(ctx context.Context, w int, auction, amount int64) (int64, bool, error)) stormResult {
+		return profiled(name, d, func() stormResult { return runStorm(ctx, name, bidders, d, auctions, bid) })
 	}
 
 	svc := bidding.New(db, bidding.Options{PasswordCost: bcrypt.MinCost, Logger: log, Shards: *shards})
@@ -195,16 +211,12 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	fmt.Fprintln(stdout, r.row())
 
 	if !*skipHTTP {
-		if err := httpStorm(ctx, stdout, runStorm, start, dbURL, users, *bidders, *dur, newAuctions, db, *auctions); err != nil {
+		if err := httpStorm(ctx, stdout, hc, profiled, start, dbURL, users, *bidders, *dur, newAuctions, db, *auctions); err != nil {
 			return err
 		}
 	}
 	return svc.Close(ctx)
 }
-
-// runner runs one phase of the storm: runStorm, with profiles if asked.
-type runner func(ctx context.Context, name string, bidders int, d time.Duration, auctions []int64,
-	bid func(ctx context.Context, w int, auction, amount int64) (int64, bool, error)) stormResult
 
 // runStorm starts every bidder at the same instant and keeps them bidding
 // for d. Each bid is a little above the last ticket of its auction, so most
@@ -322,83 +334,4 @@ func countLost(db *gorm.DB, r stormResult, acked *ackSet) int64 {
 		found += n
 	}
 	return int64(len(acked.ids)) - found
-}
-
-// httpStorm repeats the storm through a real node: JSON POSTs with session
-// cookies from real logins, over keep-alive connections.
-func httpStorm(ctx context.Context, stdout io.Writer, runStorm runner, start benchkit.StartNode, dbURL string, users []domain.User, bidders int,
-	d time.Duration, newAuctions func(int) ([]int64, error), db *gorm.DB, spreadN int) error {
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.DatabaseURL = dbURL
-	cfg.DataDir, _ = os.MkdirTemp("", "gavel-bench-")
-	defer os.RemoveAll(cfg.DataDir)
-	cfg.Demo = config.DemoOff
-	// The in-process phases ran with no relay, so their events (one or
-	// more per accepted bid, tens of thousands) are still unpublished. The
-	// node's relay would publish them all, and its notifier read them,
-	// during the HTTP phases, which would then measure that backlog too.
-	// In chunks: one UPDATE of ~80,000 rows ran past the database's
-	// statement timeout on a loaded machine and ended the bench.
-	for {
-		res := db.Exec(`UPDATE events SET published_at = now() WHERE id IN
-			(SELECT id FROM events WHERE published_at IS NULL ORDER BY id LIMIT 5000)`)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			break
-		}
-	}
-	n, err := start(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		return err
-	}
-	defer n.Shutdown(context.Background())
-	u, err := url.Parse(n.URL())
-	if err != nil {
-		return err
-	}
-	conns := make([]*bidConn, bidders)
-	for i := range conns {
-		cookie, err := login(n.URL(), users[i].Email)
-		if err != nil {
-			return err
-		}
-		conns[i] = &bidConn{addr: u.Host, cookie: cookie}
-	}
-	defer func() {
-		for _, c := range conns {
-			c.close()
-		}
-	}()
-	post := func(ctx context.Context, w int, auction, amount int64) (int64, bool, error) {
-		resp, err := conns[w].post(ctx, auction, amount)
-		if err != nil {
-			return 0, false, err
-		}
-		switch resp.status {
-		case http.StatusCreated:
-			id, err := bidID(resp.body)
-			return id, err == nil, err
-		case http.StatusConflict:
-			return 0, false, nil
-		default:
-			return 0, false, fmt.Errorf("%d: %s", resp.status, resp.body)
-		}
-	}
-	for _, phase := range []struct {
-		name string
-		n    int
-	}{{"HTTP with sessions, hot auction", 1}, {fmt.Sprintf("HTTP with sessions, %d auctions", spreadN), spreadN}} {
-		ids, err := newAuctions(phase.n)
-		if err != nil {
-			return err
-		}
-		acked := &ackSet{}
-		r := runStorm(ctx, phase.name, bidders, d, ids, acked.wrap(post))
-		r.lost = countLost(db, r, acked)
-		fmt.Fprintln(stdout, r.row())
-	}
-	return nil
 }
