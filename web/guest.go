@@ -20,7 +20,18 @@ const (
 	// visitor, so it lives a day, not the week a login does; the next page
 	// view after it expires starts another.
 	guestLifetime = 24 * time.Hour
+	// guestSessionLimit guest sessions may start from one client address
+	// (an IPv6 /64) per guestSessionWindow. Each is a store row for a day,
+	// so a client that drops its cookie on every page view (a scraper, a
+	// script) would otherwise add a row per view. An office or campus
+	// behind one address starts a few hundred an hour at most.
+	guestSessionLimit  = 300
+	guestSessionWindow = time.Hour
 )
+
+// guestsThrottled is the page's notice when its address has started too
+// many guest sessions: the page works, without live updates.
+const guestsThrottled = "Live updates are off for this page: many new visitors from your network started watching in the last hour. Log in, or reload the page later, to see prices change live."
 
 // DemoAccount is a published demo login, shown on the login page while
 // the demo runs.
@@ -46,6 +57,13 @@ func (s *Server) publicStream(c *fiber.Ctx, pg *page, url string) {
 	sm := s.deps.Sessions
 	if sm.GetBool(ctx, sessionGuestKey) {
 		return // already a guest: no store write
+	}
+	if ok, _ := s.guestLimit.allow(ipKey(s.clientIP(c))); !ok {
+		pg.Stream = ""
+		if pg.Flash == "" {
+			pg.Flash = guestsThrottled
+		}
+		return
 	}
 	sm.Put(ctx, sessionGuestKey, true)
 	sm.SetDeadline(ctx, time.Now().Add(guestLifetime))

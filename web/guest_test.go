@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gavel-auctions/gavel/domain"
 )
@@ -48,7 +49,7 @@ func TestGuestWatchesLive(t *testing.T) {
 		// app.Test cannot read a hijacked answer; the spec is what matters.
 		hr, _ := http.NewRequest("GET", "http://gavel.test"+path, nil)
 		hr.AddCookie(&http.Cookie{Name: sessionCookieName, Value: guest})
-		_, _ = e.srv.App().Test(hr, 200)
+		_, _ = e.srv.App().Test(hr, 2000)
 		spec, ok := e.streams.lastSpec()
 		if !ok {
 			t.Fatalf("%s: the guest's stream was not opened", path)
@@ -76,7 +77,7 @@ func TestGuestWatchesLive(t *testing.T) {
 	}
 	hr, _ := http.NewRequest("GET", "http://gavel.test/stream/me", nil)
 	hr.AddCookie(&http.Cookie{Name: sessionCookieName, Value: lc.Value})
-	_, _ = e.srv.App().Test(hr, 200)
+	_, _ = e.srv.App().Test(hr, 2000)
 	if spec, _ := e.streams.lastSpec(); !spec.Personal || spec.UserID == 0 {
 		t.Errorf("after login: spec %+v, want the user's personal stream", spec)
 	}
@@ -98,5 +99,45 @@ func TestLoginPageDemoAccounts(t *testing.T) {
 		if !strings.Contains(b, want) {
 			t.Errorf("demo login page lacks %q", want)
 		}
+	}
+}
+
+// TestGuestSessionsCappedPerAddress: an address that starts more guest
+// sessions than the cap (a client dropping its cookie on every view) gets
+// the page without a stream or a new session row, with a notice that says
+// why; a guest who kept the cookie still watches live.
+func TestGuestSessionsCappedPerAddress(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.srv.guestLimit = newLimiter(2, time.Hour, time.Now)
+	e.mustUser("sel@example.com", "Sel", false)
+	id := e.mustAuction(e.mustLogin("sel@example.com"), "")
+	path := "/auctions/" + strconv.FormatInt(id, 10)
+	stream := `data-stream="/stream/auctions/` + strconv.FormatInt(id, 10) + `"`
+
+	var first string
+	for i := range 2 {
+		r := e.do(req{method: "GET", path: path}).wantStatus(t, http.StatusOK)
+		c, ok := r.sessionCookie()
+		if !ok || !strings.Contains(string(r.body), stream) {
+			t.Fatalf("view %d under the cap: cookie %v, stream %v", i+1, ok, strings.Contains(string(r.body), stream))
+		}
+		if i == 0 {
+			first = c.Value
+		}
+	}
+	r := e.do(req{method: "GET", path: path}).wantStatus(t, http.StatusOK)
+	if _, ok := r.sessionCookie(); ok {
+		t.Error("a view over the cap started a guest session")
+	}
+	if strings.Contains(string(r.body), stream) {
+		t.Error("a view over the cap got a stream it has no session for")
+	}
+	if !strings.Contains(string(r.body), "Live updates are off") {
+		t.Errorf("a view over the cap does not say why the page is not live:\n%s", r.body)
+	}
+	known := e.do(req{method: "GET", path: path, cookie: first}).wantStatus(t, http.StatusOK)
+	if !strings.Contains(string(known.body), stream) {
+		t.Error("a guest who kept the cookie lost the stream once the address hit the cap")
 	}
 }

@@ -42,7 +42,7 @@ func TestLogoutEndsTheSessionsStreams(t *testing.T) {
 		tok := e.mustLogin("ann@example.com")
 		hr, _ := http.NewRequest("GET", "http://gavel.test/stream/auctions/1", nil)
 		hr.AddCookie(&http.Cookie{Name: sessionCookieName, Value: tok})
-		_, _ = e.srv.App().Test(hr, 200) // hijacked: no answer to read
+		_, _ = e.srv.App().Test(hr, 2000) // hijacked: no answer to read
 		spec, ok := e.streams.lastSpec()
 		if !ok || spec.Session != domain.SessionHash(tok) || strings.Contains(spec.Session, tok) {
 			t.Fatalf("%s: stream spec session %q, want the hash of the token", how, spec.Session)

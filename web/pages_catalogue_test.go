@@ -167,7 +167,7 @@ func TestCatalogueGuestLive(t *testing.T) {
 	// session it is refused, and the watcher count is the seller's.
 	hr, _ := http.NewRequest("GET", "http://gavel.test/stream/sales/7", nil)
 	hr.AddCookie(&http.Cookie{Name: sessionCookieName, Value: guest})
-	_, _ = e.srv.App().Test(hr, 200)
+	_, _ = e.srv.App().Test(hr, 2000)
 	spec, ok := e.streams.lastSpec()
 	if !ok || !slices.Equal(spec.SaleIDs, []int64{7}) || spec.UserID != 0 || spec.Session != domain.SessionHash(guest) || spec.SaleWatchers {
 		t.Fatalf("the guest's sale stream: %+v (opened %v)", spec, ok)

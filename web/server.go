@@ -218,6 +218,7 @@ type Server struct {
 	loginAccountLimit *limiter
 	loginIPLimit      *limiter
 	registerLimit     *limiter
+	guestLimit        *limiter // guest sessions started per client address (guest.go)
 	bidLimit          *limiter
 	mailLimit         *limiter // per IP, verification and reset requests (api_notify.go)
 	pages             *pages   // set by routesPages
@@ -273,6 +274,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		loginAccountLimit: newLimiter(cfg.LoginAccountLimit, cfg.LoginAccountWindow, clock),
 		loginIPLimit:      newLimiter(cfg.LoginIPLimit, cfg.LoginIPWindow, clock),
 		registerLimit:     newLimiter(cfg.RegisterLimit, cfg.RegisterWindow, clock),
+		guestLimit:        newLimiter(guestSessionLimit, guestSessionWindow, clock),
 		bidLimit:          newLimiter(cfg.BidLimit, cfg.BidWindow, clock),
 		photoLimit:        newLimiter(photoRateLimit, photoRateWindow, clock),
 

@@ -116,7 +116,7 @@ func (e *testEnv) streamSpec(path, cookie string) domain.StreamSpec {
 	e.streams.mu.Unlock()
 	hr, _ := http.NewRequest("GET", "http://gavel.test"+path, nil)
 	hr.AddCookie(&http.Cookie{Name: sessionCookieName, Value: cookie})
-	_, _ = e.srv.App().Test(hr, 200)
+	_, _ = e.srv.App().Test(hr, 2000)
 	spec, ok := e.streams.lastSpec()
 	if !ok {
 		e.t.Fatalf("%s: Streams.Open not called", path)

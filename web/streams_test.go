@@ -105,7 +105,7 @@ func TestStreamSpecs(t *testing.T) {
 		for k, v := range header {
 			hr.Header.Set(k, v)
 		}
-		_, _ = e.srv.App().Test(hr, 200)
+		_, _ = e.srv.App().Test(hr, 2000)
 		spec, ok := e.streams.lastSpec()
 		if !ok {
 			t.Fatalf("%s: Streams.Open not called", path)
