@@ -8,23 +8,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gavel-auctions/gavel/internal/bench/benchkit"
 )
 
 // machineCPU is the machine's busy and total CPU time, in ticks.
 func machineCPU() (busy, total int64) {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0, 0
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	for i, f := range strings.Fields(line)[1:] {
-		v, _ := strconv.ParseInt(f, 10, 64)
-		total += v
-		if i != 3 && i != 4 { // idle, iowait
-			busy += v
-		}
-	}
-	return busy, total
+	m := benchkit.ReadMachineCPU()
+	return m.Busy, m.Total
 }
 
 func busySince(b0, t0 int64) float64 {
