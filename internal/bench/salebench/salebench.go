@@ -17,7 +17,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,6 +28,7 @@ import (
 
 	"github.com/gavel-auctions/gavel/bidding"
 	"github.com/gavel-auctions/gavel/domain"
+	"github.com/gavel-auctions/gavel/internal/bench/benchkit"
 )
 
 // Options size a run.
@@ -252,10 +252,8 @@ func (r *run) startWatchers(ctx context.Context, cookies []string) error {
 		if i < r.o.Watchers%r.o.Procs {
 			n++
 		}
-		cmd := exec.CommandContext(ctx, "nice", "-n", strconv.Itoa(r.o.Nice), r.env.Exe, "bench", "sale", "watch",
+		cmd := benchkit.Command(ctx, r.o.Nice, r.env.Exe, "bench", "sale", "watch",
 			"--url", url, "--cookies", file, "--conns", strconv.Itoa(n))
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		setPdeathsig(cmd.SysProcAttr)
 		cmd.Stderr = os.Stderr
 		p := &watchProc{cmd: cmd, done: make(chan error, 1)}
 		var err error
@@ -349,12 +347,4 @@ func login(ctx context.Context, client *http.Client, base, email string) (string
 		return c.Name + "=" + c.Value, nil
 	}
 	return "", fmt.Errorf("login %s: no cookie", email)
-}
-
-// setPdeathsig asks Linux to kill a watcher if the benchmark dies without
-// cleaning up; the field exists only on Linux, so it is set by name.
-func setPdeathsig(a *syscall.SysProcAttr) {
-	if f := reflect.ValueOf(a).Elem().FieldByName("Pdeathsig"); f.IsValid() && f.CanSet() {
-		f.Set(reflect.ValueOf(syscall.SIGKILL))
-	}
 }

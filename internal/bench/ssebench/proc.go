@@ -13,12 +13,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/gavel-auctions/gavel/internal/bench/benchkit"
 )
 
 // sseProc is a child process of the benchmark: a realtime node, a client
@@ -37,30 +38,13 @@ type sseProc struct {
 	mu          sync.Mutex // one command at a time
 }
 
-// setPdeathsig asks Linux to kill the child if the benchmark dies without
-// cleaning up. Pdeathsig exists only on Linux, so it is set by name to keep
-// the package building elsewhere.
-func setPdeathsig(a *syscall.SysProcAttr) {
-	if f := reflect.ValueOf(a).Elem().FieldByName("Pdeathsig"); f.IsValid() && f.CanSet() {
-		f.Set(reflect.ValueOf(syscall.SIGKILL))
-	}
-}
-
 // start runs this binary with args in its own process group, at the given
 // nice value. rpc gives it a command pipe on stdin and a reply pipe on
 // stdout; otherwise its output goes to a log file in the temporary
 // directory.
 func (b *sseBench) start(ctx context.Context, name string, args, env []string, rpc bool, nice int) (*sseProc, error) {
-	cmd := exec.CommandContext(ctx, b.exe, args...)
-	if nice != 0 {
-		// Through nice(1), so every thread the child ever starts inherits it.
-		cmd = exec.CommandContext(ctx, "nice", append([]string{"-n", strconv.Itoa(nice), b.exe}, args...)...)
-	}
+	cmd := benchkit.Command(ctx, nice, b.exe, args...)
 	cmd.Env = append(os.Environ(), env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	setPdeathsig(cmd.SysProcAttr)
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
 	p := &sseProc{name: name, cmd: cmd, done: make(chan struct{}), logPath: filepath.Join(b.tmp, name+".log")}
 	logFile, err := os.Create(p.logPath)
 	if err != nil {

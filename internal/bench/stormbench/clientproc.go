@@ -22,11 +22,12 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"reflect"
 	"strconv"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/gavel-auctions/gavel/internal/bench/benchkit"
 )
 
 // clientCmd is one command to the client process.
@@ -147,17 +148,7 @@ type clientProc struct {
 // at the given nice value, in its own process group, killed if the
 // coordinator dies.
 func startClient(ctx context.Context, exe string, args []string, nice int, stderr io.Writer) (*clientProc, error) {
-	cmd := exec.CommandContext(ctx, exe, args...)
-	if nice != 0 {
-		// Through nice(1), so every thread the client starts inherits it.
-		cmd = exec.CommandContext(ctx, "nice", append([]string{"-n", strconv.Itoa(nice), exe}, args...)...)
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if f := reflect.ValueOf(cmd.SysProcAttr).Elem().FieldByName("Pdeathsig"); f.IsValid() && f.CanSet() {
-		f.Set(reflect.ValueOf(syscall.SIGKILL)) // Linux only: set by name to build elsewhere
-	}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
+	cmd := benchkit.Command(ctx, nice, exe, args...)
 	cmd.Stderr = stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
