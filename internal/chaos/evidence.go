@@ -127,24 +127,48 @@ func loadDB(ctx context.Context, dsn string) (DBState, error) {
 	if err := rows.Err(); err != nil {
 		return st, err
 	}
-	rows, err = conn.Query(ctx, `SELECT id, channel_kind, channel_id, seq, event_id, type, published_at IS NOT NULL FROM events ORDER BY id`)
-	if err != nil {
+	if st.Events, err = queryEvents(ctx, conn, `SELECT `+eventColumns+` FROM events ORDER BY id`); err != nil {
 		return st, err
 	}
+	for _, e := range st.Events {
+		if !e.Published {
+			st.Unpublished++
+		}
+	}
+	return st, nil
+}
+
+const eventColumns = "id, channel_kind, channel_id, seq, event_id, type, published_at IS NOT NULL"
+
+// queryEvents reads event rows selected as eventColumns.
+func queryEvents(ctx context.Context, conn *pgx.Conn, sql string, args ...any) ([]EventRow, error) {
+	rows, err := conn.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	var out []EventRow
 	for rows.Next() {
 		var e EventRow
 		var kind string
 		var ch int64
 		if err := rows.Scan(&e.ID, &kind, &ch, &e.Seq, &e.EventID, &e.Type, &e.Published); err != nil {
-			return st, err
+			return nil, err
 		}
 		e.Channel = fmt.Sprintf("%s:%d", kind, ch)
-		if !e.Published {
-			st.Unpublished++
-		}
-		st.Events = append(st.Events, e)
+		out = append(out, e)
 	}
-	return st, rows.Err()
+	return out, rows.Err()
+}
+
+// loadLateEvents reads the rows of the given event ids: events committed
+// (and published) after loadDB's snapshot.
+func loadLateEvents(ctx context.Context, dsn string, ids []string) ([]EventRow, error) {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.Background())
+	return queryEvents(ctx, conn, `SELECT `+eventColumns+` FROM events WHERE event_id = ANY($1) ORDER BY id`, ids)
 }
 
 // loadStream reads every message of the event stream, in stream order.

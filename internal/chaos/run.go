@@ -155,6 +155,28 @@ func collect(ctx context.Context, c *Cluster, ev *Evidence) error {
 	if ev.Stream, err = retry(ctx, func() ([]StreamMsg, error) { return loadStream(ctx, c.NATSURL()) }); err != nil {
 		return fmt.Errorf("read the stream: %w", err)
 	}
+	// Jobs that go on after the storm (invoicing, notices) may commit and
+	// publish events between the two reads, so the stream can end with
+	// events newer than the database's snapshot. Those rows are read now
+	// and join the snapshot: an event the outbox truly lacks stays missing.
+	known := make(map[string]bool, len(ev.DB.Events))
+	for _, e := range ev.DB.Events {
+		known[e.EventID] = true
+	}
+	var late []string
+	for _, m := range ev.Stream {
+		if !known[m.EventID] {
+			late = append(late, m.EventID)
+		}
+	}
+	if len(late) == 0 {
+		return nil
+	}
+	rows, err := retry(ctx, func() ([]EventRow, error) { return loadLateEvents(ctx, c.AppURL, late) })
+	if err != nil {
+		return fmt.Errorf("read the events published after the snapshot: %w", err)
+	}
+	ev.DB.Events = append(ev.DB.Events, rows...)
 	return nil
 }
 
