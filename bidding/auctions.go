@@ -346,7 +346,7 @@ func (s *Service) cancelChunk(tx *gorm.DB, admin domain.User, rows []domain.Auct
 		events = append(events, evs...)
 		audit = append(audit, auditRow{ActorID: admin.ID, Action: "cancel_auction", TargetID: next.ID, Reason: auditReason, CreatedAt: now})
 	}
-	if err := s.saveStates(tx, cancelled); err != nil {
+	if err := s.saveStates(tx, cancelled, nil); err != nil {
 		return err
 	}
 	if err := tx.Create(&audit).Error; err != nil {

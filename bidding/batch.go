@@ -131,6 +131,10 @@ type batchPlan struct {
 	events   []domain.Event
 	personal []domain.Event
 	touched  []domain.Auction
+	// moved holds the touched lots that only a cascade changed (no bid of
+	// the batch is on them): their writes keep the end floor, so that on
+	// PostgreSQL they change no indexed column (migration 00016).
+	moved map[int64]bool
 	// laterLotsMissing says judging stopped at a bid that extends a lot
 	// whose later lots are not locked: the plan is incomplete and must not
 	// be written (errLaterLots).
@@ -149,6 +153,8 @@ func applyBatch(batch []*bidCall, auctions map[int64]domain.Auction, st batchSta
 		bidIndex: make(map[bidKey]int, len(batch)),
 		events:   make([]domain.Event, 0, len(batch)),
 	}
+	// changed maps each auction the batch changes to whether a bid of the
+	// batch is on it (false: only a cascade moved it).
 	changed := make(map[int64]bool, len(auctions))
 	var firstUse map[idemKey]int
 	var lots *saleLots
@@ -234,7 +240,9 @@ func applyBatch(batch []*bidCall, auctions map[int64]domain.Auction, st batchSta
 			moved, evs := domain.Cascade(sale, a, prevEnd, lots.after(auctions, a), now)
 			for _, m := range moved {
 				auctions[m.ID] = m
-				changed[m.ID] = true
+				if _, seen := changed[m.ID]; !seen {
+					changed[m.ID] = false
+				}
 			}
 			out.Events = append(out.Events, evs...)
 		}
@@ -266,8 +274,14 @@ func applyBatch(batch []*bidCall, auctions map[int64]domain.Auction, st batchSta
 		p.accepted = append(p.accepted, i)
 	}
 	p.touched = make([]domain.Auction, 0, len(changed))
-	for id := range changed {
+	for id, bidOn := range changed {
 		p.touched = append(p.touched, auctions[id])
+		if !bidOn {
+			if p.moved == nil {
+				p.moved = make(map[int64]bool, len(changed))
+			}
+			p.moved[id] = true
+		}
 	}
 	return p
 }

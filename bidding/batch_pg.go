@@ -110,14 +110,17 @@ var (
 	stmtInsertReceipts = pgStmt{sql: `INSERT INTO idempotency_keys (user_id, key, auction_id, receipt, created_at)
 		SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::timestamptz[])
 		ON CONFLICT DO NOTHING`, types: []uint32{pgInt8s, pgTexts, pgInt8s, pgTexts, pgTimes}}
-	// leader_id 0 means no leader: NULL in the table.
+	// leader_id 0 means no leader: NULL in the table. A lot only a
+	// cascade moved ($12) keeps its end floor: the move then changes no
+	// indexed column and is a HOT update, with no index entry (00016).
 	stmtSaveStates = pgStmt{sql: `UPDATE auctions AS a SET status = v.status, current_price = v.current_price,
 		bid_count = v.bid_count, leader_id = NULLIF(v.leader_id, 0), leader_max = v.leader_max, leader_alias = v.leader_alias,
-		bidder_count = v.bidder_count, seq = v.seq, ends_at = v.ends_at, updated_at = v.updated_at
+		bidder_count = v.bidder_count, seq = v.seq, ends_at = v.ends_at, updated_at = v.updated_at,
+		ends_floor = CASE WHEN v.moved THEN a.ends_floor ELSE v.ends_at END
 		FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[],
-			$9::bigint[], $10::timestamptz[], $11::timestamptz[])
-			AS v(id, status, current_price, bid_count, leader_id, leader_max, leader_alias, bidder_count, seq, ends_at, updated_at)
-		WHERE a.id = v.id`, types: []uint32{pgInt8s, pgTexts, pgInt8s, pgInt8s, pgInt8s, pgInt8s, pgTexts, pgInt8s, pgInt8s, pgTimes, pgTimes}}
+			$9::bigint[], $10::timestamptz[], $11::timestamptz[], $12::boolean[])
+			AS v(id, status, current_price, bid_count, leader_id, leader_max, leader_alias, bidder_count, seq, ends_at, updated_at, moved)
+		WHERE a.id = v.id`, types: []uint32{pgInt8s, pgTexts, pgInt8s, pgInt8s, pgInt8s, pgInt8s, pgTexts, pgInt8s, pgInt8s, pgTimes, pgTimes, pgBools}}
 )
 
 // commitBatchPG is commitBatch on PostgreSQL: the same transaction as
@@ -260,7 +263,7 @@ func (s *Service) batchTxPG(ctx context.Context, c *pgx.Conn, batch []*bidCall, 
 	if idem := p.idempotencyRows(batch, now); len(idem) > 0 {
 		queueReceipts(pipe, idem)
 	}
-	queueStates(pipe, p.touched)
+	queueStates(pipe, p.touched, p.moved)
 	if len(p.personal) == 0 {
 		return p, commitPipe(ctx, pipe)
 	}
@@ -477,7 +480,7 @@ func queueReceipts(pipe *pgPipe, rows []idempotencyRow) {
 	})
 }
 
-func queueStates(pipe *pgPipe, as []domain.Auction) {
+func queueStates(pipe *pgPipe, as []domain.Auction, moved map[int64]bool) {
 	n := len(as)
 	pipe.queue(&stmtSaveStates, nil, func(a *pgArgs) {
 		a.int8s(n, func(i int) int64 { return as[i].ID })
@@ -491,5 +494,6 @@ func queueStates(pipe *pgPipe, as []domain.Auction) {
 		a.int8s(n, func(i int) int64 { return as[i].Seq })
 		a.times(n, func(i int) time.Time { return as[i].EndsAt })
 		a.times(n, func(i int) time.Time { return as[i].UpdatedAt })
+		a.bools(n, func(i int) bool { return moved[as[i].ID] })
 	})
 }

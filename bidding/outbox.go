@@ -39,18 +39,21 @@ func (s *Service) lockAuction(tx *gorm.DB, id int64) (domain.Auction, error) {
 	return a, nil
 }
 
-// saveState writes the parts of an auction that events change.
+// saveState writes the parts of an auction that events change, its end
+// floor set to its end.
 func saveState(tx *gorm.DB, a domain.Auction) error {
-	return tx.Model(&auctionRow{}).Where("id = ?", a.ID).Updates(stateColumns(a)).Error
+	return tx.Model(&auctionRow{}).Where("id = ?", a.ID).Updates(stateColumns(a, false)).Error
 }
 
 // saveStates writes several auctions' state; on PostgreSQL in one
 // statement, because a batch over many auctions would otherwise pay one
-// round trip per auction while holding their locks.
-func (s *Service) saveStates(tx *gorm.DB, as []domain.Auction) error {
+// round trip per auction while holding their locks. The lots in moved
+// (those only a cascade changed) keep their end floor (stateColumns).
+func (s *Service) saveStates(tx *gorm.DB, as []domain.Auction, moved map[int64]bool) error {
 	if !s.pg || len(as) == 1 {
 		for _, a := range as {
-			if err := saveState(tx, a); err != nil {
+			err := tx.Model(&auctionRow{}).Where("id = ?", a.ID).Updates(stateColumns(a, moved[a.ID])).Error
+			if err != nil {
 				return err
 			}
 		}
@@ -59,21 +62,22 @@ func (s *Service) saveStates(tx *gorm.DB, as []domain.Auction) error {
 	var q strings.Builder
 	q.WriteString(`UPDATE auctions AS a SET status = v.status, current_price = v.current_price, bid_count = v.bid_count,
 		leader_id = v.leader_id, leader_max = v.leader_max, leader_alias = v.leader_alias, bidder_count = v.bidder_count,
-		seq = v.seq, ends_at = v.ends_at, updated_at = v.updated_at, cancel_reason = v.cancel_reason FROM (VALUES `)
-	args := make([]any, 0, len(as)*12)
+		seq = v.seq, ends_at = v.ends_at, updated_at = v.updated_at, cancel_reason = v.cancel_reason,
+		ends_floor = CASE WHEN v.moved THEN a.ends_floor ELSE v.ends_at END FROM (VALUES `)
+	args := make([]any, 0, len(as)*13)
 	for i, a := range as {
 		if i > 0 {
 			q.WriteString(", ")
 		}
-		q.WriteString("(?::bigint, ?::text, ?::bigint, ?::int, ?::bigint, ?::bigint, ?::text, ?::int, ?::bigint, ?::timestamptz, ?::timestamptz, ?::text)")
+		q.WriteString("(?::bigint, ?::text, ?::bigint, ?::int, ?::bigint, ?::bigint, ?::text, ?::int, ?::bigint, ?::timestamptz, ?::timestamptz, ?::text, ?::boolean)")
 		var leader any
 		if a.LeaderID != 0 {
 			leader = a.LeaderID
 		}
 		args = append(args, a.ID, string(a.Status), a.CurrentPrice, a.BidCount, leader, a.LeaderMax, a.LeaderAlias,
-			a.BidderCount, a.Seq, a.EndsAt.UTC(), a.UpdatedAt.UTC(), a.CancelReason)
+			a.BidderCount, a.Seq, a.EndsAt.UTC(), a.UpdatedAt.UTC(), a.CancelReason, moved[a.ID])
 	}
-	q.WriteString(`) AS v(id, status, current_price, bid_count, leader_id, leader_max, leader_alias, bidder_count, seq, ends_at, updated_at, cancel_reason)
+	q.WriteString(`) AS v(id, status, current_price, bid_count, leader_id, leader_max, leader_alias, bidder_count, seq, ends_at, updated_at, cancel_reason, moved)
 		WHERE a.id = v.id`)
 	return tx.Exec(q.String(), args...).Error
 }

@@ -141,7 +141,9 @@ func (s *Service) Snapshots(ctx context.Context, ids []int64) ([]domain.Event, e
 // Running returns snapshots of every scheduled or open auction.
 func (s *Service) Running(ctx context.Context) ([]domain.Event, error) {
 	var rows []auctionWithLeader
-	err := s.db.WithContext(ctx).Raw(auctionSelect+" WHERE a.status IN ? ORDER BY a.ends_at LIMIT 5000",
+	// In end-floor order, which the index of running lots holds: by end,
+	// but for lots a cascade moved and the scheduler has not folded yet.
+	err := s.db.WithContext(ctx).Raw(auctionSelect+" WHERE a.status IN ? ORDER BY a.ends_floor, a.id LIMIT 5000",
 		[]string{"open", "scheduled"}).Scan(&rows).Error
 	if err != nil {
 		return nil, err

@@ -43,6 +43,9 @@ type auctionRow struct {
 	Increment           int64
 	StartsAt            time.Time
 	EndsAt              time.Time
+	// EndsFloor is the lower bound of EndsAt that the end-order indexes
+	// use (00016): EndsAt after every write but a cascade's move.
+	EndsFloor           time.Time
 	OriginalEndsAt      time.Time
 	SoftCloseSeconds    int
 	MaxExtensionSeconds int
@@ -97,7 +100,7 @@ func auctionToRow(a domain.Auction) auctionRow {
 	r := auctionRow{
 		ID: a.ID, SellerID: a.SellerID, Title: a.Title, Description: a.Description, Currency: a.Currency,
 		StartPrice: a.StartPrice, ReservePrice: a.ReservePrice, BuyNowPrice: a.BuyNowPrice, Increment: a.Increment,
-		StartsAt: a.StartsAt.UTC(), EndsAt: a.EndsAt.UTC(), OriginalEndsAt: a.OriginalEndsAt.UTC(),
+		StartsAt: a.StartsAt.UTC(), EndsAt: a.EndsAt.UTC(), EndsFloor: a.EndsAt.UTC(), OriginalEndsAt: a.OriginalEndsAt.UTC(),
 		SoftCloseSeconds: a.SoftCloseSeconds, MaxExtensionSeconds: int(a.MaxExtension / time.Second),
 		Status: string(a.Status), CurrentPrice: a.CurrentPrice, BidCount: a.BidCount,
 		LeaderMax: a.LeaderMax, LeaderAlias: a.LeaderAlias, BidderCount: a.BidderCount, Seq: a.Seq,
@@ -121,17 +124,24 @@ func auctionToRow(a domain.Auction) auctionRow {
 }
 
 // stateColumns are the auction columns a bid, close or cancel may change.
-func stateColumns(a domain.Auction) map[string]any {
+// The end floor follows the end, except for a lot only a cascade moved
+// (moved): its floor stays, so that on PostgreSQL the move changes no
+// indexed column and is a HOT update (migration 00016, docs/SALES.md).
+func stateColumns(a domain.Auction, moved bool) map[string]any {
 	var leader any
 	if a.LeaderID != 0 {
 		leader = a.LeaderID
 	}
-	return map[string]any{
+	cols := map[string]any{
 		"status": string(a.Status), "current_price": a.CurrentPrice, "bid_count": a.BidCount,
 		"leader_id": leader, "leader_max": a.LeaderMax, "leader_alias": a.LeaderAlias,
 		"bidder_count": a.BidderCount, "seq": a.Seq, "ends_at": a.EndsAt.UTC(), "updated_at": a.UpdatedAt.UTC(),
 		"cancel_reason": a.CancelReason,
 	}
+	if !moved {
+		cols["ends_floor"] = a.EndsAt.UTC()
+	}
+	return cols
 }
 
 type bidRow struct {

@@ -85,7 +85,7 @@ func (s *Service) saveLots(tx *gorm.DB, lots []domain.Auction) error {
 		for _, a := range lots {
 			err := tx.Model(&auctionRow{}).Where("id = ?", a.ID).Updates(map[string]any{
 				"status": string(a.Status), "seq": a.Seq, "starts_at": a.StartsAt.UTC(), "ends_at": a.EndsAt.UTC(),
-				"original_ends_at": a.OriginalEndsAt.UTC(), "currency": a.Currency, "soft_close_seconds": a.SoftCloseSeconds,
+				"ends_floor": a.EndsAt.UTC(), "original_ends_at": a.OriginalEndsAt.UTC(), "currency": a.Currency, "soft_close_seconds": a.SoftCloseSeconds,
 				"fees": domain.EncodeFees(a.Fees), "updated_at": a.UpdatedAt.UTC(),
 			}).Error
 			if err != nil {
@@ -97,7 +97,7 @@ func (s *Service) saveLots(tx *gorm.DB, lots []domain.Auction) error {
 	for chunk := range slices.Chunk(lots, lotChunk) {
 		var q strings.Builder
 		q.WriteString(`UPDATE auctions AS a SET status = v.status, seq = v.seq, starts_at = v.starts_at, ends_at = v.ends_at,
-			original_ends_at = v.original_ends_at, currency = v.currency, soft_close_seconds = v.soft_close_seconds,
+			ends_floor = v.ends_at, original_ends_at = v.original_ends_at, currency = v.currency, soft_close_seconds = v.soft_close_seconds,
 			fees = v.fees, updated_at = v.updated_at FROM (VALUES `)
 		args := make([]any, 0, len(chunk)*10)
 		for i, a := range chunk {

@@ -231,7 +231,7 @@ func (s *Service) commitBatchGORM(ctx context.Context, batch []*bidCall) (*batch
 				return err
 			}
 		}
-		return s.saveStates(tx, p.touched)
+		return s.saveStates(tx, p.touched, p.moved)
 	})
 	return p, err
 }

@@ -55,7 +55,9 @@ func (s *Service) PeriodStatements(ctx context.Context, viewer domain.User, sell
 		return nil, domain.Invalid("to", "The period must end after it starts.")
 	}
 	from, to = from.UTC(), to.UTC()
-	sts, err := s.statements(ctx, "a.seller_id = ? AND a.status IN ('closed', 'cancelled') AND a.ends_at >= ? AND a.ends_at < ?",
+	// A closed or cancelled lot's end floor is its end (migration 00016),
+	// and the floor is what the index of ended lots holds.
+	sts, err := s.statements(ctx, "a.seller_id = ? AND a.status IN ('closed', 'cancelled') AND a.ends_floor >= ? AND a.ends_floor < ?",
 		[]any{sellerID, from, to})
 	for i := range sts {
 		sts[i].SellerID, sts[i].From, sts[i].To = sellerID, &from, &to

@@ -44,18 +44,18 @@ func (q textQuery) compound() bool {
 }
 
 // fetchWalk runs a search sorted by end over the next walkRows running
-// lots in end order (an index-only range of auctions_live_ends), checking
+// lots in end order (an index-only range of auctions_live_floor), checking
 // each lot's document in turn and stopping at the n-th match, so its cost
 // depends on how common the match is, never on the catalogue's size. It
 // returns fewer than n rows when the window held fewer matches; the
 // caller then runs the general query, whose matches are then known to be
 // sparse (fewer than n in walkRows lots).
 func (s *Service) fetchWalk(ctx context.Context, p *plan, f query, statuses []domain.Status, keyset string, keyArgs []any, n int) ([]resultRow, error) {
-	inner := "SELECT w.id, w.ends_at FROM auctions w WHERE w.status IN " + statusList(statuses)
+	inner := "SELECT w.id, w.ends_floor FROM auctions w WHERE w.status IN " + statusList(statuses)
 	if keyset != "" {
 		inner += " AND " + strings.ReplaceAll(keyset, "a.", "w.")
 	}
-	inner += " ORDER BY w.ends_at, w.id LIMIT ?"
+	inner += " ORDER BY w.ends_floor, w.id LIMIT ?"
 	// OFFSET 0 keeps the document check a subquery per lot: joined, the
 	// planner may build a hash of every match from the text index
 	// instead (12,013 documents read for "music box" with a million lots,
@@ -66,7 +66,7 @@ func (s *Service) fetchWalk(ctx context.Context, p *plan, f query, statuses []do
 	if len(f.where) > 0 {
 		sql += " WHERE " + strings.Join(f.where, " AND ")
 	}
-	sql += " ORDER BY w.ends_at, w.id LIMIT ?"
+	sql += " ORDER BY w.ends_floor, w.id LIMIT ?"
 	args := append(append([]any{}, keyArgs...), s.walkRows, p.text.tsquery())
 	args = append(append(args, f.args...), n)
 	var rows []resultRow

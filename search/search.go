@@ -282,7 +282,7 @@ func (p *plan) next(row *resultRow, phase uint8) string {
 	c := cursor{sort: p.sort, phase: phase, id: row.ID}
 	switch p.sort {
 	case SortEnding:
-		c.t = row.EndsAt.UTC()
+		c.t = row.EndsFloor.UTC()
 	case SortPriceLow, SortPriceHigh:
 		c.n = row.shownPrice()
 	case SortBids:

@@ -22,6 +22,7 @@ type resultRow struct {
 	Increment           int64
 	StartsAt            time.Time
 	EndsAt              time.Time
+	EndsFloor           time.Time // the end-order key: a lower bound of EndsAt (bidding's migration 00016)
 	OriginalEndsAt      time.Time
 	SoftCloseSeconds    int
 	MaxExtensionSeconds int
@@ -61,7 +62,7 @@ func (r resultRow) toDomain() domain.Auction {
 }
 
 const resultColumns = `a.id, a.seller_id, a.title, a.description, a.currency, a.category_id, a.start_price,
-	a.reserve_price, a.buy_now_price, a.increment, a.starts_at, a.ends_at, a.original_ends_at, a.soft_close_seconds,
+	a.reserve_price, a.buy_now_price, a.increment, a.starts_at, a.ends_at, a.ends_floor, a.original_ends_at, a.soft_close_seconds,
 	a.max_extension_seconds, a.status, a.current_price, a.bid_count, a.leader_id, a.leader_max, a.leader_alias,
 	COALESCE(u.name, '') AS leader_name, a.bidder_count, a.seq, a.created_at, a.updated_at`
 
@@ -116,12 +117,15 @@ func (s *Service) fetch(ctx context.Context, p *plan, phase uint8, n int) ([]res
 		f.add(price+" <= ?", *p.MaxPrice)
 		if s.pg {
 			// Implied (the shown price is at least the start price), and
-			// checked inside auctions_live_buy_now, before the row is read.
+			// checked inside auctions_live_buy_now_floor, before the row is read.
 			f.add("a.start_price <= ?", *p.MaxPrice)
 		}
 	}
 	if p.EndingWithin > 0 {
-		f.add("a.ends_at <= ?", p.now.Add(p.EndingWithin))
+		// The floor (never after the end) bounds the index range; the end
+		// itself decides.
+		until := p.now.Add(p.EndingWithin)
+		f.add("a.ends_floor <= ? AND a.ends_at <= ?", until, until)
 	}
 	if p.BuyNow {
 		f.add("a.buy_now_price > 0 AND a.bid_count = 0")
@@ -134,7 +138,11 @@ func (s *Service) fetch(ctx context.Context, p *plan, phase uint8, n int) ([]res
 	desc := true
 	switch p.sort {
 	case SortEnding:
-		key, desc = "a.ends_at", phase == 1
+		// By the end floor, which the indexes hold: the end itself, but
+		// for a lot a cascade moved since it was last written, which sorts
+		// by its earlier end until the scheduler folds the move in
+		// (docs/SEARCH.md, "Ending soonest").
+		key, desc = "a.ends_floor", phase == 1
 	case SortNewest:
 		key = ""
 	case SortPriceLow:

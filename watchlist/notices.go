@@ -113,15 +113,17 @@ func (s *Service) due(ctx context.Context) ([]notice, error) {
 	const cols = `SELECT a.id, a.status, a.ends_at, a.original_ends_at, a.leader_id, a.current_price, a.reserve_price FROM auctions a `
 	const watched = ` AND EXISTS (SELECT 1 FROM watchlist w WHERE w.auction_id = a.id)`
 	var running, ended []candidate
-	if err := db.Raw(cols+`WHERE a.status = 'open' AND a.ends_at > ? AND a.ends_at <= ?`+watched+` ORDER BY a.ends_at LIMIT ?`,
-		now, now.Add(horizon), s.opts.candidates).Scan(&running).Error; err != nil {
+	// The end floor (a lower bound of the end, migration 00016) bounds the
+	// index range; the end decides. Ended lots' floors are their ends.
+	if err := db.Raw(cols+`WHERE a.status = 'open' AND a.ends_floor <= ? AND a.ends_at > ? AND a.ends_at <= ?`+watched+`
+		ORDER BY a.ends_at LIMIT ?`, now.Add(horizon), now, now.Add(horizon), s.opts.candidates).Scan(&running).Error; err != nil {
 		return nil, err
 	}
 	// Lots whose closing notice went out are left out here, so that a busy
 	// hour of closes cannot hold later lots back behind the limit.
-	if err := db.Raw(cols+`WHERE a.status IN ('closed', 'cancelled') AND a.ends_at >= ?`+watched+`
+	if err := db.Raw(cols+`WHERE a.status IN ('closed', 'cancelled') AND a.ends_floor >= ?`+watched+`
 		AND NOT EXISTS (SELECT 1 FROM watch_notices n WHERE n.auction_id = a.id AND n.kind = ? AND n.threshold_s = 0 AND n.done)
-		ORDER BY a.ends_at LIMIT ?`, now.Add(-s.opts.Lookback), kindClosed, s.opts.candidates).Scan(&ended).Error; err != nil {
+		ORDER BY a.ends_floor LIMIT ?`, now.Add(-s.opts.Lookback), kindClosed, s.opts.candidates).Scan(&ended).Error; err != nil {
 		return nil, err
 	}
 	var out []notice
