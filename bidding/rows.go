@@ -31,18 +31,18 @@ func (r userRow) toDomain() domain.User {
 }
 
 type auctionRow struct {
-	ID                  int64 `gorm:"primaryKey"`
-	SellerID            int64
-	Title               string
-	Description         string
-	Currency            string
-	CategoryID          *int64
-	StartPrice          int64
-	ReservePrice        int64
-	BuyNowPrice         int64
-	Increment           int64
-	StartsAt            time.Time
-	EndsAt              time.Time
+	ID           int64 `gorm:"primaryKey"`
+	SellerID     int64
+	Title        string
+	Description  string
+	Currency     string
+	CategoryID   *int64
+	StartPrice   int64
+	ReservePrice int64
+	BuyNowPrice  int64
+	Increment    int64
+	StartsAt     time.Time
+	EndsAt       time.Time
 	// EndsFloor is the lower bound of EndsAt that the end-order indexes
 	// use (00016): EndsAt after every write but a cascade's move.
 	EndsFloor           time.Time
