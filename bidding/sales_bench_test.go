@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/gavel-auctions/gavel/domain"
 	"github.com/gavel-auctions/gavel/internal/testpg"
 )
@@ -35,6 +37,7 @@ func BenchmarkSaleBids(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			ctx := context.Background()
 			took := make([]time.Duration, 0, b.N)
+			upd0, hot0 := auctionUpdates(b, db)
 			for i := 0; b.Loop(); i++ {
 				c.add(time.Second)
 				a := mustGet(b, s, bc.id)
@@ -52,6 +55,38 @@ func BenchmarkSaleBids(b *testing.B) {
 			q := func(p float64) float64 { return float64(took[int(p*float64(len(took)-1))].Microseconds()) / 1000 }
 			b.ReportMetric(q(0.5), "p50-ms")
 			b.ReportMetric(q(0.99), "p99-ms")
+			if bc.moves {
+				// Each bid updates its lot and the 499 it moves.
+				upd, hot := waitAuctionUpdates(b, db, upd0+int64(len(took))*500)
+				b.ReportMetric(100*float64(hot-hot0)/float64(max(upd-upd0, 1)), "hot-%")
+			}
 		})
+	}
+}
+
+// auctionUpdates reads PostgreSQL's count of updates of auctions rows, and
+// how many of them were HOT (no index entry written).
+func auctionUpdates(tb testing.TB, db *gorm.DB) (upd, hot int64) {
+	tb.Helper()
+	var r struct{ Upd, Hot int64 }
+	if err := db.Raw(`SELECT n_tup_upd AS upd, n_tup_hot_upd AS hot FROM pg_stat_user_tables
+		WHERE relid = 'auctions'::regclass`).Scan(&r).Error; err != nil {
+		tb.Fatal(err)
+	}
+	return r.Upd, r.Hot
+}
+
+// waitAuctionUpdates polls auctionUpdates until it counts at least want
+// updates: each backend reports its counts when it goes idle, up to a
+// second or so later.
+func waitAuctionUpdates(tb testing.TB, db *gorm.DB, want int64) (upd, hot int64) {
+	tb.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if upd, hot = auctionUpdates(tb, db); upd >= want || time.Now().After(deadline) {
+			if upd < want {
+				tb.Fatalf("auctions: %d updates counted after 30 s, want %d", upd, want)
+			}
+			return upd, hot
+		}
 	}
 }
