@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/gavel-auctions/gavel/domain"
+	"github.com/gavel-auctions/gavel/internal/testpg"
 )
 
 // The end floor (migration 00016): a lower bound of ends_at that the
@@ -157,4 +158,33 @@ func TestSchedulerClosesAMovedLotOnTimeAndFoldsItsFloor(t *testing.T) {
 			}
 		}
 	})
+}
+
+// On PostgreSQL a cascade's moves are HOT updates: no index holds a column
+// they change, and the pages have room (fillfactor, migration 00016).
+func TestCascadeMovesAreHOTUpdates(t *testing.T) {
+	db := testpg.DB(t)
+	c := newClock(t0)
+	s := mustService(t, db, c)
+	seller := mustUser(t, s, false)
+	bidders := []domain.User{mustUser(t, s, false), mustUser(t, s, false)}
+	_, lots := mustOpenSale(t, s, c, seller, domain.SoftCloseCascade, 60, 60, 3600)
+	upd0, hot0 := waitAuctionUpdates(t, db, 120) // the 60 lots' publication and opening
+	const bids = 5
+	for i := range bids {
+		c.add(time.Minute)
+		a := mustGet(t, s, lots[0].ID)
+		// Bidders take turns: a leader raising their own maximum extends
+		// nothing.
+		if r := mustBid(t, s, bidders[i%2], a.ID, domain.MinNextBid(a), 0); !r.EndsAt.After(a.EndsAt) {
+			t.Fatalf("bid %d did not extend lot 1", i)
+		}
+	}
+	// Each bid updates lot 1 (not HOT: its price is indexed) and moves 59.
+	upd, hot := waitAuctionUpdates(t, db, upd0+bids*60)
+	moves := int64(bids * 59)
+	t.Logf("%d updates, %d HOT, for %d moves", upd-upd0, hot-hot0, moves)
+	if hot-hot0 < moves*8/10 {
+		t.Errorf("%d of %d updates were HOT, want at least 80%% of the %d moves", hot-hot0, upd-upd0, moves)
+	}
 }
