@@ -1,7 +1,9 @@
 package bidding
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -98,38 +100,85 @@ func (s *Service) Tick(ctx context.Context) (int, error) {
 	return n + m, err
 }
 
+// closeBatch bounds the lots one tick considers for closing.
+const closeBatch = 200
+
+// closeCandidate is a running lot whose end floor has passed.
+type closeCandidate struct {
+	ID        int64
+	EndsAt    time.Time
+	EndsFloor time.Time
+	LotNumber *int
+}
+
 // dueCloses returns the running lots whose end is at or before cutoff, in
-// closing order (end, then lot number), outside paused sales. It finds
-// them by their end floor (the index's column, a lower bound of the end:
-// migration 00016) and rechecks the end. The lots found whose true end is
-// later (a cascade moved them) get their floor folded up to their end, so
-// that they leave the range until they are due.
+// closing order (end, then lot number), outside paused sales. It reads
+// them in the order of their end floor (migration 00016), which the index
+// of running lots holds, so a tick reads at most closeBatch rows whatever
+// the backlog; planCloses then decides by the true end. The lots found
+// whose true end is later than what may close now (a cascade moved them)
+// get their floor folded up to their end, so they sort by it from then on.
 func (s *Service) dueCloses(ctx context.Context, cutoff time.Time) ([]int64, error) {
-	var found []struct {
-		ID  int64
-		Due bool
-	}
-	db := s.db.WithContext(ctx)
-	if err := db.Raw(`SELECT a.id, a.ends_at <= ? AS due FROM auctions a
+	var found []closeCandidate
+	if err := s.db.WithContext(ctx).Raw(`SELECT a.id, a.ends_at, a.ends_floor, a.lot_number FROM auctions a
 		WHERE a.status IN ('open', 'scheduled') AND a.ends_floor <= ?
 		AND NOT EXISTS (SELECT 1 FROM sales sl WHERE sl.id = a.sale_id AND sl.paused_at IS NOT NULL)
-		ORDER BY a.ends_at, a.lot_number, a.id LIMIT 200`, cutoff, cutoff).Scan(&found).Error; err != nil {
+		ORDER BY a.ends_floor, a.id LIMIT ?`, cutoff, closeBatch).Scan(&found).Error; err != nil {
 		return nil, err
 	}
-	var due, early []int64
-	for _, f := range found {
-		if f.Due {
-			due = append(due, f.ID)
-		} else {
-			early = append(early, f.ID)
-		}
-	}
-	if len(early) > 0 {
-		if err := s.foldFloors(ctx, early); err != nil {
+	due, fold := planCloses(found, cutoff, len(found) == closeBatch)
+	if len(fold) > 0 {
+		if err := s.foldFloors(ctx, fold); err != nil {
 			return nil, err
 		}
 	}
 	return due, nil
+}
+
+// planCloses splits the candidates read in end-floor order into the lots
+// to close now, in closing order, and the lots whose floor to fold. When
+// the read was cut at closeBatch (full), a lot not read has a floor, hence
+// an end, at or after the last floor read: only the lots ending by then
+// may close before it, and the others wait, folded so that the next tick
+// reads them in their true place. Each tick so closes or folds at least
+// the last lot read, and a backlog drains in end order.
+func planCloses(found []closeCandidate, cutoff time.Time, full bool) (due, fold []int64) {
+	bound := cutoff
+	if full && len(found) > 0 {
+		bound = found[len(found)-1].EndsFloor
+	}
+	var closing []closeCandidate
+	for _, c := range found {
+		switch {
+		case !c.EndsAt.After(cutoff) && !c.EndsAt.After(bound):
+			closing = append(closing, c)
+		case c.EndsAt.After(c.EndsFloor):
+			fold = append(fold, c.ID)
+		}
+	}
+	slices.SortFunc(closing, func(x, y closeCandidate) int {
+		if c := x.EndsAt.Compare(y.EndsAt); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(lotNumber(x.LotNumber), lotNumber(y.LotNumber)); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.ID, y.ID)
+	})
+	due = make([]int64, len(closing))
+	for i, c := range closing {
+		due[i] = c.ID
+	}
+	return due, fold
+}
+
+// lotNumber is a candidate's lot number, 0 for a single listing: the
+// order matters between the lots of one sale.
+func lotNumber(n *int) int {
+	if n == nil {
+		return 0
+	}
+	return *n
 }
 
 // foldFloors sets the end floor of the running lots ids to their end. It
