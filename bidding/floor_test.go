@@ -96,6 +96,34 @@ func TestCascadeKeepsTheFloorOfMovedLots(t *testing.T) {
 	})
 }
 
+// A resume shifts every lot's end by the pause and writes the lots: their
+// floors, a moved lot's too, become their ends.
+func TestResumeSetsTheFloorOfMovedLots(t *testing.T) {
+	dialects(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		c := newClock(t0)
+		s := mustService(t, db, c)
+		seller, bidder, admin := mustUser(t, s, false), mustUser(t, s, false), mustUser(t, s, true)
+		sale, lots := mustOpenSale(t, s, c, seller, domain.SoftCloseCascade, 3, 60, 3600)
+		mustBid(t, s, bidder, lots[0].ID, 1000, 0)
+		if got := mustEnds(t, db, lots[2].ID)[lots[2].ID]; !got.EndsFloor.Before(got.EndsAt) {
+			t.Fatalf("lot 3 after the cascade: floor %v, end %v: want the floor earlier", got.EndsFloor, got.EndsAt)
+		}
+		if _, err := s.PauseSale(ctx, admin, sale.ID, "Stream down"); err != nil {
+			t.Fatal(err)
+		}
+		c.add(5 * time.Minute)
+		if _, err := s.ResumeSale(ctx, admin, sale.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+		for id, got := range mustEnds(t, db, idsOf(lots)...) {
+			if !got.EndsFloor.Equal(got.EndsAt) {
+				t.Errorf("lot %d after the resume: floor %v, end %v: want equal", id, got.EndsFloor, got.EndsAt)
+			}
+		}
+	})
+}
+
 // The scheduler finds lots by their floor: a moved lot whose floor has
 // passed but whose end has not is not closed early, gets its floor folded
 // up to its end, and closes on time; closing sets the floor to the end.
