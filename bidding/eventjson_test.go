@@ -43,7 +43,7 @@ func TestEventJSONMatchesEncodingJSON(t *testing.T) {
 		"price with autos": {ID: "a1-2", Type: domain.EventPrice, AuctionID: 1, Seq: 2, Title: "Lamp", Currency: "EUR",
 			Status: domain.StatusOpen, CurrentPrice: 1200, BidCount: 3, Leader: "Bidder 2", ReserveMet: true, HasReserve: true,
 			BuyNowPrice: 9000, EndsAt: at, SellerID: 4, BidID: 9, BidAmount: 1200, Bidder: "Bidder 1",
-			Auto: []domain.AutoBid{{BidderID: 3, Bidder: "Bidder 2", Amount: 1100}, {Bidder: "Bidder 1", Amount: 1200}},
+			Auto:        []domain.AutoBid{{BidderID: 3, Bidder: "Bidder 2", Amount: 1100}, {Bidder: "Bidder 1", Amount: 1200}},
 			CommittedAt: at, ServerTime: at, SaleID: 5, SaleSeq: 40, LotNumber: 1},
 		"personal": {ID: "u5-41", Type: domain.EventWon, AuctionID: 1, UserID: 5, UserSeq: 41, WinnerID: 5, Winner: "Bidder 1",
 			Reason: "struck", ThresholdSeconds: 900, Watchers: &watchers, CommittedAt: at, Reset: true},
