@@ -31,7 +31,7 @@ func TestEventIndexes(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name, sql, index string
-		args         []any
+		args             []any
 	}{
 		{"relay's marking", sqlFinishPG, "events_unpublished", []any{7, 1, time.Now(), []int64{1, 2, 3}}},
 		{"retention sweep", chunkDelete("events", sweepEventsWhere, "ctid"), "events_published_created_at", []any{time.Now(), sweepChunk}},
