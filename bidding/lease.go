@@ -48,14 +48,6 @@ func (r *Relay) acquire(ctx context.Context) (t turn, ok bool, err error) {
 	return t, true, nil
 }
 
-// sqlFinishPG ends a turn and marks its events published, in one
-// statement. Its rows are found through events_unpublished, the only index
-// on events.id (migration 00017), hence "published_at IS NULL", which every
-// row a turn marks meets.
-const sqlFinishPG = `WITH l AS (
-		UPDATE relay_lease SET expires_at = now(), last_seq = ? WHERE id = 1 AND epoch = ? RETURNING 1)
-	UPDATE events SET published_at = ? WHERE id IN ? AND published_at IS NULL AND EXISTS (SELECT 1 FROM l)`
-
 // finish marks ids published and ends the turn, in one statement on
 // PostgreSQL, only if the turn is still t: a relay that stalled past its
 // lease marks nothing (errTurnLost). lastSeq is the stream sequence of the
@@ -74,7 +66,10 @@ func (r *Relay) finish(ctx context.Context, t turn, ids []int64, lastSeq uint64)
 		return db.Exec(q, args...).Error
 	}
 	if r.s.pg {
-		res := db.Exec(sqlFinishPG, lastSeq, t.Epoch, r.s.now(), ids)
+		res := db.Exec(`WITH l AS (
+				UPDATE relay_lease SET expires_at = now(), last_seq = ? WHERE id = 1 AND epoch = ? RETURNING 1)
+			UPDATE events SET published_at = ? WHERE id IN ? AND EXISTS (SELECT 1 FROM l)`,
+			lastSeq, t.Epoch, r.s.now(), ids)
 		if res.Error != nil {
 			return res.Error
 		}
@@ -91,6 +86,6 @@ func (r *Relay) finish(ctx context.Context, t turn, ids []int64, lastSeq uint64)
 		if res.RowsAffected == 0 {
 			return errTurnLost
 		}
-		return tx.Exec("UPDATE events SET published_at = ? WHERE id IN ? AND published_at IS NULL", r.s.now(), ids).Error
+		return tx.Exec("UPDATE events SET published_at = ? WHERE id IN ?", r.s.now(), ids).Error
 	})
 }

@@ -208,37 +208,29 @@ func (s *Service) transition(ctx context.Context, id int64, fn transitionFunc) (
 // well inside the statement timeout however large the backlog.
 const sweepChunk = 5000
 
-// sweepEventsWhere finds the events the sweep deletes, through
-// events_published_created_at.
-const sweepEventsWhere = "published_at IS NOT NULL AND created_at < ?"
-
 // sweep trims what is past retention: published events and idempotency
 // keys. Unpublished events are never deleted.
 func (s *Service) sweep(ctx context.Context) error {
 	cutoff := s.now().Add(-s.opts.Retention)
-	if err := s.deleteChunks(ctx, "events", sweepEventsWhere, cutoff); err != nil {
+	if err := s.deleteChunks(ctx, "events", "published_at IS NOT NULL AND created_at < ?", cutoff); err != nil {
 		return err
 	}
 	return s.deleteChunks(ctx, "idempotency_keys", "created_at < ?", cutoff)
 }
 
-// chunkDelete is the statement that deletes up to a chunk of table's rows
-// matching where; key names a row.
-func chunkDelete(table, where, key string) string {
-	return "DELETE FROM " + table + " WHERE " + key + " IN (SELECT " + key + " FROM " + table + " WHERE " + where + " LIMIT ?)"
-}
-
 // deleteChunks deletes the rows of table matching where, sweepChunk at a
 // time, until none is left.
 func (s *Service) deleteChunks(ctx context.Context, table, where string, args ...any) error {
-	// ctid names a row on PostgreSQL, rowid on SQLite: idempotency_keys'
-	// key is (user_id, key), and no index holds every event's id
-	// (migration 00017).
-	key := "ctid"
-	if !s.pg {
-		key = "rowid"
+	key := "id"
+	if table == "idempotency_keys" {
+		// Its key is (user_id, key); ctid names a row on PostgreSQL and
+		// rowid on SQLite.
+		key = "ctid"
+		if !s.pg {
+			key = "rowid"
+		}
 	}
-	q := chunkDelete(table, where, key)
+	q := "DELETE FROM " + table + " WHERE " + key + " IN (SELECT " + key + " FROM " + table + " WHERE " + where + " LIMIT ?)"
 	for {
 		res := s.db.WithContext(ctx).Exec(q, append(args, sweepChunk)...)
 		if res.Error != nil || res.RowsAffected < sweepChunk {

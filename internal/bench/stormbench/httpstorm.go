@@ -48,7 +48,7 @@ func httpStorm(ctx context.Context, stdout io.Writer, hc httpClientOpts, profile
 	// In chunks: one UPDATE of ~80,000 rows ran past the database's
 	// statement timeout on a loaded machine and ended the bench.
 	for {
-		res := db.Exec(`UPDATE events SET published_at = now() WHERE published_at IS NULL AND id IN
+		res := db.Exec(`UPDATE events SET published_at = now() WHERE id IN
 			(SELECT id FROM events WHERE published_at IS NULL ORDER BY id LIMIT 5000)`)
 		if res.Error != nil {
 			return res.Error
