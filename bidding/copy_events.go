@@ -11,7 +11,7 @@ import (
 // with COPY instead of the pipe's INSERT: a bid that cascades over 500
 // lots writes 500 `extended` events. COPY inserts them a heap page at a
 // time (one WAL record per page, not per row: ~500 fewer records and
-// ~30 KB less WAL for 500 events), at the price of a round trip of its
+// ~25 KB less WAL for 500 events), at the price of a round trip of its
 // own, which a bid's few events would not repay.
 const copyEventsMin = 64
 
