@@ -258,7 +258,9 @@ func (s *Service) batchTxPG(ctx context.Context, c *pgx.Conn, batch []*bidCall, 
 	if err != nil {
 		return nil, err
 	}
-	queueEvents(pipe, rows)
+	if err := writeEventsPG(ctx, pipe, rows); err != nil {
+		return nil, err
+	}
 	queueSaleSeqs(pipe, st.sales, saleNext)
 	if idem := p.idempotencyRows(batch, now); len(idem) > 0 {
 		queueReceipts(pipe, idem)
@@ -295,7 +297,9 @@ func (s *Service) batchTxPG(ctx context.Context, c *pgx.Conn, batch []*bidCall, 
 	if rows, err = eventRows(p.personal, next, nil); err != nil {
 		return nil, err
 	}
-	queueEvents(pipe, rows)
+	if err := writeEventsPG(ctx, pipe, rows); err != nil {
+		return nil, err
+	}
 	return p, commitPipe(ctx, pipe)
 }
 

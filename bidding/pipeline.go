@@ -49,6 +49,9 @@ type pgPipe struct {
 	args  pgArgs
 	scans []func(pgx.Rows) error
 	err   error
+	// copyBuf holds the binary COPY of many events (copy_events.go),
+	// kept between batches like args.
+	copyBuf []byte
 }
 
 // binaryParams declares every parameter binary.
