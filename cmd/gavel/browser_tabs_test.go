@@ -212,3 +212,107 @@ func TestBrowserTabsWithoutSharedConnection(t *testing.T) {
 		b.checkConsole("no shared connection")
 	}
 }
+
+// TestBrowserCrashedTabLeavesTheConnection: a tab that goes away without
+// saying bye (a crash, or the browser killing or discarding it) no longer
+// keeps its auction on the browser's one connection: the hub learns from
+// the Web Lock the page held that it is gone. Both with SharedWorker and
+// with the elected tab.
+func TestBrowserCrashedTabLeavesTheConnection(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a real-browser test")
+	}
+	requireChromium(t)
+	for _, tt := range []struct {
+		name   string
+		worker bool
+	}{{"SharedWorker", true}, {"elected tab", false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			n, _, _ := startBrowserNode(t)
+			base := n.URL()
+			ctx := context.Background()
+			seller, err := n.svc.CreateUser(ctx, "sam@example.com", "correct horse", "Sam Seller", false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := n.svc.CreateUser(ctx, "bea@example.com", "correct horse", "Bea", false); err != nil {
+				t.Fatal(err)
+			}
+			var lots []domain.Auction
+			for i := range 2 {
+				a, err := n.svc.CreateAuction(ctx, seller, domain.AuctionInput{Title: fmt.Sprintf("Lot %d", i+1), Description: "A lot.",
+					Currency: "EUR", StartPrice: 1000, EndsAt: time.Now().Add(time.Hour)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				lots = append(lots, a)
+			}
+			// carried reports whether the node's one stream carries auction id.
+			carried := func(id int64) bool {
+				for _, a := range n.hub.Stats().Auctions {
+					if a.AuctionID == id && a.Watchers > 0 {
+						return true
+					}
+				}
+				return false
+			}
+			waitCarried := func(step string, id int64, want bool) {
+				t.Helper()
+				deadline := time.Now().Add(30 * time.Second)
+				for carried(id) != want {
+					if time.Now().After(deadline) {
+						t.Fatalf("%s: auction %d carried = %v, want %v", step, id, !want, want)
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
+			}
+			first := startBrowser(t, "stays", 1024, 768)
+			if !tt.worker {
+				first.withoutSharedWorker()
+			}
+			first.login(base, "bea@example.com", "correct horse", "/auctions/"+strconv.FormatInt(lots[0].ID, 10), "#bid-form")
+			first.waitLive()
+			crash := first.sibling("crashes")
+			if !tt.worker {
+				crash.withoutSharedWorker()
+			}
+			crash.open(base+"/auctions/"+strconv.FormatInt(lots[1].ID, 10), "#bid-form")
+			crash.waitLive()
+			waitStreams(t, n, "two tabs", 1)
+			waitCarried("two tabs", lots[1].ID, true)
+			if !tt.worker && crash.str(`String(window.Gavel && Gavel.tabLeading === true)`) == "true" {
+				t.Fatal("the second tab leads: the first, opened first, should")
+			}
+			// As in a crash, no page handler runs when the tab goes: a
+			// capturing listener on window runs first and stops pagehide
+			// there, and no bye can leave the page anyway, so the page
+			// neither says bye nor lets go of its lock; only the tab's end
+			// releases it.
+			crash.str(`(function () {
+				window.addEventListener('pagehide', function (e) { e.stopImmediatePropagation(); }, true);
+				var mp = MessagePort.prototype.postMessage;
+				MessagePort.prototype.postMessage = function (m) { return m && m.kind === 'bye' ? undefined : mp.apply(this, arguments); };
+				var bp = BroadcastChannel.prototype.postMessage;
+				BroadcastChannel.prototype.postMessage = function (d) { return d && d.m && d.m.kind === 'bye' ? undefined : bp.apply(this, arguments); };
+				return 'ok';
+			})()`)
+			// The stop works: a pagehide now says nothing, and the hub keeps
+			// the tab's auction.
+			crash.str(`(window.dispatchEvent(new PageTransitionEvent('pagehide')), 'ok')`)
+			time.Sleep(time.Second)
+			if !carried(lots[1].ID) {
+				t.Fatal("a pagehide that no page handler saw made the hub drop the tab's auction")
+			}
+			crash.do("close the tab without a bye", 10*time.Second, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+				_, err := cdp.Call(ctx, t, page.Close, cdp.Empty{})
+				return err
+			}))
+			waitCarried("after the tab went without a bye", lots[1].ID, false)
+			waitStreams(t, n, "one tab left", 1)
+			if !carried(lots[0].ID) {
+				t.Errorf("the tab that stayed lost its auction %d", lots[0].ID)
+			}
+			first.checkConsole("after a sibling crashed")
+		})
+	}
+}

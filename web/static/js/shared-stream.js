@@ -71,7 +71,7 @@
   // (a logged-in browser); opts.lastId: a cursor to resume from (a tab
   // taking over from a leader that closed).
   function createHub(opts) {
-    var ports = []; // {port, ids: {id: true}, sales: {id: true}}
+    var ports = []; // {port, ids: {id: true}, sales: {id: true}, lock: the page's Web Lock}
     var es = null;
     var openKey = null; // the auctions and sales the open connection carries
     var carried = {}; // sale id -> true, for the open connection
@@ -222,6 +222,23 @@
       }, es ? 50 : 0);
     }
 
+    // watchLock drops a page's entry once the browser releases the lock the
+    // page holds while it lives (stream.js tabLock): the page closed,
+    // crashed or was discarded, with or without a bye. Without it a
+    // crashed tab's auctions stayed on the connection for as long as the
+    // hub lived.
+    function watchLock(entry, name) {
+      entry.lock = name;
+      var locks = root.navigator && root.navigator.locks;
+      if (!locks || typeof locks.request !== 'function') { return; }
+      locks.request(name, function () {
+        if (entry.lock !== name) { return; }
+        var n = ports.length;
+        ports = ports.filter(function (p) { return p !== entry; });
+        if (ports.length !== n) { reconcile(); }
+      }).catch(function () {});
+    }
+
     // connect serves one page's port (a MessagePort, or tab-leader.js's
     // stand-in for a tab without SharedWorker).
     function connect(port) {
@@ -244,6 +261,7 @@
             entry.sales[id] = true;
             if (es && carried[id] && !had[id]) { resnap[id] = true; }
           });
+          if (d.lock && entry.lock !== d.lock) { watchLock(entry, String(d.lock)); }
           port.postMessage({ kind: 'status', state: es ? state : 'connecting' });
           Object.keys(entry.ids).forEach(function (id) { if (latest[id]) { port.postMessage(latest[id]); } });
           reconcile();
