@@ -3,6 +3,7 @@ package realtime
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"strconv"
 	"testing"
@@ -94,4 +95,30 @@ func TestSetupLongReplayHandedToWriter(t *testing.T) {
 		c.expect(domain.EventExtended, "7:"+strconv.Itoa(s))
 	}
 	c.quiet(200 * time.Millisecond)
+}
+
+// TestSetupFailureStillSendsHead: a stream whose set-up fails (the Log is
+// down) gets its head, with its retry:, before the close, so that an
+// EventSource retries after the jittered delay rather than at once.
+func TestSetupFailureStillSendsHead(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.seed(7, 3)
+	h, _ := e.hub(Config{})
+	e.log.setFail(errors.New("log down"))
+	serve, err := h.Open(domain.StreamSpec{AuctionIDs: []int64{7}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, srv := tcpPair(t, 0)
+	defer cli.Close()
+	go serve(srv)
+	_ = cli.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got, err := io.ReadAll(cli)
+	if err != nil {
+		t.Fatalf("read %q: %v; want the head, then the close", got, err)
+	}
+	if !bytes.HasPrefix(got, []byte("HTTP/1.1 200 OK\r\n")) || !bytes.Contains(got, []byte("\r\n\r\nretry: ")) {
+		t.Fatalf("a failed set-up wrote %q; want the head with its retry: before the close", got)
+	}
 }

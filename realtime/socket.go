@@ -29,9 +29,11 @@ func (c *conn) write(b []byte) (int, error) {
 // writer goroutine.
 func (c *conn) writeTo(fd int32, b []byte) (int, error) {
 	if fd >= 0 {
-		// The writer goroutine alone writes and closes a socket it watches,
-		// so the descriptor cannot be closed under us and the runtime's
-		// per-call locking (a few percent of a heartbeat) can be skipped.
+		// The writer goroutine alone writes and closes a socket it watches
+		// (setupFlush writes before that, holding c.mu, which the writer's
+		// release takes before it closes), so the descriptor cannot be
+		// closed under us and the runtime's per-call locking (a few
+		// percent of a heartbeat) can be skipped.
 		n, err := retryEINTR(int(fd), b)
 		return writeResult(b, n, err)
 	}

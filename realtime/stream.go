@@ -128,6 +128,7 @@ func (h *Hub) serve(spec domain.StreamSpec, chans []domain.Channel, nc net.Conn)
 		return
 	}
 	if h.closing.Load() {
+		c.setupFlush(h.onDelivered)
 		h.closeConn(c)
 		return
 	}
@@ -135,6 +136,9 @@ func (h *Hub) serve(spec domain.StreamSpec, chans []domain.Channel, nc net.Conn)
 		if !errors.Is(err, errClosed) {
 			h.logger.Warn("realtime: stream setup failed", "err", err)
 		}
+		// The head (with its retry:) still goes out before the close, so
+		// that an EventSource retries after the jittered delay it names.
+		c.setupFlush(h.onDelivered)
 		h.closeConn(c)
 		return
 	}
