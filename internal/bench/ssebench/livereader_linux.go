@@ -132,7 +132,14 @@ func (w *sseWorker) handOff(c *sseClientConn, nc net.Conn, br *bufio.Reader, ps 
 	r.mu.Unlock()
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(fd)}
 	if err := syscall.EpollCtl(r.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
-		r.end(ls, err)
+		r.rd.Lock() // a sweep may be reading ls: end it once
+		r.mu.Lock()
+		held := r.fds[fd] == ls
+		r.mu.Unlock()
+		if held {
+			r.end(ls, err)
+		}
+		r.rd.Unlock()
 	} else if w.closing.Load() {
 		// closeAll ran before c.fd was set: end it as closeAll would.
 		_ = syscall.Shutdown(fd, syscall.SHUT_RDWR)
