@@ -65,7 +65,8 @@ type conn struct {
 
 	mu       sync.Mutex
 	state    connState
-	sched    bool // in the writer's ready list or being flushed
+	sched    bool // in the writer's ready list or being flushed, or held by set-up
+	setup    bool // the set-up goroutine holds sched: it writes c's first bytes (setupFlush)
 	blocked  bool // in the writer's blocked list, waiting for socket space
 	holding  bool // admin stream loading snapshots: events go to hold
 	off      int32

@@ -256,7 +256,14 @@ func (h *Hub) pushWait(c *conn, i int, f *frame) error {
 			}
 			return nil
 		}
+		// A replay longer than the queue: the writer drains it from here
+		// on, paced by the client, instead of setupFlush at the end.
+		handed := c.setup
+		c.setup = false
 		c.mu.Unlock()
+		if handed {
+			c.w.schedule(c)
+		}
 		if time.Now().After(deadline) {
 			h.slowConsumer(c)
 			return errClosed

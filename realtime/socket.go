@@ -21,10 +21,19 @@ var errWouldBlock = errors.New("realtime: socket buffer full")
 // writer moves on to other connections. Without one, a short deadline
 // bounds the wait. Only c's writer calls it.
 func (c *conn) write(b []byte) (int, error) {
-	if fd := max(c.fd, c.sock); fd >= 0 {
-		// The writer goroutine alone writes and closes a socket it watches,
-		// so the descriptor cannot be closed under us and the runtime's
-		// per-call locking (a few percent of a heartbeat) can be skipped.
+	return c.writeTo(max(c.fd, c.sock), b)
+}
+
+// writeTo is write on descriptor fd when fd >= 0, else on c.rc or c.nc.
+// setupFlush passes c.sock, which it reads under c.mu: c.fd belongs to the
+// writer goroutine.
+func (c *conn) writeTo(fd int32, b []byte) (int, error) {
+	if fd >= 0 {
+		// The writer goroutine alone writes and closes a socket it watches
+		// (setupFlush writes before that, holding c.mu, which the writer's
+		// release takes before it closes), so the descriptor cannot be
+		// closed under us and the runtime's per-call locking (a few
+		// percent of a heartbeat) can be skipped.
 		n, err := retryEINTR(int(fd), b)
 		return writeResult(b, n, err)
 	}

@@ -72,8 +72,14 @@ func (h *Hub) serve(spec domain.StreamSpec, chans []domain.Channel, nc net.Conn)
 	}
 	// The response head goes first, before any topic or writer can see c:
 	// a heartbeat or event queued ahead of it would not be HTTP.
-	c.q = append(c.q, item{data: h.preamble()})
-	c.sched = true
+	// The set-up goroutine holds c.sched until the stream is live (c.setup):
+	// no topic wakes the writer for c meanwhile, and setupFlush writes the
+	// head and whatever sync queued (snapshot, resume frames, live events)
+	// in one send(2) from here. The queue is sized for that: a head and a
+	// few frames, without growing it frame by frame.
+	c.q = make([]item, 1, setupQueueCap)
+	c.q[0] = item{data: h.preamble()}
+	c.sched, c.setup = true, true
 	c.chans = make([]chanPos, len(chans))
 	cur, resumed := parseCursor(spec.LastEventID)
 	for i, ch := range chans {
@@ -111,18 +117,18 @@ func (h *Hub) serve(spec domain.StreamSpec, chans []domain.Channel, nc net.Conn)
 	}
 	if c.user != 0 && !h.userShard(c.user).register(c, h.cfg.Now()) {
 		// Suspended while this stream was being set up.
-		w.schedule(c)
+		c.handOver()
 		h.closeConn(c)
 		return
 	}
 	if c.session != "" && !h.sessionShard(c.session).register(c, h.cfg.Now()) {
 		// Logged out while this stream was being set up.
-		w.schedule(c)
+		c.handOver()
 		h.closeConn(c)
 		return
 	}
-	w.schedule(c)
 	if h.closing.Load() {
+		c.setupFlush(h.onDelivered)
 		h.closeConn(c)
 		return
 	}
@@ -130,8 +136,13 @@ func (h *Hub) serve(spec domain.StreamSpec, chans []domain.Channel, nc net.Conn)
 		if !errors.Is(err, errClosed) {
 			h.logger.Warn("realtime: stream setup failed", "err", err)
 		}
+		// The head (with its retry:) still goes out before the close, so
+		// that an EventSource retries after the jittered delay it names.
+		c.setupFlush(h.onDelivered)
 		h.closeConn(c)
+		return
 	}
+	c.setupFlush(h.onDelivered)
 }
 
 // sync brings each channel of c to the present and makes it live.

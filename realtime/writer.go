@@ -174,26 +174,7 @@ func (w *writer) flush(c *conn, now time.Time) (more bool) {
 		c.mu.Unlock()
 		return false
 	}
-	buf := w.buf[:0]
-	n := 0
-	for i := range c.q {
-		it := &c.q[i]
-		skip := 0
-		if i == 0 {
-			skip = int(c.off)
-		}
-		size := len(it.id) + len(it.data) - skip
-		if i > 0 && len(buf)+size > writeChunk {
-			break
-		}
-		if skip < len(it.id) {
-			buf = append(buf, it.id[skip:]...)
-			buf = append(buf, it.data...)
-		} else {
-			buf = append(buf, it.data[skip-len(it.id):]...)
-		}
-		n++
-	}
+	buf, n := c.gather(w.buf[:0], writeChunk)
 	// Items being written must not be replaced by coalescing meanwhile.
 	c.inflight = int32(n)
 	c.mu.Unlock()

@@ -220,14 +220,19 @@ func (w *sseWorker) handle(ctx context.Context, cmd sseCmd) sseReply {
 	case "connect":
 		return w.connect(ctx, cmd)
 	case "status":
+		if cmd.Seq > 0 {
+			sweepLive() // the events SO_RCVLOWAT left in live sockets
+		}
 		r := w.summary()
 		r.Count = w.counts[cmd.Seq&4095].Load()
 		return r
 	case "report":
+		sweepLive()
 		r := w.summary()
 		r.Events = w.report()
 		return r
 	case "close":
+		sweepLive()
 		w.closeAll(10 * time.Second)
 		r := w.summary()
 		r.MoveLate, r.MoveTook = w.moveQuantiles()

@@ -12,3 +12,6 @@ import (
 func (w *sseWorker) handOff(*sseClientConn, net.Conn, *bufio.Reader, *sseParse) (bool, error) {
 	return false, nil
 }
+
+// sweepLive has nothing to sweep without epoll readers.
+func sweepLive() {}
