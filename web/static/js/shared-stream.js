@@ -223,7 +223,7 @@
     }
 
     // watchLock drops a page's entry once the browser releases the lock the
-    // page holds while it lives (stream.js tabLock): the page closed,
+    // page holds while it lives (G.tabLock, tab-leader.js): the page closed,
     // crashed or was discarded, with or without a bye. Without it a
     // crashed tab's auctions stayed on the connection for as long as the
     // hub lived.

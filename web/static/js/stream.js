@@ -215,38 +215,6 @@
   var port = null;
   var portTried = false;
 
-  // tabLock holds a Web Lock named for this page for as long as the page
-  // lives, so that the hub can tell when the page is gone: a tab that
-  // crashes, or that the browser kills or discards, never says bye, but
-  // the browser releases its locks all the same, and the hub, which asks
-  // for the same lock, then stops carrying the page's channels. ready
-  // settles once the lock is held: a hub that asked first would be granted
-  // it at once and drop a live page. name is '' where Web Locks are
-  // missing (the hub then has only the bye to go by).
-  function tabLock() {
-    var l = { name: '', ready: Promise.resolve(), release: function () {} };
-    var locks = navigator.locks;
-    if (!locks || typeof locks.request !== 'function') { return l; }
-    var name = 'gavel-tab-' + Math.random().toString(36).slice(2) + '-' + Date.now().toString(36);
-    var release = null;
-    var released = false;
-    l.release = function () {
-      released = true;
-      if (release) { release(); }
-    };
-    l.ready = new Promise(function (held) {
-      locks.request(name, function () {
-        l.name = name;
-        held();
-        return new Promise(function (r) {
-          release = r;
-          if (released) { r(); }
-        });
-      }).catch(function () { held(); });
-    });
-    return l;
-  }
-
   // sharedPort connects to the browser's shared worker (named per user, or
   // "guest"), or, where SharedWorker is missing, to the hub of the tab
   // elected by tab-leader.js; it returns null where neither works.
@@ -276,6 +244,8 @@
       });
     };
     port.start();
+    var noLock = function () { return { name: '', ready: Promise.resolve(), release: function () {} }; };
+    var tabLock = G.tabLock || noLock;
     var lock = tabLock();
     var hello = function () {
       var l = lock;

@@ -17,6 +17,10 @@
  * or null where Web Locks or BroadcastChannel are missing: such browsers
  * keep a stream per page.
  *
+ * It also gives every page, in every browser, G.tabLock: the Web Lock
+ * that tells the hub (a SharedWorker or an elected tab) when the page is
+ * gone, even without a bye.
+ *
  * Messages on the channel: {to: 'hub', from: tab, m} from a page to the
  * hub, {to: tab, m} from the hub to one page, and {kind: 'leader'} when a
  * tab takes over.
@@ -59,6 +63,38 @@
       return lead(name, hubURL, function () { return lastId; });
     }).catch(function () {});
     return port;
+  };
+
+  // G.tabLock holds a Web Lock named for this page for as long as the page
+  // lives, so that the hub can tell when the page is gone: a tab that
+  // crashes, or that the browser kills or discards, never says bye, but
+  // the browser releases its locks all the same, and the hub, which asks
+  // for the same lock, then stops carrying the page's channels. ready
+  // settles once the lock is held: a hub that asked first would be granted
+  // it at once and drop a live page. name is '' where Web Locks are
+  // missing (the hub then has only the bye to go by).
+  G.tabLock = function () {
+    var l = { name: '', ready: Promise.resolve(), release: function () {} };
+    var locks = navigator.locks;
+    if (!locks || typeof locks.request !== 'function') { return l; }
+    var name = 'gavel-tab-' + Math.random().toString(36).slice(2) + '-' + Date.now().toString(36);
+    var release = null;
+    var released = false;
+    l.release = function () {
+      released = true;
+      if (release) { release(); }
+    };
+    l.ready = new Promise(function (held) {
+      locks.request(name, function () {
+        l.name = name;
+        held();
+        return new Promise(function (r) {
+          release = r;
+          if (released) { r(); }
+        });
+      }).catch(function () { held(); });
+    });
+    return l;
   };
 
   // lead runs the hub in this tab and relays for the others. It never
