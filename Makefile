@@ -37,6 +37,8 @@ bench: build
 	$(PGRUN) -durable -- $(GO) test -run '^$$' -bench . -benchtime=2s ./realtime/
 	$(GO) test -run '^$$' -bench BenchmarkJudgeBatch -benchtime 2000x -count 3 ./bidding/
 	$(PGRUN) -durable -- ./bin/gavel bench photos
+	$(PGRUN) -durable -- ./bin/gavel bench sse --kill-node --conns 18000 --victim 16000 --nodes 2 --client-nice 0
+	$(PGRUN) -durable -- $(GO) test -run '^$$' -bench 'BenchmarkSaleBids$$' -benchtime 200x ./bidding/
 
 # Realtime fan-out: 10,000 then 100,000 SSE connections over realtime node
 # processes, with the raw write floor measured in the same run
