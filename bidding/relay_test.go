@@ -27,20 +27,9 @@ func TestRelaySurvivesNATSOutage(t *testing.T) {
 	}
 	u, _ := url.Parse(ns.ClientURL())
 	port, _ := strconv.Atoi(u.Port())
-	nc, err := natsserver.Connect(ns.ClientURL(), nil, "relay-test", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := connectJetStream(t, ns.ClientURL(), "relay-test")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if _, err := natsserver.EnsureStream(ctx, js, 1); err != nil {
-		t.Fatal(err)
-	}
 
 	s := New(db, Options{PasswordCost: bcrypt.MinCost})
 	relay := NewRelay(s, js, RelayOptions{Poll: 50 * time.Millisecond})
@@ -116,4 +105,24 @@ func waitPublished(t *testing.T, s *Service) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatal("outbox not drained within 20s")
+}
+
+// connectJetStream connects to the NATS server at url as name, makes sure
+// the events stream exists (one replica), and closes the connection when
+// tb ends.
+func connectJetStream(tb testing.TB, url, name string) jetstream.JetStream {
+	tb.Helper()
+	nc, err := natsserver.Connect(url, nil, name, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := natsserver.EnsureStream(context.Background(), js, 1); err != nil {
+		tb.Fatal(err)
+	}
+	return js
 }

@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/gavel-auctions/gavel/domain"
 	"github.com/gavel-auctions/gavel/internal/natsserver"
 	"github.com/gavel-auctions/gavel/internal/testpg"
@@ -26,20 +24,9 @@ func BenchmarkSaleBidsRelay(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer ns.Shutdown()
-	nc, err := natsserver.Connect(ns.ClientURL(), nil, "bench", nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		b.Fatal(err)
-	}
+	js := connectJetStream(b, ns.ClientURL(), "bench")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if _, err := natsserver.EnsureStream(ctx, js, 1); err != nil {
-		b.Fatal(err)
-	}
 	c := newClock(t0)
 	s := mustService(b, db, c)
 	seller := mustUser(b, s, false)
