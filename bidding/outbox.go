@@ -172,7 +172,8 @@ func personalCounts(events []domain.Event) ([]int64, map[int64]int64) {
 
 // eventRows gives personal events their positions, starting at next, and
 // events in a sale's log theirs, starting at saleNext (it advances both),
-// and encodes every event as an outbox row.
+// and encodes every event as an outbox row; a long run of covered lot
+// events becomes one pack row (eventpack.go).
 func eventRows(events []domain.Event, next, saleNext map[int64]int64) ([]eventRow, error) {
 	rows := make([]eventRow, len(events))
 	// Every payload is appended to one buffer, turned into one string at
@@ -218,7 +219,7 @@ func eventRows(events []domain.Event, next, saleNext map[int64]int64) ([]eventRo
 	for i, end := range ends {
 		rows[i].Payload, start = payloads[start:end], end
 	}
-	return rows, nil
+	return packCovered(events, rows), nil
 }
 
 // reserveUserSeqs advances each user's personal log by the number of events

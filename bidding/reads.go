@@ -165,8 +165,13 @@ func snapshots(rows []auctionWithLeader) []domain.Event {
 // retention period; a first seq above after+1 tells the caller the rest
 // was trimmed.
 //
-// A sale's log holds its lots' events and its own, by sale position.
+// A sale's log holds its lots' events and its own, by sale position. An
+// auction's log is its rows and its events in packs (eventpack.go).
 func (s *Service) After(ctx context.Context, ch domain.Channel, after int64, limit int) ([]domain.Event, error) {
+	limit = clampLimit(limit, 1000, 10000)
+	if ch.Kind == domain.ChannelAuction {
+		return s.afterAuction(ctx, ch.ID, after, limit)
+	}
 	var payloads []string
 	q := s.db.WithContext(ctx).Model(&eventRow{})
 	if ch.Kind == domain.ChannelSale {
@@ -174,7 +179,7 @@ func (s *Service) After(ctx context.Context, ch domain.Channel, after int64, lim
 	} else {
 		q = q.Where("channel_kind = ? AND channel_id = ? AND seq > ?", string(ch.Kind), ch.ID, after).Order("seq")
 	}
-	if err := q.Limit(clampLimit(limit, 1000, 10000)).Pluck("payload", &payloads).Error; err != nil {
+	if err := q.Limit(limit).Pluck("payload", &payloads).Error; err != nil {
 		return nil, err
 	}
 	out := make([]domain.Event, 0, len(payloads))

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -158,10 +159,66 @@ func (r *Relay) connected() bool {
 }
 
 type pendingEvent struct {
-	ID      int64
-	Subject string
-	EventID string
-	Payload string
+	ID          int64
+	ChannelKind string
+	Subject     string
+	EventID     string
+	Payload     string
+}
+
+// relayMsg is one message of a round: an event row, or one event of a
+// pack row (row is the index of its row in the round).
+type relayMsg struct {
+	row     int
+	first   bool // the row's first message
+	subject string
+	eventID string
+	payload string
+}
+
+// messages expands a round's rows into their messages, in order: a pack
+// gives one per event. It stops after the row that reaches max messages,
+// and returns the rows it expanded, so a round stays about one batch.
+func messages(rows []pendingEvent, max int) ([]pendingEvent, []relayMsg, error) {
+	msgs := make([]relayMsg, 0, len(rows))
+	for i, row := range rows {
+		if row.ChannelKind != packKind {
+			msgs = append(msgs, relayMsg{row: i, first: true, subject: row.Subject, eventID: row.EventID, payload: row.Payload})
+		} else {
+			first := true
+			err := unpack(row.Payload, func(e packedEvent) bool {
+				msgs = append(msgs, relayMsg{row: i, first: first, subject: e.Subject, eventID: e.EventID, payload: e.Payload})
+				first = false
+				return true
+			})
+			if err != nil {
+				return nil, nil, fmt.Errorf("event %d: %w", row.ID, err)
+			}
+		}
+		if len(msgs) >= max {
+			return rows[:i+1], msgs, nil
+		}
+	}
+	return rows, msgs, nil
+}
+
+// doneRows returns the ids of the rows whose messages up to the first
+// done of msgs (msgs may start part-way into a row whose earlier messages
+// are stored already) are all stored, and whether a row is left with only
+// some of them stored (a pack cut off by a failure).
+func doneRows(rows []pendingEvent, msgs []relayMsg, done int) (ids []int64, partial bool) {
+	whole := 0 // the rows before msgs[done].row are whole
+	if done < len(msgs) {
+		whole = msgs[done].row
+		partial = !msgs[done].first
+	} else if len(msgs) > 0 {
+		whole = msgs[len(msgs)-1].row + 1
+	}
+	ids = make([]int64, whole)
+	for i := range whole {
+		ids[i] = rows[i].ID
+	}
+	return ids, partial
 }
 
 // roundResult says what a round did.
@@ -193,28 +250,32 @@ func (r *Relay) round(ctx context.Context) (roundResult, error) {
 	if len(rows) == 0 {
 		return res, r.finish(ctx, t, nil, 0)
 	}
+	rows, msgs, err := messages(rows, r.opts.Batch)
+	if err != nil {
+		// Not a dependency's fault, and not one a retry mends: the round
+		// fails loudly rather than skip an event.
+		return res, errors.Join(err, r.finish(ctx, t, nil, 0))
+	}
 	prev := t.LastSeq
 	if r.refresh {
 		var marked int
-		if prev, rows, marked, err = r.reconcile(ctx, t, rows); err != nil {
+		if prev, msgs, marked, err = r.reconcile(ctx, t, rows, msgs); err != nil {
 			return res, errors.Join(err, r.finish(ctx, t, nil, 0))
 		}
-		r.refresh = false
 		res.published = marked
-		if len(rows) == 0 {
+		if len(msgs) == 0 {
 			return res, r.finish(ctx, t, nil, 0)
 		}
 	}
 	if r.stall != nil {
 		r.stall(&t)
 	}
-	done, last, pubErr := r.publish(ctx, t, rows, prev)
-	if isFenced(pubErr) || errors.Is(pubErr, errDuplicate) {
+	done, last, pubErr := r.publish(ctx, t, msgs, prev)
+	ids, partial := doneRows(rows, msgs, done)
+	if isFenced(pubErr) || errors.Is(pubErr, errDuplicate) || partial {
+		// A pack cut off part-way stays unmarked with some of its events in
+		// the stream: the next round starts by finding them there.
 		r.refresh = true
-	}
-	ids := make([]int64, done)
-	for i := range done {
-		ids[i] = rows[i].ID
 	}
 	if err := r.finish(ctx, t, ids, last); err != nil {
 		return res, errors.Join(pubErr, err)
@@ -229,7 +290,7 @@ func (r *Relay) pending(ctx context.Context) ([]pendingEvent, error) {
 	defer cancel()
 	var rows []pendingEvent
 	err := r.s.db.WithContext(ctx).
-		Raw("SELECT id, subject, event_id, payload FROM events WHERE published_at IS NULL ORDER BY id LIMIT ?", r.opts.Batch).
+		Raw("SELECT id, channel_kind, subject, event_id, payload FROM events WHERE published_at IS NULL ORDER BY id LIMIT ?", r.opts.Batch).
 		Scan(&rows).Error
 	return rows, err
 }
@@ -240,12 +301,12 @@ func (r *Relay) pending(ctx context.Context) ([]pendingEvent, error) {
 // would be fenced off. The next round reconciles.
 var errDuplicate = errors.New("relay: JetStream already held an event the outbox had not marked")
 
-// publish sends rows in order, the first expecting the stream's last
+// publish sends msgs in order, the first expecting the stream's last
 // sequence to be prev and each next one its predecessor's sequence, and
 // returns how many of them, from the first, JetStream stored, and the
 // stream sequence of the last of those. Only that prefix counts, so a
 // failure never leaves a later event marked while an earlier one is not.
-func (r *Relay) publish(ctx context.Context, t turn, rows []pendingEvent, prev uint64) (done int, last uint64, err error) {
+func (r *Relay) publish(ctx context.Context, t turn, msgs []relayMsg, prev uint64) (done int, last uint64, err error) {
 	// The acknowledgements must be in before the turn could expire, or
 	// marking would race another relay's turn.
 	deadline := time.Now().Add(r.opts.AckTimeout)
@@ -259,11 +320,11 @@ func (r *Relay) publish(ctx context.Context, t turn, rows []pendingEvent, prev u
 	}
 	pctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	futures := make([]jetstream.PubAckFuture, 0, len(rows))
+	futures := make([]jetstream.PubAckFuture, 0, len(msgs))
 	var pubErr error
-	for i, row := range rows {
-		msg := &nats.Msg{Subject: row.Subject, Data: []byte(row.Payload), Header: nats.Header{}}
-		f, err := r.js.PublishMsgAsync(msg, jetstream.WithMsgID(row.EventID), jetstream.WithExpectLastSequence(prev+uint64(i)))
+	for i, m := range msgs {
+		msg := &nats.Msg{Subject: m.subject, Data: []byte(m.payload), Header: nats.Header{}}
+		f, err := r.js.PublishMsgAsync(msg, jetstream.WithMsgID(m.eventID), jetstream.WithExpectLastSequence(prev+uint64(i)))
 		if err != nil {
 			pubErr = err
 			break
@@ -292,13 +353,14 @@ func (r *Relay) publish(ctx context.Context, t turn, rows []pendingEvent, prev u
 }
 
 // reconcile reads the stream's tail when JetStream refused the relay's
-// expected predecessor: a relay that stalled, or lost the database, after
-// publishing but before marking, left messages in the stream that the
-// outbox still shows unpublished, and they are older than the Duplicates
-// window would catch. Those rows are marked published now (they are in the
-// stream, in order); the rest are returned with the stream's last message
-// to follow.
-func (r *Relay) reconcile(ctx context.Context, t turn, rows []pendingEvent) (last uint64, rest []pendingEvent, marked int, err error) {
+// expected predecessor, or a pack was cut off part-way: a relay that
+// stalled, or lost the database, after publishing but before marking,
+// left messages in the stream that the outbox still shows unpublished,
+// and they are older than the Duplicates window would catch. The rows all
+// of whose messages are there are marked published now (they are in the
+// stream, in order), which ends the turn; otherwise the messages not there
+// are returned, to follow the stream's last message.
+func (r *Relay) reconcile(ctx context.Context, t turn, rows []pendingEvent, msgs []relayMsg) (last uint64, rest []relayMsg, marked int, err error) {
 	ctx, cancel := context.WithTimeout(ctx, r.opts.AckTimeout)
 	defer cancel()
 	stream, err := r.js.Stream(ctx, domain.StreamName)
@@ -310,15 +372,15 @@ func (r *Relay) reconcile(ctx context.Context, t turn, rows []pendingEvent) (las
 		return last, nil, 0, outage.Bus(err)
 	}
 	last = info.State.LastSeq
-	byID := make(map[string]int, len(rows))
-	for i, row := range rows {
-		byID[row.EventID] = i
+	byID := make(map[string]int, len(msgs))
+	for i, m := range msgs {
+		byID[m.eventID] = i
 	}
-	found := map[int]bool{}
-	// The messages the outbox missed form the stream's tail: every turn
-	// starts with the oldest unmarked rows, so nothing newer than them was
-	// stored before they were.
-	for seq := info.State.LastSeq; seq > 0 && seq+uint64(len(rows)) > info.State.LastSeq; seq-- {
+	// The messages the outbox missed form the stream's tail, and a prefix
+	// of msgs: every turn starts with the oldest unmarked rows, so nothing
+	// newer than them was stored before they were.
+	found := 0
+	for seq := info.State.LastSeq; seq > 0 && seq+uint64(len(msgs)) > info.State.LastSeq; seq-- {
 		msg, err := stream.GetMsg(ctx, seq)
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			break
@@ -330,26 +392,22 @@ func (r *Relay) reconcile(ctx context.Context, t turn, rows []pendingEvent) (las
 		if !ok {
 			break
 		}
-		found[i] = true
+		found = max(found, i+1)
 	}
-	for i, row := range rows {
-		if !found[i] {
-			rest = append(rest, row)
-		}
+	r.refresh = false
+	ids, partial := doneRows(rows, msgs, found)
+	if len(ids) == 0 {
+		return last, msgs[found:], 0, nil
 	}
-	if len(found) == 0 {
-		return last, rest, 0, nil
-	}
-	ids := make([]int64, 0, len(found))
-	for i := range found {
-		ids = append(ids, rows[i].ID)
-	}
-	// Marking ends the turn: the rest waits for the next one.
+	// Marking ends the turn: the rest waits for the next one, which must
+	// look again if a pack is still part-way.
 	if err := r.finish(ctx, t, ids, last); err != nil {
+		r.refresh = true
 		return last, nil, 0, err
 	}
-	r.log.Warn("relay found events in the stream that the outbox had not marked; marked them", "events", len(ids))
-	return last, nil, len(ids), nil
+	r.refresh = partial
+	r.log.Warn("relay found events in the stream that the outbox had not marked; marked them", "events", found, "rows", len(ids))
+	return last, nil, found, nil
 }
 
 // isFenced reports JetStream's refusal of a message whose expected

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -36,8 +37,13 @@ type relayEnv struct {
 // JetStream's de-duplication covers.
 func newRelayEnv(t *testing.T, dupWindow time.Duration) *relayEnv {
 	t.Helper()
-	e := &relayEnv{t: t, dir: t.TempDir()}
-	e.s = New(testpg.DB(t), Options{PasswordCost: bcrypt.MinCost})
+	return newRelayEnvFor(t, New(testpg.DB(t), Options{PasswordCost: bcrypt.MinCost}), dupWindow)
+}
+
+// newRelayEnvFor is newRelayEnv for a given service.
+func newRelayEnvFor(t *testing.T, s *Service, dupWindow time.Duration) *relayEnv {
+	t.Helper()
+	e := &relayEnv{t: t, dir: t.TempDir(), s: s}
 	e.startNATS(-1)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -105,13 +111,15 @@ func (e *relayEnv) drain(r *Relay) {
 }
 
 // checkStream reads the whole stream and checks that it holds every event
-// of the outbox exactly once, each channel's in order.
+// of the outbox exactly once, each channel's in order, each with its id
+// as its Nats-Msg-Id; a pack holds one event per line.
 func (e *relayEnv) checkStream() {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	var want int64
-	e.s.db.Raw("SELECT count(*) FROM events").Scan(&want)
+	e.s.db.Raw(`SELECT COALESCE(sum(CASE WHEN channel_kind = 'pack' THEN length(payload) - length(replace(payload, E'\n', ''))
+		ELSE 1 END), 0) FROM events`).Scan(&want)
 	stream, err := e.js.Stream(ctx, domain.StreamName)
 	if err != nil {
 		e.t.Fatal(err)
@@ -131,10 +139,24 @@ func (e *relayEnv) checkStream() {
 		if err := jsonUnmarshal(m.Data, &ev); err != nil {
 			e.t.Fatal(err)
 		}
+		if id := m.Header.Get(jetstream.MsgIDHeader); id != ev.ID {
+			e.t.Fatalf("stream message %d: event %s published with Nats-Msg-Id %q", seq, ev.ID, id)
+		}
 		if seen[ev.ID] {
 			e.t.Fatalf("event %s is in the stream twice (stream seq %d)", ev.ID, seq)
 		}
 		seen[ev.ID] = true
+		if ev.SaleSeq != 0 {
+			// A sale's log interleaves its lots' events and its own.
+			k := "the log of sale " + strconv.FormatInt(ev.SaleID, 10)
+			if ev.SaleSeq != last[k]+1 {
+				e.t.Fatalf("%s: position %d follows %d in the stream", k, ev.SaleSeq, last[k])
+			}
+			last[k] = ev.SaleSeq
+		}
+		if ev.Type.SaleLevel() {
+			continue
+		}
 		ch := ev.Channel().Subject()
 		if s := ev.ChannelSeq(); s != last[ch]+1 {
 			e.t.Fatalf("%s: seq %d follows %d in the stream", ch, s, last[ch])
