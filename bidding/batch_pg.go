@@ -191,15 +191,20 @@ func (s *Service) batchTxPG(ctx context.Context, c *pgx.Conn, batch []*bidCall, 
 		// BEGIN inside a transaction only warns; never build on one.
 		return nil, fmt.Errorf("bidding: pooled connection in transaction state %q: %w", st, driver.ErrBadConn)
 	}
-	pipe, _ := s.pipes.Get().(*pgPipe)
-	if pipe == nil {
+	var pipe *pgPipe
+	select {
+	case pipe = <-s.pipes:
+	default:
 		pipe = new(pgPipe)
 	}
 	pipe.conn = c
 	defer func() {
 		pipe.reset()
 		pipe.conn = nil
-		s.pipes.Put(pipe)
+		select {
+		case s.pipes <- pipe:
+		default: // as many idle as batches ever ran at once, up to 8
+		}
 	}()
 	auctions := make(map[int64]domain.Auction, len(k.auctions))
 	st := newBatchState()

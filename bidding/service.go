@@ -69,9 +69,11 @@ type Service struct {
 	// pgx is the pool under db when it is PostgreSQL through pgx: bid
 	// batches run on its connections directly (batch_pg.go).
 	pgx *sql.DB
-	// pipes holds *pgPipe between batches so that their parameter buffers,
-	// ~100 KB for a large batch, are not grown from nothing every time.
-	pipes sync.Pool
+	// pipes holds idle *pgPipe between batches so that their parameter
+	// buffers, ~100 KB for a large batch, are not grown from nothing every
+	// time. Not a sync.Pool: a cascade allocates enough to collect every
+	// other batch, and a collection empties a sync.Pool.
+	pipes chan *pgPipe
 	opts  Options
 	log   *slog.Logger
 
@@ -140,6 +142,7 @@ func New(db *gorm.DB, opts Options) *Service {
 		log:       opts.Logger,
 		shards:    make([]shard, opts.Shards),
 		committed: make(chan struct{}, 1),
+		pipes:     make(chan *pgPipe, 8),
 		users:     ttlcache.New[int64, domain.User](opts.UserCacheTTL, 100_000),
 		hash:      newHashGate(opts.HashConcurrency, opts.HashWait),
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -138,9 +140,13 @@ func loadDB(ctx context.Context, dsn string) (DBState, error) {
 	return st, nil
 }
 
-const eventColumns = "id, channel_kind, channel_id, seq, event_id, type, published_at IS NOT NULL"
+const eventColumns = "id, channel_kind, channel_id, seq, event_id, type, published_at IS NOT NULL, " +
+	"CASE WHEN channel_kind = 'pack' THEN payload ELSE '' END"
 
-// queryEvents reads event rows selected as eventColumns.
+// queryEvents reads event rows selected as eventColumns. A pack row (a run
+// of covered lot events in one row, bidding/eventpack.go) gives one
+// EventRow per event in it, each with the pack's row id, as the relay
+// publishes them.
 func queryEvents(ctx context.Context, conn *pgx.Conn, sql string, args ...any) ([]EventRow, error) {
 	rows, err := conn.Query(ctx, sql, args...)
 	if err != nil {
@@ -149,15 +155,40 @@ func queryEvents(ctx context.Context, conn *pgx.Conn, sql string, args ...any) (
 	var out []EventRow
 	for rows.Next() {
 		var e EventRow
-		var kind string
+		var kind, pack string
 		var ch int64
-		if err := rows.Scan(&e.ID, &kind, &ch, &e.Seq, &e.EventID, &e.Type, &e.Published); err != nil {
+		if err := rows.Scan(&e.ID, &kind, &ch, &e.Seq, &e.EventID, &e.Type, &e.Published, &pack); err != nil {
 			return nil, err
 		}
-		e.Channel = fmt.Sprintf("%s:%d", kind, ch)
-		out = append(out, e)
+		if kind != "pack" {
+			e.Channel = fmt.Sprintf("%s:%d", kind, ch)
+			out = append(out, e)
+			continue
+		}
+		if out, err = unpackEvents(out, e, pack); err != nil {
+			return nil, err
+		}
 	}
 	return out, rows.Err()
+}
+
+// unpackEvents appends the events of a pack's payload (lines of subject,
+// tab, event id, tab, JSON) to out as rows like row.
+func unpackEvents(out []EventRow, row EventRow, payload string) ([]EventRow, error) {
+	for line := range strings.Lines(payload) {
+		parts := strings.SplitN(strings.TrimSuffix(line, "\n"), "\t", 3)
+		if len(parts) != 3 {
+			return nil, fmt.Errorf("event pack %d: malformed line", row.ID)
+		}
+		var ev domain.Event
+		if err := json.Unmarshal([]byte(parts[2]), &ev); err != nil {
+			return nil, fmt.Errorf("event pack %d: %w", row.ID, err)
+		}
+		ch := ev.Channel()
+		out = append(out, EventRow{ID: row.ID, Channel: fmt.Sprintf("%s:%d", ch.Kind, ch.ID), Seq: ev.ChannelSeq(),
+			EventID: parts[1], Type: string(ev.Type), Published: row.Published})
+	}
+	return out, nil
 }
 
 // loadLateEvents reads the rows of the given event ids: events committed
@@ -168,7 +199,15 @@ func loadLateEvents(ctx context.Context, dsn string, ids []string) ([]EventRow, 
 		return nil, err
 	}
 	defer conn.Close(context.Background())
-	return queryEvents(ctx, conn, `SELECT `+eventColumns+` FROM events WHERE event_id = ANY($1) ORDER BY id`, ids)
+	rows, err := queryEvents(ctx, conn, `SELECT `+eventColumns+` FROM events WHERE event_id = ANY($1) OR channel_kind = 'pack' ORDER BY id`, ids)
+	if err != nil {
+		return nil, err
+	}
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	return slices.DeleteFunc(rows, func(e EventRow) bool { return !want[e.EventID] }), nil
 }
 
 // loadStream reads every message of the event stream, in stream order.
