@@ -40,61 +40,28 @@ const (
 	packMin = 32
 )
 
-// packCovered replaces each run of at least packMin covered lot events of
-// one sale in rows, immediately followed by an event in that sale's log
-// (the event that stands for them), with one pack row at the run's place,
-// so the relay still publishes everything in the order of events.
-// rows[i] is events[i] encoded, the covering event with its sale position.
-func packCovered(events []domain.Event, rows []eventRow) []eventRow {
-	var out []eventRow
-	for i := 0; i < len(rows); {
+// packSpan is a run of events, [start, end), that eventRows writes as one
+// pack; events[end] is the event that covers them in the sale's log.
+type packSpan struct{ start, end int }
+
+// packRuns finds the runs of at least packMin covered lot events of one
+// sale, each immediately followed by an event in that sale's log (the one
+// that stands for them). The pack takes the run's place among the rows,
+// so the relay still publishes every event in the order of events.
+func packRuns(events []domain.Event) []packSpan {
+	var runs []packSpan
+	for i := 0; i < len(events); {
 		j := i
 		for j < len(events) && events[j].Covered && !events[j].Type.Personal() && events[j].SaleID != 0 &&
-			events[j].SaleID == events[i].SaleID && rows[j].ChannelKind == string(domain.ChannelAuction) {
+			events[j].SaleID == events[i].SaleID && events[j].Channel().Kind == domain.ChannelAuction {
 			j++
 		}
-		cover := j < len(events) && rows[j].SaleID != nil && rows[j].SaleSeq != nil && j > i && *rows[j].SaleID == events[i].SaleID
-		if j-i < packMin || !cover {
-			if out != nil {
-				out = append(out, rows[i:max(j, i+1)]...)
-			}
-			i = max(j, i+1)
-			continue
+		if j-i >= packMin && j < len(events) && events[j].InSaleLog() && events[j].SaleID == events[i].SaleID {
+			runs = append(runs, packSpan{i, j})
 		}
-		if out == nil {
-			out = append(make([]eventRow, 0, len(rows)-(j-i)+1), rows[:i]...)
-		}
-		out = append(out, packRow(events[i].SaleID, *rows[j].SaleSeq, rows[i:j]))
-		i = j
+		i = max(j, i+1)
 	}
-	if out == nil {
-		return rows
-	}
-	return out
-}
-
-// packRow encodes rows, a run of covered events of sale, as one pack row
-// keyed by the sale position of the event that covers them.
-func packRow(sale, coverSeq int64, rows []eventRow) eventRow {
-	n := 0
-	for i := range rows {
-		n += len(rows[i].Subject) + len(rows[i].EventID) + len(rows[i].Payload) + 3
-	}
-	var b strings.Builder
-	b.Grow(n)
-	for i := range rows {
-		b.WriteString(rows[i].Subject)
-		b.WriteByte('\t')
-		b.WriteString(rows[i].EventID)
-		b.WriteByte('\t')
-		b.WriteString(rows[i].Payload)
-		b.WriteByte('\n')
-	}
-	return eventRow{
-		ChannelKind: packKind, ChannelID: sale, Seq: coverSeq,
-		EventID: "p" + strconv.FormatInt(sale, 10) + "-" + strconv.FormatInt(coverSeq, 10),
-		Type:    packType, Payload: b.String(), CreatedAt: rows[0].CreatedAt,
-	}
+	return runs
 }
 
 // packedEvent is one event of a pack, as the relay publishes it.

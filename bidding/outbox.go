@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -175,12 +176,15 @@ func personalCounts(events []domain.Event) ([]int64, map[int64]int64) {
 // and encodes every event as an outbox row; a long run of covered lot
 // events becomes one pack row (eventpack.go).
 func eventRows(events []domain.Event, next, saleNext map[int64]int64) ([]eventRow, error) {
+	runs := packRuns(events)
 	rows := make([]eventRow, len(events))
 	// Every payload is appended to one buffer, turned into one string at
 	// the end and sliced: a cascade's 500 payloads cost one allocation,
-	// not 500 (and no copy through an encoder's buffer).
+	// not 500 (and no copy through an encoder's buffer). A pack's events
+	// are written in its line format, so the pack is one slice too.
 	buf := make([]byte, 0, 400*len(events))
 	ends := make([]int, len(events))
+	run := 0 // the first run not behind i
 	for i := range events {
 		e := events[i] // the caller's events stay as they were
 		if e.Type.Personal() {
@@ -199,6 +203,14 @@ func eventRows(events []domain.Event, next, saleNext map[int64]int64) ([]eventRo
 		}
 		ch := e.Channel()
 		e.ID = domain.MakeID(ch, e.ChannelSeq())
+		subject := e.Subject()
+		for run < len(runs) && runs[run].end <= i {
+			run++
+		}
+		packed := run < len(runs) && runs[run].start <= i
+		if packed {
+			buf = append(append(append(append(buf, subject...), '\t'), e.ID...), '\t')
+		}
 		var ok bool
 		start := len(buf)
 		if buf, ok = appendEventJSON(buf, &e); !ok {
@@ -208,10 +220,13 @@ func eventRows(events []domain.Event, next, saleNext map[int64]int64) ([]eventRo
 			}
 			buf = append(buf[:start], b...)
 		}
+		if packed {
+			buf = append(buf, '\n')
+		}
 		ends[i] = len(buf)
 		rows[i] = eventRow{
 			ChannelKind: string(ch.Kind), ChannelID: ch.ID, Seq: e.ChannelSeq(),
-			EventID: e.ID, Type: string(e.Type), Subject: e.Subject(), CreatedAt: e.CommittedAt,
+			EventID: e.ID, Type: string(e.Type), Subject: subject, CreatedAt: e.CommittedAt,
 			SaleID: rows[i].SaleID, SaleSeq: rows[i].SaleSeq,
 		}
 	}
@@ -219,7 +234,26 @@ func eventRows(events []domain.Event, next, saleNext map[int64]int64) ([]eventRo
 	for i, end := range ends {
 		rows[i].Payload, start = payloads[start:end], end
 	}
-	return packCovered(events, rows), nil
+	if len(runs) == 0 {
+		return rows, nil
+	}
+	out := make([]eventRow, 0, len(rows))
+	from := 0
+	for _, r := range runs {
+		out = append(out, rows[from:r.start]...)
+		begin := 0
+		if r.start > 0 {
+			begin = ends[r.start-1]
+		}
+		cover := rows[r.end] // in the sale's log: its position keys the pack
+		out = append(out, eventRow{
+			ChannelKind: packKind, ChannelID: *cover.SaleID, Seq: *cover.SaleSeq,
+			EventID: "p" + strconv.FormatInt(*cover.SaleID, 10) + "-" + strconv.FormatInt(*cover.SaleSeq, 10),
+			Type:    packType, Payload: payloads[begin:ends[r.end-1]], CreatedAt: rows[r.start].CreatedAt,
+		})
+		from = r.end
+	}
+	return append(out, rows[from:]...), nil
 }
 
 // reserveUserSeqs advances each user's personal log by the number of events

@@ -25,7 +25,6 @@ import (
 // state of a server that has been running through checkpoints: segments
 // are recycled, not created (recycleWAL).
 //
-//
 //	go run ./internal/testpg/pgrun -durable -- go test -run '^$' -bench BenchmarkSaleBids -benchtime 200x ./bidding/
 func BenchmarkSaleBids(b *testing.B) {
 	db := testpg.DB(b)
