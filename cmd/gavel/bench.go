@@ -63,14 +63,22 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 // on purpose. Its metrics are not served: benchmarks run beside other
 // nodes, which may hold the default metrics port.
 func startBenchNode(ctx context.Context, cfg config.Config, log *slog.Logger) (benchkit.Node, error) {
-	cfg.Edge.MaxConnsPerIP, cfg.Edge.MetricsAddr = 0, ""
-	n, err := startNode(ctx, cfg, log, func(w *web.Config) {
-		w.BidLimit, w.LoginIPLimit, w.RegisterLimit = 1<<30, 1<<30, 1<<30
-	})
+	lift := liftClientLimits(&cfg)
+	n, err := startNode(ctx, cfg, log, lift)
 	if err != nil {
 		return nil, err
 	}
 	return benchNode{n}, nil
+}
+
+// liftClientLimits turns off, in cfg and in the web config the returned
+// option sets, the limits that stop one client (all of a benchmark's come
+// from loopback), and the metrics listener.
+func liftClientLimits(cfg *config.Config) nodeOption {
+	cfg.Edge.MaxConnsPerIP, cfg.Edge.MetricsAddr = 0, ""
+	return func(w *web.Config) {
+		w.BidLimit, w.LoginIPLimit, w.RegisterLimit = 1<<30, 1<<30, 1<<30
+	}
 }
 
 // benchNode is a node seen by a load generator.
