@@ -97,7 +97,7 @@ func unpack(payload string, fn func(packedEvent) bool) error {
 // first event still missing, or, when that is its very next one, the rest
 // of the log as a trimmed one: the caller's snapshot covers it, as after
 // retention.
-const packReadsMax = 256
+const packReadsMax = 64
 
 // afterAuction is After for an auction's log: its own rows, and the events
 // of its that packs hold (a lot's extended events from cascades, and the
@@ -198,6 +198,7 @@ func (s *Service) readPacks(ctx context.Context, id, sale, after, want, top int6
 	mark := "\t" + domain.MakeID(domain.AuctionChannel(id), 0)
 	mark = mark[:len(mark)-1]
 	for reads := 0; missing > 0 && reads < packReadsMax; {
+		// A few at a time: each is ~240 KB once decompressed.
 		var packs []struct {
 			Seq     int64
 			Payload string
@@ -206,7 +207,7 @@ func (s *Service) readPacks(ctx context.Context, id, sale, after, want, top int6
 		if hi > 0 {
 			q = q.Where("seq < ?", hi)
 		}
-		if err := q.Order("seq").Limit(16).Scan(&packs).Error; err != nil {
+		if err := q.Order("seq").Limit(8).Scan(&packs).Error; err != nil {
 			return err
 		}
 		if len(packs) == 0 {
