@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gavel-auctions/gavel/domain"
@@ -158,6 +159,11 @@ func applyBatch(batch []*bidCall, auctions map[int64]domain.Auction, st batchSta
 	changed := make(map[int64]bool, len(auctions))
 	var firstUse map[idemKey]int
 	var lots *saleLots
+	defer func() {
+		if lots != nil {
+			lots.release()
+		}
+	}()
 	for i, c := range batch {
 		a, ok := auctions[c.auctionID]
 		if !ok {
@@ -227,24 +233,12 @@ func applyBatch(batch []*bidCall, auctions map[int64]domain.Auction, st batchSta
 		a.UpdatedAt = now
 		auctions[c.auctionID] = a
 		changed[c.auctionID] = true
-		if inSale && sale.SoftCloseMode == domain.SoftCloseCascade && a.EndsAt.After(prevEnd) && a.Status != domain.StatusClosed {
-			// The later lots are locked with the batch (batch_pg.go's
-			// stmtLockAuctions); the move commits with the bid.
-			if !st.laterLocked(a.SaleID, a.LotNumber) {
-				p.laterLotsMissing = true
-				return p
-			}
-			if lots == nil {
-				lots = newSaleLots(auctions)
-			}
-			moved, evs := domain.Cascade(sale, a, prevEnd, lots.after(auctions, a), now)
-			for _, m := range moved {
-				auctions[m.ID] = m
-				if _, seen := changed[m.ID]; !seen {
-					changed[m.ID] = false
-				}
-			}
-			out.Events = append(out.Events, evs...)
+		cascades := inSale && sale.SoftCloseMode == domain.SoftCloseCascade && a.EndsAt.After(prevEnd) && a.Status != domain.StatusClosed
+		// The later lots are locked with the batch (batch_pg.go's
+		// stmtLockAuctions); the move commits with the bid.
+		if cascades && !st.laterLocked(a.SaleID, a.LotNumber) {
+			p.laterLotsMissing = true
+			return p
 		}
 		b := out.Bid
 		p.bidIndex[bidKey{c.auctionID, b.Seq}] = len(p.bids)
@@ -260,6 +254,25 @@ func applyBatch(batch []*bidCall, auctions map[int64]domain.Auction, st batchSta
 				p.personal = append(p.personal, e)
 			} else {
 				p.events = append(p.events, e)
+			}
+		}
+		if cascades {
+			// The cascade's events follow the bid's own; none is personal.
+			if lots == nil {
+				lots = newSaleLots(auctions)
+			}
+			from := len(p.events)
+			var moved []domain.Auction
+			moved, p.events = domain.AppendCascade(p.events, sale, a, prevEnd, lots.after(auctions, a), now)
+			for k := range moved {
+				m := &moved[k]
+				auctions[m.ID] = *m
+				if _, seen := changed[m.ID]; !seen {
+					changed[m.ID] = false
+				}
+			}
+			for k := from; k < len(p.events); k++ {
+				p.events[k].CommittedAt = now
 			}
 		}
 		p.results[i].receipt = domain.Receipt{
@@ -286,35 +299,63 @@ func applyBatch(batch []*bidCall, auctions map[int64]domain.Auction, st batchSta
 	return p
 }
 
-// saleLots indexes the lots among a batch's auctions by sale, in lot
-// order, for cascades.
+// saleLots indexes the lots among a batch's auctions by sale and lot
+// number, for cascades.
 type saleLots struct {
-	bySale map[int64][]int64
+	refs []lotRef // sorted by sale, then lot number
+	// buf holds the lots that after copies out for a cascade, reused by
+	// the next one and, through lotBufs, by the next batch.
+	buf *[]domain.Auction
 }
 
+// lotRef locates a lot: lot numbers never change in a batch.
+type lotRef struct {
+	sale int64
+	n    int
+	id   int64
+}
+
+// lotBufs keeps the buffers that cascades copy lots into: a 500-lot
+// cascade needs ~200 KB, which would otherwise be allocated, zeroed and
+// collected for every such bid.
+var lotBufs = sync.Pool{New: func() any { return new([]domain.Auction) }}
+
 func newSaleLots(auctions map[int64]domain.Auction) *saleLots {
-	l := &saleLots{bySale: map[int64][]int64{}}
+	refs := make([]lotRef, 0, len(auctions))
 	for id, a := range auctions {
 		if a.SaleID != 0 {
-			l.bySale[a.SaleID] = append(l.bySale[a.SaleID], id)
+			refs = append(refs, lotRef{a.SaleID, a.LotNumber, id})
 		}
 	}
-	for _, ids := range l.bySale {
-		slices.SortFunc(ids, func(x, y int64) int { return cmp.Compare(auctions[x].LotNumber, auctions[y].LotNumber) })
-	}
-	return l
+	slices.SortFunc(refs, func(x, y lotRef) int { return cmp.Or(cmp.Compare(x.sale, y.sale), cmp.Compare(x.n, y.n)) })
+	return &saleLots{refs: refs, buf: lotBufs.Get().(*[]domain.Auction)}
 }
 
 // after returns the current state of the lots of a's sale numbered above
-// it, in lot order.
+// it, in lot order, in a buffer that the next call reuses.
 func (l *saleLots) after(auctions map[int64]domain.Auction, a domain.Auction) []domain.Auction {
-	ids := l.bySale[a.SaleID]
-	i, _ := slices.BinarySearchFunc(ids, a.LotNumber+1, func(id int64, n int) int { return cmp.Compare(auctions[id].LotNumber, n) })
-	out := make([]domain.Auction, 0, len(ids)-i)
-	for _, id := range ids[i:] {
-		out = append(out, auctions[id])
+	i, _ := slices.BinarySearchFunc(l.refs, lotRef{sale: a.SaleID, n: a.LotNumber + 1}, func(r, t lotRef) int {
+		return cmp.Or(cmp.Compare(r.sale, t.sale), cmp.Compare(r.n, t.n))
+	})
+	j := i
+	for j < len(l.refs) && l.refs[j].sale == a.SaleID {
+		j++
 	}
-	return out
+	buf := slices.Grow((*l.buf)[:0], j-i)
+	for _, r := range l.refs[i:j] {
+		buf = append(buf, auctions[r.id])
+	}
+	*l.buf = buf
+	return buf
+}
+
+// release hands the buffer back for another batch, cleared so that it
+// keeps nothing alive.
+func (l *saleLots) release() {
+	clear((*l.buf)[:cap(*l.buf)])
+	*l.buf = (*l.buf)[:0]
+	lotBufs.Put(l.buf)
+	l.buf = nil
 }
 
 // setBidIDs copies the ids the database gave p.bids onto their receipts and
