@@ -6,7 +6,6 @@ import (
 	"errors"
 	"slices"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/gavel-auctions/gavel/domain"
@@ -305,7 +304,7 @@ type saleLots struct {
 	refs []lotRef // sorted by sale, then lot number
 	// buf holds the lots that after copies out for a cascade, reused by
 	// the next one and, through lotBufs, by the next batch.
-	buf *[]domain.Auction
+	buf []domain.Auction
 }
 
 // lotRef locates a lot: lot numbers never change in a batch.
@@ -317,8 +316,14 @@ type lotRef struct {
 
 // lotBufs keeps the buffers that cascades copy lots into: a 500-lot
 // cascade needs ~200 KB, which would otherwise be allocated, zeroed and
-// collected for every such bid.
-var lotBufs = sync.Pool{New: func() any { return new([]domain.Auction) }}
+// collected for every such bid. A channel rather than a sync.Pool: a pool
+// is emptied by every collection, which at a cascade's rate of allocation
+// comes every few bids.
+var lotBufs = make(chan []domain.Auction, 2)
+
+// maxLotBuf is the largest buffer lotBufs keeps (~850 KB): one for a
+// bigger sale is left to the collector.
+const maxLotBuf = 2048
 
 func newSaleLots(auctions map[int64]domain.Auction) *saleLots {
 	refs := make([]lotRef, 0, len(auctions))
@@ -328,7 +333,12 @@ func newSaleLots(auctions map[int64]domain.Auction) *saleLots {
 		}
 	}
 	slices.SortFunc(refs, func(x, y lotRef) int { return cmp.Or(cmp.Compare(x.sale, y.sale), cmp.Compare(x.n, y.n)) })
-	return &saleLots{refs: refs, buf: lotBufs.Get().(*[]domain.Auction)}
+	l := &saleLots{refs: refs}
+	select {
+	case l.buf = <-lotBufs:
+	default:
+	}
+	return l
 }
 
 // after returns the current state of the lots of a's sale numbered above
@@ -341,20 +351,24 @@ func (l *saleLots) after(auctions map[int64]domain.Auction, a domain.Auction) []
 	for j < len(l.refs) && l.refs[j].sale == a.SaleID {
 		j++
 	}
-	buf := slices.Grow((*l.buf)[:0], j-i)
+	l.buf = slices.Grow(l.buf[:0], j-i)
 	for _, r := range l.refs[i:j] {
-		buf = append(buf, auctions[r.id])
+		l.buf = append(l.buf, auctions[r.id])
 	}
-	*l.buf = buf
-	return buf
+	return l.buf
 }
 
 // release hands the buffer back for another batch, cleared so that it
 // keeps nothing alive.
 func (l *saleLots) release() {
-	clear((*l.buf)[:cap(*l.buf)])
-	*l.buf = (*l.buf)[:0]
-	lotBufs.Put(l.buf)
+	if l.buf == nil || cap(l.buf) > maxLotBuf {
+		return
+	}
+	clear(l.buf[:cap(l.buf)])
+	select {
+	case lotBufs <- l.buf[:0]:
+	default:
+	}
 	l.buf = nil
 }
 
