@@ -72,3 +72,48 @@ func TestBatchReadsAuctionsAsTheReaderDoes(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkBatchReads measures phase 0 of a cascading bid's batch on
+// PostgreSQL: begin, lock lot 1 of a 500-lot cascade-mode sale with its
+// 499 later lots, read them and roll back. Its CPU profile shows the
+// client's share (the scan of 500 rows):
+//
+//	go run ./internal/testpg/pgrun -- go test -run '^$' -bench BenchmarkBatchReads -benchmem -cpuprofile /tmp/reads.cpu ./bidding/
+func BenchmarkBatchReads(b *testing.B) {
+	db := testpg.DB(b)
+	c := newClock(t0)
+	s := mustService(b, db, c)
+	seller, x := mustUser(b, s, false), mustUser(b, s, false)
+	_, lots := mustOpenSale(b, s, c, seller, domain.SoftCloseCascade, 500, 1, 3600)
+	sqlDB, err := db.DB()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	keys := batchKeys{auctions: []int64{lots[0].ID}, users: []int64{x.ID}, aliases: []aliasKey{{lots[0].ID, x.ID}}}
+	b.ReportAllocs()
+	err = conn.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		pipe := pgPipe{conn: pc}
+		for b.Loop() {
+			auctions := make(map[int64]domain.Auction, 1)
+			queueReads(&pipe, keys, s.now(), false, auctions, newBatchState())
+			if _, err := pipe.send(ctx); err != nil {
+				return err
+			}
+			if len(auctions) != 500 {
+				b.Fatalf("read %d lots, want 500", len(auctions))
+			}
+			rollback(ctx, pc)
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+}
