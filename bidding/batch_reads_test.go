@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	"gorm.io/gorm"
 
 	"github.com/gavel-auctions/gavel/domain"
 	"github.com/gavel-auctions/gavel/internal/testpg"
@@ -34,29 +36,16 @@ func TestBatchReadsAuctionsAsTheReaderDoes(t *testing.T) {
 	// listing.
 	ids := []int64{before.ID, lots[0].ID, lots[1].ID, lots[2].ID, lots[3].ID, after.ID, lone.ID}
 
-	sqlDB, err := db.DB()
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	conn, err := sqlDB.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	auctions := map[int64]domain.Auction{}
 	st := newBatchState()
-	err = conn.Raw(func(dc any) error {
-		pc := dc.(*stdlib.Conn).Conn()
+	onPgxConn(t, db, func(pc *pgx.Conn) error {
 		defer rollback(ctx, pc)
 		pipe := pgPipe{conn: pc}
 		queueReads(&pipe, batchKeys{auctions: ids, users: []int64{x.ID}}, s.now(), false, auctions, st)
 		_, err := pipe.send(ctx)
 		return err
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if len(auctions) != len(ids) {
 		t.Fatalf("read %d auctions, want %d", len(auctions), len(ids))
 	}
@@ -85,20 +74,10 @@ func BenchmarkBatchReads(b *testing.B) {
 	s := mustService(b, db, c)
 	seller, x := mustUser(b, s, false), mustUser(b, s, false)
 	_, lots := mustOpenSale(b, s, c, seller, domain.SoftCloseCascade, 500, 1, 3600)
-	sqlDB, err := db.DB()
-	if err != nil {
-		b.Fatal(err)
-	}
 	ctx := context.Background()
-	conn, err := sqlDB.Conn(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
 	keys := batchKeys{auctions: []int64{lots[0].ID}, users: []int64{x.ID}, aliases: []aliasKey{{lots[0].ID, x.ID}}}
 	b.ReportAllocs()
-	err = conn.Raw(func(dc any) error {
-		pc := dc.(*stdlib.Conn).Conn()
+	onPgxConn(b, db, func(pc *pgx.Conn) error {
 		pipe := pgPipe{conn: pc}
 		for b.Loop() {
 			auctions := make(map[int64]domain.Auction, 1)
@@ -113,7 +92,22 @@ func BenchmarkBatchReads(b *testing.B) {
 		}
 		return nil
 	})
+}
+
+// onPgxConn runs fn on the pgx connection under one of db's pooled
+// connections, as a batch does, and fails tb if it fails.
+func onPgxConn(tb testing.TB, db *gorm.DB, fn func(*pgx.Conn) error) {
+	tb.Helper()
+	sqlDB, err := db.DB()
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
+	}
+	conn, err := sqlDB.Conn(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.Raw(func(dc any) error { return fn(dc.(*stdlib.Conn).Conn()) }); err != nil {
+		tb.Fatal(err)
 	}
 }
