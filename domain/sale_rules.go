@@ -277,10 +277,9 @@ func AppendCascade(events []Event, s Sale, from Auction, prevEnd time.Time, late
 	if !slices.IsSortedFunc(later, byLotNumber) {
 		SortLots(later)
 	}
-	events = slices.Grow(events, len(later)+1)
-	// One array holds every moved lot's previous end, rather than one
-	// allocation per event.
-	prevs := make([]time.Time, 0, len(later))
+	// prevs holds every moved lot's previous end, one array rather than
+	// one allocation per event; it and events are sized at the first move.
+	var prevs []time.Time
 	sale := SaleEvent(EventSaleExtended, s, now)
 	sale.AfterLot, sale.ShiftMS = from.LotNumber, d.Milliseconds()
 	n := 0
@@ -296,6 +295,10 @@ func AppendCascade(events []Event, s Sale, from Auction, prevEnd time.Time, late
 		}
 		if !end.After(a.EndsAt) {
 			continue
+		}
+		if n == 0 {
+			events = slices.Grow(events, len(later)-i+1)
+			prevs = make([]time.Time, 0, len(later)-i)
 		}
 		prevs = append(prevs, a.EndsAt.UTC())
 		a.EndsAt = end
