@@ -18,7 +18,9 @@ import (
 // withdrawn lot, plus a refused bid, and checks the plan against a replay
 // of the same bids through domain.PlaceBid and domain.Cascade, one copy
 // of the lots at a time: the same events in the same order, the same
-// final lots, and moved set exactly for the lots no bid was on.
+// final lots, and moved set exactly for the lots no bid was on. Then one
+// cascade, twice: the second plan is built in the storage the first
+// recycled, and is as right.
 func TestApplyBatchCascadesLikeTheRule(t *testing.T) {
 	sale, locked, now := cascadeFixture(500)
 	// The store's clock is local time: events carry it as it is.
@@ -41,14 +43,36 @@ func TestApplyBatchCascadesLikeTheRule(t *testing.T) {
 		{auctionID: 1001, bidder: domain.User{ID: 9}, in: domain.BidInput{Amount: 1}, receivedAt: now.Add(5 * time.Second)}, // too low
 		{auctionID: 1000, bidder: domain.User{ID: 10}, in: domain.BidInput{Amount: 1300}, receivedAt: now.Add(10 * time.Second)},
 	}
-	st := newBatchState()
-	st.sales[sale.ID] = sale
-	st.laterFrom[sale.ID] = 1
-	auctions := maps.Clone(locked)
-	p := applyBatch(batch, auctions, st, now)
+	judge := func(batch []*bidCall) *batchPlan {
+		t.Helper()
+		wantEvents, wantPersonal, want, bidOn := replayCascades(t, sale, maps.Clone(locked), batch, now)
+		st := newBatchState()
+		st.sales[sale.ID] = sale
+		st.laterFrom[sale.ID] = 1
+		auctions := maps.Clone(locked)
+		p := applyBatch(batch, auctions, st, now)
+		checkCascadePlan(t, p, auctions, wantEvents, wantPersonal, want, bidOn, len(batch) > 1)
+		return p
+	}
+	judge(batch).recycle() // too big to keep (~1,500 events)
+	// One cascade's storage is kept, and the next batch judges in it.
+	p := judge(batch[:1])
+	storage := &p.touched[0]
+	p.recycle()
+	if p.events != nil || p.touched != nil {
+		t.Fatal("a recycled plan keeps its events or lots")
+	}
+	if p = judge(batch[:1]); &p.touched[0] != storage {
+		t.Error("the next plan did not reuse the recycled storage")
+	}
+}
 
-	wantEvents, wantPersonal, want, bidOn := replayCascades(t, sale, maps.Clone(locked), batch, now)
-	if len(p.accepted) != 3 || p.results[2].err == nil {
+// checkCascadePlan compares p with the replay's events and lots; full
+// says the batch is the whole one, whose cascades and caps it counts.
+func checkCascadePlan(t *testing.T, p *batchPlan, auctions map[int64]domain.Auction, wantEvents, wantPersonal []domain.Event,
+	want map[int64]domain.Auction, bidOn map[int64]bool, full bool) {
+	t.Helper()
+	if full && (len(p.accepted) != 3 || p.results[2].err == nil) || !full && len(p.accepted) != 1 {
 		t.Fatalf("accepted %v, results %+v", p.accepted, p.results)
 	}
 	if !reflect.DeepEqual(p.events, wantEvents) {
@@ -84,6 +108,9 @@ func TestApplyBatchCascadesLikeTheRule(t *testing.T) {
 	}
 	if len(p.moved) != 499-len(bidOn) {
 		t.Errorf("%d lots moved only, want %d", len(p.moved), 499-len(bidOn))
+	}
+	if !full {
+		return
 	}
 	var extended []int
 	capped := 0
