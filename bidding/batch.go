@@ -151,13 +151,23 @@ func applyBatch(batch []*bidCall, auctions map[int64]domain.Auction, st batchSta
 		accepted: make([]int, 0, len(batch)),
 		bids:     make([]bidRow, 0, len(batch)),
 		bidIndex: make(map[bidKey]int, len(batch)),
-		events:   make([]domain.Event, 0, len(batch)),
 	}
+	select {
+	case b := <-planBufs:
+		p.events, p.touched = b.events, b.touched
+	default:
+	}
+	p.events = slices.Grow(p.events, len(batch))
 	// changed maps each auction the batch changes to whether a bid of the
 	// batch is on it (false: only a cascade moved it).
 	changed := make(map[int64]bool, len(auctions))
 	var firstUse map[idemKey]int
 	var lots *saleLots
+	defer func() {
+		if lots != nil {
+			lots.release()
+		}
+	}()
 	for i, c := range batch {
 		a, ok := auctions[c.auctionID]
 		if !ok {
@@ -227,24 +237,12 @@ func applyBatch(batch []*bidCall, auctions map[int64]domain.Auction, st batchSta
 		a.UpdatedAt = now
 		auctions[c.auctionID] = a
 		changed[c.auctionID] = true
-		if inSale && sale.SoftCloseMode == domain.SoftCloseCascade && a.EndsAt.After(prevEnd) && a.Status != domain.StatusClosed {
-			// The later lots are locked with the batch (batch_pg.go's
-			// stmtLockAuctions); the move commits with the bid.
-			if !st.laterLocked(a.SaleID, a.LotNumber) {
-				p.laterLotsMissing = true
-				return p
-			}
-			if lots == nil {
-				lots = newSaleLots(auctions)
-			}
-			moved, evs := domain.Cascade(sale, a, prevEnd, lots.after(auctions, a), now)
-			for _, m := range moved {
-				auctions[m.ID] = m
-				if _, seen := changed[m.ID]; !seen {
-					changed[m.ID] = false
-				}
-			}
-			out.Events = append(out.Events, evs...)
+		cascades := inSale && sale.SoftCloseMode == domain.SoftCloseCascade && a.EndsAt.After(prevEnd) && a.Status != domain.StatusClosed
+		// The later lots are locked with the batch (batch_pg.go's
+		// stmtLockAuctions); the move commits with the bid.
+		if cascades && !st.laterLocked(a.SaleID, a.LotNumber) {
+			p.laterLotsMissing = true
+			return p
 		}
 		b := out.Bid
 		p.bidIndex[bidKey{c.auctionID, b.Seq}] = len(p.bids)
@@ -262,6 +260,25 @@ func applyBatch(batch []*bidCall, auctions map[int64]domain.Auction, st batchSta
 				p.events = append(p.events, e)
 			}
 		}
+		if cascades {
+			// The cascade's events follow the bid's own; none is personal.
+			if lots == nil {
+				lots = newSaleLots(auctions)
+			}
+			from := len(p.events)
+			var moved []domain.Auction
+			moved, p.events = domain.AppendCascade(p.events, sale, a, prevEnd, lots.after(auctions, a), now)
+			for k := range moved {
+				m := &moved[k]
+				auctions[m.ID] = *m
+				if _, seen := changed[m.ID]; !seen {
+					changed[m.ID] = false
+				}
+			}
+			for k := from; k < len(p.events); k++ {
+				p.events[k].CommittedAt = now
+			}
+		}
 		p.results[i].receipt = domain.Receipt{
 			AuctionID: c.auctionID, Amount: b.Amount, MaxAmount: b.MaxAmount, Currency: a.Currency, Seq: b.Seq,
 			ReceivedAt: b.ReceivedAt, Leading: out.Leading, CurrentPrice: a.CurrentPrice,
@@ -273,7 +290,7 @@ func applyBatch(batch []*bidCall, auctions map[int64]domain.Auction, st batchSta
 		p.results[i].receipt.EstimatedTotal, p.results[i].receipt.Estimate = est.Total, &est
 		p.accepted = append(p.accepted, i)
 	}
-	p.touched = make([]domain.Auction, 0, len(changed))
+	p.touched = slices.Grow(p.touched, len(changed))
 	for id, bidOn := range changed {
 		p.touched = append(p.touched, auctions[id])
 		if !bidOn {
@@ -286,35 +303,112 @@ func applyBatch(batch []*bidCall, auctions map[int64]domain.Auction, st batchSta
 	return p
 }
 
-// saleLots indexes the lots among a batch's auctions by sale, in lot
-// order, for cascades.
-type saleLots struct {
-	bySale map[int64][]int64
+// planBuf is the storage of a plan's events and touched lots, kept
+// between batches by planBufs: a 500-lot cascade fills ~500 KB of them,
+// which would otherwise be allocated, zeroed and collected for every such
+// bid.
+type planBuf struct {
+	events  []domain.Event
+	touched []domain.Auction
 }
 
+// planBufs is a free list rather than a sync.Pool, which every collection
+// empties: at a cascade's rate of allocation that is every few bids.
+var planBufs = make(chan planBuf, 2)
+
+// maxPlanBuf is the most events or lots a plan's storage may hold and be
+// kept (~1 MB of both): a bigger sale's is left to the collector.
+const maxPlanBuf = 1024
+
+// recycle hands p's events and touched lots to the next batch, cleared so
+// that they keep nothing alive, and drops them from p. Call it once the
+// batch has committed and they are written: nothing may read them after.
+func (p *batchPlan) recycle() {
+	b := planBuf{p.events[:0], p.touched[:0]}
+	p.events, p.touched = nil, nil
+	if cap(b.events) > maxPlanBuf || cap(b.touched) > maxPlanBuf {
+		return
+	}
+	clear(b.events[:cap(b.events)])
+	clear(b.touched[:cap(b.touched)])
+	select {
+	case planBufs <- b:
+	default:
+	}
+}
+
+// saleLots indexes the lots among a batch's auctions by sale and lot
+// number, for cascades.
+type saleLots struct {
+	refs []lotRef // sorted by sale, then lot number
+	// buf holds the lots that after copies out for a cascade, reused by
+	// the next one and, through lotBufs, by the next batch.
+	buf []domain.Auction
+}
+
+// lotRef locates a lot: lot numbers never change in a batch.
+type lotRef struct {
+	sale int64
+	n    int
+	id   int64
+}
+
+// lotBufs keeps the buffers that cascades copy lots into: a 500-lot
+// cascade needs ~200 KB, which would otherwise be allocated, zeroed and
+// collected for every such bid. A channel rather than a sync.Pool: a pool
+// is emptied by every collection, which at a cascade's rate of allocation
+// comes every few bids.
+var lotBufs = make(chan []domain.Auction, 2)
+
+// maxLotBuf is the largest buffer lotBufs keeps (~850 KB): one for a
+// bigger sale is left to the collector.
+const maxLotBuf = 2048
+
 func newSaleLots(auctions map[int64]domain.Auction) *saleLots {
-	l := &saleLots{bySale: map[int64][]int64{}}
+	refs := make([]lotRef, 0, len(auctions))
 	for id, a := range auctions {
 		if a.SaleID != 0 {
-			l.bySale[a.SaleID] = append(l.bySale[a.SaleID], id)
+			refs = append(refs, lotRef{a.SaleID, a.LotNumber, id})
 		}
 	}
-	for _, ids := range l.bySale {
-		slices.SortFunc(ids, func(x, y int64) int { return cmp.Compare(auctions[x].LotNumber, auctions[y].LotNumber) })
+	slices.SortFunc(refs, func(x, y lotRef) int { return cmp.Or(cmp.Compare(x.sale, y.sale), cmp.Compare(x.n, y.n)) })
+	l := &saleLots{refs: refs}
+	select {
+	case l.buf = <-lotBufs:
+	default:
 	}
 	return l
 }
 
 // after returns the current state of the lots of a's sale numbered above
-// it, in lot order.
+// it, in lot order, in a buffer that the next call reuses.
 func (l *saleLots) after(auctions map[int64]domain.Auction, a domain.Auction) []domain.Auction {
-	ids := l.bySale[a.SaleID]
-	i, _ := slices.BinarySearchFunc(ids, a.LotNumber+1, func(id int64, n int) int { return cmp.Compare(auctions[id].LotNumber, n) })
-	out := make([]domain.Auction, 0, len(ids)-i)
-	for _, id := range ids[i:] {
-		out = append(out, auctions[id])
+	i, _ := slices.BinarySearchFunc(l.refs, lotRef{sale: a.SaleID, n: a.LotNumber + 1}, func(r, t lotRef) int {
+		return cmp.Or(cmp.Compare(r.sale, t.sale), cmp.Compare(r.n, t.n))
+	})
+	j := i
+	for j < len(l.refs) && l.refs[j].sale == a.SaleID {
+		j++
 	}
-	return out
+	l.buf = slices.Grow(l.buf[:0], j-i)
+	for _, r := range l.refs[i:j] {
+		l.buf = append(l.buf, auctions[r.id])
+	}
+	return l.buf
+}
+
+// release hands the buffer back for another batch, cleared so that it
+// keeps nothing alive.
+func (l *saleLots) release() {
+	if l.buf == nil || cap(l.buf) > maxLotBuf {
+		return
+	}
+	clear(l.buf[:cap(l.buf)])
+	select {
+	case lotBufs <- l.buf[:0]:
+	default:
+	}
+	l.buf = nil
 }
 
 // setBidIDs copies the ids the database gave p.bids onto their receipts and

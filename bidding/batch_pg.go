@@ -315,14 +315,32 @@ func queueReads(pipe *pgPipe, k batchKeys, latest time.Time, allLater bool, auct
 	pipe.queue(&stmtBegin, nil, nil)
 	pipe.queue(&stmtIndexPlans, nil, nil)
 	pipe.queue(&stmtLockAuctions, func(rows pgx.Rows) error {
+		// One row and one list of destinations serve every row (a cascade
+		// reads ~500); the nullable ids go through pgtype values, which
+		// scan without reflection or an allocation each.
+		var r auctionRow
+		var from int64
+		var leader, sale pgtype.Int8
+		var lot pgtype.Int4
+		var lotN int
+		dest := []any{&r.ID, &r.SellerID, &r.Title, &r.Currency, &r.StartPrice, &r.ReservePrice,
+			&r.BuyNowPrice, &r.Increment, &r.StartsAt, &r.EndsAt, &r.OriginalEndsAt, &r.SoftCloseSeconds, &r.MaxExtensionSeconds,
+			&r.Status, &r.CurrentPrice, &r.BidCount, &leader, &r.LeaderMax, &r.LeaderAlias, &r.BidderCount, &r.Seq,
+			&sale, &lot, &r.LowEstimate, &r.HighEstimate, &r.Fees, &r.CreatedAt, &r.UpdatedAt, &from}
 		for rows.Next() {
-			var r auctionRow
-			var from int64
-			if err := rows.Scan(&r.ID, &r.SellerID, &r.Title, &r.Currency, &r.StartPrice, &r.ReservePrice,
-				&r.BuyNowPrice, &r.Increment, &r.StartsAt, &r.EndsAt, &r.OriginalEndsAt, &r.SoftCloseSeconds, &r.MaxExtensionSeconds,
-				&r.Status, &r.CurrentPrice, &r.BidCount, &r.LeaderID, &r.LeaderMax, &r.LeaderAlias, &r.BidderCount, &r.Seq,
-				&r.SaleID, &r.LotNumber, &r.LowEstimate, &r.HighEstimate, &r.Fees, &r.CreatedAt, &r.UpdatedAt, &from); err != nil {
+			if err := rows.Scan(dest...); err != nil {
 				return err
+			}
+			r.LeaderID, r.SaleID, r.LotNumber = nil, nil, nil
+			if leader.Valid {
+				r.LeaderID = &leader.Int64
+			}
+			if sale.Valid {
+				r.SaleID = &sale.Int64
+			}
+			if lot.Valid {
+				lotN = int(lot.Int32)
+				r.LotNumber = &lotN
 			}
 			auctions[r.ID] = r.toDomain()
 			if from > 0 && r.SaleID != nil {

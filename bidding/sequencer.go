@@ -183,6 +183,7 @@ func (s *Service) commitBatch(batch []*bidCall, held *heldConn) []bidResult {
 	for i, j := range p.dupOf {
 		p.results[i] = p.results[j]
 	}
+	p.recycle()
 	return p.results
 }
 

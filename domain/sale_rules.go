@@ -247,25 +247,44 @@ func CheckSaleBid(s Sale) error {
 // prevEnd to from.EndsAt, and every later lot that has not closed moves by
 // the same amount, capped per lot at its original end plus its maximum
 // extension. later are the sale's lots numbered above from, in any order;
-// the result holds the lots that moved, in lot order, with one extended
-// event each and one sale_extended event for the sale's log. It does
-// nothing in lot mode or when the end did not move later.
+// it is left as it is. The result holds the lots that moved, in lot
+// order, with one extended event each and one sale_extended event for the
+// sale's log. It does nothing in lot mode or when the end did not move
+// later.
 func Cascade(s Sale, from Auction, prevEnd time.Time, later []Auction, now time.Time) ([]Auction, []Event) {
+	moved, events := AppendCascade(nil, s, from, prevEnd, slices.Clone(later), now)
+	if len(moved) == 0 {
+		return nil, nil
+	}
+	return moved, events
+}
+
+// AppendCascade is Cascade for a caller that owns later and gathers
+// events, as a store judging a batch does: it moves the lots of later in
+// place, gathers the ones that moved at its front, in lot order, and
+// returns them (later[:n]); their events and the sale's are appended to
+// events. Lots that did not move are left in later[n:] in no given
+// state. When nothing moves it returns later[:0] and events as they were.
+//
+// A cascade over a 500-lot sale is the costliest rule a bid runs: this
+// form copies no lot and no event beyond the one it writes.
+func AppendCascade(events []Event, s Sale, from Auction, prevEnd time.Time, later []Auction, now time.Time) ([]Auction, []Event) {
 	d := from.EndsAt.Sub(prevEnd)
 	if s.SoftCloseMode != SoftCloseCascade || d <= 0 {
-		return nil, nil
+		return later[:0], events
 	}
 	now = now.UTC()
 	if !slices.IsSortedFunc(later, byLotNumber) {
 		SortLots(later)
 	}
-	// Sized up front: a cascade over a 500-lot sale grew these by copying
-	// ~1 MB of lots and events.
-	moved := make([]Auction, 0, len(later))
-	events := make([]Event, 0, len(later)+1)
+	// prevs holds every moved lot's previous end, one array rather than
+	// one allocation per event; it and events are sized at the first move.
+	var prevs []time.Time
 	sale := SaleEvent(EventSaleExtended, s, now)
 	sale.AfterLot, sale.ShiftMS = from.LotNumber, d.Milliseconds()
-	for _, a := range later {
+	n := 0
+	for i := range later {
+		a := &later[i]
 		if a.LotNumber <= from.LotNumber || (a.Status != StatusOpen && a.Status != StatusScheduled) {
 			continue
 		}
@@ -277,19 +296,25 @@ func Cascade(s Sale, from Auction, prevEnd time.Time, later []Auction, now time.
 		if !end.After(a.EndsAt) {
 			continue
 		}
-		prev := a.EndsAt.UTC()
+		if n == 0 {
+			events = slices.Grow(events, len(later)-i+1)
+			prevs = make([]time.Time, 0, len(later)-i)
+		}
+		prevs = append(prevs, a.EndsAt.UTC())
 		a.EndsAt = end
 		a.Seq++
 		a.UpdatedAt = now
-		e := covered(EventExtended, a, now)
-		e.PreviousEndsAt = &prev
-		moved = append(moved, a)
-		events = append(events, e)
+		events = append(events, covered(EventExtended, *a, now))
+		events[len(events)-1].PreviousEndsAt = &prevs[len(prevs)-1]
+		if n != i {
+			later[n] = *a
+		}
+		n++
 	}
-	if len(moved) == 0 {
-		return nil, nil
+	if n == 0 {
+		return later[:0], events
 	}
-	return moved, append(events, sale)
+	return later[:n], append(events, sale)
 }
 
 func maxTime(a, b time.Time) time.Time {
