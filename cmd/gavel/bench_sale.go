@@ -33,6 +33,7 @@ func benchSale(ctx context.Context, args []string, getenv func(string) string, s
 	fs.IntVar(&o.Probes, "probes", 200, "cascading bids on lot 1 before it closes")
 	fs.IntVar(&o.SnipeEvery, "snipe-every", 5, "every n-th lot gets a bid inside its soft close")
 	fs.DurationVar(&o.Lead, "lead", 60*time.Second, "from publishing to the first close")
+	fs.StringVar(&o.ProbeProfile, "probe-profile", "", "write the process's Go CPU profile during the cascade probe to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,7 +43,10 @@ type Options struct {
 	Nice       int           // of the watcher processes; default 19
 	Probes     int           // cascading bids on lot 1 before it closes; default 200
 	SnipeEvery int           // every n-th lot gets a bid inside its soft close; default 5
-	Log        *slog.Logger
+	// ProbeProfile, if set, is a file for the Go CPU profile of the whole
+	// process (the node and the bench) during the probe's cascades.
+	ProbeProfile string
+	Log          *slog.Logger
 }
 
 func (o *Options) defaults() {
@@ -134,7 +138,12 @@ func Run(ctx context.Context, env Env, o Options, out io.Writer) error {
 	}
 	r.awaitWatchers(ctx)
 	r.openAlone(ctx)
-	if err := r.probe(ctx); err != nil {
+	stop, err := startProfile(o.ProbeProfile)
+	if err != nil {
+		return err
+	}
+	err = r.probe(ctx)
+	if err := errors.Join(err, stop()); err != nil {
 		return err
 	}
 	if err := r.snipe(ctx); err != nil {
@@ -347,4 +356,24 @@ func login(ctx context.Context, client *http.Client, base, email string) (string
 		return c.Name + "=" + c.Value, nil
 	}
 	return "", fmt.Errorf("login %s: no cookie", email)
+}
+
+// startProfile starts a CPU profile into file, if one is named, and
+// returns what stops it and closes the file.
+func startProfile(file string) (stop func() error, err error) {
+	if file == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
 }
