@@ -97,7 +97,7 @@ func unpack(payload string, fn func(packedEvent) bool) error {
 // first event still missing, or, when that is its very next one, the rest
 // of the log as a trimmed one: the caller's snapshot covers it, as after
 // retention.
-const packReadsMax = 64
+var packReadsMax = 64 // a variable for tests only
 
 // afterAuction is After for an auction's log: its own rows, and the events
 // of its that packs hold (a lot's extended events from cascades, and the
@@ -207,7 +207,7 @@ func (s *Service) readPacks(ctx context.Context, id, sale, after, want, top int6
 		if hi > 0 {
 			q = q.Where("seq < ?", hi)
 		}
-		if err := q.Order("seq").Limit(8).Scan(&packs).Error; err != nil {
+		if err := q.Order("seq").Limit(min(8, packReadsMax-reads)).Scan(&packs).Error; err != nil {
 			return err
 		}
 		if len(packs) == 0 {

@@ -215,6 +215,41 @@ func TestLotReplayReadsPacks(t *testing.T) {
 	})
 }
 
+// TestLotReplayPastTheReadBound: when a replay reaches its bound on packs
+// read, what it returns still never skips an event: a run from after+1
+// with no gap, or, if after+1 itself was not found, events from later on
+// that the caller takes for a trimmed log (and answers with a snapshot).
+func TestLotReplayPastTheReadBound(t *testing.T) {
+	defer func(n int) { packReadsMax = n }(packReadsMax)
+	packReadsMax = 1
+	c := newClock(t0)
+	s := mustService(t, testpg.DB(t), c)
+	lots := packedSale(t, s, c)
+	ctx := context.Background()
+	short := 0
+	for _, k := range []int{1, 40, 79} {
+		lot := mustGet(t, s, lots[k].ID)
+		ch := domain.AuctionChannel(lot.ID)
+		for after := range lot.Seq {
+			evs, err := s.After(ctx, ch, after, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if int64(len(evs)) < lot.Seq-after {
+				short++
+			}
+			for i := 1; i < len(evs); i++ {
+				if evs[i].Seq != evs[i-1].Seq+1 {
+					t.Fatalf("lot %d after %d: seq %d follows %d", lot.LotNumber, after, evs[i].Seq, evs[i-1].Seq)
+				}
+			}
+		}
+	}
+	if short == 0 {
+		t.Fatal("no replay reached the bound: the test does not exercise it")
+	}
+}
+
 // TestRelayPublishesPackedEvents: every event of every pack reaches the
 // stream once, in its lot's order, as its own message.
 func TestRelayPublishesPackedEvents(t *testing.T) {
