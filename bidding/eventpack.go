@@ -99,6 +99,13 @@ func unpack(payload string, fn func(packedEvent) bool) error {
 // retention.
 var packReadsMax = 64 // a variable for tests only
 
+// ownEvent is one of an auction's own event rows, as its replay reads it.
+type ownEvent struct {
+	Seq     int64
+	SaleSeq *int64 // its position in its sale's log; nil outside one
+	Payload string
+}
+
 // afterAuction is After for an auction's log: its own rows, and the events
 // of its that packs hold (a lot's extended events from cascades, and the
 // like). Packs are read only when the rows leave a gap below the
@@ -106,11 +113,7 @@ var packReadsMax = 64 // a variable for tests only
 // own events around the gap.
 func (s *Service) afterAuction(ctx context.Context, id, after int64, limit int) ([]domain.Event, error) {
 	db := s.db.WithContext(ctx)
-	var own []struct {
-		Seq     int64
-		SaleSeq *int64
-		Payload string
-	}
+	var own []ownEvent
 	if err := db.Model(&eventRow{}).Select("seq, sale_seq, payload").
 		Where("channel_kind = ? AND channel_id = ? AND seq > ?", string(domain.ChannelAuction), id, after).
 		Order("seq").Limit(limit).Scan(&own).Error; err != nil {
@@ -174,11 +177,8 @@ func (s *Service) afterAuction(ctx context.Context, id, after int64, limit int) 
 // to want that the packs of its sale hold, reading the packs between the
 // sale positions of the auction's own events just before after+1 and just
 // after top, the newest missing position.
-func (s *Service) readPacks(ctx context.Context, id, sale, after, want, top int64, own []struct {
-	Seq     int64
-	SaleSeq *int64
-	Payload string
-}, found map[int64]string, missing int64) error {
+func (s *Service) readPacks(ctx context.Context, id, sale, after, want, top int64, own []ownEvent,
+	found map[int64]string, missing int64) error {
 	db := s.db.WithContext(ctx)
 	var lo int64
 	if err := db.Model(&eventRow{}).Select("sale_seq").
