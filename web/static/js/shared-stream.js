@@ -263,7 +263,12 @@
           });
           if (d.lock && entry.lock !== d.lock) { watchLock(entry, String(d.lock)); }
           port.postMessage({ kind: 'status', state: es ? state : 'connecting' });
-          Object.keys(entry.ids).forEach(function (id) { if (latest[id]) { port.postMessage(latest[id]); } });
+          // replay marks these as old news: their ids are cursors from the
+          // past, which an elected tab must not take as the connection's.
+          Object.keys(entry.ids).forEach(function (id) {
+            var m = latest[id];
+            if (m) { port.postMessage({ kind: m.kind, type: m.type, data: m.data, id: m.id, replay: true }); }
+          });
           reconcile();
         } else if (d.kind === 'bye') {
           ports = ports.filter(function (p) { return p.port !== port; });

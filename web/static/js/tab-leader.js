@@ -8,9 +8,9 @@
  * would: it opens /stream/mux for every tab and relays over a
  * BroadcastChannel of the same name. When the leader closes, the browser
  * grants the lock to a waiting tab, which takes over: it opens the
- * connection with the last event id it received, asks every tab to say
- * hello again, and so resumes with nothing lost; the pages drop the
- * repeats by (channel, seq).
+ * connection with the id of the last event the hub passed to any tab,
+ * asks every tab to say hello again, and so resumes with nothing lost;
+ * the pages drop the repeats by (channel, seq).
  *
  * stream.js calls Gavel.tabLeader(name, hubURL) only without SharedWorker;
  * it returns a stand-in for a MessagePort (postMessage, onmessage, start),
@@ -36,7 +36,13 @@
     try { bc = new BroadcastChannel(name); } catch (e) { return null; }
     var me = Math.random().toString(36).slice(2) + '-' + Date.now().toString(36);
     var hello = null; // this page's latest hello, said again to a new leader
-    var lastId = ''; // the id of the latest event this page received
+    // lastId is the id of the latest event the hub passed to ANY tab: every
+    // tab hears the whole channel, and an event's id names every channel
+    // the connection carries. Keeping only this page's own events left a
+    // new leader with a cursor older than channels added since (a tab that
+    // joined after this page's last event), which then restarted with a
+    // snapshot instead of resuming.
+    var lastId = '';
 
     var port = {
       onmessage: null,
@@ -53,8 +59,9 @@
         if (hello) { bc.postMessage({ to: 'hub', from: me, m: hello }); }
         return;
       }
-      if (d.to !== me || !d.m) { return; }
-      if (d.m.kind === 'event' && d.m.id) { lastId = d.m.id; }
+      if (!d.m) { return; }
+      if (d.m.kind === 'event' && d.m.id && !d.m.replay) { lastId = d.m.id; }
+      if (d.to !== me) { return; }
       if (port.onmessage) { port.onmessage({ data: d.m }); }
     };
     // The lock is held for as long as the promise lead returns is
