@@ -34,6 +34,8 @@ func benchSale(ctx context.Context, args []string, getenv func(string) string, s
 	fs.IntVar(&o.SnipeEvery, "snipe-every", 5, "every n-th lot gets a bid inside its soft close")
 	fs.DurationVar(&o.Lead, "lead", 60*time.Second, "from publishing to the first close")
 	fs.StringVar(&o.ProbeProfile, "probe-profile", "", "write the process's Go CPU profile during the cascade probe to this file")
+	fs.StringVar(&o.ProbeTrace, "probe-trace", "", "write a Go execution trace of the first --trace-for of the cascade probe to this file")
+	fs.DurationVar(&o.TraceFor, "trace-for", 8*time.Second, "how much of the probe --probe-trace covers")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

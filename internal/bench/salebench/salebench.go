@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,7 +47,12 @@ type Options struct {
 	// ProbeProfile, if set, is a file for the Go CPU profile of the whole
 	// process (the node and the bench) during the probe's cascades.
 	ProbeProfile string
-	Log          *slog.Logger
+	// ProbeTrace, if set, is a file for a Go execution trace of the first
+	// TraceFor of the probe: where the bids' goroutines waited (go tool
+	// trace -pprof=sched shows time runnable but not running).
+	ProbeTrace string
+	TraceFor   time.Duration // default 8s
+	Log        *slog.Logger
 }
 
 func (o *Options) defaults() {
@@ -101,6 +107,8 @@ type run struct {
 	solo    string // a session cookie for single catalogue opens
 	start   time.Time
 	results results
+	// traceStop ends the probe's execution trace (nil: none started).
+	traceStop func() error
 }
 
 // results are the measurements.
@@ -143,7 +151,7 @@ func Run(ctx context.Context, env Env, o Options, out io.Writer) error {
 		return err
 	}
 	err = r.probe(ctx)
-	if err := errors.Join(err, stop()); err != nil {
+	if err := errors.Join(err, stop(), r.stopTrace()); err != nil {
 		return err
 	}
 	if err := r.snipe(ctx); err != nil {
@@ -376,4 +384,42 @@ func startProfile(file string) (stop func() error, err error) {
 		pprof.StopCPUProfile()
 		return f.Close()
 	}, nil
+}
+
+// startTrace starts an execution trace into the ProbeTrace file, if one is
+// named, at the probe's first cascade (not during its wait for lot 1's
+// soft close), and stops it after TraceFor: a trace of the whole probe
+// would run to gigabytes. stopTrace ends it early and closes the file.
+func (r *run) startTrace() error {
+	if r.o.ProbeTrace == "" || r.traceStop != nil {
+		return nil
+	}
+	d := r.o.TraceFor
+	if d <= 0 {
+		d = 8 * time.Second
+	}
+	f, err := os.Create(r.o.ProbeTrace)
+	if err != nil {
+		return err
+	}
+	if err := trace.Start(f); err != nil {
+		f.Close()
+		return err
+	}
+	var once sync.Once
+	end := func() { once.Do(trace.Stop) }
+	t := time.AfterFunc(d, end)
+	r.traceStop = func() error {
+		t.Stop()
+		end()
+		return f.Close()
+	}
+	return nil
+}
+
+func (r *run) stopTrace() error {
+	if r.traceStop == nil {
+		return nil
+	}
+	return r.traceStop()
 }

@@ -78,6 +78,9 @@ func (r *run) probe(ctx context.Context) error {
 			}
 			continue
 		}
+		if err := r.startTrace(); err != nil {
+			return err
+		}
 		r.bid(ctx, r.users[i%2], cur, domain.MinNextBid(cur))
 		if i%2 == 0 {
 			for _, id := range []int64{far.ID, r.single.ID} {
