@@ -248,5 +248,10 @@ func TestMain(m *testing.M) {
 	if os.Getenv(childNodeEnv) == "1" {
 		runChildNode()
 	}
+	if os.Getenv(asGavelEnv) == "1" {
+		// A process a bench under test started as `gavel …` (os.Executable
+		// is this binary): the watchers of `gavel bench sale`.
+		os.Exit(report(run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr), os.Stderr))
+	}
 	testpg.Main(m)
 }
