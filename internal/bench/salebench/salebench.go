@@ -406,8 +406,7 @@ func (r *run) startTrace() error {
 		f.Close()
 		return err
 	}
-	var once sync.Once
-	end := func() { once.Do(trace.Stop) }
+	end := sync.OnceFunc(trace.Stop)
 	t := time.AfterFunc(d, end)
 	r.traceStop = func() error {
 		t.Stop()
