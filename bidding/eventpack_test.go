@@ -295,3 +295,32 @@ func TestRelayFinishesAPackCutOffPartWay(t *testing.T) {
 	e.drain(NewRelay(e.s, e.js, RelayOptions{}))
 	e.checkStream()
 }
+
+// TestPacksCompressWithLZ4: on a server built with lz4 (migration 00017),
+// packs are stored lz4-compressed, which costs the bid's backend a fraction
+// of pglz's CPU; elsewhere they stay pglz. A pack that was stored
+// uncompressed would mean it no longer reaches TOAST's threshold, and
+// this test's premise is gone.
+func TestPacksCompressWithLZ4(t *testing.T) {
+	db := testpg.DB(t)
+	c := newClock(t0)
+	s := mustService(t, db, c)
+	packedSale(t, s, c)
+	var lz4 bool
+	if err := db.Raw(`SELECT EXISTS (SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression'
+		AND 'lz4' = ANY (enumvals))`).Scan(&lz4).Error; err != nil {
+		t.Fatal(err)
+	}
+	want := "pglz"
+	if lz4 {
+		want = "lz4"
+	}
+	var got []string
+	if err := db.Raw("SELECT DISTINCT COALESCE(pg_column_compression(payload), 'none') FROM events WHERE channel_kind = ?",
+		packKind).Scan(&got).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != want {
+		t.Fatalf("packs compressed with %v, want only %s (server has lz4: %v)", got, want, lz4)
+	}
+}
