@@ -5,6 +5,10 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -39,7 +43,9 @@ func TestBenchSaleSmoke(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
-	args := []string{"--lots", "8", "--watchers", "20", "--procs", "2", "--probes", "6", "--lead", "12s", "--snipe-every", "2"}
+	waits := filepath.Join(t.TempDir(), "waits.md")
+	args := []string{"--lots", "8", "--watchers", "20", "--procs", "2", "--probes", "6", "--lead", "12s", "--snipe-every", "2",
+		"--pg-waits", waits}
 	if err := benchSale(ctx, args, getenv, &out, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatalf("bench sale: %v\n%s", err, out.String())
 	}
@@ -60,5 +66,20 @@ func TestBenchSaleSmoke(t *testing.T) {
 		if !strings.Contains(report, want) {
 			t.Errorf("the report lacks %q:\n%s", want, report)
 		}
+	}
+	// The sampler ran from the first cascade to the end of the probe,
+	// at least 6 × 80 ms: ~240 samples at 2 ms. (Which statements it
+	// caught is chance on the tests' fsync-off server, where a bid's
+	// statements take well under a millisecond.)
+	got, err := os.ReadFile(waits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`for \d+ms: (\d+) samples\.`).FindSubmatch(got)
+	if m == nil || !strings.Contains(string(got), "| statement | state | samples | ≈ time |") {
+		t.Fatalf("--pg-waits wrote no table:\n%s", got)
+	}
+	if n, _ := strconv.Atoi(string(m[1])); n < 50 {
+		t.Errorf("--pg-waits took %d samples during the probe, want at least 50:\n%s", n, got)
 	}
 }

@@ -52,7 +52,11 @@ type Options struct {
 	// trace -pprof=sched shows time runnable but not running).
 	ProbeTrace string
 	TraceFor   time.Duration // default 8s
-	Log        *slog.Logger
+	// PGWaits, if set, is a file for what PostgreSQL's backends were
+	// doing during the probe's cascades, sampled from pg_stat_activity:
+	// on CPU in which statement, or waiting on what (PostgreSQL only).
+	PGWaits string
+	Log     *slog.Logger
 }
 
 func (o *Options) defaults() {
@@ -109,6 +113,9 @@ type run struct {
 	results results
 	// traceStop ends the probe's execution trace (nil: none started).
 	traceStop func() error
+	// waits samples PostgreSQL's backends during the probe (nil: not
+	// asked for, or not started yet).
+	waits *waitSampler
 }
 
 // results are the measurements.
@@ -151,7 +158,7 @@ func Run(ctx context.Context, env Env, o Options, out io.Writer) error {
 		return err
 	}
 	err = r.probe(ctx)
-	if err := errors.Join(err, stop(), r.stopTrace()); err != nil {
+	if err := errors.Join(err, stop(), r.stopTrace(), r.stopWaits()); err != nil {
 		return err
 	}
 	if err := r.snipe(ctx); err != nil {
@@ -414,6 +421,27 @@ func (r *run) startTrace() error {
 		return f.Close()
 	}
 	return nil
+}
+
+// startWaits starts sampling PostgreSQL's backends for the PGWaits file,
+// if one is named, at the probe's first cascade, like startTrace.
+func (r *run) startWaits(ctx context.Context) error {
+	if r.o.PGWaits == "" || r.waits != nil {
+		return nil
+	}
+	w, err := startWaits(ctx, r.env.DB)
+	if err != nil {
+		return err
+	}
+	r.waits = w
+	return nil
+}
+
+func (r *run) stopWaits() error {
+	if r.waits == nil {
+		return nil
+	}
+	return r.waits.stop(r.o.PGWaits)
 }
 
 func (r *run) stopTrace() error {

@@ -2,6 +2,7 @@ package salebench
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -78,7 +79,7 @@ func (r *run) probe(ctx context.Context) error {
 			}
 			continue
 		}
-		if err := r.startTrace(); err != nil {
+		if err := errors.Join(r.startTrace(), r.startWaits(ctx)); err != nil {
 			return err
 		}
 		r.bid(ctx, r.users[i%2], cur, domain.MinNextBid(cur))

@@ -1,0 +1,82 @@
+package salebench
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/gavel-auctions/gavel/internal/database"
+	"github.com/gavel-auctions/gavel/internal/testpg"
+)
+
+func TestMain(m *testing.M) { testpg.Main(m) }
+
+// TestWaitSampler: a backend sleeping in pg_sleep for 300 ms while the
+// sampler runs shows as that statement in Timeout:PgSleep, for about the
+// samples 300 ms holds, and the sampler never counts its own query.
+func TestWaitSampler(t *testing.T) {
+	db := testpg.DB(t)
+	ctx := context.Background()
+	w, err := startWaits(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec("SELECT pg_sleep(0.3)").Error; err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "waits.md")
+	if err := w.stop(file); err != nil {
+		t.Fatal(err)
+	}
+	out, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| `SELECT pg_sleep\\(0\\.3\\)` \\| Timeout:PgSleep \\| (\\d+) \\| (\\d+)ms \\|$").FindSubmatch(out)
+	if row == nil {
+		t.Fatalf("no row for the sleeping backend:\n%s", out)
+	}
+	// 150 samples at 2 ms; a loaded machine ticks late, never early.
+	if n, _ := strconv.Atoi(string(row[1])); n < 20 || n > 160 {
+		t.Errorf("%d samples of a 300 ms sleep at %s, want 20–160:\n%s", n, waitEvery, out)
+	}
+	if ms, _ := strconv.Atoi(string(row[2])); ms < 200 || ms > 400 {
+		t.Errorf("the sleep stands for %d ms, want ~300:\n%s", ms, out)
+	}
+	if bytes.Contains(out, []byte("| `SELECT COALESCE(wait_event_type")) {
+		t.Errorf("the sampler counted its own query:\n%s", out)
+	}
+}
+
+// TestWaitSamplerNeedsPostgreSQL: on SQLite, --pg-waits is refused with a
+// message that says why, before the run spends minutes.
+func TestWaitSamplerNeedsPostgreSQL(t *testing.T) {
+	db, _, err := database.Open(context.Background(), "", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := startWaits(context.Background(), db); err == nil || !strings.Contains(err.Error(), "PostgreSQL") {
+		t.Fatalf("startWaits on SQLite: %v, want an error naming PostgreSQL", err)
+	}
+}
+
+// TestStatementHead: statements are named by their first words with
+// whitespace collapsed, cut at a fixed length.
+func TestStatementHead(t *testing.T) {
+	long := strings.Repeat("x", 80)
+	for _, tt := range []struct{ in, want string }{
+		{"COMMIT", "COMMIT"},
+		{"WITH b AS MATERIALIZED (\n\t\t\tSELECT a.sale_id", "WITH b AS MATERIALIZED ( SELECT a.sale_id"},
+		{long, long[:56] + "…"},
+		{"", ""},
+	} {
+		if got := statementHead(tt.in); got != tt.want {
+			t.Errorf("statementHead(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
