@@ -36,6 +36,7 @@ func benchSale(ctx context.Context, args []string, getenv func(string) string, s
 	fs.StringVar(&o.ProbeProfile, "probe-profile", "", "write the process's Go CPU profile during the cascade probe to this file")
 	fs.StringVar(&o.ProbeTrace, "probe-trace", "", "write a Go execution trace of the first --trace-for of the cascade probe to this file")
 	fs.DurationVar(&o.TraceFor, "trace-for", 8*time.Second, "how much of the probe --probe-trace covers")
+	fs.BoolVar(&o.RecycleWAL, "recycle-wal", false, "write and checkpoint ~300 MB of WAL first, so that PostgreSQL reuses WAL segments as a server in service does")
 	fs.StringVar(&o.PGWaits, "pg-waits", "", "write what PostgreSQL's backends did during the cascade probe (pg_stat_activity sampled every 2 ms) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err

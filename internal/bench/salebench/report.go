@@ -87,7 +87,11 @@ func (r *run) report(ctx context.Context) error {
 	sec := func(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
 	out := r.out
 	fmt.Fprintf(out, "\n### gavel bench sale: %d lots %d s apart, cascade, %d watchers\n\n", len(r.lots), r.o.Gap, r.o.Watchers)
-	fmt.Fprintf(out, "PostgreSQL fsync=%s synchronous_commit=%s; %s; run took %s.\n\n", fsync, sync, r.env.Notes, time.Since(r.start).Round(time.Second))
+	wal := "WAL not warmed (on a fresh cluster each segment is created by the commit that reaches it)"
+	if r.o.RecycleWAL {
+		wal = "WAL segments recycled before the run (--recycle-wal)"
+	}
+	fmt.Fprintf(out, "PostgreSQL fsync=%s synchronous_commit=%s, %s; %s; run took %s.\n\n", fsync, sync, wal, r.env.Notes, time.Since(r.start).Round(time.Second))
 	fmt.Fprintf(out, "| measure | p50 | p99 | max | n |\n|---|---|---|---|---|\n")
 	row := func(name string, h Histogram, f func(time.Duration) string) {
 		fmt.Fprintf(out, "| %s | %s | %s | %s | %d |\n", name, f(h.Quantile(0.5)), f(h.Quantile(0.99)), f(time.Duration(h.Max)*time.Microsecond), h.N)

@@ -56,7 +56,11 @@ type Options struct {
 	// doing during the probe's cascades, sampled from pg_stat_activity:
 	// on CPU in which statement, or waiting on what (PostgreSQL only).
 	PGWaits string
-	Log     *slog.Logger
+	// RecycleWAL writes and checkpoints ~300 MB of WAL before the run, so
+	// that PostgreSQL reuses WAL segments as a server in service does,
+	// instead of creating each one inside a commit (PostgreSQL only).
+	RecycleWAL bool
+	Log        *slog.Logger
 }
 
 func (o *Options) defaults() {
@@ -140,6 +144,13 @@ func Run(ctx context.Context, env Env, o Options, out io.Writer) error {
 	o.defaults()
 	r := &run{o: o, env: env, out: out, start: time.Now()}
 	r.results.refused = map[string]int{}
+	if o.RecycleWAL {
+		took, err := recycleWAL(ctx, env.DB)
+		if err != nil {
+			return err
+		}
+		r.logf("WAL segments recycled in %s", took.Round(100*time.Millisecond))
+	}
 	cookies, err := r.accounts(ctx)
 	if err != nil {
 		return err
