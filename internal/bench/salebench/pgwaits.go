@@ -45,8 +45,8 @@ type waitSampler struct {
 // startWaits starts sampling on a connection of its own. db must be
 // PostgreSQL.
 func startWaits(ctx context.Context, db *gorm.DB) (*waitSampler, error) {
-	if name := db.Dialector.Name(); name != "postgres" {
-		return nil, fmt.Errorf("--pg-waits samples PostgreSQL's pg_stat_activity; this run's database is %s", name)
+	if err := needPostgres(db, "--pg-waits samples PostgreSQL's pg_stat_activity"); err != nil {
+		return nil, err
 	}
 	sqlDB, err := db.DB()
 	if err != nil {
@@ -105,6 +105,14 @@ func (w *waitSampler) sample(ctx context.Context, conn *sql.Conn) error {
 	w.samples++
 	for _, k := range keys {
 		w.counts[k]++
+	}
+	return nil
+}
+
+// needPostgres refuses a diagnostic that only PostgreSQL has, saying why.
+func needPostgres(db *gorm.DB, what string) error {
+	if name := db.Dialector.Name(); name != "postgres" {
+		return fmt.Errorf("%s; this run's database is %s", what, name)
 	}
 	return nil
 }

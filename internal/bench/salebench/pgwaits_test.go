@@ -3,6 +3,7 @@ package salebench
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -54,7 +55,7 @@ func TestWaitSampler(t *testing.T) {
 }
 
 // TestWaitSamplerNeedsPostgreSQL: on SQLite, --pg-waits is refused with a
-// message that says why, before the run spends minutes.
+// message that says why, and Run refuses it before it creates anything.
 func TestWaitSamplerNeedsPostgreSQL(t *testing.T) {
 	db, _, err := database.Open(context.Background(), "", t.TempDir())
 	if err != nil {
@@ -62,6 +63,12 @@ func TestWaitSamplerNeedsPostgreSQL(t *testing.T) {
 	}
 	if _, err := startWaits(context.Background(), db); err == nil || !strings.Contains(err.Error(), "PostgreSQL") {
 		t.Fatalf("startWaits on SQLite: %v, want an error naming PostgreSQL", err)
+	}
+	// No tables: had Run gone on, creating the accounts would fail on
+	// them instead.
+	err = Run(context.Background(), Env{DB: db}, Options{PGWaits: filepath.Join(t.TempDir(), "w.md")}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "--pg-waits") {
+		t.Fatalf("Run with --pg-waits on SQLite: %v, want it refused up front", err)
 	}
 }
 

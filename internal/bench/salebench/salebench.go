@@ -144,6 +144,13 @@ func Run(ctx context.Context, env Env, o Options, out io.Writer) error {
 	o.defaults()
 	r := &run{o: o, env: env, out: out, start: time.Now()}
 	r.results.refused = map[string]int{}
+	// The wait sampler starts only at the probe, a minute in: refuse it
+	// on a database it cannot sample before that minute is spent.
+	if o.PGWaits != "" {
+		if err := needPostgres(env.DB, "--pg-waits samples PostgreSQL's pg_stat_activity"); err != nil {
+			return err
+		}
+	}
 	if o.RecycleWAL {
 		took, err := recycleWAL(ctx, env.DB)
 		if err != nil {

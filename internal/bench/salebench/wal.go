@@ -17,8 +17,8 @@ import (
 // (docs/BENCHMARKS.md, "Session 6 (lead)"). It needs PostgreSQL and a role
 // allowed to CHECKPOINT.
 func recycleWAL(ctx context.Context, db *gorm.DB) (time.Duration, error) {
-	if name := db.Dialector.Name(); name != "postgres" {
-		return 0, fmt.Errorf("--recycle-wal warms PostgreSQL's WAL; this run's database is %s", name)
+	if err := needPostgres(db, "--recycle-wal warms PostgreSQL's WAL"); err != nil {
+		return 0, err
 	}
 	began := time.Now()
 	for range 2 {
