@@ -17,8 +17,8 @@ import (
 )
 
 // waitEvery is how often the wait sampler reads pg_stat_activity. Each
-// read takes ~0.2 ms of one backend, so the sampler itself costs
-// PostgreSQL well under a tenth of a core.
+// read takes ~0.2 ms of a backend, so the sampler costs PostgreSQL up to
+// a tenth of a core: a diagnostic, not for a run whose figures are kept.
 const waitEvery = 2 * time.Millisecond
 
 // A waitKey is what one active backend was doing at one sample: the
