@@ -54,21 +54,30 @@ func TestWaitSampler(t *testing.T) {
 	}
 }
 
-// TestWaitSamplerNeedsPostgreSQL: on SQLite, --pg-waits is refused with a
-// message that says why, and Run refuses it before it creates anything.
-func TestWaitSamplerNeedsPostgreSQL(t *testing.T) {
-	db, _, err := database.Open(context.Background(), "", t.TempDir())
+// TestDiagnosticsNeedPostgreSQL: on SQLite, --pg-waits and --recycle-wal
+// are refused with a message that says why, and Run refuses --pg-waits
+// before it creates anything.
+func TestDiagnosticsNeedPostgreSQL(t *testing.T) {
+	ctx := context.Background()
+	db, _, err := database.Open(ctx, "", t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := startWaits(context.Background(), db); err == nil || !strings.Contains(err.Error(), "PostgreSQL") {
-		t.Fatalf("startWaits on SQLite: %v, want an error naming PostgreSQL", err)
-	}
-	// No tables: had Run gone on, creating the accounts would fail on
-	// them instead.
-	err = Run(context.Background(), Env{DB: db}, Options{PGWaits: filepath.Join(t.TempDir(), "w.md")}, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "--pg-waits") {
-		t.Fatalf("Run with --pg-waits on SQLite: %v, want it refused up front", err)
+	for _, tt := range []struct {
+		name string
+		run  func() error
+	}{
+		{"startWaits", func() error { _, err := startWaits(ctx, db); return err }},
+		{"recycleWAL", func() error { _, err := recycleWAL(ctx, db); return err }},
+		// No tables: had Run gone on, creating the accounts would have
+		// failed on them instead.
+		{"Run --pg-waits", func() error {
+			return Run(ctx, Env{DB: db}, Options{PGWaits: filepath.Join(t.TempDir(), "w.md")}, io.Discard)
+		}},
+	} {
+		if err := tt.run(); err == nil || !strings.Contains(err.Error(), "PostgreSQL") || !strings.Contains(err.Error(), "sqlite") {
+			t.Errorf("%s on SQLite: %v, want an error naming PostgreSQL and this database", tt.name, err)
+		}
 	}
 }
 

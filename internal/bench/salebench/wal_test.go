@@ -2,10 +2,8 @@ package salebench
 
 import (
 	"context"
-	"strings"
 	"testing"
 
-	"github.com/gavel-auctions/gavel/internal/database"
 	"github.com/gavel-auctions/gavel/internal/testpg"
 )
 
@@ -39,17 +37,5 @@ func TestRecycleWAL(t *testing.T) {
 	}
 	if left {
 		t.Error("the warm-up's table was left behind")
-	}
-}
-
-// TestRecycleWALNeedsPostgreSQL: on SQLite --recycle-wal is refused with a
-// message that says why.
-func TestRecycleWALNeedsPostgreSQL(t *testing.T) {
-	db, _, err := database.Open(context.Background(), "", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := recycleWAL(context.Background(), db); err == nil || !strings.Contains(err.Error(), "PostgreSQL") {
-		t.Fatalf("recycleWAL on SQLite: %v, want an error naming PostgreSQL", err)
 	}
 }
