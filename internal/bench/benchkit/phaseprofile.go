@@ -5,20 +5,19 @@ package benchkit
 // and PostgreSQL's own view of what its sessions wait on.
 
 import (
-	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for the wait sampler
 )
 
 // Sampling rates while profiling: one blocking event per 10 µs blocked, one
@@ -35,10 +34,8 @@ const (
 type PhaseProfile struct {
 	dir, slug string
 	cpu       *os.File
-	stop      context.CancelFunc
-	done      chan struct{}
-	waits     map[string]int
-	samples   int
+	waits     *PGWaits // nil: no database connection for the sampler
+	sampleDB  *sql.DB
 	mid       *time.Timer
 	conn      *pgx.Conn
 	began     time.Time
@@ -73,7 +70,7 @@ func StartPhaseProfile(ctx context.Context, dir, name, dbURL string, d time.Dura
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	p := &PhaseProfile{dir: dir, slug: slugOf(name), waits: map[string]int{}, done: make(chan struct{})}
+	p := &PhaseProfile{dir: dir, slug: slugOf(name)}
 	runtime.SetBlockProfileRate(blockRate)
 	runtime.SetMutexProfileFraction(mutexRate)
 	p.write("block-base", "block", 0)
@@ -88,22 +85,36 @@ func StartPhaseProfile(ctx context.Context, dir, name, dbURL string, d time.Dura
 	}
 	p.cpu = f
 	p.mid = time.AfterFunc(d/2, func() { p.write("goroutines-mid", "goroutine", 1) })
-	sctx, stop := context.WithCancel(ctx)
-	p.stop = stop
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		close(p.done)
-		return p, nil // the profiles still work; the report says no samples
+	// The sampler gets a connection of its own: it ends with a cancelled
+	// query, which closes it. Without one the profiles still work and
+	// the report says "no samples".
+	if db, err := sql.Open("pgx", dbURL); err == nil {
+		if conn, err := db.Conn(ctx); err == nil {
+			p.sampleDB = db
+			p.waits = SamplePGWaits(ctx, conn, pgSampleStep, phaseWaitsQuery)
+		} else {
+			db.Close()
+		}
 	}
-	// The counters get a connection of their own: the sampler's ends
-	// with a cancelled query, which closes it.
 	if p.conn, err = pgx.Connect(ctx, dbURL); err == nil {
 		p.pg0 = readPGCounters(ctx, p.conn, true)
 	}
 	p.began = time.Now()
-	go p.sampleWaits(sctx, conn)
 	return p, nil
 }
+
+// phaseWaitsQuery samples the client sessions of the benchmark's
+// database by state and wait event, and the background work that
+// competes with them: autovacuum workers (by what they vacuum) and a
+// checkpoint in progress.
+const phaseWaitsQuery = `SELECT coalesce(state, ''), coalesce(wait_event_type, ''), coalesce(wait_event, '')
+	FROM pg_stat_activity
+	WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()
+	UNION ALL
+	SELECT CASE WHEN backend_type = 'checkpointer' THEN 'checkpointer' ELSE left(query, 60) END,
+		coalesce(wait_event_type, ''), coalesce(wait_event, '')
+	FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'
+		OR (backend_type = 'checkpointer' AND coalesce(wait_event, '') <> 'CheckpointerMain')`
 
 func (p *PhaseProfile) path(kind string) string {
 	ext := ".pprof"
@@ -122,48 +133,6 @@ func (p *PhaseProfile) write(kind, profile string, debug int) {
 	_ = pprof.Lookup(profile).WriteTo(f, debug)
 }
 
-// sampleWaits counts, every pgSampleStep, the client sessions of the
-// benchmark's database by state and wait event, and the background work
-// that competes with them: autovacuum workers (by what they vacuum) and a
-// checkpoint in progress.
-func (p *PhaseProfile) sampleWaits(ctx context.Context, conn *pgx.Conn) {
-	defer close(p.done)
-	defer conn.Close(context.Background())
-	t := time.NewTicker(pgSampleStep)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		rows, err := conn.Query(ctx, `SELECT coalesce(state, ''), coalesce(wait_event_type, ''), coalesce(wait_event, '')
-			FROM pg_stat_activity
-			WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()
-			UNION ALL
-			SELECT CASE WHEN backend_type = 'checkpointer' THEN 'checkpointer' ELSE left(query, 60) END,
-				coalesce(wait_event_type, ''), coalesce(wait_event, '')
-			FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'
-				OR (backend_type = 'checkpointer' AND coalesce(wait_event, '') <> 'CheckpointerMain')`)
-		if err != nil {
-			return
-		}
-		for rows.Next() {
-			var state, typ, ev string
-			if rows.Scan(&state, &typ, &ev) != nil {
-				continue
-			}
-			key := state
-			if typ != "" {
-				key += " / " + typ + ":" + ev
-			}
-			p.waits[key]++
-		}
-		rows.Close()
-		p.samples++
-	}
-}
-
 // Finish stops the phase's profiles and writes a one-line summary of the
 // PostgreSQL sessions to w: the average number in each state and wait.
 func (p *PhaseProfile) Finish(w io.Writer) {
@@ -175,12 +144,16 @@ func (p *PhaseProfile) Finish(w io.Writer) {
 	p.mid.Stop()
 	p.write("block", "block", 0)
 	p.write("mutex", "mutex", 0)
-	p.stop()
-	<-p.done
+	samples := 0
+	if p.waits != nil {
+		_ = p.waits.Stop() // a sampler that failed part-way keeps its counts
+		p.sampleDB.Close()
+		samples = p.waits.Samples()
+	}
 	runtime.SetBlockProfileRate(0)
 	runtime.SetMutexProfileFraction(0)
 	fmt.Fprintf(w, "- %s: profiles in %s/%s.*; PostgreSQL sessions, average over %d samples: %s\n",
-		p.slug, p.dir, p.slug, p.samples, p.summary())
+		p.slug, p.dir, p.slug, samples, p.summary())
 	if p.conn != nil {
 		secs := time.Since(p.began).Seconds()
 		pg1 := readPGCounters(context.Background(), p.conn, false)
@@ -193,15 +166,18 @@ func (p *PhaseProfile) Finish(w io.Writer) {
 }
 
 func (p *PhaseProfile) summary() string {
-	if p.samples == 0 {
+	if p.waits == nil || p.waits.Samples() == 0 {
 		return "no samples"
 	}
-	keys := slices.SortedFunc(maps.Keys(p.waits), func(a, b string) int {
-		return cmp.Or(cmp.Compare(p.waits[b], p.waits[a]), cmp.Compare(a, b))
-	})
+	counts, keys := p.waits.Counts()
+	n := float64(p.waits.Samples())
 	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %.1f", k, float64(p.waits[k])/float64(p.samples)))
+		label := k.What
+		if k.Wait != "" {
+			label += " / " + k.Wait
+		}
+		parts = append(parts, fmt.Sprintf("%s %.1f", label, float64(counts[k])/n))
 	}
 	return strings.Join(parts, ", ")
 }

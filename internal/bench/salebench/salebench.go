@@ -119,7 +119,7 @@ type run struct {
 	traceStop func() error
 	// waits samples PostgreSQL's backends during the probe (nil: not
 	// asked for, or not started yet).
-	waits *waitSampler
+	waits *benchkit.PGWaits
 }
 
 // results are the measurements.
@@ -459,7 +459,7 @@ func (r *run) stopWaits() error {
 	if r.waits == nil {
 		return nil
 	}
-	return r.waits.stop(r.o.PGWaits)
+	return stopWaitsTo(r.waits, r.o.PGWaits)
 }
 
 func (r *run) stopTrace() error {
