@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/gavel-auctions/gavel/domain"
+	"github.com/gavel-auctions/gavel/internal/database"
 	"github.com/gavel-auctions/gavel/internal/testpg"
 )
 
@@ -80,23 +81,12 @@ func BenchmarkSaleBids(b *testing.B) {
 	}
 }
 
-// recycleWAL brings a fresh cluster's WAL to the steady state of a server
-// that has been running: it writes ~2 × 160 MB of WAL, each followed by a
-// checkpoint, after which PostgreSQL keeps the old segments, renamed, for
-// the WAL to come (as many as the WAL between checkpoints needs, within
-// max_wal_size), instead of creating and zero-filling new ones.
+// recycleWAL brings a fresh cluster's WAL to a running server's steady
+// state (database.RecycleWAL).
 func recycleWAL(tb testing.TB, db *gorm.DB) {
 	tb.Helper()
-	for range 2 {
-		for _, q := range []string{
-			"CREATE TABLE wal_warmup AS SELECT g, repeat('x', 500) AS x FROM generate_series(1, 300000) g",
-			"DROP TABLE wal_warmup",
-			"CHECKPOINT",
-		} {
-			if err := db.Exec(q).Error; err != nil {
-				tb.Fatal(err)
-			}
-		}
+	if err := database.RecycleWAL(context.Background(), db); err != nil {
+		tb.Fatal(err)
 	}
 }
 

@@ -32,7 +32,7 @@ func TestRecycleWAL(t *testing.T) {
 		t.Errorf("%d WAL segments after the warm-up (%d before), want at least 5", after, before)
 	}
 	var left bool
-	if err := db.Raw("SELECT to_regclass('bench_wal_warmup') IS NOT NULL").Scan(&left).Error; err != nil {
+	if err := db.Raw("SELECT to_regclass('wal_warmup') IS NOT NULL").Scan(&left).Error; err != nil {
 		t.Fatal(err)
 	}
 	if left {
