@@ -216,3 +216,61 @@ func TestCascadeMovesAreHOTUpdates(t *testing.T) {
 		t.Errorf("%d of %d updates were HOT, want at least 80%% of the %d moves", hot-hot0, upd-upd0, moves)
 	}
 }
+
+// A cascade stores each lot it moves exactly as its `extended` event
+// announces it: the new end (capped per lot), the next seq and the bid's
+// time, with price, leader and counts untouched. On PostgreSQL those lots
+// go through an UPDATE of their own, narrower than the lot bid on.
+func TestCascadeStoresWhatItsMovesAnnounce(t *testing.T) {
+	dialects(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		c := newClock(t0)
+		s := mustService(t, db, c)
+		seller, first, second := mustUser(t, s, false), mustUser(t, s, false), mustUser(t, s, false)
+		_, lots := mustOpenSale(t, s, c, seller, domain.SoftCloseCascade, 5, 60, 3600)
+		// A later lot with a price and a leader of its own, which the move
+		// must keep.
+		mustBid(t, s, second, lots[3].ID, 1500, 0)
+		before := make(map[int64]domain.Auction, len(lots))
+		for _, l := range lots {
+			a, err := s.Auction(ctx, l.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before[l.ID] = a
+		}
+
+		c.add(time.Minute)
+		r := mustBid(t, s, first, lots[0].ID, 1000, 0)
+		d := r.EndsAt.Sub(before[lots[0].ID].EndsAt)
+		if d <= 0 {
+			t.Fatalf("the bid did not extend lot 1 (end %v, was %v)", r.EndsAt, before[lots[0].ID].EndsAt)
+		}
+		for _, l := range lots[1:] {
+			was := before[l.ID]
+			want := was
+			want.EndsAt = was.EndsAt.Add(d)
+			if limit := was.OriginalEndsAt.Add(was.MaxExtension); want.EndsAt.After(limit) {
+				want.EndsAt = limit
+			}
+			if want.EndsAt.After(was.EndsAt) {
+				want.Seq, want.UpdatedAt = was.Seq+1, c.now()
+			}
+			got, err := s.Auction(ctx, l.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.EndsAt.Equal(want.EndsAt) || got.Seq != want.Seq || !got.UpdatedAt.Equal(want.UpdatedAt) {
+				t.Errorf("lot %d: end %v seq %d updated %v; want %v, %d, %v", l.LotNumber,
+					got.EndsAt, got.Seq, got.UpdatedAt, want.EndsAt, want.Seq, want.UpdatedAt)
+			}
+			if got.Status != was.Status || got.CurrentPrice != was.CurrentPrice || got.LeaderID != was.LeaderID ||
+				got.LeaderAlias != was.LeaderAlias || got.BidCount != was.BidCount || got.BidderCount != was.BidderCount {
+				t.Errorf("lot %d changed beyond its end: %+v, was %+v", l.LotNumber, got, was)
+			}
+		}
+		if got := before[lots[3].ID]; got.LeaderID != second.ID || got.CurrentPrice == 0 {
+			t.Fatalf("lot 4 before the cascade: leader %d price %d; want %d and a price", got.LeaderID, got.CurrentPrice, second.ID)
+		}
+	})
+}
