@@ -121,10 +121,10 @@ var (
 			AS v(id, status, current_price, bid_count, leader_id, leader_max, leader_alias, bidder_count, seq, ends_at, updated_at)
 		WHERE a.id = v.id`, types: []uint32{pgInt8s, pgTexts, pgInt8s, pgInt8s, pgInt8s, pgInt8s, pgTexts, pgInt8s, pgInt8s, pgTimes, pgTimes}}
 	// A lot only a cascade moved changed its end, seq and updated_at and
-	// nothing else, and keeps its end floor (00016): three columns, not
-	// eleven. A 500-lot cascade is almost all such lots, and sending and
-	// unpacking the other eight columns' 4,000 unchanged values was ~1 ms
-	// of the bid's transaction (docs/SALES.md, "Session 9").
+	// nothing else, and keeps its end floor (00016), so three columns are
+	// written, not eleven. A 500-lot cascade is almost all such lots: leaving
+	// out the other seven columns' ~3,500 unchanged values took ~1 ms off
+	// its p50 in BenchmarkSaleBids (docs/SALES.md, "Session 9").
 	stmtSaveMoves = pgStmt{sql: `UPDATE auctions AS a SET seq = v.seq, ends_at = v.ends_at, updated_at = v.updated_at
 		FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[]) AS v(id, seq, ends_at, updated_at)
 		WHERE a.id = v.id`, types: []uint32{pgInt8s, pgInt8s, pgTimes, pgTimes}}
@@ -514,39 +514,40 @@ func queueReceipts(pipe *pgPipe, rows []idempotencyRow) {
 	})
 }
 
+// queueStates writes the touched lots: those bid on with every column
+// judging may change, those only a cascade moved with stmtSaveMoves. The
+// two are split by index, not copied: a cascade touches ~500 lots.
 func queueStates(pipe *pgPipe, as []domain.Auction, moved map[int64]bool) {
-	own, shifted := as, []domain.Auction(nil)
-	if len(moved) > 0 {
-		own, shifted = make([]domain.Auction, 0, len(as)-len(moved)), make([]domain.Auction, 0, len(moved))
-		for _, a := range as {
-			if moved[a.ID] {
-				shifted = append(shifted, a)
-			} else {
-				own = append(own, a)
-			}
+	own := make([]int32, 0, len(as)-len(moved))
+	shifted := make([]int32, 0, len(moved))
+	for i := range as {
+		if moved[as[i].ID] {
+			shifted = append(shifted, int32(i))
+		} else {
+			own = append(own, int32(i))
 		}
 	}
 	if n := len(own); n > 0 {
 		pipe.queue(&stmtSaveStates, nil, func(a *pgArgs) {
-			a.int8s(n, func(i int) int64 { return own[i].ID })
-			a.texts(n, func(i int) string { return string(own[i].Status) })
-			a.int8s(n, func(i int) int64 { return own[i].CurrentPrice })
-			a.int8s(n, func(i int) int64 { return int64(own[i].BidCount) })
-			a.int8s(n, func(i int) int64 { return own[i].LeaderID })
-			a.int8s(n, func(i int) int64 { return own[i].LeaderMax })
-			a.texts(n, func(i int) string { return own[i].LeaderAlias })
-			a.int8s(n, func(i int) int64 { return int64(own[i].BidderCount) })
-			a.int8s(n, func(i int) int64 { return own[i].Seq })
-			a.times(n, func(i int) time.Time { return own[i].EndsAt })
-			a.times(n, func(i int) time.Time { return own[i].UpdatedAt })
+			a.int8s(n, func(i int) int64 { return as[own[i]].ID })
+			a.texts(n, func(i int) string { return string(as[own[i]].Status) })
+			a.int8s(n, func(i int) int64 { return as[own[i]].CurrentPrice })
+			a.int8s(n, func(i int) int64 { return int64(as[own[i]].BidCount) })
+			a.int8s(n, func(i int) int64 { return as[own[i]].LeaderID })
+			a.int8s(n, func(i int) int64 { return as[own[i]].LeaderMax })
+			a.texts(n, func(i int) string { return as[own[i]].LeaderAlias })
+			a.int8s(n, func(i int) int64 { return int64(as[own[i]].BidderCount) })
+			a.int8s(n, func(i int) int64 { return as[own[i]].Seq })
+			a.times(n, func(i int) time.Time { return as[own[i]].EndsAt })
+			a.times(n, func(i int) time.Time { return as[own[i]].UpdatedAt })
 		})
 	}
 	if n := len(shifted); n > 0 {
 		pipe.queue(&stmtSaveMoves, nil, func(a *pgArgs) {
-			a.int8s(n, func(i int) int64 { return shifted[i].ID })
-			a.int8s(n, func(i int) int64 { return shifted[i].Seq })
-			a.times(n, func(i int) time.Time { return shifted[i].EndsAt })
-			a.times(n, func(i int) time.Time { return shifted[i].UpdatedAt })
+			a.int8s(n, func(i int) int64 { return as[shifted[i]].ID })
+			a.int8s(n, func(i int) int64 { return as[shifted[i]].Seq })
+			a.times(n, func(i int) time.Time { return as[shifted[i]].EndsAt })
+			a.times(n, func(i int) time.Time { return as[shifted[i]].UpdatedAt })
 		})
 	}
 }
