@@ -54,7 +54,8 @@ bench-sse:
 # streams held by watcher processes at nice 19, snipers on the closing
 # lots, on a fresh cluster and again with its WAL segments recycled as on a
 # server in service; then a 499-lot cascade's commit alone against same-run
-# baselines (docs/BENCHMARKS.md). About 26 minutes.
+# baselines, and its statements one by one with pgbench
+# (docs/BENCHMARKS.md). About 28 minutes.
 .PHONY: bench-sale
 bench-sale:
 	mkdir -p bin
@@ -62,6 +63,7 @@ bench-sale:
 	$(PGRUN) -durable -- ./bin/gavel bench sale
 	$(PGRUN) -durable -- ./bin/gavel bench sale --recycle-wal
 	$(PGRUN) -durable -- $(GO) test -run '^$$' -bench BenchmarkSaleBids -benchtime 200x ./bidding/
+	$(PGRUN) -durable -- sh internal/bench/sqlbench/cascade-statements.sh bin/gavel
 
 # The hostile-client suite (internal/hostile, docs/SECURITY.md) in full,
 # against bin/gavel on SQLite and on a throwaway PostgreSQL; it prints a
