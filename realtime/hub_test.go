@@ -385,10 +385,13 @@ func TestAdminStream(t *testing.T) {
 func liveAdmins(h *Hub) int {
 	n := 0
 	for _, t := range h.allTopics() {
+		// release clears multi under t.mu when the last watcher leaves,
+		// so it is read under the lock too.
+		t.mu.Lock()
 		if t.multi == nil {
+			t.mu.Unlock()
 			continue
 		}
-		t.mu.Lock()
 		for _, w := range t.watchers {
 			w.c.mu.Lock()
 			if !w.c.holding {
