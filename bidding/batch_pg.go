@@ -516,38 +516,44 @@ func queueReceipts(pipe *pgPipe, rows []idempotencyRow) {
 
 // queueStates writes the touched lots: those bid on with every column
 // judging may change, those only a cascade moved with stmtSaveMoves. The
-// two are split by index, not copied: a cascade touches ~500 lots.
+// two are split by index, not copied (a cascade touches ~500 lots), and a
+// batch that moved nothing, as most do, is not split at all.
 func queueStates(pipe *pgPipe, as []domain.Auction, moved map[int64]bool) {
-	own := make([]int32, 0, len(as)-len(moved))
-	shifted := make([]int32, 0, len(moved))
-	for i := range as {
-		if moved[as[i].ID] {
-			shifted = append(shifted, int32(i))
-		} else {
-			own = append(own, int32(i))
+	own := func(i int) *domain.Auction { return &as[i] }
+	n := len(as)
+	if len(moved) > 0 {
+		ownIdx := make([]int32, 0, len(as)-len(moved))
+		shifted := make([]int32, 0, len(moved))
+		for i := range as {
+			if moved[as[i].ID] {
+				shifted = append(shifted, int32(i))
+			} else {
+				ownIdx = append(ownIdx, int32(i))
+			}
 		}
-	}
-	if n := len(own); n > 0 {
-		pipe.queue(&stmtSaveStates, nil, func(a *pgArgs) {
-			a.int8s(n, func(i int) int64 { return as[own[i]].ID })
-			a.texts(n, func(i int) string { return string(as[own[i]].Status) })
-			a.int8s(n, func(i int) int64 { return as[own[i]].CurrentPrice })
-			a.int8s(n, func(i int) int64 { return int64(as[own[i]].BidCount) })
-			a.int8s(n, func(i int) int64 { return as[own[i]].LeaderID })
-			a.int8s(n, func(i int) int64 { return as[own[i]].LeaderMax })
-			a.texts(n, func(i int) string { return as[own[i]].LeaderAlias })
-			a.int8s(n, func(i int) int64 { return int64(as[own[i]].BidderCount) })
-			a.int8s(n, func(i int) int64 { return as[own[i]].Seq })
-			a.times(n, func(i int) time.Time { return as[own[i]].EndsAt })
-			a.times(n, func(i int) time.Time { return as[own[i]].UpdatedAt })
-		})
-	}
-	if n := len(shifted); n > 0 {
+		own, n = func(i int) *domain.Auction { return &as[ownIdx[i]] }, len(ownIdx)
+		m := len(shifted)
 		pipe.queue(&stmtSaveMoves, nil, func(a *pgArgs) {
-			a.int8s(n, func(i int) int64 { return as[shifted[i]].ID })
-			a.int8s(n, func(i int) int64 { return as[shifted[i]].Seq })
-			a.times(n, func(i int) time.Time { return as[shifted[i]].EndsAt })
-			a.times(n, func(i int) time.Time { return as[shifted[i]].UpdatedAt })
+			a.int8s(m, func(i int) int64 { return as[shifted[i]].ID })
+			a.int8s(m, func(i int) int64 { return as[shifted[i]].Seq })
+			a.times(m, func(i int) time.Time { return as[shifted[i]].EndsAt })
+			a.times(m, func(i int) time.Time { return as[shifted[i]].UpdatedAt })
 		})
 	}
+	if n == 0 {
+		return
+	}
+	pipe.queue(&stmtSaveStates, nil, func(a *pgArgs) {
+		a.int8s(n, func(i int) int64 { return own(i).ID })
+		a.texts(n, func(i int) string { return string(own(i).Status) })
+		a.int8s(n, func(i int) int64 { return own(i).CurrentPrice })
+		a.int8s(n, func(i int) int64 { return int64(own(i).BidCount) })
+		a.int8s(n, func(i int) int64 { return own(i).LeaderID })
+		a.int8s(n, func(i int) int64 { return own(i).LeaderMax })
+		a.texts(n, func(i int) string { return own(i).LeaderAlias })
+		a.int8s(n, func(i int) int64 { return int64(own(i).BidderCount) })
+		a.int8s(n, func(i int) int64 { return own(i).Seq })
+		a.times(n, func(i int) time.Time { return own(i).EndsAt })
+		a.times(n, func(i int) time.Time { return own(i).UpdatedAt })
+	})
 }
