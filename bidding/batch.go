@@ -135,6 +135,11 @@ type batchPlan struct {
 	// the batch is on them): their writes keep the end floor, so that on
 	// PostgreSQL they change no indexed column (migration 00016).
 	moved map[int64]bool
+	// shifts are the batch's cascades, in the order judged, and
+	// shiftedTwice says some sale cascaded more than once, which
+	// shiftsApply cannot replay (cascade_pg.go).
+	shifts       []cascadeShift
+	shiftedTwice bool
 	// laterLotsMissing says judging stopped at a bid that extends a lot
 	// whose later lots are not locked: the plan is incomplete and must not
 	// be written (errLaterLots).
@@ -268,6 +273,9 @@ func applyBatch(batch []*bidCall, auctions map[int64]domain.Auction, st batchSta
 			from := len(p.events)
 			var moved []domain.Auction
 			moved, p.events = domain.AppendCascade(p.events, sale, a, prevEnd, lots.after(auctions, a), now)
+			if len(moved) > 0 {
+				p.noteShift(cascadeShift{saleID: a.SaleID, after: a.LotNumber, by: a.EndsAt.Sub(prevEnd), at: now})
+			}
 			for k := range moved {
 				m := &moved[k]
 				auctions[m.ID] = *m

@@ -112,7 +112,8 @@ var (
 		ON CONFLICT DO NOTHING`, types: []uint32{pgInt8s, pgTexts, pgInt8s, pgTexts, pgTimes}}
 	// leader_id 0 means no leader: NULL in the table. Every lot written
 	// here was bid on in the batch, so its end floor follows its
-	// end; the lots only a cascade moved go through stmtSaveMoves.
+	// end; the lots only a cascade moved go through stmtShiftLots
+	// (cascade_pg.go) or stmtSaveMoves.
 	stmtSaveStates = pgStmt{sql: `UPDATE auctions AS a SET status = v.status, current_price = v.current_price,
 		bid_count = v.bid_count, leader_id = NULLIF(v.leader_id, 0), leader_max = v.leader_max, leader_alias = v.leader_alias,
 		bidder_count = v.bidder_count, seq = v.seq, ends_at = v.ends_at, updated_at = v.updated_at, ends_floor = v.ends_at
@@ -124,7 +125,10 @@ var (
 	// nothing else, and keeps its end floor (00016), so three columns are
 	// written, not eleven. A 500-lot cascade is almost all such lots: leaving
 	// out the other seven columns' ~3,500 unchanged values took ~1 ms off
-	// its p50 in BenchmarkSaleBids (docs/SALES.md, "Session 9").
+	// its p50 in BenchmarkSaleBids (docs/SALES.md, "Session 9"). Since
+	// session 10 a batch's cascades are written as their shifts
+	// (stmtShiftLots); this statement is for the batches whose shifts
+	// cannot stand for the moves.
 	stmtSaveMoves = pgStmt{sql: `UPDATE auctions AS a SET seq = v.seq, ends_at = v.ends_at, updated_at = v.updated_at
 		FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[]) AS v(id, seq, ends_at, updated_at)
 		WHERE a.id = v.id`, types: []uint32{pgInt8s, pgInt8s, pgTimes, pgTimes}}
@@ -277,7 +281,7 @@ func (s *Service) batchTxPG(ctx context.Context, c *pgx.Conn, batch []*bidCall, 
 	if idem := p.idempotencyRows(batch, now); len(idem) > 0 {
 		queueReceipts(pipe, idem)
 	}
-	queueStates(pipe, p.touched, p.moved)
+	queueStates(pipe, p)
 	if len(p.personal) == 0 {
 		return p, commitPipe(ctx, pipe)
 	}
@@ -515,10 +519,13 @@ func queueReceipts(pipe *pgPipe, rows []idempotencyRow) {
 }
 
 // queueStates writes the touched lots: those bid on with every column
-// judging may change, those only a cascade moved with stmtSaveMoves. The
-// two are split by index, not copied (a cascade touches ~500 lots), and a
-// batch that moved nothing, as most do, is not split at all.
-func queueStates(pipe *pgPipe, as []domain.Auction, moved map[int64]bool) {
+// judging may change, those only a cascade moved as the cascade's shift
+// (stmtShiftLots) or, where that cannot stand for them, with
+// stmtSaveMoves. The two are split by index, not copied (a cascade touches
+// ~500 lots), and a batch that moved nothing, as most do, is not split at
+// all.
+func queueStates(pipe *pgPipe, p *batchPlan) {
+	as, moved := p.touched, p.moved
 	own := func(i int) *domain.Auction { return &as[i] }
 	n := len(as)
 	if len(moved) > 0 {
@@ -532,13 +539,14 @@ func queueStates(pipe *pgPipe, as []domain.Auction, moved map[int64]bool) {
 			}
 		}
 		own, n = func(i int) *domain.Auction { return &as[ownIdx[i]] }, len(ownIdx)
-		m := len(shifted)
-		pipe.queue(&stmtSaveMoves, nil, func(a *pgArgs) {
-			a.int8s(m, func(i int) int64 { return as[shifted[i]].ID })
-			a.int8s(m, func(i int) int64 { return as[shifted[i]].Seq })
-			a.times(m, func(i int) time.Time { return as[shifted[i]].EndsAt })
-			a.times(m, func(i int) time.Time { return as[shifted[i]].UpdatedAt })
-		})
+		if m := len(shifted); !queueShifts(pipe, p, as, shifted, ownIdx) {
+			pipe.queue(&stmtSaveMoves, nil, func(a *pgArgs) {
+				a.int8s(m, func(i int) int64 { return as[shifted[i]].ID })
+				a.int8s(m, func(i int) int64 { return as[shifted[i]].Seq })
+				a.times(m, func(i int) time.Time { return as[shifted[i]].EndsAt })
+				a.times(m, func(i int) time.Time { return as[shifted[i]].UpdatedAt })
+			})
+		}
 	}
 	if n == 0 {
 		return
