@@ -62,6 +62,7 @@ type nodeOption func(*web.Config)
 // the node is ready, or with the first error waiting cannot cure.
 func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...nodeOption) (*node, error) {
 	n := &node{cfg: cfg, log: log}
+	tuneGC(cfg.Role, log)
 	started := false
 	defer func() {
 		if !started {
