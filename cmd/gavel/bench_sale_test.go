@@ -59,6 +59,8 @@ func TestBenchSaleSmoke(t *testing.T) {
 	for _, want := range []string{
 		"### gavel bench sale: 8 lots 1 s apart, cascade, 20 watchers",
 		"| cascading bid commit, any |",
+		"| … of which the probe's, one bid at a time |",
+		"| … of which snipes, while the scheduler closes lots |",
 		"Delivery ratio: 100.000%",
 		"(none lost)",
 		"Closes: 8 of 8 lots, each exactly once, in lot order.",

@@ -97,6 +97,8 @@ func (r *run) report(ctx context.Context) error {
 		fmt.Fprintf(out, "| %s | %s | %s | %s | %d |\n", name, f(h.Quantile(0.5)), f(h.Quantile(0.99)), f(time.Duration(h.Max)*time.Microsecond), h.N)
 	}
 	row(fmt.Sprintf("cascading bid commit, moving ≥ %d later lots", len(r.lots)*9/10), res.cascadeFull, ms)
+	row("… of which the probe's, one bid at a time", res.fullProbe, ms)
+	row("… of which snipes, while the scheduler closes lots", res.fullSnipe, ms)
 	row("cascading bid commit, any", res.cascade, ms)
 	row("baseline: bid in the sale that moves nothing", res.saleBid, ms)
 	row("baseline: bid on a single listing", res.singleBid, ms)

@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -115,6 +116,8 @@ type run struct {
 	solo    string // a session cookie for single catalogue opens
 	start   time.Time
 	results results
+	// sniping is set once the probe is over and the snipers bid.
+	sniping atomic.Bool
 	// traceStop ends the probe's execution trace (nil: none started).
 	traceStop func() error
 	// waits samples PostgreSQL's backends during the probe (nil: not
@@ -126,6 +129,9 @@ type run struct {
 type results struct {
 	mu                   sync.Mutex
 	cascade, cascadeFull Histogram // cascading bids; "full" moved at least 90% of the lots
+	// fullProbe and fullSnipe split cascadeFull: the probe's bids, one at
+	// a time, and the snipers', placed while the scheduler closes lots.
+	fullProbe, fullSnipe Histogram
 	soloOpens            Histogram // one catalogue opened alone while the watchers watch
 	saleBid, singleBid   Histogram // non-cascading bids in the sale, and on a single listing
 	movedMax             int

@@ -35,6 +35,11 @@ func (r *run) bid(ctx context.Context, u domain.User, a domain.Auction, amount i
 		res.add(&res.cascade, took)
 		if later*10 >= len(r.lots)*9 {
 			res.add(&res.cascadeFull, took)
+			if r.sniping.Load() {
+				res.add(&res.fullSnipe, took)
+			} else {
+				res.add(&res.fullProbe, took)
+			}
 		}
 		res.mu.Lock()
 		res.movedMax = max(res.movedMax, later)
@@ -119,6 +124,7 @@ func (r *run) snipe(ctx context.Context) error {
 		}
 	}
 	r.logf("sniping %d lots", len(r.lots))
+	r.sniping.Store(true)
 	defer r.waitClosed(ctx)
 	for i, lot := range r.lots {
 		pre, sniped := false, false
