@@ -136,8 +136,8 @@ type batchPlan struct {
 	// PostgreSQL they change no indexed column (migration 00016).
 	moved map[int64]bool
 	// shifts are the batch's cascades, in the order judged, and
-	// shiftedTwice says some sale cascaded more than once, which
-	// shiftsApply cannot replay (cascade_pg.go).
+	// shiftedTwice says some sale cascaded more than once, whose moves
+	// queueShifts then leaves to stmtSaveMoves (cascade_pg.go).
 	shifts       []cascadeShift
 	shiftedTwice bool
 	// laterLotsMissing says judging stopped at a bid that extends a lot

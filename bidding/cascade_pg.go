@@ -55,11 +55,12 @@ var stmtShiftLots = pgStmt{sql: `WITH u AS (
 	types: []uint32{pgtype.Int8OID, pgtype.Int8OID, pgtype.IntervalOID, pgtype.TimestamptzOID, pgInt8s, pgtype.Int8OID}}
 
 // queueShifts queues stmtShiftLots for each cascade of p, if they can
-// stand for the moves: each sale cascaded at most once in the batch (a
-// second shift of the same lots would truncate twice) and every lot they
-// moved is a whole-microsecond end read from the database. shifted are the
-// indexes in as of the lots only a cascade moved, own the others; it
-// reports false, queuing nothing, when the moves must go as values.
+// stand for the moves: each sale cascaded at most once in the batch, so
+// every lot a shift moves had the end it read from the database, in whole
+// microseconds (a second shift of the same lots would truncate twice).
+// shifted are the indexes in as of the lots only a cascade moved, own the
+// others; it reports false, queuing nothing, when the moves must go as
+// values.
 func queueShifts(pipe *pgPipe, p *batchPlan, as []domain.Auction, shifted, own []int32) bool {
 	if len(p.shifts) == 0 || p.shiftedTwice {
 		return false
