@@ -16,8 +16,22 @@ import (
 //go:noinline
 func pause() { time.Sleep(2 * time.Millisecond) }
 
+// waitWindow lets the worker start once the probe is inside the window,
+// and reports whether the probe waited: a loaded machine can keep the
+// probe off its core until the worker is done, and then the trace has no
+// window for that cascade.
+//
 //go:noinline
-func waitWindow(done <-chan struct{}) { <-done }
+func waitWindow(start chan<- struct{}, done <-chan struct{}) bool {
+	close(start)
+	select {
+	case <-done:
+		return false
+	default:
+		<-done
+		return true
+	}
+}
 
 //go:noinline
 func baseline(done <-chan struct{}) { <-done }
@@ -43,8 +57,10 @@ func spin(d time.Duration) {
 	}
 }
 
+// probeLoop returns how many of its n windows the probe waited in.
+//
 //go:noinline
-func probeLoop(n int) {
+func probeLoop(n int) (waited int) {
 	for i := range n {
 		pause()
 		done := make(chan struct{})
@@ -55,7 +71,9 @@ func probeLoop(n int) {
 			<-started
 		}
 		gc := i%4 == 3
+		start := make(chan struct{})
 		go func() {
+			<-start
 			spin(2 * time.Millisecond)
 			if gc {
 				runtime.GC()
@@ -63,13 +81,16 @@ func probeLoop(n int) {
 			spin(2 * time.Millisecond)
 			close(done)
 		}()
-		waitWindow(done)
+		if waitWindow(start, done) {
+			waited++
+		}
 		close(stop)
 		// A bid after the cascade, which is not one.
 		done2 := make(chan struct{})
 		go func() { spin(time.Millisecond); close(done2) }()
 		baseline(done2)
 	}
+	return waited
 }
 
 // TestAnalyzeFindsWhatRanDuringTheWindows traces probeLoop and checks
@@ -81,32 +102,37 @@ func TestAnalyzeFindsWhatRanDuringTheWindows(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 16
-	finished := make(chan struct{})
-	go func() { probeLoop(n); close(finished) }()
-	<-finished
+	waited := make(chan int)
+	go func() { waited <- probeLoop(n) }()
+	want := <-waited
 	trace.Stop()
+	if want < n*3/4 {
+		t.Fatalf("the probe waited in %d of its %d windows; the machine is too loaded to trace them", want, n)
+	}
 
 	o := options{probe: "tracewin.probeLoop", window: "tracewin.waitWindow", after: "tracewin.pause"}
 	rep, err := analyze(&buf, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.cascades) != n {
-		t.Fatalf("%d cascades, want %d (%d windows)", len(rep.cascades), n, rep.windows)
+	if len(rep.cascades) != want {
+		t.Fatalf("%d cascades, want %d (%d windows)", len(rep.cascades), want, rep.windows)
 	}
 	burned := 0
 	for _, c := range rep.cascades {
-		// The worker that ends the window runs in it (it may start a
-		// little before the probe waits).
-		if c.ran["github.com/gavel-auctions/gavel/internal/bench/tracewin.probeLoop.func1"] < 1 {
+		// The worker that ends the window runs in most of it: all of it
+		// but its collection, or, when the machine kept the probe off its
+		// core after it let the worker go, what was left of its 4 ms.
+		if c.ran["github.com/gavel-auctions/gavel/internal/bench/tracewin.probeLoop.func1"] < min(1, c.ms/2) {
 			t.Errorf("a cascade of %.1f ms in which its worker ran %.2f ms", c.ms, c.ran["github.com/gavel-auctions/gavel/internal/bench/tracewin.probeLoop.func1"])
 		}
 		if c.ran["github.com/gavel-auctions/gavel/internal/bench/tracewin.burner"] > 0 {
 			burned++
 		}
 	}
-	if burned < n/2 {
-		t.Errorf("the burner ran in %d cascades, want at least %d", burned, n/2)
+	// Each window the probe did not wait in may have been a burner's.
+	if burned < n/2-(n-want) {
+		t.Errorf("the burner ran in %d cascades, want at least %d", burned, n/2-(n-want))
 	}
 	if during, _ := rep.split(); len(rep.gcs) == 0 || len(during) == 0 {
 		t.Errorf("%d mark phases, %d cascades during one; the forced collections overlap some", len(rep.gcs), len(during))
