@@ -61,7 +61,7 @@ func TestBrowserInvoice(t *testing.T) {
 
 	buyer := startBrowser(t, "buyer", 1280, 900)
 	house := buyer.newProfile("seller", 1280, 900)
-	buyer.register(base, "Bea Buyer", "bea@example.com", "bea-password", "/", "#main")
+	buyer.register(base, "Bea Buyer", "bea@example.com", "bea-password", "/", "#conn-status")
 	lot, err := n.svc.CreateAuction(ctx, seller, domain.AuctionInput{Title: "Pewter jug", Currency: "EUR", StartPrice: 5000,
 		EndsAt: time.Now().Add(15 * time.Second), SoftCloseSeconds: new(int)})
 	if err != nil {

@@ -17,7 +17,9 @@ func (b *tab) login(base, email, password, next, wantSel string) {
 	b.open(base+"/login?next="+next, "#login-form")
 	b.fill("email", email)
 	b.fill("password", password)
-	b.do("log in "+email, 60*time.Second, chromedp.Click(chromedp.CSS("#login-submit")), chromedp.WaitVisible(chromedp.CSS(wantSel)))
+	b.do("log in "+email, 15*time.Second, chromedp.Click(chromedp.CSS("#login-submit")))
+	b.leave("log in "+email, "/login")
+	b.do("log in "+email+": "+wantSel, 60*time.Second, chromedp.WaitVisible(chromedp.CSS(wantSel)))
 }
 
 // TestBrowserPagesAccessible opens every page of the site, as a visitor,

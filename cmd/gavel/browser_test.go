@@ -69,7 +69,18 @@ func (b *tab) register(base, name, email, password, next, wantSel string) {
 	b.fill("name", name)
 	b.fill("email", email)
 	b.fill("password", password)
-	b.do("register "+email, 15*time.Second, chromedp.Click(chromedp.CSS("#register-submit")), chromedp.WaitVisible(chromedp.CSS(wantSel)))
+	b.do("register "+email, 15*time.Second, chromedp.Click(chromedp.CSS("#register-submit")))
+	b.leave("register "+email, "/register")
+	b.do("register "+email+": "+wantSel, 30*time.Second, chromedp.WaitVisible(chromedp.CSS(wantSel)))
+}
+
+// leave waits until the tab has left the form at path: a selector that
+// the form's own page has as well (#main) would otherwise match before the
+// POST is answered, and the next navigation would abort it.
+func (b *tab) leave(step, path string) {
+	b.t.Helper()
+	b.waitFor(step+": leave "+path, `location.pathname !== '`+path+`' && document.readyState !== 'loading'`,
+		`location.href + ' ' + document.getElementById('main').innerText.slice(0, 300)`, 60*time.Second)
 }
 
 // bid places a bid through the page's form and waits for its receipt.
