@@ -34,6 +34,7 @@ func benchSale(ctx context.Context, args []string, getenv func(string) string, s
 	fs.IntVar(&o.SnipeEvery, "snipe-every", 5, "every n-th lot gets a bid inside its soft close")
 	fs.DurationVar(&o.Lead, "lead", 60*time.Second, "from publishing to the first close")
 	fs.StringVar(&o.ProbeProfile, "probe-profile", "", "write the process's Go CPU profile during the cascade probe to this file")
+	fs.StringVar(&o.ProbeAllocs, "probe-allocs", "", "write the allocation profile at the probe's end to this file, and the one at its start to FILE.base (go tool pprof -sample_index=alloc_space -diff_base FILE.base FILE)")
 	fs.StringVar(&o.ProbeTrace, "probe-trace", "", "write a Go execution trace of the first --trace-for of the cascade probe to this file")
 	fs.DurationVar(&o.TraceFor, "trace-for", 8*time.Second, "how much of the probe --probe-trace covers")
 	fs.BoolVar(&o.RecycleWAL, "recycle-wal", false, "write and checkpoint ~300 MB of WAL first, so that PostgreSQL reuses WAL segments as a server in service does")

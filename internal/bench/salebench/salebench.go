@@ -48,6 +48,11 @@ type Options struct {
 	// ProbeProfile, if set, is a file for the Go CPU profile of the whole
 	// process (the node and the bench) during the probe's cascades.
 	ProbeProfile string
+	// ProbeAllocs, if set, is a file for the process's allocation profile
+	// at the probe's end, with the one at its start beside it (.base):
+	// go tool pprof -sample_index=alloc_space -diff_base F.base F shows
+	// what the node allocated while the cascades committed.
+	ProbeAllocs string
 	// ProbeTrace, if set, is a file for a Go execution trace of the first
 	// TraceFor of the probe: where the bids' goroutines waited (go tool
 	// trace -pprof=sched shows time runnable but not running).
@@ -181,8 +186,11 @@ func Run(ctx context.Context, env Env, o Options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := writeAllocs(o.ProbeAllocs, ".base"); err != nil {
+		return errors.Join(err, stop())
+	}
 	err = r.probe(ctx)
-	if err := errors.Join(err, stop(), r.stopTrace(), r.stopWaits()); err != nil {
+	if err := errors.Join(err, stop(), r.stopTrace(), r.stopWaits(), writeAllocs(o.ProbeAllocs, "")); err != nil {
 		return err
 	}
 	if err := r.snipe(ctx); err != nil {
@@ -415,6 +423,20 @@ func startProfile(file string) (stop func() error, err error) {
 		pprof.StopCPUProfile()
 		return f.Close()
 	}, nil
+}
+
+// writeAllocs writes the allocation profile as it is now to file+suffix,
+// if a file is named. The profile counts from the process's start, so the
+// probe's share is the difference of two.
+func writeAllocs(file, suffix string) error {
+	if file == "" {
+		return nil
+	}
+	f, err := os.Create(file + suffix)
+	if err != nil {
+		return err
+	}
+	return errors.Join(pprof.Lookup("allocs").WriteTo(f, 0), f.Close())
 }
 
 // startTrace starts an execution trace into the ProbeTrace file, if one is

@@ -45,3 +45,31 @@ func TestProbeTrace(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestProbeAllocs: with a file named, the probe's start and end profiles
+// are written beside each other as pprof's gzipped protobuf; without one,
+// nothing is.
+func TestProbeAllocs(t *testing.T) {
+	if err := writeAllocs("", ".base"); err != nil {
+		t.Fatalf("no file: %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "probe.allocs")
+	if err := writeAllocs(file, ".base"); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeAllocs(file, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{file + ".base", file} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+			t.Errorf("%s: %d bytes, not a gzipped profile", f, len(b))
+		}
+	}
+	if dir, _ := os.ReadDir(filepath.Dir(file)); len(dir) != 2 {
+		t.Errorf("%d files written, want 2", len(dir))
+	}
+}
