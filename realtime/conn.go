@@ -211,7 +211,7 @@ func (c *conn) enqueue(it item, limit int) (wake, overflow bool) {
 	if len(c.q) >= limit && (c.blocked || len(c.q) >= limit+burstAllowance) {
 		return false, c.overflow()
 	}
-	c.q = append(c.q, it)
+	c.push(it)
 	if c.sched || c.blocked {
 		return false, false
 	}
@@ -253,7 +253,39 @@ func (c *conn) advance(n int, done func(*frame, bool)) {
 	if m == 0 {
 		// An idle connection keeps no backing array: tens of thousands of
 		// idle streams would hold 64–512 bytes each between heartbeats
-		// (#18.3), for one small allocation per event or heartbeat.
-		c.q = nil
+		// (#18.3). The array goes back to a pool instead of to the
+		// collector: a sale's 2,000 watchers each took a fresh one for
+		// every event, a seventh of what a node allocated while a sale
+		// closed, and the collections that paid for it overlapped the
+		// bids' commits (#14).
+		c.recycleQueue()
 	}
+}
+
+// queueArray is a queue's backing array while it holds a few items: a
+// stream's set-up and an idle stream's next event or two.
+type queueArray [setupQueueCap]item
+
+var queueArrays = sync.Pool{New: func() any { return new(queueArray) }}
+
+// push appends it to c's queue, which takes a pooled array if it has
+// none. The caller holds c.mu.
+func (c *conn) push(it item) {
+	if c.q == nil {
+		c.q = queueArrays.Get().(*queueArray)[:0]
+	}
+	c.q = append(c.q, it)
+}
+
+// recycleQueue drops c's empty queue and pools its array if it is one of
+// queueArray's size; a queue that grew past it is left to the collector.
+// Every queue starts at index 0 of its array (advance copies to the front),
+// so its capacity is its array's length. The caller holds c.mu.
+func (c *conn) recycleQueue() {
+	if cap(c.q) == setupQueueCap {
+		a := (*queueArray)(c.q[:setupQueueCap])
+		clear(a[:])
+		queueArrays.Put(a)
+	}
+	c.q = nil
 }

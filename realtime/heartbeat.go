@@ -135,7 +135,7 @@ func (w *writer) heartbeat(c *conn, now time.Time) {
 	}
 	beat := w.h.beatFrame()
 	if c.sched || c.blocked {
-		c.q = append(c.q, item{data: beat})
+		c.push(item{data: beat})
 		c.mu.Unlock()
 		return
 	}

@@ -66,3 +66,56 @@ func TestHeartbeatOnFullSocketIsQueued(t *testing.T) {
 		t.Fatalf("queue %+v, want the heartbeat's unwritten rest", c.q)
 	}
 }
+
+// An idle stream's event takes its queue array from a pool and gives it
+// back once written: 2,000 sale watchers took a fresh array per event, a
+// seventh of what a node allocated while a sale closed (#14). A queue that
+// grew past the pooled size is not pooled, and what goes back is cleared.
+func TestIdleEventReusesItsQueueArray(t *testing.T) {
+	cli, srv := tcpPair(t, 0)
+	defer cli.Close()
+	w := &writer{h: &Hub{}}
+	c := newConn(srv, w, 0)
+	defer c.closeSocket()
+	go func() { _, _ = io.Copy(io.Discard, cli) }()
+	frame := []byte("event: price\ndata: {}\n\n")
+	now := time.Now()
+	send := func(n int) {
+		c.mu.Lock()
+		for range n {
+			c.enqueue(item{data: frame}, 64)
+		}
+		c.mu.Unlock()
+		for w.flush(c, now) {
+		}
+		c.mu.Lock()
+		c.sched = false
+		c.mu.Unlock()
+	}
+	allocs := testing.AllocsPerRun(200, func() { send(1) })
+	limit := 0.0
+	if raceEnabled {
+		limit = 0.5
+	}
+	if allocs > limit {
+		t.Errorf("an idle stream's event allocates %.2f times, want at most %.2f", allocs, limit)
+	}
+	if c.q != nil {
+		t.Fatalf("after the events: %d items queued (array %v), want none", len(c.q), c.q != nil)
+	}
+
+	// What goes back to the pool is cleared; a grown queue's array is not
+	// the pooled size, so recycleQueue drops it instead.
+	c.mu.Lock()
+	c.push(item{data: frame})
+	a := (*queueArray)(c.q[:setupQueueCap])
+	c.recycleQueue()
+	c.mu.Unlock()
+	if a[0].data != nil || c.q != nil {
+		t.Errorf("a recycled array still holds %q; queue %v", a[0].data, c.q)
+	}
+	send(setupQueueCap + 1)
+	if c.q != nil {
+		t.Errorf("after a grown queue drained: %d items queued", len(c.q))
+	}
+}

@@ -77,8 +77,7 @@ func (h *Hub) serve(spec domain.StreamSpec, chans []domain.Channel, nc net.Conn)
 	// head and whatever sync queued (snapshot, resume frames, live events)
 	// in one send(2) from here. The queue is sized for that: a head and a
 	// few frames, without growing it frame by frame.
-	c.q = make([]item, 1, setupQueueCap)
-	c.q[0] = item{data: h.preamble()}
+	c.push(item{data: h.preamble()})
 	c.sched, c.setup = true, true
 	c.chans = make([]chanPos, len(chans))
 	cur, resumed := parseCursor(spec.LastEventID)
