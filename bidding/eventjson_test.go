@@ -3,9 +3,11 @@ package bidding
 import (
 	"encoding/json"
 	"reflect"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/gavel-auctions/gavel/domain"
 )
@@ -116,11 +118,9 @@ func FuzzEventJSON(f *testing.F) {
 	})
 }
 
-// BenchmarkEventRows encodes a 500-lot cascade's `extended` events as
-// outbox rows, against encoding/json on the same events:
-//
-//	go test -run '^$' -bench BenchmarkEventRows -benchmem ./bidding/
-func BenchmarkEventRows(b *testing.B) {
+// cascadeEvents are a 500-lot cascade's `extended` events, covered by the
+// cascade's own event, as BenchmarkEventRows encodes them.
+func cascadeEvents() []domain.Event {
 	at := time.Date(2026, 12, 6, 9, 0, 0, 123456789, time.UTC)
 	events := make([]domain.Event, 500)
 	for i := range events {
@@ -129,6 +129,52 @@ func BenchmarkEventRows(b *testing.B) {
 			Status: domain.StatusOpen, StartPrice: 1000, CurrentPrice: 1000, MinNextBid: 1100, EndsAt: prev.Add(time.Second),
 			PreviousEndsAt: &prev, CommittedAt: at, SaleID: 5, LotNumber: i + 2, Covered: true}
 	}
+	return events
+}
+
+// TestEventRowsAllocatesItsPayloadsOnce: a cascade's payloads are one
+// buffer, sized from the batch before, and the rows' strings share it.
+// Copying it into a string, or growing it on the way, each cost as much
+// again, and a node closing a sale allocated that for every cascade (#14).
+func TestEventRowsAllocatesItsPayloadsOnce(t *testing.T) {
+	events := cascadeEvents()
+	for i := range events {
+		// Past the first guess of 400 bytes an event, as a catalogue's
+		// titles take it.
+		events[i].Title = "Lot " + strconv.Itoa(i+2) + ": a Georgian silver sauceboat on three shell feet, London 1762"
+	}
+	rows, err := eventRows(events, nil, nil) // sets the size for the next
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := 0
+	for _, r := range rows {
+		payload += len(r.Payload)
+	}
+	// Besides the buffer: two row arrays, the ends, and each event's
+	// subject (two small strings).
+	other := len(events) * (2*int(unsafe.Sizeof(eventRow{})) + 8 + 2*32)
+	const runs = 20
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range runs {
+		if _, err := eventRows(events, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	per := int(after.TotalAlloc-before.TotalAlloc) / runs
+	if limit := payload*11/10 + other; per > limit {
+		t.Errorf("a cascade's rows allocate %d bytes, want at most %d: %d of payloads and %d besides", per, limit, payload, other)
+	}
+}
+
+// BenchmarkEventRows encodes a 500-lot cascade's `extended` events as
+// outbox rows, against encoding/json on the same events:
+//
+//	go test -run '^$' -bench BenchmarkEventRows -benchmem ./bidding/
+func BenchmarkEventRows(b *testing.B) {
+	events := cascadeEvents()
 	b.Run("eventRows", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+	"unsafe"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -323,7 +324,11 @@ func (r *Relay) publish(ctx context.Context, t turn, msgs []relayMsg, prev uint6
 	futures := make([]jetstream.PubAckFuture, 0, len(msgs))
 	var pubErr error
 	for i, m := range msgs {
-		msg := &nats.Msg{Subject: m.subject, Data: []byte(m.payload), Header: nats.Header{}}
+		// The payload is a string no one writes, read from the outbox, and
+		// nats copies Data into its buffer without writing it: the message
+		// shares its bytes. A copy per message was a twentieth of what a
+		// node allocated while a sale closed (#14).
+		msg := &nats.Msg{Subject: m.subject, Data: unsafe.Slice(unsafe.StringData(m.payload), len(m.payload)), Header: nats.Header{}}
 		f, err := r.js.PublishMsgAsync(msg, jetstream.WithMsgID(m.eventID), jetstream.WithExpectLastSequence(prev+uint64(i)))
 		if err != nil {
 			pubErr = err
