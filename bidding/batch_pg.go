@@ -217,7 +217,11 @@ func (s *Service) batchTxPG(ctx context.Context, c *pgx.Conn, batch []*bidCall, 
 		default: // as many idle as batches ever ran at once, up to 8
 		}
 	}()
-	auctions := make(map[int64]domain.Auction, len(k.auctions))
+	if pipe.lots == nil {
+		pipe.lots = make(map[int64]domain.Auction, len(k.auctions))
+	}
+	auctions := pipe.lots
+	clear(auctions)
 	st := newBatchState()
 	bidIDs := make([]int64, 0, len(batch))
 	queueReads(pipe, k, latestReceipt(batch), allLater, auctions, st)

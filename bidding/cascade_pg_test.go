@@ -101,3 +101,43 @@ func TestBatchStoresItsCascadesAsJudged(t *testing.T) {
 		})
 	}
 }
+
+// TestBatchForgetsTheLastBatchsLots: a batch's locked auctions are kept in
+// a map its pipe reuses, and each batch starts it empty. A lot the last
+// batch locked open and that has been withdrawn since is not locked again
+// (only unclosed lots are), so a leftover entry would have a cascade move
+// a withdrawn lot.
+func TestBatchForgetsTheLastBatchsLots(t *testing.T) {
+	dialects(t, func(t *testing.T, db *gorm.DB) {
+		c := newClock(t0)
+		s := mustService(t, db, c)
+		seller := mustUser(t, s, false)
+		users := []domain.User{mustUser(t, s, false), mustUser(t, s, false)}
+		sale, lots := mustOpenSale(t, s, c, seller, domain.SoftCloseCascade, 4, 600, 60)
+		c.set(lots[0].EndsAt.Add(-10 * time.Second))
+		bid := func(user int) {
+			t.Helper()
+			a := mustLots(t, s, sale.ID)[0]
+			held := &heldConn{}
+			defer held.release()
+			batch := []*bidCall{{auctionID: a.ID, bidder: users[user], receivedAt: c.now(), in: domain.BidInput{Amount: domain.MinNextBid(a)}}}
+			if r := s.commitBatch(batch, held)[0]; r.err != nil {
+				t.Fatalf("bid by user %d: %v", user, r.err)
+			}
+		}
+		bid(0)
+		if err := db.Exec("UPDATE auctions SET status = 'cancelled' WHERE sale_id = ? AND lot_number = 3", sale.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		withdrawn := mustLots(t, s, sale.ID)[2]
+		c.set(c.now().Add(time.Second))
+		bid(1)
+		after := mustLots(t, s, sale.ID)
+		if got := after[2]; !got.EndsAt.Equal(withdrawn.EndsAt) || got.Seq != withdrawn.Seq || got.Status != domain.StatusCancelled {
+			t.Errorf("the withdrawn lot 3: end %v seq %d %s, want it left at %v seq %d", got.EndsAt, got.Seq, got.Status, withdrawn.EndsAt, withdrawn.Seq)
+		}
+		if !after[3].EndsAt.After(withdrawn.EndsAt) || !after[1].EndsAt.After(lots[1].EndsAt) {
+			t.Errorf("lots 2 and 4 end at %v and %v; the cascades should have moved them", after[1].EndsAt, after[3].EndsAt)
+		}
+	})
+}

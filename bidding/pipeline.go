@@ -10,6 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/gavel-auctions/gavel/domain"
 )
 
 // pgStmt is a statement and the PostgreSQL types of its parameters.
@@ -52,6 +54,11 @@ type pgPipe struct {
 	// copyBuf holds the binary COPY of many events (copy_events.go),
 	// kept between batches like args.
 	copyBuf []byte
+	// lots holds a batch's locked auctions, kept between batches: a
+	// cascade's 500 rows grew a fresh map through every size on the way,
+	// a twelfth of what a node allocated while a sale closed (#14).
+	// Nothing outlives the batch with it: plans copy what they keep.
+	lots map[int64]domain.Auction
 }
 
 // binaryParams declares every parameter binary.
