@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
-
 	"github.com/gavel-auctions/gavel/domain"
 )
 
@@ -17,9 +15,7 @@ func (b *tab) login(base, email, password, next, wantSel string) {
 	b.open(base+"/login?next="+next, "#login-form")
 	b.fill("email", email)
 	b.fill("password", password)
-	b.do("log in "+email, 15*time.Second, chromedp.Click(chromedp.CSS("#login-submit")))
-	b.leave("log in "+email, "/login")
-	b.do("log in "+email+": "+wantSel, 60*time.Second, chromedp.WaitVisible(chromedp.CSS(wantSel)))
+	b.submit("log in "+email, "#login-submit", "/login", wantSel, 60*time.Second)
 }
 
 // TestBrowserPagesAccessible opens every page of the site, as a visitor,

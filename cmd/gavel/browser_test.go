@@ -69,18 +69,21 @@ func (b *tab) register(base, name, email, password, next, wantSel string) {
 	b.fill("name", name)
 	b.fill("email", email)
 	b.fill("password", password)
-	b.do("register "+email, 15*time.Second, chromedp.Click(chromedp.CSS("#register-submit")))
-	b.leave("register "+email, "/register")
-	b.do("register "+email+": "+wantSel, 30*time.Second, chromedp.WaitVisible(chromedp.CSS(wantSel)))
+	b.submit("register "+email, "#register-submit", "/register", wantSel, 15*time.Second)
 }
 
-// leave waits until the tab has left the form at path: a selector that
-// the form's own page has as well (#main) would otherwise match before the
-// POST is answered, and the next navigation would abort it.
-func (b *tab) leave(step, path string) {
+// submit clicks a form's submit button and waits, within timeout in all,
+// until the tab has left the form's page at path and shows sel. Waiting
+// for sel alone is not enough when the form's own page has it too (#main):
+// it would match before the POST is answered, and the next navigation
+// would abort the POST.
+func (b *tab) submit(step, button, path, sel string, timeout time.Duration) {
 	b.t.Helper()
+	deadline := time.Now().Add(timeout)
+	b.do(step, timeout, chromedp.Click(chromedp.CSS(button)))
 	b.waitFor(step+": leave "+path, `location.pathname !== '`+path+`' && document.readyState !== 'loading'`,
-		`location.href + ' ' + document.getElementById('main').innerText.slice(0, 300)`, 60*time.Second)
+		`location.href + ' ' + document.getElementById('main').innerText.slice(0, 300)`, time.Until(deadline))
+	b.do(step+": "+sel, max(time.Until(deadline), time.Millisecond), chromedp.WaitVisible(chromedp.CSS(sel)))
 }
 
 // bid places a bid through the page's form and waits for its receipt.
