@@ -23,6 +23,11 @@ type bidCall struct {
 	in         domain.BidInput
 	receivedAt time.Time
 	done       chan bidResult
+	// traced is set when PlaceBid's context carries a BidTrace; queuedAt
+	// is then the monotonic clock at queueing (receivedAt is s.now, which
+	// tests may fix).
+	traced   bool
+	queuedAt time.Time
 	// state settles, once, who owns a call whose caller stops waiting:
 	// the batch that takes it (the bid may commit), or the caller who
 	// abandons it first (the bid is never judged).
@@ -39,6 +44,10 @@ const (
 type bidResult struct {
 	receipt domain.Receipt
 	err     error
+	// For a traced call (BidTrace): its wait in the queue, its batch's
+	// transaction, and the batch's size.
+	queued, batch time.Duration
+	size          int
 }
 
 // shard is an in-process queue of bids for the auctions that hash to it.
@@ -67,6 +76,10 @@ func (s *Service) PlaceBid(ctx context.Context, bidder domain.User, auctionID in
 		return domain.Receipt{}, domain.Invalid("Idempotency-Key", "The Idempotency-Key must be at most 200 characters.")
 	}
 	call := &bidCall{auctionID: auctionID, bidder: bidder, in: in, done: make(chan bidResult, 1)}
+	trace := bidTraceFrom(ctx)
+	if trace != nil {
+		call.traced, call.queuedAt = true, time.Now()
+	}
 	q := &s.shards[uint64(auctionID)%uint64(len(s.shards))]
 
 	s.seqMu.Lock()
@@ -89,6 +102,9 @@ func (s *Service) PlaceBid(ctx context.Context, bidder domain.User, auctionID in
 
 	select {
 	case r := <-call.done:
+		if trace != nil {
+			trace.Queued, trace.Batch, trace.BatchSize = r.queued, r.batch, r.size
+		}
 		return r.receipt, r.err
 	case <-ctx.Done():
 		if call.state.CompareAndSwap(callQueued, callAbandoned) {
@@ -133,7 +149,9 @@ func (s *Service) drain(q *shard) {
 		if len(batch) == 0 {
 			continue
 		}
+		clock := startBatchClock(batch)
 		results := s.commitBatch(batch, &held)
+		clock.stamp(batch, results)
 		for i, c := range batch {
 			c.done <- results[i]
 		}
