@@ -96,7 +96,8 @@ func (r *run) report(ctx context.Context) error {
 	row := func(name string, h Histogram, f func(time.Duration) string) {
 		fmt.Fprintf(out, "| %s | %s | %s | %s | %d |\n", name, f(h.Quantile(0.5)), f(h.Quantile(0.99)), f(time.Duration(h.Max)*time.Microsecond), h.N)
 	}
-	row(fmt.Sprintf("cascading bid commit, moving ≥ %d later lots", len(r.lots)*9/10), res.cascadeFull, ms)
+	row(fmt.Sprintf("cascading bid commit (its batch's transaction), moving ≥ %d later lots", len(r.lots)*9/10), res.cascadeFull, ms)
+	row("… the same bids placed to acknowledged, with any wait for an earlier batch on the lot", res.fullAcked, ms)
 	row("… of which the probe's, one bid at a time", res.fullProbe, ms)
 	row("… of which snipes, while the scheduler closes lots", res.fullSnipe, ms)
 	row("cascading bid commit, any", res.cascade, ms)
@@ -115,6 +116,9 @@ func (r *run) report(ctx context.Context) error {
 	fmt.Fprintf(out, "- Bids: %d acknowledged, %d stored (%s); refused: %v.\n", res.acked, stored, verdict(int64(res.acked) == stored, "none lost", "LOST BIDS"), res.refused)
 	fmt.Fprintf(out, "- Closes: %d of %d lots, %s, %s.\n", len(closes), len(r.lots), verdict(once, "each exactly once", "NOT exactly once"),
 		verdict(order, "in lot order", "OUT OF LOT ORDER"))
+	if len(res.snipes) > 0 {
+		fmt.Fprintf(out, "- Snipes, each bid's time: %s.\n", snipeList(res.snipes))
+	}
 	fmt.Fprintf(out, "- Sale log head %d; the widest cascade moved %d later lots.\n", head, res.movedMax)
 	if len(w.Errors) > 0 {
 		fmt.Fprintf(out, "- Watcher errors (first %d): %s\n", min(5, len(w.Errors)), strings.Join(w.Errors[:min(5, len(w.Errors))], "; "))

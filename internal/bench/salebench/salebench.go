@@ -134,6 +134,9 @@ type run struct {
 type results struct {
 	mu                   sync.Mutex
 	cascade, cascadeFull Histogram // cascading bids; "full" moved at least 90% of the lots
+	// fullAcked times cascadeFull's bids from placing to receipt, so with
+	// any wait for an earlier batch on the lot (the rest time the batch).
+	fullAcked Histogram
 	// fullProbe and fullSnipe split cascadeFull: the probe's bids, one at
 	// a time, and the snipers', placed while the scheduler closes lots.
 	fullProbe, fullSnipe Histogram
@@ -142,6 +145,7 @@ type results struct {
 	movedMax             int
 	acked                int
 	refused              map[string]int
+	snipes               []snipeBid
 }
 
 func (r *results) add(h *Histogram, d time.Duration) {

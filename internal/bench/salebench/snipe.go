@@ -1,32 +1,49 @@
 package salebench
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/gavel-auctions/gavel/bidding"
 	"github.com/gavel-auctions/gavel/domain"
 )
 
-// bid places one bid in-process and records its commit time: as a
-// cascade (the lot's end moved and later lots with it), a bid in the sale
-// that moved nothing, or a bid on the single listing.
+// bid places one bid in-process and records its commit: as a cascade
+// (the lot's end moved and later lots with it), a bid in the sale that
+// moved nothing, or a bid on the single listing.
 func (r *run) bid(ctx context.Context, u domain.User, a domain.Auction, amount int64) (domain.Receipt, bool) {
+	rc, _, err := r.timedBid(ctx, u, a, amount)
+	return rc, err == nil
+}
+
+// timedBid is bid, with the bid's times and error. A bid's commit is its
+// batch's transaction (bidding.BidTrace), which is what the rows of the
+// report time. A bid that arrives while an earlier batch on its lot
+// commits waits for that batch first; acked, from placing the bid to its
+// receipt, includes the wait, and the report gives it for the cascades.
+func (r *run) timedBid(ctx context.Context, u domain.User, a domain.Auction, amount int64) (domain.Receipt, bidding.BidTrace, error) {
+	var tr bidding.BidTrace
 	began := time.Now()
-	rc, err := r.env.Svc.PlaceBid(ctx, u, a.ID, domain.BidInput{Amount: amount})
-	took := time.Since(began)
+	rc, err := r.env.Svc.PlaceBid(bidding.WithBidTrace(ctx, &tr), u, a.ID, domain.BidInput{Amount: amount})
+	acked := time.Since(began)
 	res := &r.results
 	if err != nil {
 		res.mu.Lock()
 		res.refused[string(domain.ErrorCode(err))]++
 		res.mu.Unlock()
-		return rc, false
+		return rc, tr, err
 	}
 	res.mu.Lock()
 	res.acked++
 	res.mu.Unlock()
+	took := tr.Batch
 	switch {
 	case a.SaleID == 0:
 		res.add(&res.singleBid, took)
@@ -35,6 +52,7 @@ func (r *run) bid(ctx context.Context, u domain.User, a domain.Auction, amount i
 		res.add(&res.cascade, took)
 		if later*10 >= len(r.lots)*9 {
 			res.add(&res.cascadeFull, took)
+			res.add(&res.fullAcked, acked)
 			if r.sniping.Load() {
 				res.add(&res.fullSnipe, took)
 			} else {
@@ -47,7 +65,7 @@ func (r *run) bid(ctx context.Context, u domain.User, a domain.Auction, amount i
 	default:
 		res.add(&res.saleBid, took)
 	}
-	return rc, true
+	return rc, tr, nil
 }
 
 // probe measures cascades over (nearly) every lot: just before lot 1
@@ -116,11 +134,16 @@ func (r *run) snipe(ctx context.Context) error {
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 14))
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	fire := func(a domain.Auction, n int) {
+	fire := func(a domain.Auction, n int, snipe bool) {
 		for k := range n {
 			u := r.users[rng.IntN(len(r.users))]
 			amount := domain.MinNextBid(a) + int64(k)*domain.IncrementAt(a, a.CurrentPrice)
-			wg.Go(func() { r.bid(ctx, u, a, amount) })
+			wg.Go(func() {
+				rc, tr, err := r.timedBid(ctx, u, a, amount)
+				if snipe {
+					r.results.addSnipe(snipeBid{lot: a.LotNumber, of: n, trace: tr, moved: err == nil && rc.EndsAt.After(a.EndsAt), err: err})
+				}
+			})
 		}
 	}
 	r.logf("sniping %d lots", len(r.lots))
@@ -145,11 +168,11 @@ func (r *run) snipe(ctx context.Context) error {
 					return err
 				}
 				if time.Until(b.EndsAt) > time.Duration(r.o.SoftClose)*time.Second+300*time.Millisecond {
-					fire(b, 1+rng.IntN(2))
+					fire(b, 1+rng.IntN(2), false)
 				}
 			case !sniped && (i+1)%r.o.SnipeEvery == 0 && left < 400*time.Millisecond && left > 50*time.Millisecond:
 				sniped = true
-				fire(a, 1+rng.IntN(2))
+				fire(a, 1+rng.IntN(2), true)
 			}
 			if err := sleep(ctx, 20*time.Millisecond); err != nil {
 				return err
@@ -184,4 +207,52 @@ func (r *run) waitClosed(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// snipeBid is one bid of a snipe, for the report's list of them: which
+// lot, how many bids the snipe fired at once, where the bid's time went,
+// and whether it moved the lot's end.
+type snipeBid struct {
+	lot, of int
+	trace   bidding.BidTrace
+	moved   bool
+	err     error
+}
+
+func (r *results) addSnipe(b snipeBid) {
+	r.mu.Lock()
+	r.snipes = append(r.snipes, b)
+	r.mu.Unlock()
+}
+
+// snipeList renders the snipes' bids in lot order, each as its batch's
+// commit and any wait before it: "lot 5 (2 at once): 14.2 ms, 13.1 ms
+// after 14.6 ms queued". A snipe's bids are placed at the same instant;
+// where they did not share a batch, the later one waited for the other's.
+func snipeList(bids []snipeBid) string {
+	slices.SortStableFunc(bids, func(a, b snipeBid) int {
+		return cmp.Or(cmp.Compare(a.lot, b.lot), cmp.Compare(a.trace.Queued, b.trace.Queued))
+	})
+	var sb strings.Builder
+	for i, b := range bids {
+		if i == 0 || bids[i-1].lot != b.lot {
+			if i > 0 {
+				sb.WriteString("; ")
+			}
+			fmt.Fprintf(&sb, "lot %d (%d at once): ", b.lot, b.of)
+		} else {
+			sb.WriteString(", ")
+		}
+		fmt.Fprintf(&sb, "%.1f ms", float64(b.trace.Batch.Microseconds())/1000)
+		if b.trace.Queued >= time.Millisecond {
+			fmt.Fprintf(&sb, " after %.1f ms queued", float64(b.trace.Queued.Microseconds())/1000)
+		}
+		switch {
+		case b.err != nil:
+			fmt.Fprintf(&sb, " refused (%s)", domain.ErrorCode(b.err))
+		case !b.moved:
+			sb.WriteString(" moved nothing")
+		}
+	}
+	return sb.String()
 }
