@@ -1,6 +1,7 @@
 package bidding
 
 import (
+	"context"
 	"math"
 	"time"
 )
@@ -30,4 +31,39 @@ func (s *Service) IdleFor() time.Duration {
 func (s *Service) drained() {
 	s.drainEnded.Store(time.Now().UnixNano())
 	s.draining.Add(-1)
+}
+
+// yieldPoll is how often yieldToBatches looks at the batch counters.
+const yieldPoll = 500 * time.Microsecond
+
+// yieldToBatches returns once no bid batch is in flight, or once a batch
+// that began after the call has ended, or after limit, whichever comes
+// first. The relay calls it before each round. A batch's commit wakes the
+// relay, and bids that arrived during it are committed by the next batch
+// at once; without the yield, the relay's round (reading the outbox,
+// ~500 JetStream publishes for a cascade) and the fan-out it feeds ran
+// beside that next batch on the same cores, and such batches took about
+// twice a lone cascade (docs/BENCHMARKS.md, "Session 12"). Waiting for
+// one batch, not for the node to go idle, bounds what a storm of bids,
+// where batches run back to back, adds to delivery.
+func (s *Service) yieldToBatches(ctx context.Context, limit time.Duration) {
+	begun := s.batchesBegun.Load()
+	if limit <= 0 || s.batchesEnded.Load() >= begun {
+		return
+	}
+	deadline := time.Now().Add(limit)
+	t := time.NewTimer(yieldPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ended := s.batchesEnded.Load()
+		if ended >= s.batchesBegun.Load() || ended > begun || !time.Now().Before(deadline) {
+			return
+		}
+		t.Reset(yieldPoll)
+	}
 }

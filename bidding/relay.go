@@ -33,6 +33,10 @@ type RelayOptions struct {
 	AckTimeout time.Duration
 	// DBTimeout bounds each database statement of a round (default 5s).
 	DBTimeout time.Duration
+	// YieldToBids bounds how long a round waits for an in-flight bid
+	// batch of this node to commit before it starts (default 30ms;
+	// negative: never wait). See Service.yieldToBatches.
+	YieldToBids time.Duration
 }
 
 func (o RelayOptions) withDefaults() RelayOptions {
@@ -55,6 +59,9 @@ func (o RelayOptions) withDefaults() RelayOptions {
 	}
 	if o.DBTimeout <= 0 {
 		o.DBTimeout = 5 * time.Second
+	}
+	if o.YieldToBids == 0 {
+		o.YieldToBids = 30 * time.Millisecond
 	}
 	return o
 }
@@ -109,6 +116,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		since   time.Time
 	)
 	for {
+		r.s.yieldToBatches(ctx, r.opts.YieldToBids)
 		res, err := r.round(ctx)
 		switch {
 		case ctx.Err() != nil:

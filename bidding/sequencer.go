@@ -150,7 +150,9 @@ func (s *Service) drain(q *shard) {
 			continue
 		}
 		clock := startBatchClock(batch)
+		s.batchesBegun.Add(1)
 		results := s.commitBatch(batch, &held)
+		s.batchesEnded.Add(1)
 		clock.stamp(batch, results)
 		for i, c := range batch {
 			c.done <- results[i]

@@ -85,6 +85,9 @@ type Service struct {
 	// drainEnded is when a shard last stopped judging, in Unix
 	// nanoseconds (IdleFor).
 	drainEnded atomic.Int64
+	// batchesBegun and batchesEnded count the batches that started and
+	// finished their transaction, for the relay's yield (yieldToBatches).
+	batchesBegun, batchesEnded atomic.Uint64
 
 	// committed wakes the relay after each commit that wrote events, so
 	// delivery latency has no polling delay in it.
