@@ -11,7 +11,7 @@ import (
 // batch's transaction took. Like net/http/httptrace, it is opt-in per
 // call and costs nothing when unset. gavel bench sale uses it to tell a
 // cascade's commit from the wait of a bid that arrived just after another
-// bid on the same lot (docs/BENCHMARKS.md, "Session 12").
+// bid on the same lot (docs/BENCHMARKS.md, "Session 12 (lead)").
 type BidTrace struct {
 	// Queued is from the bid's arrival in its queue until a batch took it.
 	Queued time.Duration

@@ -43,7 +43,7 @@ const yieldPoll = 500 * time.Microsecond
 // at once; without the yield, the relay's round (reading the outbox,
 // ~500 JetStream publishes for a cascade) and the fan-out it feeds ran
 // beside that next batch on the same cores, and such batches took about
-// twice a lone cascade (docs/BENCHMARKS.md, "Session 12"). Waiting for
+// twice a lone cascade (docs/BENCHMARKS.md, "Session 12 (lead)"). Waiting for
 // one batch, not for the node to go idle, bounds what a storm of bids,
 // where batches run back to back, adds to delivery.
 func (s *Service) yieldToBatches(ctx context.Context, limit time.Duration) {
