@@ -18,8 +18,6 @@ type BidTrace struct {
 	// Batch is the batch's transaction, retries included: from taking its
 	// bids until they were judged and committed, or the batch failed.
 	Batch time.Duration
-	// BatchSize is how many bids the batch judged.
-	BatchSize int
 }
 
 type bidTraceKey struct{}
@@ -38,16 +36,15 @@ func bidTraceFrom(ctx context.Context) *BidTrace {
 }
 
 // batchClock times one batch for its traced bids, reading the clock only
-// when one of them is traced.
+// when one of them is traced (taken stays zero otherwise).
 type batchClock struct {
-	traced bool
-	taken  time.Time
+	taken time.Time
 }
 
 func startBatchClock(batch []*bidCall) batchClock {
 	for _, c := range batch {
-		if c.traced {
-			return batchClock{traced: true, taken: time.Now()}
+		if !c.queuedAt.IsZero() {
+			return batchClock{taken: time.Now()}
 		}
 	}
 	return batchClock{}
@@ -55,13 +52,13 @@ func startBatchClock(batch []*bidCall) batchClock {
 
 // stamp records the batch's times in the results of its traced bids.
 func (b batchClock) stamp(batch []*bidCall, results []bidResult) {
-	if !b.traced {
+	if b.taken.IsZero() {
 		return
 	}
 	took := time.Since(b.taken)
 	for i, c := range batch {
-		if c.traced {
-			results[i].queued, results[i].batch, results[i].size = b.taken.Sub(c.queuedAt), took, len(batch)
+		if !c.queuedAt.IsZero() {
+			results[i].queued, results[i].batch = b.taken.Sub(c.queuedAt), took
 		}
 	}
 }

@@ -23,10 +23,9 @@ type bidCall struct {
 	in         domain.BidInput
 	receivedAt time.Time
 	done       chan bidResult
-	// traced is set when PlaceBid's context carries a BidTrace; queuedAt
-	// is then the monotonic clock at queueing (receivedAt is s.now, which
-	// tests may fix).
-	traced   bool
+	// queuedAt is set only when PlaceBid's context carries a BidTrace:
+	// the monotonic clock at queueing (receivedAt is s.now, which tests
+	// may fix).
 	queuedAt time.Time
 	// state settles, once, who owns a call whose caller stops waiting:
 	// the batch that takes it (the bid may commit), or the caller who
@@ -44,10 +43,9 @@ const (
 type bidResult struct {
 	receipt domain.Receipt
 	err     error
-	// For a traced call (BidTrace): its wait in the queue, its batch's
-	// transaction, and the batch's size.
+	// For a traced call (BidTrace): its wait in the queue and its batch's
+	// transaction.
 	queued, batch time.Duration
-	size          int
 }
 
 // shard is an in-process queue of bids for the auctions that hash to it.
@@ -78,7 +76,7 @@ func (s *Service) PlaceBid(ctx context.Context, bidder domain.User, auctionID in
 	call := &bidCall{auctionID: auctionID, bidder: bidder, in: in, done: make(chan bidResult, 1)}
 	trace := bidTraceFrom(ctx)
 	if trace != nil {
-		call.traced, call.queuedAt = true, time.Now()
+		call.queuedAt = time.Now()
 	}
 	q := &s.shards[uint64(auctionID)%uint64(len(s.shards))]
 
@@ -103,7 +101,7 @@ func (s *Service) PlaceBid(ctx context.Context, bidder domain.User, auctionID in
 	select {
 	case r := <-call.done:
 		if trace != nil {
-			trace.Queued, trace.Batch, trace.BatchSize = r.queued, r.batch, r.size
+			trace.Queued, trace.Batch = r.queued, r.batch
 		}
 		return r.receipt, r.err
 	case <-ctx.Done():
