@@ -32,6 +32,10 @@ test:
 # Durable commits (fsync on), so numbers include what a real commit costs.
 # The storm and photos print markdown tables for docs/BENCHMARKS.md, with
 # their baselines measured in the same run; bench-sse is the realtime fan-out.
+# The last step is the live catalogue sale #14's cascade target is read
+# from (~11 minutes; its baselines are a bid that moves nothing and a bid
+# on a single listing in the same run); bench-sale adds the fresh-cluster
+# run and the statements one by one.
 bench: build
 	$(PGRUN) -durable -- ./bin/gavel bench storm --bidders 512 --duration 10s
 	$(PGRUN) -durable -- $(GO) test -run '^$$' -bench . -benchtime=2s ./realtime/
@@ -39,6 +43,7 @@ bench: build
 	$(PGRUN) -durable -- ./bin/gavel bench photos
 	$(PGRUN) -durable -- ./bin/gavel bench sse --kill-node --conns 18000 --victim 16000 --nodes 2 --client-nice 0
 	$(PGRUN) -durable -- $(GO) test -run '^$$' -bench 'BenchmarkSaleBids$$' -benchtime 200x ./bidding/
+	$(PGRUN) -durable -- ./bin/gavel bench sale --recycle-wal
 
 # Realtime fan-out: 10,000 then 100,000 SSE connections over realtime node
 # processes, with the raw write floor measured in the same run
