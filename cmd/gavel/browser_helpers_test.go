@@ -62,18 +62,41 @@ func startBrowser(t *testing.T, name string, width, height int) *tab {
 		chromedp.Flag("lang", "en-US"),
 		chromedp.WindowSize(width, height),
 	)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(alloc)
-	// The first Do starts the browser and ties its life to ctx, so it must
-	// not carry a timeout (chromedp API example 21).
-	if err := chromedp.Do(ctx); err != nil {
-		cancel()
-		cancelAlloc()
-		t.Fatalf("%s: start Chromium: %v", name, err)
-	}
-	b := newTab(t, name, ctx, func() { cancel(); cancelAlloc() })
+	ctx, stop := launchChromium(t, name, opts)
+	b := newTab(t, name, ctx, stop)
 	b.do("viewport", 10*time.Second, chromedp.EmulateViewport(int64(width), int64(height)))
 	return b
+}
+
+// chromiumStarts is how many times launchChromium tries to start the
+// browser. CI once saw Chromium exit within a second of its launch (its
+// crash handler ran; nothing else was printed) while 18 other browser tests
+// of the same run started it fine: a crash of the browser process on a
+// loaded machine, not something the page under test could cause. Only that
+// failure is retried, and every retry is logged with the browser's output.
+const chromiumStarts = 3
+
+// launchChromium starts Chromium and returns a context for its first tab
+// and the function that closes both.
+func launchChromium(t *testing.T, name string, opts []chromedp.ExecAllocatorOption) (context.Context, func()) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+		ctx, cancel := chromedp.NewContext(alloc)
+		// The first Do starts the browser and ties its life to ctx, so it
+		// must not carry a timeout (chromedp API example 21).
+		err := chromedp.Do(ctx)
+		if err == nil {
+			return ctx, func() { cancel(); cancelAlloc() }
+		}
+		cancel()
+		cancelAlloc()
+		if attempt == chromiumStarts || !strings.Contains(err.Error(), "chrome failed to start") {
+			t.Fatalf("%s: start Chromium (attempt %d of %d): %v", name, attempt, chromiumStarts, err)
+		}
+		t.Logf("%s: Chromium exited as it started (attempt %d of %d), starting it again: %v", name, attempt, chromiumStarts, err)
+		time.Sleep(time.Second)
+	}
 }
 
 // newProfile opens a tab in a new browser context of b's Chromium: a
