@@ -131,7 +131,7 @@ func startNode(ctx context.Context, cfg config.Config, log *slog.Logger, opts ..
 		if err := n.startNotify(ctx, js, jobCtx, &deps); err != nil {
 			return nil, err
 		}
-		relay := bidding.NewRelay(n.svc, js, bidding.RelayOptions{Name: relayName(cfg.NodeName), DBTimeout: cfg.DependencyTimeout})
+		relay := bidding.NewRelay(n.svc, js, bidding.RelayOptions{Name: relayName(cfg.NodeName), DBTimeout: cfg.DependencyTimeout, YieldToBids: relayYield(cfg.RelayYield)})
 		n.run(func() { _ = relay.Run(jobCtx) })
 		n.run(func() { _ = n.svc.RunScheduler(jobCtx) })
 		if deps.Photos, err = startMedia(ctx, n, js, jobCtx); err != nil {

@@ -243,3 +243,18 @@ func atoi(t *testing.T, s string) int {
 
 // syncLog is a log sink safe for concurrent writers.
 type syncLog struct{ browserLogBuffer }
+
+// TestRelayYield: GAVEL_RELAY_YIELD=0 must reach the relay as "never
+// wait", not as RelayOptions' zero, which means the 30ms default.
+func TestRelayYield(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ in, want time.Duration }{
+		{0, -1},
+		{time.Millisecond, time.Millisecond},
+		{30 * time.Millisecond, 30 * time.Millisecond},
+	} {
+		if got := relayYield(tt.in); got != tt.want {
+			t.Errorf("relayYield(%s) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}

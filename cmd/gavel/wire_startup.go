@@ -279,3 +279,12 @@ func (n *node) serve() {
 func relayName(node string) string {
 	return fmt.Sprintf("%s-%08x", node, rand.Uint32())
 }
+
+// relayYield turns GAVEL_RELAY_YIELD into RelayOptions.YieldToBids, whose
+// zero means the default: the setting's 0 means never wait.
+func relayYield(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}

@@ -134,6 +134,7 @@ type Config struct {
 	Edge              Edge       // GAVEL_MAX_CONNS*, GAVEL_TRUSTED_PROXIES, GAVEL_METRICS_ADDR, GAVEL_HASH_CONCURRENCY (edge.go)
 	// CommissionBPS is GAVEL_COMMISSION_BPS (invoicing.go).
 	CommissionBPS int64
+	RelayYield    time.Duration // GAVEL_RELAY_YIELD (relay.go); 0 means never wait
 	// Reminders are the watchlist's ending_soon thresholds before a lot's
 	// end (GAVEL_REMINDERS), as given; ReminderDurations parses them. A
 	// string keeps Config comparable.
@@ -156,6 +157,7 @@ func Default() Config {
 		Edge:              DefaultEdge(),
 		Reminders:         "15m,1m",
 		MediaCacheMB:      64,
+		RelayYield:        30 * time.Millisecond,
 	}
 }
 
@@ -258,7 +260,7 @@ func settings() []settingRow {
 				c.Reminders = strings.TrimSpace(v)
 				return nil
 			}},
-	}, append(append(mailSettings(), edgeSettings()...), invoicingSettings()...)...)
+	}, slices.Concat(mailSettings(), edgeSettings(), invoicingSettings(), relaySettings())...)
 }
 
 // Bounds of GAVEL_REMINDERS.
@@ -427,6 +429,7 @@ func (c Config) Validate() error {
 		bad("GAVEL_REMINDERS", "%v", err)
 	}
 	c.Mail.validate(bad)
+	c.validateRelay(bad)
 	c.Edge.validate(c.Port(), bad)
 	// Split roles only make sense when every node sees the same data and
 	// events; an embedded NATS or a local SQLite file is private to one
@@ -504,7 +507,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_level", levelName(c.LogLevel)),
 		slog.String("log_format", string(c.LogFormat)),
 		slog.String("reminders", c.Reminders),
-	}, append(append(c.Mail.logAttrs(), c.Edge.logAttrs()...), slog.Int64("commission_bps", c.CommissionBPS))...)...)
+	}, append(append(c.Mail.logAttrs(), c.Edge.logAttrs()...), slog.Int64("commission_bps", c.CommissionBPS), slog.String("relay_yield", c.RelayYield.String()))...)...)
 }
 
 // String prints every setting as key=value pairs, secrets masked.

@@ -49,6 +49,7 @@ func TestFromEnv(t *testing.T) {
 				"GAVEL_LOG_FORMAT":         "json",
 				"GAVEL_REMINDERS":          "30m, 5m,1h",
 				"GAVEL_MEDIA_CACHE_MB":     "128",
+				"GAVEL_RELAY_YIELD":        "0",
 			},
 			check: func(t *testing.T, c Config) {
 				want := Config{
@@ -68,6 +69,7 @@ func TestFromEnv(t *testing.T) {
 					Edge:              DefaultEdge(),
 					Reminders:         "30m, 5m,1h",
 					MediaCacheMB:      128,
+					RelayYield:        0,
 				}
 				if got := c.ReminderDurations(); !slices.Equal(got, []time.Duration{time.Hour, 30 * time.Minute, 5 * time.Minute}) {
 					t.Errorf("reminders %v", got)
@@ -101,6 +103,11 @@ func TestFromEnv(t *testing.T) {
 			name:    "bad media cache",
 			env:     map[string]string{"GAVEL_MEDIA_CACHE_MB": "64MB"},
 			wantErr: []string{"GAVEL_MEDIA_CACHE_MB: must be a whole number of megabytes"},
+		},
+		{
+			name:    "relay yield without a unit",
+			env:     map[string]string{"GAVEL_RELAY_YIELD": "30"},
+			wantErr: []string{"GAVEL_RELAY_YIELD: must be a duration such as 30ms, or 0"},
 		},
 		{
 			name:    "bad level",
@@ -184,6 +191,10 @@ func TestValidate(t *testing.T) {
 		{"dependency timeout too long", func(c *Config) { c.DependencyTimeout = time.Hour }, "GAVEL_DEPENDENCY_TIMEOUT: must be between 1s and 1m"},
 		{"no media cache", func(c *Config) { c.MediaCacheMB = 0 }, "GAVEL_MEDIA_CACHE_MB: must be from 1 to 4096 (got 0)"},
 		{"media cache too big", func(c *Config) { c.MediaCacheMB = 5000 }, "GAVEL_MEDIA_CACHE_MB: must be from 1 to 4096"},
+		{"no relay yield", func(c *Config) { c.RelayYield = 0 }, ""},
+		{"longest relay yield", func(c *Config) { c.RelayYield = MaxRelayYield }, ""},
+		{"relay yield too long", func(c *Config) { c.RelayYield = time.Second }, "GAVEL_RELAY_YIELD: must be from 0 to 250ms (got 1s)"},
+		{"negative relay yield", func(c *Config) { c.RelayYield = -5 * time.Millisecond }, "GAVEL_RELAY_YIELD: must be from 0 to 250ms (got -5ms)"},
 		{"odd level", func(c *Config) { c.LogLevel = slog.LevelInfo + 2 }, "GAVEL_LOG_LEVEL"},
 		{"bad format", func(c *Config) { c.LogFormat = "xml" }, "GAVEL_LOG_FORMAT"},
 		{"bad demo", func(c *Config) { c.Demo = "yes" }, "GAVEL_DEMO"},
