@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"errors"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -79,19 +80,32 @@ func newBatchState() batchState {
 // batchKeys lists, without repeats, what a batch touches, in arrival order.
 type batchKeys struct {
 	auctions []int64
-	users    []int64
-	aliases  []aliasKey
-	idem     []idemKey
+	// tops, parallel to auctions, is the largest amount the batch bids on
+	// each (math.MaxInt64 for a buy-it-now): a bid no larger than a lot's
+	// price cannot extend it, so it needs none of the later lots locked
+	// (stmtLockAuctions).
+	tops    []int64
+	users   []int64
+	aliases []aliasKey
+	idem    []idemKey
 }
 
 func keysOf(batch []*bidCall) batchKeys {
 	var k batchKeys
-	seenA, seenU := make(map[int64]bool, len(batch)), make(map[int64]bool, len(batch))
+	seenU := make(map[int64]bool, len(batch))
 	seenAlias, seenIdem := make(map[aliasKey]bool, len(batch)), map[idemKey]bool{}
+	topAt := make(map[int64]int, len(batch))
 	for _, c := range batch {
-		if !seenA[c.auctionID] {
-			seenA[c.auctionID] = true
+		top := c.in.Amount
+		if c.in.BuyNow {
+			top = math.MaxInt64
+		}
+		if i, seen := topAt[c.auctionID]; seen {
+			k.tops[i] = max(k.tops[i], top)
+		} else {
+			topAt[c.auctionID] = len(k.auctions)
 			k.auctions = append(k.auctions, c.auctionID)
+			k.tops = append(k.tops, top)
 		}
 		if !seenU[c.bidder.ID] {
 			seenU[c.bidder.ID] = true

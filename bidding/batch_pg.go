@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -35,15 +36,22 @@ var (
 	// on one of them. A bid can move them only if it extends its own lot,
 	// which it can only do inside that lot's soft-close window ($2 is the
 	// batch's latest receipt time), so bids outside every window lock no
-	// later lot; $3 locks them regardless (the retry of a batch whose guess
-	// proved wrong: see errLaterLots). cascade_from tells judging which
+	// later lot; and only if it raises the price or takes the lead, which a
+	// bid no larger than the price with a leader cannot ($4, parallel to
+	// $1, is the batch's largest amount on each lot): the snipe that lost
+	// to another in the batch before locks no ~500 lots only to be
+	// refused. $3 locks them regardless (the retry of a batch whose guess
+	// proved wrong, as when a struck bid lowered the price meanwhile: see
+	// errLaterLots). cascade_from tells judging which
 	// lots' later lots are locked. The descriptions stay behind: nothing
 	// here changes or sends them, and 500 lots' worth is a lot to read.
 	stmtLockAuctions = pgStmt{sql: `WITH b AS MATERIALIZED (
 			SELECT a.sale_id, min(a.lot_number) AS n FROM auctions a
 			JOIN sales s ON s.id = a.sale_id AND s.soft_close_mode = 'cascade'
-			WHERE a.id = ANY($1) AND ($3 OR (a.soft_close_seconds > 0
-				AND a.ends_at <= $2::timestamptz + make_interval(secs => a.soft_close_seconds)))
+			JOIN unnest($1::bigint[], $4::bigint[]) AS v(id, top) ON v.id = a.id
+			WHERE $3 OR (a.soft_close_seconds > 0
+				AND a.ends_at <= $2::timestamptz + make_interval(secs => a.soft_close_seconds)
+				AND (a.leader_id IS NULL OR v.top > a.current_price))
 			GROUP BY a.sale_id),
 		k AS (SELECT unnest($1::bigint[]) AS id
 			UNION SELECT l.id FROM b JOIN auctions l ON l.sale_id = b.sale_id AND l.lot_number > b.n
@@ -54,7 +62,7 @@ var (
 		low_estimate, high_estimate, fees, created_at, updated_at,
 		COALESCE((SELECT b.n FROM b WHERE b.sale_id = auctions.sale_id), 0) AS cascade_from
 		FROM auctions WHERE id IN (SELECT id FROM k) ORDER BY id FOR NO KEY UPDATE`,
-		types: []uint32{pgInt8s, pgtype.TimestamptzOID, pgtype.BoolOID}}
+		types: []uint32{pgInt8s, pgtype.TimestamptzOID, pgtype.BoolOID, pgInt8s}}
 	// The sales of the lots bid on, after the auctions (the global lock
 	// order is auctions, sales, users): pause state and the head of each
 	// sale's log, which this batch's lot events extend.
@@ -368,6 +376,12 @@ func queueReads(pipe *pgPipe, k batchKeys, latest time.Time, allLater bool, auct
 		// Rounded up: the guess may lock more than needed, never less.
 		a.timestamp(latest.Add(time.Microsecond))
 		a.boolean(allLater)
+		a.int8s(len(k.auctions), func(i int) int64 {
+			if i < len(k.tops) {
+				return k.tops[i]
+			}
+			return math.MaxInt64 // no amounts given: guess that every bid may extend
+		})
 	})
 	pipe.queue(&stmtLockSales, func(rows pgx.Rows) error {
 		for rows.Next() {
