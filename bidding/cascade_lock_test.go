@@ -98,37 +98,8 @@ func TestCascadeAfterAWrongGuessLocksLaterLots(t *testing.T) {
 	if err := tx.Exec("UPDATE auctions SET soft_close_seconds = 3600 WHERE id = ?", lots[0].ID).Error; err != nil {
 		t.Fatal(err)
 	}
-	type result struct {
-		r   domain.Receipt
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		r, err := s.PlaceBid(context.Background(), bidder, lots[0].ID, domain.BidInput{Amount: 1000})
-		done <- result{r, err}
-	}()
-	waitForLockWait(t, db, lockStatementMark)
-	if err := tx.Commit().Error; err != nil {
-		t.Fatal(err)
-	}
-	var res result
-	select {
-	case res = <-done:
-	case <-time.After(time.Minute):
-		t.Fatal("the bid did not commit within a minute")
-	}
-	if res.err != nil {
-		t.Fatal(res.err)
-	}
-	shift := res.r.EndsAt.Sub(lots[0].EndsAt)
-	if shift <= 0 {
-		t.Fatalf("the bid did not extend lot 1 (ends %v, was %v)", res.r.EndsAt, lots[0].EndsAt)
-	}
-	for i, l := range mustLots(t, s, lots[0].SaleID)[1:] {
-		if got, want := l.EndsAt, lots[i+1].EndsAt.Add(shift); !got.Equal(want) {
-			t.Errorf("lot %d ends %v, want %v (moved by lot 1's %v)", l.LotNumber, got, want, shift)
-		}
-	}
+	r := bidWhileLot1Changes(t, db, tx, s, bidder, lots[0].ID, 1000)
+	checkCascaded(t, s, lots, r)
 }
 
 // TestRefusedSaleBidInSoftCloseLocksNoLaterLot holds a later lot locked
@@ -169,13 +140,25 @@ func TestCascadeAfterALoweredPriceLocksLaterLots(t *testing.T) {
 	if err := tx.Exec("UPDATE auctions SET current_price = 1000, leader_max = 1000 WHERE id = ?", lots[0].ID).Error; err != nil {
 		t.Fatal(err)
 	}
+	r := bidWhileLot1Changes(t, db, tx, s, bidder, lots[0].ID, 1500)
+	if !r.Leading {
+		t.Fatalf("the bid of 1500 over a lowered price of 1000 does not lead: %+v", r)
+	}
+	checkCascaded(t, s, lots, r)
+}
+
+// bidWhileLot1Changes places a bid on lot while tx, which has changed
+// lot, holds its lock; once the bid's locking statement waits on it, tx
+// commits. It returns the bid's receipt.
+func bidWhileLot1Changes(t *testing.T, db, tx *gorm.DB, s *Service, bidder domain.User, lot, amount int64) domain.Receipt {
+	t.Helper()
 	type result struct {
 		r   domain.Receipt
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
-		r, err := s.PlaceBid(context.Background(), bidder, lots[0].ID, domain.BidInput{Amount: 1500})
+		r, err := s.PlaceBid(context.Background(), bidder, lot, domain.BidInput{Amount: amount})
 		done <- result{r, err}
 	}()
 	waitForLockWait(t, db, lockStatementMark)
@@ -191,12 +174,16 @@ func TestCascadeAfterALoweredPriceLocksLaterLots(t *testing.T) {
 	if res.err != nil {
 		t.Fatal(res.err)
 	}
-	if !res.r.Leading {
-		t.Fatalf("the bid of 1500 over a lowered price of 1000 does not lead: %+v", res.r)
-	}
-	shift := res.r.EndsAt.Sub(lots[0].EndsAt)
+	return res.r
+}
+
+// checkCascaded checks that r extended lot 1 and moved every later lot
+// by as much.
+func checkCascaded(t *testing.T, s *Service, lots []domain.Auction, r domain.Receipt) {
+	t.Helper()
+	shift := r.EndsAt.Sub(lots[0].EndsAt)
 	if shift <= 0 {
-		t.Fatalf("the bid did not extend lot 1 (ends %v, was %v)", res.r.EndsAt, lots[0].EndsAt)
+		t.Fatalf("the bid did not extend lot 1 (ends %v, was %v)", r.EndsAt, lots[0].EndsAt)
 	}
 	for i, l := range mustLots(t, s, lots[0].SaleID)[1:] {
 		if got, want := l.EndsAt, lots[i+1].EndsAt.Add(shift); !got.Equal(want) {
