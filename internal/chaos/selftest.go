@@ -266,6 +266,9 @@ func withStream(ctx context.Context, c *Cluster, f func(jetstream.JetStream, jet
 }
 
 func tamperStream(ctx context.Context, st *selfTest, reorder bool) (copySeq uint64, err error) {
+	if len(st.ev.Stream) == 0 {
+		return 0, errors.New("no stream messages to tamper with")
+	}
 	// An auction event in the middle of the stream, not its channel's
 	// last, so moving it to the end breaks the order.
 	m := st.ev.Stream[len(st.ev.Stream)/3]
@@ -295,6 +298,15 @@ func tamperStream(ctx context.Context, st *selfTest, reorder bool) (copySeq uint
 	if err != nil {
 		return 0, err
 	}
-	st.ev.Stream, err = loadStream(ctx, st.c.NATSURL())
-	return copySeq, err
+	// A read that fails (NATS still settling after the faults) returns
+	// what it got so far, possibly nothing: keep the list from before, so
+	// that the retry picks the same event, whose copy the Nats-Msg-Id
+	// then deduplicates. Replacing it left the retry an empty list, and an
+	// index out of range (CI, TestFaultSuiteShort).
+	msgs, err := loadStream(ctx, st.c.NATSURL())
+	if err != nil {
+		return 0, err
+	}
+	st.ev.Stream = msgs
+	return copySeq, nil
 }
