@@ -70,10 +70,11 @@ func startBrowser(t *testing.T, name string, width, height int) *tab {
 
 // chromiumStarts is how many times launchChromium tries to start the
 // browser. CI once saw Chromium exit within a second of its launch (its
-// crash handler ran; nothing else was printed) while 18 other browser tests
-// of the same run started it fine: a crash of the browser process on a
-// loaded machine, not something the page under test could cause. Only that
-// failure is retried, and every retry is logged with the browser's output.
+// crash handler ran; nothing else was printed) while the 16 other browser
+// tests of the same run started it fine: a crash of the browser process on
+// a loaded machine, not something the page under test could cause. Only
+// that failure is retried, and every retry is logged with the browser's
+// output.
 const chromiumStarts = 3
 
 // launchChromium starts Chromium and returns a context for its first tab
