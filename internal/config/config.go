@@ -215,23 +215,9 @@ func settings() []settingRow {
 		{Setting{"GAVEL_DEMO", "", "auto", "run the demo: auto (only with SQLite, on an empty or demo database), on or off"},
 			func(c *Config, v string) error { return c.Demo.Set(v) }},
 		{Setting{"GAVEL_HEARTBEAT", "", "15s", "interval of keep-alive comments on idle streams"},
-			func(c *Config, v string) error {
-				d, err := time.ParseDuration(v)
-				if err != nil {
-					return fmt.Errorf("must be a duration such as 15s (got %q)", v)
-				}
-				c.Heartbeat = d
-				return nil
-			}},
+			parseDuration("15s", func(c *Config) *time.Duration { return &c.Heartbeat })},
 		{Setting{"GAVEL_DEPENDENCY_TIMEOUT", "", "5s", "longest a request waits on the database or NATS before it answers 503"},
-			func(c *Config, v string) error {
-				d, err := time.ParseDuration(v)
-				if err != nil {
-					return fmt.Errorf("must be a duration such as 5s (got %q)", v)
-				}
-				c.DependencyTimeout = d
-				return nil
-			}},
+			parseDuration("5s", func(c *Config) *time.Duration { return &c.DependencyTimeout })},
 		{Setting{"GAVEL_MEDIA_CACHE_MB", "", "64", "megabytes of photo files an API node keeps in memory, 1 to 4096"},
 			func(c *Config, v string) error {
 				n, err := strconv.Atoi(strings.TrimSpace(v))
@@ -292,6 +278,19 @@ func ParseReminders(v string) ([]time.Duration, error) {
 	}
 	slices.SortFunc(out, func(a, b time.Duration) int { return int(b - a) })
 	return out, nil
+}
+
+// parseDuration reads a duration into the field; example is shown in the
+// message for a value that is not one.
+func parseDuration(example string, field func(c *Config) *time.Duration) func(c *Config, v string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("must be a duration such as %s (got %q)", example, v)
+		}
+		*field(c) = d
+		return nil
+	}
 }
 
 func parseBool(field func(c *Config) *bool) func(c *Config, v string) error {

@@ -1,9 +1,6 @@
 package config
 
-import (
-	"fmt"
-	"time"
-)
+import "time"
 
 // MaxRelayYield bounds GAVEL_RELAY_YIELD: each relay round may wait this
 // long before publishing, so a larger value would show as delivery delay
@@ -14,14 +11,7 @@ const MaxRelayYield = 250 * time.Millisecond
 func relaySettings() []settingRow {
 	return []settingRow{
 		{Setting{"GAVEL_RELAY_YIELD", "", "30ms", "longest the outbox relay waits for a bid batch in flight on its node before it publishes; 0 never waits"},
-			func(c *Config, v string) error {
-				d, err := time.ParseDuration(v)
-				if err != nil {
-					return fmt.Errorf("must be a duration such as 30ms, or 0 (got %q)", v)
-				}
-				c.RelayYield = d
-				return nil
-			}},
+			parseDuration("30ms, or 0", func(c *Config) *time.Duration { return &c.RelayYield })},
 	}
 }
 
